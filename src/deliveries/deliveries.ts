@@ -1,0 +1,72 @@
+// Consumer use cases for deliveries: the log (newest first, cursor pages), one delivery with
+// its attempts, and "one more attempt now" under the same delivery id.
+import { AppError } from '../shared/errors.ts'
+import type { AttemptRow, DeliveryRow, DeliveryStatus, Store } from '../store/store.ts'
+
+export const deliveryStatuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'cancelled']
+export const defaultPageSize = 50
+export const maxPageSize = 200
+
+export interface DeliveryQuery {
+  subscriptionId?: string | undefined
+  status?: string | undefined
+  limit?: number | undefined
+  cursor?: string | undefined
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (!/^dlv_[0-9A-Za-z]+$/.test(id)) throw new AppError('invalid_cursor')
+  return id
+}
+
+export function deliveries(deps: { store: Store; now: () => number; onRetry?: () => void }) {
+  const { store } = deps
+  return {
+    async list(
+      envId: string,
+      q: DeliveryQuery,
+    ): Promise<{ deliveries: DeliveryRow[]; nextCursor: string | null }> {
+      if (q.status !== undefined && !deliveryStatuses.includes(q.status as DeliveryStatus)) {
+        throw new AppError('invalid_request', {
+          message: `status must be one of ${deliveryStatuses.join(', ')}`,
+          details: [{ path: '/status', message: 'unknown status' }],
+        })
+      }
+      const limit = q.limit ?? defaultPageSize
+      const rows = await store.deliveries.list(envId, {
+        ...(q.subscriptionId !== undefined ? { subscriptionId: q.subscriptionId } : {}),
+        ...(q.status !== undefined ? { status: q.status as DeliveryStatus } : {}),
+        ...(q.cursor !== undefined ? { beforeId: decodeCursor(q.cursor) } : {}),
+        limit: limit + 1,
+      })
+      const page = rows.slice(0, limit)
+      const last = page[page.length - 1]
+      return {
+        deliveries: page,
+        nextCursor: rows.length > limit && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null,
+      }
+    },
+
+    async get(envId: string, id: string): Promise<{ delivery: DeliveryRow; attempts: AttemptRow[] }> {
+      const delivery = await store.deliveries.get(envId, id)
+      if (!delivery) throw new AppError('delivery_not_found')
+      return { delivery, attempts: await store.deliveries.attempts(id) }
+    },
+
+    async retry(envId: string, id: string): Promise<DeliveryRow> {
+      const existing = await store.deliveries.get(envId, id)
+      if (!existing) throw new AppError('delivery_not_found')
+      if (existing.status === 'cancelled' && existing.lastError === 'subscription_deleted') {
+        throw new AppError('delivery_not_retryable', { message: 'Its subscription was deleted.' })
+      }
+      const row = await store.deliveries.retryNow(envId, id, deps.now())
+      if (!row)
+        throw new AppError('delivery_not_retryable', { message: 'An attempt is in flight right now.' })
+      deps.onRetry?.()
+      return row
+    },
+  }
+}
+
+export type Deliveries = ReturnType<typeof deliveries>

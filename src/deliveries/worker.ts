@@ -1,0 +1,340 @@
+// The delivery worker: claims due deliveries under a lease, signs and sends them through the
+// Sender port, and records outcomes in batches fenced by the lease token. Pure of drivers: it
+// knows the Store contract, the Sender port and the keyring, nothing else.
+import type { SigningKeyring } from '../secrets/signing-keyring.ts'
+import type { Logger } from '../shared/logger.ts'
+import { signDelivery } from '../signing/signature.ts'
+import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
+import { nextStep, type RetryPolicy } from './retry-policy.ts'
+import type { AttemptOutcome, Sender } from './sender.ts'
+
+export interface WorkerOptions {
+  store: Store
+  sender: Sender
+  keyring: SigningKeyring
+  policy: RetryPolicy
+  requestTimeoutMs: number
+  /** Attempts in flight (and queued) at once in this process. */
+  concurrency: number
+  /** Attempts in flight at once to one subscription. */
+  perSubscription: number
+  userAgent: string
+  log: Logger
+  now?: () => number
+  random?: () => number
+  /** How often an idle worker looks for due work that no wake-up announced. */
+  pollIntervalMs?: number
+  /** Rows per claim statement. */
+  claimBatch?: number
+}
+
+const flushDelayMs = 5
+const flushBatch = 256
+
+export class DeliveryWorker {
+  readonly #o: Required<WorkerOptions>
+  readonly #queued = new Map<string, ClaimedDelivery[]>()
+  readonly #inFlight = new Map<string, number>()
+  #queuedTotal = 0
+  #inFlightTotal = 0
+  #pending: CompleteInput[] = []
+  #flushTimer: NodeJS.Timeout | undefined
+  #flushing: Promise<void> = Promise.resolve()
+  #running = false
+  #stopping = false
+  #loop: Promise<void> | undefined
+  #wakeUp: (() => void) | undefined
+  #woken = false
+  #idle: (() => void) | undefined
+  readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
+
+  constructor(options: WorkerOptions) {
+    this.#o = {
+      now: Date.now,
+      random: Math.random,
+      pollIntervalMs: 250,
+      claimBatch: 256,
+      ...options,
+    }
+  }
+
+  get leaseMs(): number {
+    // Long enough for a queued attempt to wait one round of slow attempts and then run its own.
+    return this.#o.requestTimeoutMs * 2 + 30_000
+  }
+
+  get stats(): { inFlight: number; queued: number } {
+    return { inFlight: this.#inFlightTotal, queued: this.#queuedTotal }
+  }
+
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    this.#stopping = false
+    this.#loop = this.#run()
+  }
+
+  /** New work may be due: look now rather than at the next poll. */
+  wake(): void {
+    this.#woken = true
+    this.#wakeUp?.()
+  }
+
+  /** Stops claiming, lets attempts in flight finish within graceMs, gives back the rest untouched. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.#running) return
+    this.#stopping = true
+    this.wake()
+    await this.#loop
+    const queued = [...this.#queued.values()].flat()
+    this.#queued.clear()
+    this.#queuedTotal = 0
+    if (this.#inFlightTotal > 0) {
+      await Promise.race([
+        new Promise<void>((r) => {
+          this.#idle = r
+        }),
+        new Promise<void>((r) => setTimeout(r, graceMs).unref()),
+      ])
+    }
+    await this.#flush()
+    if (queued.length > 0) {
+      await this.#o.store.deliveries
+        .release(
+          queued.map((q) => ({ id: q.id, leaseToken: q.leaseToken })),
+          this.#o.now(),
+        )
+        .catch((e: unknown) =>
+          this.#o.log.warn({ err: e }, 'could not release queued deliveries; their leases will expire'),
+        )
+    }
+    this.#running = false
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let full = false
+      let claimed = 0
+      try {
+        ;({ claimed, full } = await this.#fill())
+      } catch (e) {
+        this.#o.log.error({ err: e }, 'claiming deliveries failed; retrying')
+        await this.#sleep(1000)
+        continue
+      }
+      if (claimed === 0 || full) await this.#sleep(this.#o.pollIntervalMs)
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms)
+      function done() {
+        clearTimeout(t)
+        resolve()
+      }
+      this.#wakeUp = () => {
+        this.#wakeUp = undefined
+        this.#woken = false
+        done()
+      }
+    })
+  }
+
+  async #fill(): Promise<{ claimed: number; full: boolean }> {
+    const o = this.#o
+    const free = o.concurrency - this.#inFlightTotal - this.#queuedTotal
+    if (free <= 0) return { claimed: 0, full: true }
+    const exclude: string[] = []
+    for (const [sub, n] of this.#inFlight) {
+      if (n + (this.#queued.get(sub)?.length ?? 0) >= o.perSubscription) exclude.push(sub)
+    }
+    const now = o.now()
+    const rows = await o.store.deliveries.claimDue({
+      now,
+      limit: Math.min(free, o.claimBatch),
+      leaseMs: this.leaseMs,
+      excludeSubscriptions: exclude,
+    })
+    if (rows.length === 0) return { claimed: 0, full: false }
+    const keys = await o.keyring.keysFor([...new Set(rows.map((r) => r.envId))], now)
+    const surplus: ClaimedDelivery[] = []
+    for (const r of rows) {
+      this.#keys.set(r.id, keys)
+      const q = this.#queued.get(r.subscriptionId) ?? []
+      const busy = (this.#inFlight.get(r.subscriptionId) ?? 0) + q.length
+      // Keep at most one round per subscription waiting here; the rest goes back to the store.
+      if (busy >= 2 * o.perSubscription) {
+        surplus.push(r)
+        this.#keys.delete(r.id)
+        continue
+      }
+      q.push(r)
+      this.#queued.set(r.subscriptionId, q)
+      this.#queuedTotal++
+    }
+    if (surplus.length > 0) {
+      await o.store.deliveries.release(
+        surplus.map((s) => ({ id: s.id, leaseToken: s.leaseToken })),
+        now,
+      )
+    }
+    this.#pump()
+    return { claimed: rows.length - surplus.length, full: false }
+  }
+
+  #pump(): void {
+    for (const [sub, q] of this.#queued) {
+      let n = this.#inFlight.get(sub) ?? 0
+      while (q.length > 0 && n < this.#o.perSubscription) {
+        const d = q.shift()!
+        this.#queuedTotal--
+        n++
+        this.#inFlightTotal++
+        this.#inFlight.set(sub, n)
+        void this.#attempt(d)
+      }
+      if (q.length === 0) this.#queued.delete(sub)
+    }
+  }
+
+  async #attempt(d: ClaimedDelivery): Promise<void> {
+    const o = this.#o
+    const started = o.now()
+    let result: CompleteInput
+    try {
+      result = await this.#send(d, started)
+    } catch (e) {
+      // Our own fault (a bug, a bad secret): give the lease back to the schedule, never crash.
+      o.log.error({ err: e, deliveryId: d.id }, 'delivery attempt failed inside hookpost')
+      result = this.#result(
+        d,
+        started,
+        {
+          kind: 'error',
+          code: 'network_error',
+          message: 'internal error while sending',
+          durationMs: o.now() - started,
+        },
+        {},
+      )
+    }
+    this.#keys.delete(d.id)
+    this.#pending.push(result)
+    this.#scheduleFlush()
+    const n = (this.#inFlight.get(d.subscriptionId) ?? 1) - 1
+    if (n <= 0) this.#inFlight.delete(d.subscriptionId)
+    else this.#inFlight.set(d.subscriptionId, n)
+    this.#inFlightTotal--
+    this.#pump()
+    if (this.#inFlightTotal === 0) this.#idle?.()
+    if (!this.#stopping) this.wake()
+  }
+
+  async #send(d: ClaimedDelivery, started: number): Promise<CompleteInput> {
+    const o = this.#o
+    if (d.attempts > d.attemptLimit) {
+      // Claimed again after crashes used up its attempts: stop here instead of looping forever.
+      return this.#result(
+        d,
+        started,
+        { kind: 'error', code: 'network_error', message: 'attempt limit reached', durationMs: 0 },
+        {},
+        'attempts_exhausted',
+      )
+    }
+    const envKeys = this.#keys.get(d.id)?.get(d.envId)
+    if (!envKeys || envKeys.keys.length === 0) throw new Error(`no valid signing secret for ${d.envId}`)
+    const timestamp = Math.floor(started / 1000)
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': o.userAgent,
+      ...signDelivery(envKeys.keys, d.id, timestamp, d.body, envKeys.encoding),
+      'x-delivery-event': d.event,
+      'x-delivery-attempt': String(d.attempts),
+    }
+    const outcome = await o.sender.send({ url: d.url, headers, body: d.body, timeoutMs: o.requestTimeoutMs })
+    return this.#result(d, started, outcome, headers)
+  }
+
+  #result(
+    d: ClaimedDelivery,
+    started: number,
+    outcome: AttemptOutcome,
+    requestHeaders: Record<string, string>,
+    errorOverride?: string,
+  ): CompleteInput {
+    const o = this.#o
+    const now = o.now()
+    const completion = errorOverride
+      ? ({ kind: 'failed' } as const)
+      : nextStep(outcome, d.attempts, d.attemptLimit, o.policy, now, o.random())
+    const statusCode = outcome.kind === 'response' ? outcome.statusCode : null
+    let error: string | null = null
+    if (errorOverride) error = errorOverride
+    else if (outcome.kind === 'error') error = outcome.code
+    else if (outcome.statusCode >= 300 && outcome.statusCode < 400) {
+      error = `redirect_not_followed${outcome.headers['location'] ? `: ${outcome.headers['location']}` : ''}`
+    } else if (outcome.statusCode < 200 || outcome.statusCode >= 300) error = `http_${outcome.statusCode}`
+    return {
+      id: d.id,
+      leaseToken: d.leaseToken,
+      statusCode,
+      error,
+      outcome: completion,
+      attempt: {
+        deliveryId: d.id,
+        number: d.attempts,
+        started,
+        durationMs: outcome.durationMs,
+        statusCode,
+        error: outcome.kind === 'error' ? `${outcome.code}: ${outcome.message}` : error,
+        responseBody: outcome.kind === 'response' ? outcome.body : null,
+        requestHeaders,
+        responseHeaders: outcome.kind === 'response' ? outcome.headers : null,
+      },
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#pending.length >= flushBatch) {
+      void this.#flush()
+      return
+    }
+    if (this.#flushTimer) return
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined
+      void this.#flush()
+    }, flushDelayMs)
+  }
+
+  /** Writes buffered outcomes in one transaction; chained so that flushes never overlap. */
+  #flush(): Promise<void> {
+    if (this.#flushTimer) {
+      clearTimeout(this.#flushTimer)
+      this.#flushTimer = undefined
+    }
+    this.#flushing = this.#flushing.then(async () => {
+      let failures = 0
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, flushBatch)
+        try {
+          await this.#o.store.deliveries.complete(batch, this.#o.now())
+        } catch (e) {
+          // The store is down: keep the outcomes and try again; if we die first, leases expire
+          // and the deliveries are attempted again (at least once).
+          this.#o.log.error({ err: e, count: batch.length }, 'recording delivery outcomes failed; will retry')
+          this.#pending.unshift(...batch)
+          failures++
+          if (this.#stopping && failures >= 3) return
+          await new Promise((r) => setTimeout(r, Math.min(5000, 250 * failures)))
+        }
+      }
+    })
+    return this.#flushing
+  }
+}

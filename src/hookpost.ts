@@ -1,0 +1,46 @@
+// The core's use cases assembled over their ports. Transports (HTTP, CLI, dashboard) receive
+// this object and call nothing else; main.ts builds it from the adapters it picks.
+import { deliveries } from './deliveries/deliveries.ts'
+import { attemptLimit, type RetryPolicy } from './deliveries/retry-policy.ts'
+import { environments } from './environments/environments.ts'
+import { eventTypes } from './events/event-types.ts'
+import { PayloadValidator } from './events/payload-validator.ts'
+import { publisher } from './events/publish.ts'
+import type { SecretBox } from './secrets/secret-box.ts'
+import { signingSecrets } from './secrets/signing-secrets.ts'
+import type { Store } from './store/store.ts'
+import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
+
+export interface HookpostDeps {
+  store: Store
+  box: SecretBox
+  checkUrl: UrlCheck
+  retryPolicy: RetryPolicy
+  secretGraceMs: number
+  now?: () => number
+  /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
+  onWork?: () => void
+}
+
+export function createHookpost(deps: HookpostDeps) {
+  const now = deps.now ?? Date.now
+  const { store, box } = deps
+  const onWork = () => deps.onWork?.()
+  return {
+    store,
+    eventTypes,
+    environments: environments({ store, box, now }),
+    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now }),
+    secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
+    publisher: publisher({
+      store,
+      validator: new PayloadValidator(eventTypes),
+      attemptLimit: attemptLimit(deps.retryPolicy),
+      now,
+      onPublished: onWork,
+    }),
+    deliveries: deliveries({ store, now, onRetry: onWork }),
+  }
+}
+
+export type Hookpost = ReturnType<typeof createHookpost>

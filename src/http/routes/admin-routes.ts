@@ -1,0 +1,103 @@
+// Operator API (contract section 3): environments and their credentials, behind the admin token.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Hookpost } from '../../hookpost.ts'
+import { adminGuard } from '../auth.ts'
+import { iso, presentEnvironment } from '../presenters.ts'
+import { CredentialIn, CredentialOut, EnvironmentIn, EnvironmentOut, ErrorOut } from '../schemas.ts'
+
+export interface AdminRoutesOptions {
+  hookpost: Hookpost
+  adminToken: string
+}
+
+const security = [{ adminToken: [] }]
+const errors = { 400: ErrorOut, 401: ErrorOut, 404: ErrorOut }
+
+export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (
+  app,
+  { hookpost, adminToken },
+) => {
+  app.addHook('onRequest', adminGuard(adminToken))
+  const envs = hookpost.environments
+
+  app.post(
+    '/admin/environments',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Create an environment (a tenant) with its first signing secret',
+        security,
+        body: EnvironmentIn,
+        response: { 201: Type.Object({ environment: EnvironmentOut }), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const env = await envs.create({
+        name: req.body.name,
+        ...(req.body.signatureEncoding ? { signatureEncoding: req.body.signatureEncoding } : {}),
+      })
+      return reply.status(201).send({ environment: presentEnvironment(env) })
+    },
+  )
+
+  app.get(
+    '/admin/environments',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'List environments',
+        security,
+        response: { 200: Type.Object({ environments: Type.Array(EnvironmentOut) }), 401: ErrorOut },
+      },
+    },
+    async () => ({ environments: (await envs.list()).map(presentEnvironment) }),
+  )
+
+  app.post(
+    '/admin/environments/:envId/credentials',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Create an API credential; its secret is shown this once',
+        security,
+        params: Type.Object({ envId: Type.String({ maxLength: 100 }) }),
+        body: CredentialIn,
+        response: { 201: Type.Object({ credential: CredentialOut }), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { row, secret } = await envs.createCredential(req.params.envId, req.body)
+      return reply.status(201).send({
+        credential: {
+          id: row.id,
+          role: row.role,
+          name: row.name,
+          key: row.key,
+          secret,
+          created: iso(row.created),
+        },
+      })
+    },
+  )
+
+  app.delete(
+    '/admin/environments/:envId/credentials/:credentialId',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Revoke a credential; it stops working at once',
+        security,
+        params: Type.Object({
+          envId: Type.String({ maxLength: 100 }),
+          credentialId: Type.String({ maxLength: 100 }),
+        }),
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await envs.revokeCredential(req.params.envId, req.params.credentialId)
+      return reply.status(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,213 @@
+// Consumer API at BaseKit's paths (contract section 4): subscriptions, the signing secret, the
+// event catalogue and the delivery log. Every query is scoped to the credential's environment.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Hookpost } from '../../hookpost.ts'
+import { credentialGuard, envOf } from '../auth.ts'
+import { iso, presentAttempt, presentDelivery, presentSubscription } from '../presenters.ts'
+import {
+  DeliveriesQuery,
+  DeliveryOut,
+  DeliveryWithAttemptsOut,
+  ErrorOut,
+  EventTypeOut,
+  HmacSecretOut,
+  SubscriptionIn,
+  SubscriptionOut,
+} from '../schemas.ts'
+
+const security = [{ basicAuth: [] }]
+const errors = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut }
+const SubscriptionParams = Type.Object({ subscriptionId: Type.String({ maxLength: 100 }) })
+const DeliveryParams = Type.Object({ deliveryId: Type.String({ maxLength: 100 }) })
+
+export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> = async (
+  app,
+  { hookpost },
+) => {
+  app.addHook('onRequest', credentialGuard(hookpost.environments, 'consumer'))
+  const subs = hookpost.subscriptions
+
+  app.get(
+    '/webhooks/subscription',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'List subscriptions, active and inactive',
+        security,
+        response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionOut) }), ...errors },
+      },
+    },
+    async (req) => ({ subscriptions: (await subs.list(envOf(req))).map(presentSubscription) }),
+  )
+
+  app.post(
+    '/webhooks/subscription',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'Create a subscription: one event type, one URL',
+        security,
+        body: SubscriptionIn,
+        response: { 201: Type.Object({ subscription: SubscriptionOut }), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const s = await subs.create(envOf(req), req.body)
+      return reply.status(201).send({ subscription: presentSubscription(s) })
+    },
+  )
+
+  app.get(
+    '/webhooks/subscription/:subscriptionId',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'Get one subscription',
+        security,
+        params: SubscriptionParams,
+        response: { 200: Type.Object({ subscription: SubscriptionOut }), ...errors },
+      },
+    },
+    async (req) => ({
+      subscription: presentSubscription(await subs.get(envOf(req), req.params.subscriptionId)),
+    }),
+  )
+
+  app.put(
+    '/webhooks/subscription/:subscriptionId',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'Replace a subscription (all fields required); deactivating cancels its pending deliveries',
+        security,
+        params: SubscriptionParams,
+        body: SubscriptionIn,
+        response: { 200: Type.Object({ subscription: SubscriptionOut }), ...errors },
+      },
+    },
+    async (req) => ({
+      subscription: presentSubscription(await subs.update(envOf(req), req.params.subscriptionId, req.body)),
+    }),
+  )
+
+  app.delete(
+    '/webhooks/subscription/:subscriptionId',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'Delete a subscription; its pending deliveries are cancelled',
+        security,
+        params: SubscriptionParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await subs.delete(envOf(req), req.params.subscriptionId)
+      return reply.status(204).send(null)
+    },
+  )
+
+  app.post(
+    '/webhooks/hmac-secret',
+    {
+      schema: {
+        tags: ['secrets'],
+        summary:
+          'Generate a new signing secret for the environment (shown once); the previous one keeps signing beside it until previousExpires',
+        security,
+        response: { 201: HmacSecretOut, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const r = await hookpost.secrets.rotate(envOf(req))
+      return reply
+        .status(201)
+        .header('cache-control', 'no-store')
+        .send({
+          hmacSecret: { secret: r.secret, created: iso(r.created), previousExpires: iso(r.previousExpires) },
+        })
+    },
+  )
+
+  app.get(
+    '/webhooks/event-types',
+    {
+      schema: {
+        tags: ['event types'],
+        summary: 'The event catalogue, each type with its JSON Schema and an example payload',
+        security,
+        response: { 200: Type.Object({ eventTypes: Type.Array(EventTypeOut) }), ...errors },
+      },
+    },
+    async () => ({
+      eventTypes: hookpost.eventTypes.map((t) => ({
+        name: t.name,
+        description: t.description,
+        schema: t.schema,
+        example: t.example,
+      })),
+    }),
+  )
+
+  app.get(
+    '/webhooks/deliveries',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'The delivery log, newest first, in pages',
+        security,
+        querystring: DeliveriesQuery,
+        response: {
+          200: Type.Object({
+            deliveries: Type.Array(DeliveryOut),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { limit, ...rest } = req.query
+      const r = await hookpost.deliveries.list(envOf(req), {
+        ...rest,
+        limit: limit === undefined ? undefined : Number(limit),
+      })
+      return { deliveries: r.deliveries.map(presentDelivery), nextCursor: r.nextCursor }
+    },
+  )
+
+  app.get(
+    '/webhooks/deliveries/:deliveryId',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'One delivery with its attempt log',
+        security,
+        params: DeliveryParams,
+        response: { 200: Type.Object({ delivery: DeliveryWithAttemptsOut }), ...errors },
+      },
+    },
+    async (req) => {
+      const r = await hookpost.deliveries.get(envOf(req), req.params.deliveryId)
+      return { delivery: { ...presentDelivery(r.delivery), attemptLog: r.attempts.map(presentAttempt) } }
+    },
+  )
+
+  app.post(
+    '/webhooks/deliveries/:deliveryId/retry',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'One more attempt now, under the same delivery id',
+        security,
+        params: DeliveryParams,
+        response: { 202: Type.Object({ delivery: DeliveryOut }), 409: ErrorOut, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const d = await hookpost.deliveries.retry(envOf(req), req.params.deliveryId)
+      return reply.status(202).send({ delivery: presentDelivery(d) })
+    },
+  )
+}

@@ -1,0 +1,144 @@
+// Request and response schemas (TypeBox = JSON Schema): they validate requests, serialize
+// responses and generate /openapi.json, from one declaration.
+import { Type } from 'typebox'
+
+const IsoTime = Type.String({ format: 'date-time' })
+const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) =>
+  Type.Union([t, Type.Null()])
+
+export const ErrorOut = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    }),
+  },
+  { $id: 'Error' },
+)
+
+export const EnvironmentOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  signatureEncoding: Type.Union([Type.Literal('hex'), Type.Literal('base64')]),
+  created: IsoTime,
+})
+
+export const EnvironmentIn = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    signatureEncoding: Type.Optional(Type.Union([Type.Literal('hex'), Type.Literal('base64')])),
+  },
+  { additionalProperties: false },
+)
+
+export const CredentialIn = Type.Object(
+  {
+    role: Type.Union([Type.Literal('consumer'), Type.Literal('publisher')]),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+)
+
+export const CredentialOut = Type.Object({
+  id: Type.String(),
+  role: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  key: Type.String(),
+  secret: Type.String({ description: 'Shown this once; only a hash is kept.' }),
+  created: IsoTime,
+})
+
+export const SubscriptionIn = Type.Object(
+  {
+    event: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'An event type from GET /webhooks/event-types',
+    }),
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    active: Type.Boolean(),
+  },
+  { additionalProperties: false },
+)
+
+export const SubscriptionOut = Type.Object({
+  id: Type.String(),
+  event: Type.String(),
+  url: Type.String(),
+  active: Type.Boolean(),
+  created: IsoTime,
+  updated: IsoTime,
+})
+
+export const DeliveryStatusSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('delivered'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+])
+
+export const DeliveryOut = Type.Object({
+  id: Type.String(),
+  eventId: Type.String(),
+  subscriptionId: Type.String(),
+  event: Type.String(),
+  status: DeliveryStatusSchema,
+  attempts: Type.Integer(),
+  nextAttemptAt: Type.Union([IsoTime, Type.Null()]),
+  lastStatusCode: Nullable(Type.Integer()),
+  lastError: Nullable(Type.String()),
+  created: IsoTime,
+  updated: IsoTime,
+})
+
+export const AttemptOut = Type.Object({
+  number: Type.Integer(),
+  started: IsoTime,
+  durationMs: Type.Integer(),
+  statusCode: Nullable(Type.Integer()),
+  error: Nullable(Type.String()),
+  responseBody: Type.Union([Type.String({ description: 'At most 64 KiB is kept.' }), Type.Null()]),
+  requestHeaders: Type.Record(Type.String(), Type.String()),
+  responseHeaders: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
+})
+
+export const DeliveryWithAttemptsOut = Type.Intersect([
+  DeliveryOut,
+  Type.Object({ attemptLog: Type.Array(AttemptOut) }),
+])
+
+export const DeliveriesQuery = Type.Object({
+  subscriptionId: Type.Optional(Type.String({ maxLength: 100 })),
+  status: Type.Optional(Type.String({ maxLength: 20 })),
+  limit: Type.Optional(
+    Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|1[0-9][0-9]|200)$', description: '1 to 200 (default 50)' }),
+  ),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+})
+
+export const EventTypeOut = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  schema: Type.Record(Type.String(), Type.Unknown()),
+  example: Type.Record(Type.String(), Type.Unknown()),
+})
+
+export const PublishedOut = Type.Object({
+  event: Type.Object({
+    id: Type.String(),
+    eventName: Type.String(),
+    deliveries: Type.Integer(),
+  }),
+})
+
+export const HmacSecretOut = Type.Object({
+  hmacSecret: Type.Object({
+    secret: Type.String({ description: 'whsec_ + base64 of 32 bytes; shown this once' }),
+    created: IsoTime,
+    previousExpires: IsoTime,
+  }),
+})
+
+export const IdParam = (name: string) =>
+  Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) })

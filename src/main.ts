@@ -1,0 +1,173 @@
+// The composition root: the only module that picks adapters (SQLite or PostgreSQL, the undici
+// sender with the SSRF guard) and starts the roles the configuration asks for.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import pino, { type Logger as Pino } from 'pino'
+import type { Config } from './config/schema.ts'
+import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
+import { DeliveryWorker } from './deliveries/worker.ts'
+import { createHookpost, type Hookpost } from './hookpost.ts'
+import { buildApp } from './http/build-app.ts'
+import { type AddressPolicy, checkUrl, compileAddressPolicy } from './network/address-policy.ts'
+import { createGuardedConnector } from './outbound/guarded-connector.ts'
+import { HttpSender } from './outbound/http-sender.ts'
+import { generateMasterKey, parseMasterKey, SecretBox } from './secrets/secret-box.ts'
+import { SigningKeyring } from './secrets/signing-keyring.ts'
+import { randomToken } from './shared/ids.ts'
+import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
+import type { Store } from './store/store.ts'
+import { version } from './version.ts'
+
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers["idempotency-key"]',
+  'headers.authorization',
+  'secret',
+  '*.secret',
+  'adminToken',
+  'masterKey',
+]
+
+export function createLogger(level: string): Pino {
+  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'hookpost' } })
+}
+
+/** Reads a file kept in the data directory, creating it (mode 0600) with make() the first time. */
+function dataFile(
+  dir: string,
+  name: string,
+  make: () => string,
+): { value: string; path: string; created: boolean } {
+  const path = resolve(dir, name)
+  if (existsSync(path)) return { value: readFileSync(path, 'utf8').trim(), path, created: false }
+  mkdirSync(dir, { recursive: true })
+  const value = make()
+  writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' })
+  chmodSync(path, 0o600)
+  return { value, path, created: true }
+}
+
+export async function openStore(config: Config): Promise<Store> {
+  if (config.databaseUrl.startsWith('sqlite:')) return openSqliteStore(sqlitePathFromUrl(config.databaseUrl))
+  const { openPostgresStore } = await import('./store/postgres/postgres-store.ts')
+  return openPostgresStore(config.databaseUrl)
+}
+
+export function openSecretBox(config: Config, log: Pino): SecretBox {
+  const raw =
+    config.masterKey ??
+    (() => {
+      const f = dataFile(config.dataDir, 'master.key', generateMasterKey)
+      if (f.created)
+        log.warn({ path: f.path }, 'generated a master key for signing secrets; back it up with the database')
+      return f.value
+    })()
+  return new SecretBox(parseMasterKey(raw))
+}
+
+function adminTokenOf(config: Config, log: Pino): string {
+  if (config.adminToken) return config.adminToken
+  const f = dataFile(config.dataDir, 'admin-token', () => `hpa_${randomToken(40)}`)
+  log.info(
+    { path: f.path },
+    f.created ? 'generated the operator token; it is in this file' : 'the operator token is in this file',
+  )
+  return f.value
+}
+
+export function retryPolicyOf(config: Config): RetryPolicy {
+  return {
+    scheduleMs: config.retryScheduleMs,
+    jitter: defaultJitter,
+    maxRetryAfterMs: defaultMaxRetryAfterMs,
+  }
+}
+
+export function addressPolicyOf(config: Config, listenAddresses: string[] = []): AddressPolicy {
+  return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs, deniedAddresses: listenAddresses }
+}
+
+export interface Running {
+  hookpost: Hookpost
+  app: FastifyInstance | undefined
+  worker: DeliveryWorker | undefined
+  /** http://host:port when the API listens. */
+  url: string | undefined
+  close(): Promise<void>
+}
+
+export async function start(config: Config, log: Pino = createLogger(config.logLevel)): Promise<Running> {
+  const store = await openStore(config)
+  await store.migrate()
+  const box = openSecretBox(config, log)
+  const compiled = compileAddressPolicy(addressPolicyOf(config))
+  const policy = retryPolicyOf(config)
+
+  let worker: DeliveryWorker | undefined
+  const sender = new HttpSender({
+    connect: createGuardedConnector(compiled),
+    connectionsPerOrigin: config.perSubscriptionConcurrency,
+  })
+  if (config.role !== 'api') {
+    worker = new DeliveryWorker({
+      store,
+      sender,
+      keyring: new SigningKeyring(store, box),
+      policy,
+      requestTimeoutMs: config.requestTimeoutMs,
+      concurrency: config.workerConcurrency,
+      perSubscription: config.perSubscriptionConcurrency,
+      userAgent: `Hookpost/${version}`,
+      log: log.child({ component: 'worker' }),
+    })
+  }
+  const hookpost = createHookpost({
+    store,
+    box,
+    checkUrl: (url) => checkUrl(url, compiled),
+    retryPolicy: policy,
+    secretGraceMs: config.secretGraceMs,
+    onWork: () => worker?.wake(),
+  })
+
+  let app: FastifyInstance | undefined
+  let url: string | undefined
+  if (config.role !== 'worker') {
+    app = await buildApp({
+      hookpost,
+      adminToken: adminTokenOf(config, log),
+      version,
+      eventBodyLimit: config.eventBodyLimitBytes,
+      logger: log,
+    })
+    await app.listen({ host: config.host, port: config.port })
+    const addr = app.server.address()
+    const port = typeof addr === 'object' && addr ? addr.port : config.port
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host
+    url = `http://${host}:${port}`
+    log.info(
+      { url, role: config.role, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//…@') },
+      'hookpost is listening',
+    )
+  }
+  worker?.start()
+  if (worker) log.info({ role: config.role }, 'delivery worker started')
+
+  let closing: Promise<void> | undefined
+  return {
+    hookpost,
+    app,
+    worker,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app?.close()
+        await worker?.stop(10_000)
+        await sender.close()
+        await store.close()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,86 @@
+// The one catalogue of error codes. The core raises AppError with a code from here; only
+// src/http/error-response.ts turns a kind into an HTTP status. docs/errors.md lists every code
+// (a test keeps the two in step).
+
+export type ErrorKind =
+  | 'invalid'
+  | 'unprocessable'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal'
+
+export const errorCatalogue = {
+  // Request shape
+  invalid_request: { kind: 'invalid', message: 'The request is malformed.' },
+  invalid_json: { kind: 'invalid', message: 'The body is not valid JSON.' },
+  unsupported_media_type: { kind: 'unsupported_media', message: 'The body must be application/json.' },
+  body_too_large: { kind: 'too_large', message: 'The body is larger than the limit.' },
+  json_too_deep: { kind: 'invalid', message: 'The JSON body is nested too deeply.' },
+  route_not_found: { kind: 'not_found', message: 'No such route.' },
+  method_not_allowed: { kind: 'not_found', message: 'No such route for this method.' },
+  // Authentication
+  unauthorized: { kind: 'unauthorized', message: 'Missing or invalid credentials.' },
+  forbidden_role: {
+    kind: 'forbidden',
+    message: 'This credential does not have the role for this operation.',
+  },
+  rate_limited: { kind: 'rate_limited', message: 'Too many requests; retry after the delay given.' },
+  // Resources
+  environment_not_found: { kind: 'not_found', message: 'No such environment.' },
+  credential_not_found: { kind: 'not_found', message: 'No such credential.' },
+  subscription_not_found: { kind: 'not_found', message: 'No such subscription.' },
+  delivery_not_found: { kind: 'not_found', message: 'No such delivery.' },
+  event_not_found: { kind: 'not_found', message: 'No such event.' },
+  // Subscriptions
+  unknown_event_type: { kind: 'invalid', message: 'The event type is not in the catalogue.' },
+  invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
+  url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
+  // Events
+  missing_event_name: { kind: 'invalid', message: 'The payload has no known eventName.' },
+  payload_invalid: { kind: 'unprocessable', message: 'The payload does not match the event type schema.' },
+  idempotency_key_invalid: { kind: 'invalid', message: 'The Idempotency-Key header is empty or too long.' },
+  // Deliveries
+  invalid_cursor: { kind: 'invalid', message: 'The pagination cursor is not valid.' },
+  delivery_not_retryable: { kind: 'conflict', message: 'This delivery cannot be retried now.' },
+  conflict: { kind: 'conflict', message: 'The resource conflicts with an existing one.' },
+  // Server side
+  store_unavailable: { kind: 'unavailable', message: 'The store is unavailable; retry shortly.' },
+  internal_error: { kind: 'internal', message: 'Internal error.' },
+} as const satisfies Record<string, { kind: ErrorKind; message: string }>
+
+export type ErrorCode = keyof typeof errorCatalogue
+
+export interface ErrorDetail {
+  path: string
+  message: string
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly kind: ErrorKind
+  readonly details: ErrorDetail[] | undefined
+  /** Seconds, for rate_limited. */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    code: ErrorCode,
+    opts: { message?: string; details?: ErrorDetail[]; cause?: unknown; retryAfter?: number } = {},
+  ) {
+    super(opts.message ?? errorCatalogue[code].message, { cause: opts.cause })
+    this.name = 'AppError'
+    this.code = code
+    this.kind = errorCatalogue[code].kind
+    this.details = opts.details
+    this.retryAfter = opts.retryAfter
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError
+}

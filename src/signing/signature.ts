@@ -1,0 +1,65 @@
+// Signing per the contract (section 6): the BaseKit header over the raw body, keyed with the
+// whole `whsec_…` string, and Standard Webhooks v1 over "{id}.{timestamp}.{body}", keyed with
+// the decoded secret. Pure: node:crypto only.
+import { createHmac, randomBytes } from 'node:crypto'
+
+export type DigestEncoding = 'hex' | 'base64'
+
+const secretPrefix = 'whsec_'
+
+export function generateSigningSecret(): string {
+  return secretPrefix + randomBytes(32).toString('base64')
+}
+
+export function isSigningSecret(s: string): boolean {
+  return s.startsWith(secretPrefix) && Buffer.from(s.slice(secretPrefix.length), 'base64').length >= 24
+}
+
+/** Key material for one secret, decoded once and reused for every delivery. */
+export interface SigningKey {
+  /** The whole `whsec_…` string as UTF-8: the BaseKit header's key. */
+  readonly basekitKey: Buffer
+  /** The base64-decoded part after `whsec_`: the Standard Webhooks key. */
+  readonly standardKey: Buffer
+}
+
+export function signingKey(secret: string): SigningKey {
+  const b64 = secret.startsWith(secretPrefix) ? secret.slice(secretPrefix.length) : secret
+  return { basekitKey: Buffer.from(secret, 'utf8'), standardKey: Buffer.from(b64, 'base64') }
+}
+
+export function basekitSignature(key: SigningKey, body: Uint8Array, encoding: DigestEncoding): string {
+  return createHmac('sha256', key.basekitKey).update(body).digest(encoding)
+}
+
+export function standardSignature(key: SigningKey, id: string, timestamp: number, body: Uint8Array): string {
+  const h = createHmac('sha256', key.standardKey)
+  h.update(`${id}.${timestamp}.`)
+  h.update(body)
+  return `v1,${h.digest('base64')}`
+}
+
+export interface SignedHeaders {
+  'x-delivery-hmac-sha256': string
+  'webhook-id': string
+  'webhook-timestamp': string
+  'webhook-signature': string
+}
+
+/** keys: every secret valid now, current first. */
+export function signDelivery(
+  keys: readonly SigningKey[],
+  id: string,
+  timestamp: number,
+  body: Uint8Array,
+  encoding: DigestEncoding,
+): SignedHeaders {
+  const current = keys[0]
+  if (!current) throw new Error('no signing key')
+  return {
+    'x-delivery-hmac-sha256': basekitSignature(current, body, encoding),
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': keys.map((k) => standardSignature(k, id, timestamp, body)).join(' '),
+  }
+}

@@ -1,0 +1,79 @@
+// Table types shared by the SQLite and PostgreSQL adapters (same columns in both; times are
+// epoch ms in int8/integer; payloads are bytes, never jsonb, so signatures hold).
+import type { Generated } from 'kysely'
+
+export interface Database {
+  environments: {
+    id: string
+    name: string
+    signature_encoding: string
+    created: number
+  }
+  credentials: {
+    id: string
+    env_id: string
+    role: string
+    name: string | null
+    key: string
+    secret_hash: string
+    created: number
+    revoked: number | null
+  }
+  signing_secrets: {
+    id: string
+    env_id: string
+    key_id: string
+    ciphertext: string
+    created: number
+    expires: number | null
+  }
+  subscriptions: {
+    id: string
+    env_id: string
+    event: string
+    url: string
+    active: number
+    created: number
+    updated: number
+  }
+  events: {
+    id: string
+    env_id: string
+    event_name: string
+    body: Buffer
+    idempotency_key: string | null
+    created: number
+  }
+  deliveries: {
+    id: string
+    env_id: string
+    event_id: string
+    subscription_id: string
+    event: string
+    status: string
+    attempts: number
+    attempt_limit: number
+    next_attempt_at: number | null
+    lease_token: string | null
+    last_status_code: number | null
+    last_error: string | null
+    created: number
+    updated: number
+  }
+  attempts: {
+    delivery_id: string
+    number: number
+    started: number
+    duration_ms: number
+    status_code: number | null
+    error: string | null
+    response_body: string | null
+    request_headers: string
+    response_headers: string | null
+  }
+  schema_migrations: {
+    version: number
+    name: string
+    applied: Generated<number>
+  }
+}

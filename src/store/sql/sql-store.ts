@@ -1,0 +1,657 @@
+// The Store contract over Kysely, shared by both adapters. Dialect differences are declared in
+// SqlDialectTraits (claim locking, unique-violation detection), never discovered inside a query.
+import { randomBytes } from 'node:crypto'
+import type { Kysely, Selectable, Transaction } from 'kysely'
+import { AppError } from '../../shared/errors.ts'
+import type { DigestEncoding } from '../../signing/signature.ts'
+import type {
+  AttemptRow,
+  ClaimedDelivery,
+  ClaimInput,
+  CompleteInput,
+  CredentialRole,
+  CredentialRow,
+  DeliveryRow,
+  DeliveryStatus,
+  EnvironmentRow,
+  PublishInput,
+  PublishResult,
+  SigningSecretRow,
+  Store,
+  StoreCapabilities,
+  SubscriptionRow,
+} from '../store.ts'
+import type { Database } from './database.ts'
+import { applyMigrations, type Migration } from './migrate.ts'
+
+export interface SqlDialectTraits {
+  dialect: 'sqlite' | 'postgres'
+  capabilities: StoreCapabilities
+  migrations: readonly Migration[]
+  /** Locks the claim's inner select so that concurrent claimers skip each other's rows. */
+  skipLocked: boolean
+  isUniqueViolation(e: unknown): boolean
+  isUnavailable(e: unknown): boolean
+  onClose?: () => Promise<void>
+}
+
+type Db = Kysely<Database> | Transaction<Database>
+
+const toEnv = (r: Selectable<Database['environments']>): EnvironmentRow => ({
+  id: r.id,
+  name: r.name,
+  signatureEncoding: r.signature_encoding as DigestEncoding,
+  created: Number(r.created),
+})
+
+const toCredential = (r: Selectable<Database['credentials']>): CredentialRow => ({
+  id: r.id,
+  envId: r.env_id,
+  role: r.role as CredentialRole,
+  name: r.name,
+  key: r.key,
+  secretHash: r.secret_hash,
+  created: Number(r.created),
+  revoked: r.revoked === null ? null : Number(r.revoked),
+})
+
+const toSecret = (r: Selectable<Database['signing_secrets']>): SigningSecretRow => ({
+  id: r.id,
+  envId: r.env_id,
+  keyId: r.key_id,
+  ciphertext: r.ciphertext,
+  created: Number(r.created),
+  expires: r.expires === null ? null : Number(r.expires),
+})
+
+const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionRow => ({
+  id: r.id,
+  envId: r.env_id,
+  event: r.event,
+  url: r.url,
+  active: Number(r.active) === 1,
+  created: Number(r.created),
+  updated: Number(r.updated),
+})
+
+const toDelivery = (r: Selectable<Database['deliveries']>): DeliveryRow => ({
+  id: r.id,
+  envId: r.env_id,
+  eventId: r.event_id,
+  subscriptionId: r.subscription_id,
+  event: r.event,
+  status: r.status as DeliveryStatus,
+  attempts: r.attempts,
+  attemptLimit: r.attempt_limit,
+  nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+  leaseToken: r.lease_token,
+  lastStatusCode: r.last_status_code,
+  lastError: r.last_error,
+  created: Number(r.created),
+  updated: Number(r.updated),
+})
+
+const toAttempt = (r: Selectable<Database['attempts']>): AttemptRow => ({
+  deliveryId: r.delivery_id,
+  number: r.number,
+  started: Number(r.started),
+  durationMs: r.duration_ms,
+  statusCode: r.status_code,
+  error: r.error,
+  responseBody: r.response_body,
+  requestHeaders: JSON.parse(r.request_headers) as Record<string, string>,
+  responseHeaders:
+    r.response_headers === null ? null : (JSON.parse(r.response_headers) as Record<string, string>),
+})
+
+/** Rows per multi-row INSERT: keeps bound parameters under SQLite's and PostgreSQL's limits. */
+const insertChunk = 500
+
+export class SqlStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres'
+  readonly capabilities: StoreCapabilities
+  readonly #db: Kysely<Database>
+  readonly #traits: SqlDialectTraits
+
+  constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
+    this.#db = db
+    this.#traits = traits
+    this.dialect = traits.dialect
+    this.capabilities = traits.capabilities
+  }
+
+  /** Runs fn; translates driver failures into the contract's errors. */
+  async #run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (e) {
+      if (e instanceof AppError) throw e
+      if (this.#traits.isUniqueViolation(e)) throw new AppError('conflict', { cause: e })
+      if (this.#traits.isUnavailable(e)) throw new AppError('store_unavailable', { cause: e })
+      throw e
+    }
+  }
+
+  migrate(): Promise<void> {
+    return this.#run(() => applyMigrations(this.#db, this.#traits.migrations))
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy()
+    await this.#traits.onClose?.()
+  }
+
+  environments: Store['environments'] = {
+    create: (env, first) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          await tx
+            .insertInto('environments')
+            .values({
+              id: env.id,
+              name: env.name,
+              signature_encoding: env.signatureEncoding,
+              created: env.created,
+            })
+            .execute()
+          await insertSecret(tx, first)
+        }),
+      ),
+    list: () =>
+      this.#run(async () =>
+        (await this.#db.selectFrom('environments').selectAll().orderBy('id').execute()).map(toEnv),
+      ),
+    get: (id) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('environments')
+          .selectAll()
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return r && toEnv(r)
+      }),
+  }
+
+  credentials: Store['credentials'] = {
+    create: (c) =>
+      this.#run(async () => {
+        await this.#db
+          .insertInto('credentials')
+          .values({
+            id: c.id,
+            env_id: c.envId,
+            role: c.role,
+            name: c.name,
+            key: c.key,
+            secret_hash: c.secretHash,
+            created: c.created,
+            revoked: c.revoked,
+          })
+          .execute()
+      }),
+    findByKey: (key) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('credentials')
+          .selectAll()
+          .where('key', '=', key)
+          .executeTakeFirst()
+        return r && toCredential(r)
+      }),
+    revoke: (envId, id, now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .updateTable('credentials')
+          .set({ revoked: now })
+          .where('id', '=', id)
+          .where('env_id', '=', envId)
+          .where('revoked', 'is', null)
+          .executeTakeFirst()
+        return Number(r.numUpdatedRows) > 0
+      }),
+  }
+
+  secrets: Store['secrets'] = {
+    rotate: (row, previousExpires) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          await tx
+            .updateTable('signing_secrets')
+            .set({ expires: previousExpires })
+            .where('env_id', '=', row.envId)
+            .where('expires', 'is', null)
+            .execute()
+          await insertSecret(tx, row)
+        }),
+      ),
+    listValid: (envIds, now) =>
+      this.#run(async () => {
+        if (envIds.length === 0) return []
+        const rows = await this.#db
+          .selectFrom('signing_secrets')
+          .selectAll()
+          .where('env_id', 'in', [...envIds])
+          .where((w) => w.or([w('expires', 'is', null), w('expires', '>', now)]))
+          .orderBy('env_id')
+          .orderBy('created', 'desc')
+          .orderBy('id', 'desc')
+          .execute()
+        return rows.map(toSecret)
+      }),
+  }
+
+  subscriptions: Store['subscriptions'] = {
+    list: (envId) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('subscriptions')
+            .selectAll()
+            .where('env_id', '=', envId)
+            .orderBy('id')
+            .execute()
+        ).map(toSubscription),
+      ),
+    get: (envId, id) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('subscriptions')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return r && toSubscription(r)
+      }),
+    create: (s) =>
+      this.#run(async () => {
+        await this.#db
+          .insertInto('subscriptions')
+          .values({
+            id: s.id,
+            env_id: s.envId,
+            event: s.event,
+            url: s.url,
+            active: s.active ? 1 : 0,
+            created: s.created,
+            updated: s.updated,
+          })
+          .execute()
+      }),
+    update: (s) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const r = await tx
+            .updateTable('subscriptions')
+            .set({ event: s.event, url: s.url, active: s.active ? 1 : 0, updated: s.updated })
+            .where('env_id', '=', s.envId)
+            .where('id', '=', s.id)
+            .executeTakeFirst()
+          if (Number(r.numUpdatedRows) === 0) return false
+          if (!s.active) await cancelPending(tx, s.id, s.updated, 'subscription_inactive')
+          return true
+        }),
+      ),
+    delete: (envId, id, now) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const r = await tx
+            .deleteFrom('subscriptions')
+            .where('env_id', '=', envId)
+            .where('id', '=', id)
+            .executeTakeFirst()
+          if (Number(r.numDeletedRows) === 0) return false
+          await cancelPending(tx, id, now, 'subscription_deleted')
+          return true
+        }),
+      ),
+  }
+
+  events: Store['events'] = {
+    publish: (input) => this.#run(() => this.#publish(input)),
+  }
+
+  async #publish(input: PublishInput): Promise<PublishResult> {
+    const { event } = input
+    try {
+      return await this.#db.transaction().execute((tx) => publishIn(tx, input))
+    } catch (e) {
+      // Two API nodes raced on the same Idempotency-Key: the loser answers with the winner's event.
+      if (input.idempotencyKey !== null && this.#traits.isUniqueViolation(e)) {
+        const prior = await findByIdempotencyKey(
+          this.#db,
+          event.envId,
+          input.idempotencyKey,
+          input.idempotencySince,
+        )
+        if (prior) return prior
+      }
+      throw e
+    }
+  }
+
+  deliveries: Store['deliveries'] = {
+    list: (envId, f) =>
+      this.#run(async () => {
+        const rows = await this.#db
+          .selectFrom('deliveries')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .$if(f.subscriptionId !== undefined, (q) => q.where('subscription_id', '=', f.subscriptionId!))
+          .$if(f.status !== undefined, (q) => q.where('status', '=', f.status!))
+          .$if(f.beforeId !== undefined, (q) => q.where('id', '<', f.beforeId!))
+          .orderBy('id', 'desc')
+          .limit(f.limit)
+          .execute()
+        return rows.map(toDelivery)
+      }),
+    get: (envId, id) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('deliveries')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return r && toDelivery(r)
+      }),
+    attempts: (deliveryId) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('attempts')
+            .selectAll()
+            .where('delivery_id', '=', deliveryId)
+            .orderBy('number')
+            .execute()
+        ).map(toAttempt),
+      ),
+    retryNow: (envId, id, now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .updateTable('deliveries')
+          .set((eb) => ({
+            status: 'pending',
+            next_attempt_at: now,
+            attempt_limit: eb('attempts', '+', 1),
+            updated: now,
+          }))
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          // An attempt in flight holds a lease whose expiry is in the future.
+          .where((w) =>
+            w.or([
+              w('lease_token', 'is', null),
+              w('next_attempt_at', '<=', now),
+              w('status', '!=', 'pending'),
+            ]),
+          )
+          .returningAll()
+          .executeTakeFirst()
+        return r && toDelivery(r)
+      }),
+    claimDue: (input) => this.#run(() => this.#claim(input)),
+    complete: (results, now) => this.#run(() => this.#complete(results, now)),
+    release: (items, now) =>
+      this.#run(async () => {
+        if (items.length === 0) return
+        await this.#db.transaction().execute(async (tx) => {
+          for (const it of items) {
+            await tx
+              .updateTable('deliveries')
+              .set((eb) => ({
+                lease_token: null,
+                next_attempt_at: now,
+                attempts: eb('attempts', '-', 1),
+                updated: now,
+              }))
+              .where('id', '=', it.id)
+              .where('lease_token', '=', it.leaseToken)
+              .where('status', '=', 'pending')
+              .execute()
+          }
+        })
+      }),
+  }
+
+  async #claim(input: ClaimInput): Promise<ClaimedDelivery[]> {
+    const token = randomBytes(12).toString('base64url')
+    const leaseUntil = input.now + input.leaseMs
+    return this.#db.transaction().execute(async (tx) => {
+      const claimed = await tx
+        .updateTable('deliveries')
+        .set((eb) => ({
+          lease_token: token,
+          next_attempt_at: leaseUntil,
+          attempts: eb('attempts', '+', 1),
+          updated: input.now,
+        }))
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('deliveries')
+            .select('id')
+            .where('status', '=', 'pending')
+            .where('next_attempt_at', '<=', input.now)
+            .$if(input.excludeSubscriptions.length > 0, (q) =>
+              q.where('subscription_id', 'not in', [...input.excludeSubscriptions]),
+            )
+            .orderBy('next_attempt_at')
+            .limit(input.limit)
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
+        )
+        .returning(['id', 'env_id', 'event_id', 'subscription_id', 'event', 'attempts', 'attempt_limit'])
+        .execute()
+      if (claimed.length === 0) return []
+      const eventIds = [...new Set(claimed.map((c) => c.event_id))]
+      const subIds = [...new Set(claimed.map((c) => c.subscription_id))]
+      const bodies = new Map<string, Buffer>()
+      for (const r of await tx
+        .selectFrom('events')
+        .select(['id', 'body'])
+        .where('id', 'in', eventIds)
+        .execute()) {
+        bodies.set(r.id, Buffer.from(r.body))
+      }
+      const urls = new Map<string, string>()
+      for (const r of await tx
+        .selectFrom('subscriptions')
+        .select(['id', 'url'])
+        .where('id', 'in', subIds)
+        .execute()) {
+        urls.set(r.id, r.url)
+      }
+      const out: ClaimedDelivery[] = []
+      for (const c of claimed) {
+        const body = bodies.get(c.event_id)
+        const url = urls.get(c.subscription_id)
+        if (body === undefined || url === undefined) {
+          // Its subscription was deleted between publish and claim: nothing to send it to.
+          await tx
+            .updateTable('deliveries')
+            .set({
+              status: 'cancelled',
+              lease_token: null,
+              next_attempt_at: null,
+              last_error: 'subscription_deleted',
+            })
+            .where('id', '=', c.id)
+            .execute()
+          continue
+        }
+        out.push({
+          id: c.id,
+          envId: c.env_id,
+          eventId: c.event_id,
+          subscriptionId: c.subscription_id,
+          event: c.event,
+          attempts: c.attempts,
+          attemptLimit: c.attempt_limit,
+          leaseToken: token,
+          url,
+          body,
+        })
+      }
+      return out
+    })
+  }
+
+  async #complete(results: readonly CompleteInput[], now: number): Promise<string[]> {
+    if (results.length === 0) return []
+    return this.#db.transaction().execute(async (tx) => {
+      const applied: string[] = []
+      const attempts: Database['attempts'][] = []
+      const gone = new Set<string>()
+      for (const r of results) {
+        const o = r.outcome
+        const status: DeliveryStatus =
+          o.kind === 'delivered' ? 'delivered' : o.kind === 'retry' ? 'pending' : 'failed'
+        const u = await tx
+          .updateTable('deliveries')
+          .set({
+            status,
+            next_attempt_at: o.kind === 'retry' ? o.at : null,
+            lease_token: null,
+            last_status_code: r.statusCode,
+            last_error: r.error,
+            updated: now,
+          })
+          .where('id', '=', r.id)
+          .where('lease_token', '=', r.leaseToken)
+          .where('status', '=', 'pending')
+          .returning(['subscription_id'])
+          .executeTakeFirst()
+        if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
+        applied.push(r.id)
+        if (o.kind === 'gone') gone.add(u.subscription_id)
+        const a = r.attempt
+        attempts.push({
+          delivery_id: a.deliveryId,
+          number: a.number,
+          started: a.started,
+          duration_ms: a.durationMs,
+          status_code: a.statusCode,
+          error: a.error,
+          response_body: a.responseBody,
+          request_headers: JSON.stringify(a.requestHeaders),
+          response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
+        })
+      }
+      for (let i = 0; i < attempts.length; i += insertChunk) {
+        await tx
+          .insertInto('attempts')
+          .values(attempts.slice(i, i + insertChunk))
+          .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing())
+          .execute()
+      }
+      for (const subId of gone) {
+        await tx
+          .updateTable('subscriptions')
+          .set({ active: 0, updated: now })
+          .where('id', '=', subId)
+          .execute()
+        await cancelPending(tx, subId, now, 'subscription_gone')
+      }
+      return applied
+    })
+  }
+}
+
+async function insertSecret(tx: Db, s: SigningSecretRow): Promise<void> {
+  await tx
+    .insertInto('signing_secrets')
+    .values({
+      id: s.id,
+      env_id: s.envId,
+      key_id: s.keyId,
+      ciphertext: s.ciphertext,
+      created: s.created,
+      expires: s.expires,
+    })
+    .execute()
+}
+
+async function cancelPending(tx: Db, subscriptionId: string, now: number, reason: string): Promise<void> {
+  await tx
+    .updateTable('deliveries')
+    .set({ status: 'cancelled', next_attempt_at: null, lease_token: null, last_error: reason, updated: now })
+    .where('subscription_id', '=', subscriptionId)
+    .where('status', '=', 'pending')
+    .execute()
+}
+
+async function findByIdempotencyKey(
+  db: Db,
+  envId: string,
+  key: string,
+  since: number,
+): Promise<PublishResult | undefined> {
+  const prior = await db
+    .selectFrom('events')
+    .select(['id', 'event_name', 'created'])
+    .where('env_id', '=', envId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst()
+  if (!prior || Number(prior.created) <= since) return undefined
+  const n = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('event_id', '=', prior.id)
+    .executeTakeFirstOrThrow()
+  return { eventId: prior.id, eventName: prior.event_name, deliveries: Number(n.n), replayed: true }
+}
+
+async function publishIn(tx: Transaction<Database>, input: PublishInput): Promise<PublishResult> {
+  const { event, idempotencyKey } = input
+  if (idempotencyKey !== null) {
+    const prior = await findByIdempotencyKey(tx, event.envId, idempotencyKey, input.idempotencySince)
+    if (prior) return prior
+    // A key older than the window is free again.
+    await tx
+      .updateTable('events')
+      .set({ idempotency_key: null })
+      .where('env_id', '=', event.envId)
+      .where('idempotency_key', '=', idempotencyKey)
+      .execute()
+  }
+  await tx
+    .insertInto('events')
+    .values({
+      id: event.id,
+      env_id: event.envId,
+      event_name: event.eventName,
+      body: event.body,
+      idempotency_key: idempotencyKey,
+      created: event.created,
+    })
+    .execute()
+  const subs = await tx
+    .selectFrom('subscriptions')
+    .select('id')
+    .where('env_id', '=', event.envId)
+    .where('event', '=', event.eventName)
+    .where('active', '=', 1)
+    .orderBy('id')
+    .execute()
+  const rows = subs.map((s) => ({
+    id: input.newDeliveryId(),
+    env_id: event.envId,
+    event_id: event.id,
+    subscription_id: s.id,
+    event: event.eventName,
+    status: 'pending',
+    attempts: 0,
+    attempt_limit: input.attemptLimit,
+    next_attempt_at: event.created,
+    lease_token: null,
+    last_status_code: null,
+    last_error: null,
+    created: event.created,
+    updated: event.created,
+  }))
+  for (let i = 0; i < rows.length; i += insertChunk) {
+    await tx
+      .insertInto('deliveries')
+      .values(rows.slice(i, i + insertChunk))
+      .execute()
+  }
+  return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
+}

@@ -1,0 +1,77 @@
+// Consumer use cases for subscriptions: one event type + one URL + an active flag, scoped to
+// the credential's environment. Another environment's ids are simply not found.
+import { findEventType } from '../events/event-types.ts'
+import { AppError } from '../shared/errors.ts'
+import { newId } from '../shared/ids.ts'
+import type { Store, SubscriptionRow } from '../store/store.ts'
+
+export type UrlVerdict = { ok: true } | { ok: false; code: 'invalid_url' | 'url_not_allowed'; reason: string }
+
+/** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
+export type UrlCheck = (url: string) => UrlVerdict
+
+export interface SubscriptionIn {
+  event: string
+  url: string
+  active: boolean
+}
+
+export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
+  const { store, checkUrl, now } = deps
+
+  function validate(input: SubscriptionIn): void {
+    if (!findEventType(input.event)) {
+      throw new AppError('unknown_event_type', {
+        message: `"${input.event}" is not in the event catalogue (GET /webhooks/event-types lists it).`,
+        details: [{ path: '/event', message: 'unknown event type' }],
+      })
+    }
+    const v = checkUrl(input.url)
+    if (!v.ok)
+      throw new AppError(v.code, { message: v.reason, details: [{ path: '/url', message: v.reason }] })
+  }
+
+  async function get(envId: string, id: string): Promise<SubscriptionRow> {
+    const s = await store.subscriptions.get(envId, id)
+    if (!s) throw new AppError('subscription_not_found')
+    return s
+  }
+
+  return {
+    list: (envId: string): Promise<SubscriptionRow[]> => store.subscriptions.list(envId),
+    get,
+    async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
+      validate(input)
+      const t = now()
+      const row: SubscriptionRow = {
+        id: newId('sub', t),
+        envId,
+        event: input.event,
+        url: input.url,
+        active: input.active,
+        created: t,
+        updated: t,
+      }
+      await store.subscriptions.create(row)
+      return row
+    },
+    async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
+      const current = await get(envId, id)
+      validate(input)
+      const row: SubscriptionRow = {
+        ...current,
+        event: input.event,
+        url: input.url,
+        active: input.active,
+        updated: now(),
+      }
+      if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      return row
+    },
+    async delete(envId: string, id: string): Promise<void> {
+      if (!(await store.subscriptions.delete(envId, id, now()))) throw new AppError('subscription_not_found')
+    },
+  }
+}
+
+export type Subscriptions = ReturnType<typeof subscriptions>

@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
+import { storeContract } from './store.contract.ts'
+
+storeContract('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hookpost-contract-'))
+  const file = join(dir, 'test.db')
+  const store = openSqliteStore(file)
+  return {
+    store,
+    // No `second`: better-sqlite3 is synchronous, so two connections in one thread would wait on
+    // each other's lock; several processes on one file are covered by the e2e tests.
+    dispose: async () => {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+})

@@ -1,0 +1,366 @@
+// One conformance suite for every Store adapter. An adapter's test file is a harness plus one
+// call to storeContract. Known divergences would be declared in the harness, never hidden here.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { newId } from '../../src/shared/ids.ts'
+import type { CompleteInput, Store, SubscriptionRow } from '../../src/store/store.ts'
+
+export interface StoreHarness {
+  store: Store
+  /** A second store on the same database (another process's view), when the adapter has one. */
+  second?: () => Promise<Store>
+  dispose(): Promise<void>
+}
+
+const T0 = 1_700_000_000_000
+
+function aSecret(envId: string, created = T0) {
+  return {
+    id: newId('sec', created),
+    envId,
+    keyId: 'mk_test',
+    ciphertext: `ct-${Math.random()}`,
+    created,
+    expires: null,
+  }
+}
+
+async function anEnvironment(store: Store, name = 'acme') {
+  const env = { id: newId('env'), name, signatureEncoding: 'hex' as const, created: T0 }
+  await store.environments.create(env, aSecret(env.id))
+  return env
+}
+
+async function aSubscription(store: Store, envId: string, over: Partial<SubscriptionRow> = {}) {
+  const s: SubscriptionRow = {
+    id: newId('sub'),
+    envId,
+    event: 'site.publish',
+    url: 'https://example.com/hook',
+    active: true,
+    created: T0,
+    updated: T0,
+    ...over,
+  }
+  await store.subscriptions.create(s)
+  return s
+}
+
+async function publish(
+  store: Store,
+  envId: string,
+  over: { eventName?: string; key?: string | null; at?: number; body?: Buffer } = {},
+) {
+  const at = over.at ?? T0
+  return store.events.publish({
+    event: {
+      id: newId('evt', at),
+      envId,
+      eventName: over.eventName ?? 'site.publish',
+      body: over.body ?? Buffer.from('{"eventName":"site.publish"}'),
+      created: at,
+    },
+    idempotencyKey: over.key ?? null,
+    idempotencySince: at - 86_400_000,
+    attemptLimit: 3,
+    newDeliveryId: () => newId('dlv', at),
+  })
+}
+
+function done(
+  id: string,
+  leaseToken: string,
+  number: number,
+  outcome: CompleteInput['outcome'],
+  statusCode = 200,
+): CompleteInput {
+  return {
+    id,
+    leaseToken,
+    statusCode,
+    error: null,
+    outcome,
+    attempt: {
+      deliveryId: id,
+      number,
+      started: T0,
+      durationMs: 5,
+      statusCode,
+      error: null,
+      responseBody: 'ok',
+      requestHeaders: { 'webhook-id': id },
+      responseHeaders: { 'content-type': 'text/plain' },
+    },
+  }
+}
+
+const claimAll = (store: Store, now = T0, exclude: string[] = []) =>
+  store.deliveries.claimDue({ now, limit: 1000, leaseMs: 60_000, excludeSubscriptions: exclude })
+
+export function storeContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
+  describe(`${name}: Store contract`, () => {
+    let h: StoreHarness
+    let store: Store
+    beforeEach(async () => {
+      h = await makeHarness()
+      store = h.store
+      await store.migrate()
+    })
+    afterEach(async () => {
+      await h.dispose()
+    })
+
+    it('migrates twice without harm', async () => {
+      await store.migrate()
+      expect(await store.environments.list()).toEqual([])
+    })
+
+    it('creates, lists and gets environments', async () => {
+      const a = await anEnvironment(store, 'a')
+      const b = await anEnvironment(store, 'b')
+      expect((await store.environments.list()).map((e) => e.id).sort()).toEqual([a.id, b.id].sort())
+      expect(await store.environments.get(a.id)).toEqual(a)
+      expect(await store.environments.get('env_missing')).toBeUndefined()
+    })
+
+    it('finds credentials by key and revokes them in their own environment only', async () => {
+      const env = await anEnvironment(store)
+      const other = await anEnvironment(store, 'other')
+      const row = {
+        id: newId('key'),
+        envId: env.id,
+        role: 'consumer' as const,
+        name: null,
+        key: 'hpk_abc',
+        secretHash: 'h',
+        created: T0,
+        revoked: null,
+      }
+      await store.credentials.create(row)
+      expect(await store.credentials.findByKey('hpk_abc')).toEqual(row)
+      expect(await store.credentials.revoke(other.id, row.id, T0 + 1)).toBe(false)
+      expect(await store.credentials.revoke(env.id, row.id, T0 + 1)).toBe(true)
+      expect((await store.credentials.findByKey('hpk_abc'))?.revoked).toBe(T0 + 1)
+      expect(await store.credentials.revoke(env.id, row.id, T0 + 2)).toBe(false)
+    })
+
+    it('rotates secrets: the previous one stays valid until it expires, current first', async () => {
+      const env = await anEnvironment(store)
+      const [first] = await store.secrets.listValid([env.id], T0)
+      expect(first).toBeDefined()
+      const next = aSecret(env.id, T0 + 10)
+      await store.secrets.rotate(next, T0 + 1000)
+      const valid = await store.secrets.listValid([env.id], T0 + 500)
+      expect(valid.map((s) => s.id)).toEqual([next.id, first!.id])
+      expect((await store.secrets.listValid([env.id], T0 + 1000)).map((s) => s.id)).toEqual([next.id])
+    })
+
+    it('fans an event out to the active subscriptions of its type in its environment only', async () => {
+      const env = await anEnvironment(store)
+      const other = await anEnvironment(store, 'other')
+      const s1 = await aSubscription(store, env.id)
+      const s2 = await aSubscription(store, env.id)
+      await aSubscription(store, env.id, { active: false })
+      await aSubscription(store, env.id, { event: 'booking.updated' })
+      await aSubscription(store, other.id)
+      const r = await publish(store, env.id)
+      expect(r).toMatchObject({ deliveries: 2, replayed: false, eventName: 'site.publish' })
+      const list = await store.deliveries.list(env.id, { limit: 10 })
+      expect(list.map((d) => d.subscriptionId).sort()).toEqual([s1.id, s2.id].sort())
+      expect(list.every((d) => d.status === 'pending' && d.attempts === 0 && d.eventId === r.eventId)).toBe(
+        true,
+      )
+      expect(await store.deliveries.list(other.id, { limit: 10 })).toEqual([])
+    })
+
+    it('keeps the body bytes exactly, whatever they are', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      const body = Buffer.from([
+        0x7b, 0x22, 0x61, 0x22, 0x3a, 0x31, 0x2e, 0x30, 0x20, 0x20, 0xc3, 0xa9, 0x0a, 0x7d,
+      ])
+      await publish(store, env.id, { body })
+      const [c] = await claimAll(store)
+      expect(Buffer.compare(c!.body, body)).toBe(0)
+    })
+
+    it('returns the first event for a repeated Idempotency-Key within the window, and frees the key after', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      const first = await publish(store, env.id, { key: 'k1' })
+      const again = await publish(store, env.id, { key: 'k1', at: T0 + 1000 })
+      expect(again).toEqual({ ...first, replayed: true })
+      expect(await store.deliveries.list(env.id, { limit: 10 })).toHaveLength(1)
+      const other = await anEnvironment(store, 'other')
+      await aSubscription(store, other.id)
+      expect((await publish(store, other.id, { key: 'k1' })).replayed).toBe(false)
+      const later = await publish(store, env.id, { key: 'k1', at: T0 + 86_400_001 })
+      expect(later.replayed).toBe(false)
+      expect(later.eventId).not.toBe(first.eventId)
+    })
+
+    it('claims due deliveries under a lease: attempts go up at claim time, a held lease is not claimed twice', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [c] = await claimAll(store)
+      expect(c).toMatchObject({
+        attempts: 1,
+        attemptLimit: 3,
+        url: 'https://example.com/hook',
+        event: 'site.publish',
+      })
+      expect(await claimAll(store, T0 + 59_999)).toEqual([])
+      const d = await store.deliveries.get(env.id, c!.id)
+      expect(d?.nextAttemptAt).toBe(T0 + 60_000)
+    })
+
+    it('lets an expired lease be claimed again, and fences the stale holder out', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [stale] = await claimAll(store)
+      const [fresh] = await claimAll(store, T0 + 60_000)
+      expect(fresh?.id).toBe(stale!.id)
+      expect(fresh?.attempts).toBe(2)
+      expect(fresh?.leaseToken).not.toBe(stale!.leaseToken)
+      expect(
+        await store.deliveries.complete([done(stale!.id, stale!.leaseToken, 1, { kind: 'delivered' })], T0),
+      ).toEqual([])
+      expect((await store.deliveries.get(env.id, stale!.id))?.status).toBe('pending')
+      expect(
+        await store.deliveries.complete([done(fresh!.id, fresh!.leaseToken, 2, { kind: 'delivered' })], T0),
+      ).toEqual([fresh!.id])
+      const d = await store.deliveries.get(env.id, fresh!.id)
+      expect(d).toMatchObject({
+        status: 'delivered',
+        attempts: 2,
+        lastStatusCode: 200,
+        nextAttemptAt: null,
+        leaseToken: null,
+      })
+      expect((await store.deliveries.attempts(fresh!.id)).map((a) => a.number)).toEqual([2])
+    })
+
+    it('skips excluded subscriptions and respects the limit, oldest due first', async () => {
+      const env = await anEnvironment(store)
+      const a = await aSubscription(store, env.id)
+      const b = await aSubscription(store, env.id)
+      for (let i = 0; i < 3; i++) await publish(store, env.id, { at: T0 + i })
+      const onlyB = await claimAll(store, T0 + 10, [a.id])
+      expect(onlyB.map((c) => c.subscriptionId)).toEqual([b.id, b.id, b.id])
+      const two = await store.deliveries.claimDue({
+        now: T0 + 10,
+        limit: 2,
+        leaseMs: 1000,
+        excludeSubscriptions: [],
+      })
+      expect(two).toHaveLength(2)
+      expect(two.every((c) => c.subscriptionId === a.id)).toBe(true)
+    })
+
+    it('schedules retries, then fails; 410 deactivates the subscription and cancels its pending deliveries', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      await publish(store, env.id)
+      await publish(store, env.id, { at: T0 + 1 })
+      const [c1, c2] = await claimAll(store, T0 + 5)
+      await store.deliveries.complete(
+        [done(c1!.id, c1!.leaseToken, 1, { kind: 'retry', at: T0 + 5000 }, 500)],
+        T0 + 6,
+      )
+      expect(await store.deliveries.get(env.id, c1!.id)).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: T0 + 5000,
+        lastStatusCode: 500,
+      })
+      await store.deliveries.complete([done(c2!.id, c2!.leaseToken, 1, { kind: 'gone' }, 410)], T0 + 7)
+      expect((await store.deliveries.get(env.id, c2!.id))?.status).toBe('failed')
+      expect((await store.subscriptions.get(env.id, s.id))?.active).toBe(false)
+      expect((await store.deliveries.get(env.id, c1!.id))?.status).toBe('cancelled')
+    })
+
+    it('retryNow grants one more attempt now, but not while an attempt is in flight', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [c] = await claimAll(store)
+      expect(await store.deliveries.retryNow(env.id, c!.id, T0 + 1)).toBeUndefined()
+      await store.deliveries.complete([done(c!.id, c!.leaseToken, 1, { kind: 'failed' }, 500)], T0 + 2)
+      const r = await store.deliveries.retryNow(env.id, c!.id, T0 + 3)
+      expect(r).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 3, attemptLimit: 2 })
+      expect(await store.deliveries.retryNow('env_other', c!.id, T0 + 3)).toBeUndefined()
+      const [again] = await claimAll(store, T0 + 3)
+      expect(again?.attempts).toBe(2)
+    })
+
+    it('release gives a lease back untouched', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [c] = await claimAll(store)
+      await store.deliveries.release([{ id: c!.id, leaseToken: c!.leaseToken }], T0 + 1)
+      expect(await store.deliveries.get(env.id, c!.id)).toMatchObject({
+        attempts: 0,
+        leaseToken: null,
+        nextAttemptAt: T0 + 1,
+      })
+      expect(await claimAll(store, T0 + 1)).toHaveLength(1)
+    })
+
+    it('deleting a subscription cancels its pending deliveries; updating replaces its fields', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      await publish(store, env.id)
+      expect(await store.subscriptions.update({ ...s, url: 'https://example.org/x', updated: T0 + 1 })).toBe(
+        true,
+      )
+      expect((await store.subscriptions.get(env.id, s.id))?.url).toBe('https://example.org/x')
+      expect(await store.subscriptions.delete('env_other', s.id, T0)).toBe(false)
+      expect(await store.subscriptions.delete(env.id, s.id, T0 + 2)).toBe(true)
+      const [d] = await store.deliveries.list(env.id, { limit: 10 })
+      expect(d).toMatchObject({ status: 'cancelled', lastError: 'subscription_deleted' })
+      expect(await claimAll(store, T0 + 10)).toEqual([])
+    })
+
+    it('pages the delivery log newest first with filters', async () => {
+      const env = await anEnvironment(store)
+      const a = await aSubscription(store, env.id)
+      await aSubscription(store, env.id)
+      for (let i = 0; i < 5; i++) await publish(store, env.id, { at: T0 + i })
+      const all = await store.deliveries.list(env.id, { limit: 100 })
+      expect(all).toHaveLength(10)
+      expect([...all].map((d) => d.id)).toEqual(
+        [...all]
+          .map((d) => d.id)
+          .sort()
+          .reverse(),
+      )
+      const page = await store.deliveries.list(env.id, { limit: 3, beforeId: all[2]!.id })
+      expect(page.map((d) => d.id)).toEqual(all.slice(3, 6).map((d) => d.id))
+      const onlyA = await store.deliveries.list(env.id, {
+        limit: 100,
+        subscriptionId: a.id,
+        status: 'pending',
+      })
+      expect(onlyA).toHaveLength(5)
+    })
+
+    it('never hands one delivery to two claimers at once', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      for (let i = 0; i < 50; i++) await publish(store, env.id, { at: T0 + i })
+      const stores = [store]
+      if (h.second) stores.push(await h.second(), await h.second())
+      const results = await Promise.all(
+        stores.flatMap((s) =>
+          [0, 1, 2].map(() =>
+            s.deliveries.claimDue({ now: T0 + 100, limit: 7, leaseMs: 60_000, excludeSubscriptions: [] }),
+          ),
+        ),
+      )
+      const ids = results.flat().map((c) => c.id)
+      expect(new Set(ids).size).toBe(ids.length)
+      for (const s of stores.slice(1)) await s.close()
+    })
+  })
+}
