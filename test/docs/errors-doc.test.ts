@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { statusOfKind } from '../../src/http/error-response.ts'
+import { errorCatalogue } from '../../src/shared/errors.ts'
+
+const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')
+const rows = [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => ({
+  code: m[1]!,
+  status: Number(m[2]),
+}))
+
+describe('docs/errors.md', () => {
+  it('lists every code in the catalogue with its HTTP status', () => {
+    for (const [code, { kind }] of Object.entries(errorCatalogue)) {
+      const row = rows.find((r) => r.code === code)
+      expect(row, `${code} is missing from docs/errors.md`).toBeDefined()
+      expect(row!.status, code).toBe(statusOfKind[kind])
+    }
+  })
+
+  it('names no code that no longer exists', () => {
+    for (const r of rows)
+      expect(Object.keys(errorCatalogue), `${r.code} is not in src/shared/errors.ts`).toContain(r.code)
+  })
+})
