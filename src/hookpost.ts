@@ -8,6 +8,7 @@ import { PayloadValidator } from './events/payload-validator.ts'
 import { publisher } from './events/publish.ts'
 import type { SecretBox } from './secrets/secret-box.ts'
 import { signingSecrets } from './secrets/signing-secrets.ts'
+import type { Failpoints } from './shared/failpoints.ts'
 import type { Store } from './store/store.ts'
 import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
 
@@ -20,6 +21,7 @@ export interface HookpostDeps {
   now?: () => number
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
   onWork?: () => void
+  failpoints?: Failpoints
 }
 
 export function createHookpost(deps: HookpostDeps) {
@@ -38,6 +40,7 @@ export function createHookpost(deps: HookpostDeps) {
       attemptLimit: attemptLimit(deps.retryPolicy),
       now,
       onPublished: onWork,
+      ...(deps.failpoints ? { failpoints: deps.failpoints } : {}),
     }),
     deliveries: deliveries({ store, now, onRetry: onWork }),
   }

@@ -14,6 +14,7 @@ import { createGuardedConnector } from './outbound/guarded-connector.ts'
 import { HttpSender } from './outbound/http-sender.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from './secrets/secret-box.ts'
 import { SigningKeyring } from './secrets/signing-keyring.ts'
+import { type Failpoints, noFailpoints } from './shared/failpoints.ts'
 import { randomToken } from './shared/ids.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
@@ -76,6 +77,16 @@ function adminTokenOf(config: Config, log: Pino): string {
   return f.value
 }
 
+/** HOOKPOST_FAILPOINT=name[@N]: SIGKILL ourselves the Nth time that point is reached. */
+export function failpointsOf(spec: string | undefined): Failpoints {
+  if (!spec) return noFailpoints
+  const [name, nth] = spec.split('@')
+  let left = Number(nth ?? 1)
+  return (hit) => {
+    if (hit === name && --left === 0) process.kill(process.pid, 'SIGKILL')
+  }
+}
+
 export function retryPolicyOf(config: Config): RetryPolicy {
   return {
     scheduleMs: config.retryScheduleMs,
@@ -103,6 +114,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const box = openSecretBox(config, log)
   const compiled = compileAddressPolicy(addressPolicyOf(config))
   const policy = retryPolicyOf(config)
+  const failpoints = failpointsOf(config.failpoint)
 
   let worker: DeliveryWorker | undefined
   const sender = new HttpSender({
@@ -120,6 +132,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       perSubscription: config.perSubscriptionConcurrency,
       userAgent: `Hookpost/${version}`,
       log: log.child({ component: 'worker' }),
+      failpoints,
     })
   }
   const hookpost = createHookpost({
@@ -129,6 +142,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     retryPolicy: policy,
     secretGraceMs: config.secretGraceMs,
     onWork: () => worker?.wake(),
+    failpoints,
   })
 
   let app: FastifyInstance | undefined

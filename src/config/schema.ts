@@ -21,6 +21,7 @@ export interface Config {
   workerConcurrency: number
   perSubscriptionConcurrency: number
   eventBodyLimitBytes: number
+  failpoint: string | undefined
 }
 
 interface Setting<K extends keyof Config> {
@@ -233,5 +234,17 @@ export const settings = [
     default: '1mb',
     doc: 'largest accepted event payload (larger: 413)',
     parse: byteSize,
+  },
+  {
+    key: 'failpoint',
+    env: 'HOOKPOST_FAILPOINT',
+    flag: '--failpoint',
+    default: undefined,
+    doc: 'crash tests only: the process kills itself (SIGKILL) at this named point, as `name` or `name@N` for the Nth time',
+    parse: (raw: string) => {
+      if (!/^[a-z_]+\.[a-z_]+(@[1-9][0-9]*)?$/.test(raw))
+        throw new Error(`"${raw}" is not a failpoint (name or name@N)`)
+      return raw
+    },
   },
 ] as const satisfies readonly Setting<keyof Config>[]

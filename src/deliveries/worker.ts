@@ -2,6 +2,7 @@
 // Sender port, and records outcomes in batches fenced by the lease token. Pure of drivers: it
 // knows the Store contract, the Sender port and the keyring, nothing else.
 import type { SigningKeyring } from '../secrets/signing-keyring.ts'
+import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
 import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
@@ -26,6 +27,9 @@ export interface WorkerOptions {
   pollIntervalMs?: number
   /** Rows per claim statement. */
   claimBatch?: number
+  failpoints?: Failpoints
+  /** A subscription failing without a success this long is deactivated (default 5 days). */
+  disableAfterMs?: number
 }
 
 const flushDelayMs = 5
@@ -54,6 +58,8 @@ export class DeliveryWorker {
       random: Math.random,
       pollIntervalMs: 250,
       claimBatch: 256,
+      failpoints: noFailpoints,
+      disableAfterMs: 5 * 86_400_000,
       ...options,
     }
   }
@@ -258,6 +264,7 @@ export class DeliveryWorker {
       'x-delivery-attempt': String(d.attempts),
     }
     const outcome = await o.sender.send({ url: d.url, headers, body: d.body, timeoutMs: o.requestTimeoutMs })
+    o.failpoints('worker.after_send')
     return this.#result(d, started, outcome, headers)
   }
 
@@ -323,7 +330,11 @@ export class DeliveryWorker {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, flushBatch)
         try {
-          await this.#o.store.deliveries.complete(batch, this.#o.now())
+          this.#o.failpoints('worker.before_complete')
+          await this.#o.store.deliveries.complete(batch, this.#o.now(), {
+            disableAfterMs: this.#o.disableAfterMs,
+          })
+          this.#o.failpoints('worker.after_complete')
         } catch (e) {
           // The store is down: keep the outcomes and try again; if we die first, leases expire
           // and the deliveries are attempted again (at least once).

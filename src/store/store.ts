@@ -34,14 +34,38 @@ export interface SigningSecretRow {
   expires: number | null
 }
 
+export interface SubscriptionHealth {
+  consecutiveFailures: number
+  /** When the current run of failures began; null after a success. */
+  failingSince: number | null
+  lastSuccessAt: number | null
+  lastFailureAt: number | null
+  successCount: number
+  failureCount: number
+}
+
+export const freshHealth: SubscriptionHealth = {
+  consecutiveFailures: 0,
+  failingSince: null,
+  lastSuccessAt: null,
+  lastFailureAt: null,
+  successCount: 0,
+  failureCount: 0,
+}
+
 export interface SubscriptionRow {
   id: string
   envId: string
   event: string
   url: string
   active: boolean
+  /** Deliveries that share an ordering key go out one at a time, in publish order. */
+  ordered: boolean
   created: number
   updated: number
+  health: SubscriptionHealth
+  /** Why it was deactivated by Hookpost (`gone`, `failing`), null otherwise. */
+  deactivatedReason: string | null
 }
 
 export interface EventRow {
@@ -50,6 +74,7 @@ export interface EventRow {
   eventName: string
   body: Buffer
   idempotencyKey: string | null
+  orderingKey: string | null
   created: number
 }
 
@@ -66,6 +91,7 @@ export interface DeliveryRow {
   leaseToken: string | null
   lastStatusCode: number | null
   lastError: string | null
+  orderingKey: string | null
   created: number
   updated: number
 }
@@ -95,6 +121,7 @@ export interface ClaimedDelivery {
   leaseToken: string
   url: string
   body: Buffer
+  orderingKey: string | null
 }
 
 export type Completion =
@@ -120,6 +147,8 @@ export interface PublishInput {
   idempotencySince: number
   attemptLimit: number
   newDeliveryId: () => string
+  /** Called inside the transaction, after every write and before the commit (crash tests). */
+  beforeCommit?: () => void
 }
 
 export interface PublishResult {
@@ -128,6 +157,41 @@ export interface PublishResult {
   deliveries: number
   /** true when the idempotency key matched an earlier event: nothing was created. */
   replayed: boolean
+}
+
+export type OperationalEventType = 'delivery.failed' | 'subscription.deactivated' | 'replay.finished'
+
+export interface OperationalEventRow {
+  id: string
+  envId: string | null
+  type: OperationalEventType
+  data: Record<string, unknown>
+  created: number
+  sentAt: number | null
+  sendAttempts: number
+}
+
+export type ReplayState = 'running' | 'finished' | 'cancelled'
+
+export interface ReplayJobRow {
+  id: string
+  envId: string
+  subscriptionId: string
+  since: number
+  until: number
+  statusFilter: DeliveryStatus | null
+  state: ReplayState
+  total: number
+  done: number
+  created: number
+  updated: number
+}
+
+export interface SweepResult {
+  events: number
+  deliveries: number
+  attempts: number
+  operationalEvents: number
 }
 
 export interface DeliveryFilter {
@@ -144,6 +208,8 @@ export interface ClaimInput {
   leaseMs: number
   /** Subscriptions this worker has no room for now. */
   excludeSubscriptions: readonly string[]
+  /** Claim only this subscription's deliveries (fair-share claims for starved subscriptions). */
+  onlySubscription?: string
 }
 
 export interface StoreCapabilities {
@@ -195,9 +261,52 @@ export interface Store {
     retryNow(envId: string, id: string, now: number): Promise<DeliveryRow | undefined>
     /** Leases due deliveries: attempts+1, a fresh lease token, next_attempt_at = now + leaseMs. */
     claimDue(input: ClaimInput): Promise<ClaimedDelivery[]>
-    /** Applies results fenced by lease token; returns the ids whose lease was still held. */
-    complete(results: readonly CompleteInput[], now: number): Promise<string[]>
+    /**
+     * Applies results fenced by lease token, updates each subscription's health, deactivates a
+     * subscription that has failed without a success for disableAfterMs, and records the
+     * operational events. Returns the ids whose lease was still held.
+     */
+    complete(
+      results: readonly CompleteInput[],
+      now: number,
+      opts: { disableAfterMs: number },
+    ): Promise<string[]>
     /** Gives leases back untouched (the attempt was not made), e.g. on shutdown. */
     release(items: readonly { id: string; leaseToken: string }[], now: number): Promise<void>
+    /** Counts pending deliveries and the age of the oldest due one. */
+    backlog(now: number): Promise<{ pending: number; oldestDueAt: number | null }>
+  }
+  operationalEvents: {
+    list(filter: {
+      envId?: string
+      type?: string
+      beforeId?: string
+      limit: number
+    }): Promise<OperationalEventRow[]>
+    /** Leases unsent events for the operator webhook (next_send_at pushed forward). */
+    claimUnsent(now: number, limit: number, leaseMs: number): Promise<OperationalEventRow[]>
+    markSent(ids: readonly string[], now: number): Promise<void>
+    markUnsent(id: string, nextAt: number): Promise<void>
+  }
+  replays: {
+    /** Counts the matching deliveries and records the job, in one transaction. */
+    create(job: Omit<ReplayJobRow, 'total' | 'done' | 'state' | 'updated'>): Promise<ReplayJobRow>
+    get(envId: string, id: string): Promise<ReplayJobRow | undefined>
+    list(envId: string, subscriptionId?: string): Promise<ReplayJobRow[]>
+    cancel(envId: string, id: string, now: number): Promise<ReplayJobRow | undefined>
+    /**
+     * Leases one running job and re-queues its next chunk of deliveries (same ids, due now,
+     * a fresh attempt budget of extraAttempts). Returns the job after the step, or undefined.
+     */
+    step(
+      now: number,
+      opts: { chunk: number; leaseMs: number; extraAttempts: number },
+    ): Promise<ReplayJobRow | undefined>
+  }
+  maintenance: {
+    /** Deletes terminal deliveries, their attempts and events older than `before`; never pending ones. */
+    sweep(before: number, limit: number): Promise<SweepResult>
+    /** A cluster-wide lease: true when `holder` holds `name` until now + ttlMs. */
+    tryLock(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>
   }
 }

@@ -3,7 +3,7 @@
 import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
-import type { Store, SubscriptionRow } from '../store/store.ts'
+import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
 
 export type UrlVerdict = { ok: true } | { ok: false; code: 'invalid_url' | 'url_not_allowed'; reason: string }
 
@@ -14,6 +14,8 @@ export interface SubscriptionIn {
   event: string
   url: string
   active: boolean
+  /** Per-key ordering; unchanged on update when absent. */
+  ordered?: boolean | undefined
 }
 
 export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
@@ -49,8 +51,11 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         event: input.event,
         url: input.url,
         active: input.active,
+        ordered: input.ordered ?? false,
         created: t,
         updated: t,
+        health: freshHealth,
+        deactivatedReason: null,
       }
       await store.subscriptions.create(row)
       return row
@@ -58,12 +63,21 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       validate(input)
+      const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
         event: input.event,
         url: input.url,
         active: input.active,
+        ordered: input.ordered ?? current.ordered,
         updated: now(),
+        // Switched back on by hand: a fresh start for the failure clock.
+        ...(reactivated
+          ? {
+              deactivatedReason: null,
+              health: { ...current.health, consecutiveFailures: 0, failingSince: null },
+            }
+          : {}),
       }
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
       return row

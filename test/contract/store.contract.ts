@@ -2,7 +2,7 @@
 // call to storeContract. Known divergences would be declared in the harness, never hidden here.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { newId } from '../../src/shared/ids.ts'
-import type { CompleteInput, Store, SubscriptionRow } from '../../src/store/store.ts'
+import { type CompleteInput, freshHealth, type Store, type SubscriptionRow } from '../../src/store/store.ts'
 
 export interface StoreHarness {
   store: Store
@@ -12,6 +12,7 @@ export interface StoreHarness {
 }
 
 const T0 = 1_700_000_000_000
+const noDisable = { disableAfterMs: 1e12 }
 
 function aSecret(envId: string, created = T0) {
   return {
@@ -37,8 +38,11 @@ async function aSubscription(store: Store, envId: string, over: Partial<Subscrip
     event: 'site.publish',
     url: 'https://example.com/hook',
     active: true,
+    ordered: false,
     created: T0,
     updated: T0,
+    health: freshHealth,
+    deactivatedReason: null,
     ...over,
   }
   await store.subscriptions.create(s)
@@ -48,7 +52,13 @@ async function aSubscription(store: Store, envId: string, over: Partial<Subscrip
 async function publish(
   store: Store,
   envId: string,
-  over: { eventName?: string; key?: string | null; at?: number; body?: Buffer } = {},
+  over: {
+    eventName?: string
+    key?: string | null
+    at?: number
+    body?: Buffer
+    orderingKey?: string | null
+  } = {},
 ) {
   const at = over.at ?? T0
   return store.events.publish({
@@ -57,6 +67,7 @@ async function publish(
       envId,
       eventName: over.eventName ?? 'site.publish',
       body: over.body ?? Buffer.from('{"eventName":"site.publish"}'),
+      orderingKey: over.orderingKey ?? null,
       created: at,
     },
     idempotencyKey: over.key ?? null,
@@ -224,11 +235,19 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(fresh?.attempts).toBe(2)
       expect(fresh?.leaseToken).not.toBe(stale!.leaseToken)
       expect(
-        await store.deliveries.complete([done(stale!.id, stale!.leaseToken, 1, { kind: 'delivered' })], T0),
+        await store.deliveries.complete(
+          [done(stale!.id, stale!.leaseToken, 1, { kind: 'delivered' })],
+          T0,
+          noDisable,
+        ),
       ).toEqual([])
       expect((await store.deliveries.get(env.id, stale!.id))?.status).toBe('pending')
       expect(
-        await store.deliveries.complete([done(fresh!.id, fresh!.leaseToken, 2, { kind: 'delivered' })], T0),
+        await store.deliveries.complete(
+          [done(fresh!.id, fresh!.leaseToken, 2, { kind: 'delivered' })],
+          T0,
+          noDisable,
+        ),
       ).toEqual([fresh!.id])
       const d = await store.deliveries.get(env.id, fresh!.id)
       expect(d).toMatchObject({
@@ -267,13 +286,18 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       await store.deliveries.complete(
         [done(c1!.id, c1!.leaseToken, 1, { kind: 'retry', at: T0 + 5000 }, 500)],
         T0 + 6,
+        noDisable,
       )
       expect(await store.deliveries.get(env.id, c1!.id)).toMatchObject({
         status: 'pending',
         nextAttemptAt: T0 + 5000,
         lastStatusCode: 500,
       })
-      await store.deliveries.complete([done(c2!.id, c2!.leaseToken, 1, { kind: 'gone' }, 410)], T0 + 7)
+      await store.deliveries.complete(
+        [done(c2!.id, c2!.leaseToken, 1, { kind: 'gone' }, 410)],
+        T0 + 7,
+        noDisable,
+      )
       expect((await store.deliveries.get(env.id, c2!.id))?.status).toBe('failed')
       expect((await store.subscriptions.get(env.id, s.id))?.active).toBe(false)
       expect((await store.deliveries.get(env.id, c1!.id))?.status).toBe('cancelled')
@@ -285,7 +309,11 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       await publish(store, env.id)
       const [c] = await claimAll(store)
       expect(await store.deliveries.retryNow(env.id, c!.id, T0 + 1)).toBeUndefined()
-      await store.deliveries.complete([done(c!.id, c!.leaseToken, 1, { kind: 'failed' }, 500)], T0 + 2)
+      await store.deliveries.complete(
+        [done(c!.id, c!.leaseToken, 1, { kind: 'failed' }, 500)],
+        T0 + 2,
+        noDisable,
+      )
       const r = await store.deliveries.retryNow(env.id, c!.id, T0 + 3)
       expect(r).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 3, attemptLimit: 2 })
       expect(await store.deliveries.retryNow('env_other', c!.id, T0 + 3)).toBeUndefined()
@@ -343,6 +371,192 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         status: 'pending',
       })
       expect(onlyA).toHaveLength(5)
+    })
+
+    it('tracks subscription health and deactivates one failing without a success for the window', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      for (let i = 0; i < 3; i++) await publish(store, env.id, { at: T0 + i })
+      const [a, b, c] = await claimAll(store, T0 + 10)
+      const window = { disableAfterMs: 1000 }
+      await store.deliveries.complete(
+        [done(a!.id, a!.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 500)],
+        T0 + 20,
+        window,
+      )
+      let h1 = (await store.subscriptions.get(env.id, s.id))!.health
+      expect(h1).toMatchObject({ consecutiveFailures: 1, failureCount: 1, successCount: 0 })
+      expect(h1.failingSince).not.toBeNull()
+      await store.deliveries.complete([done(b!.id, b!.leaseToken, 1, { kind: 'delivered' })], T0 + 30, window)
+      h1 = (await store.subscriptions.get(env.id, s.id))!.health
+      expect(h1).toMatchObject({
+        consecutiveFailures: 0,
+        failingSince: null,
+        successCount: 1,
+        failureCount: 1,
+      })
+      await store.deliveries.complete(
+        [done(c!.id, c!.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 500)],
+        T0 + 40,
+        window,
+      )
+      expect((await store.subscriptions.get(env.id, s.id))!.active).toBe(true)
+      // Still failing a window later with no success in between: deactivated, pending cancelled.
+      const [again] = await claimAll(store, T0 + 99_999)
+      await store.deliveries.complete(
+        [done(again!.id, again!.leaseToken, 2, { kind: 'retry', at: T0 + 200_000 }, 500)],
+        T0 + 5000,
+        window,
+      )
+      const after = (await store.subscriptions.get(env.id, s.id))!
+      expect(after).toMatchObject({ active: false, deactivatedReason: 'failing' })
+      expect((await store.deliveries.get(env.id, again!.id))?.status).toBe('cancelled')
+      const ops = await store.operationalEvents.list({ envId: env.id, limit: 10 })
+      expect(ops.map((o) => o.type)).toContain('subscription.deactivated')
+      expect(ops.find((o) => o.type === 'subscription.deactivated')?.data).toMatchObject({
+        subscriptionId: s.id,
+        reason: 'failing',
+      })
+    })
+
+    it('records delivery.failed operational events and hands unsent ones out once per lease', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [c] = await claimAll(store)
+      await store.deliveries.complete(
+        [done(c!.id, c!.leaseToken, 1, { kind: 'failed' }, 500)],
+        T0 + 1,
+        noDisable,
+      )
+      const [op] = await store.operationalEvents.list({ limit: 10, type: 'delivery.failed' })
+      expect(op).toMatchObject({ type: 'delivery.failed', envId: env.id, sentAt: null })
+      expect(op!.data).toMatchObject({ deliveryId: c!.id, lastStatusCode: 500 })
+      const claimed = await store.operationalEvents.claimUnsent(T0 + 2, 10, 1000)
+      expect(claimed.map((o) => o.id)).toEqual([op!.id])
+      expect(await store.operationalEvents.claimUnsent(T0 + 3, 10, 1000)).toEqual([])
+      await store.operationalEvents.markSent([op!.id], T0 + 4)
+      expect(await store.operationalEvents.claimUnsent(T0 + 5000, 10, 1000)).toEqual([])
+    })
+
+    it('delivers ordered deliveries one at a time per key, other keys in parallel', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id, { ordered: true })
+      await publish(store, env.id, { at: T0, orderingKey: 'a' })
+      await publish(store, env.id, { at: T0 + 1, orderingKey: 'a' })
+      await publish(store, env.id, { at: T0 + 2, orderingKey: 'b' })
+      await publish(store, env.id, { at: T0 + 3, orderingKey: null })
+      const first = await claimAll(store, T0 + 10)
+      expect(first.map((c) => c.orderingKey).sort()).toEqual(['a', 'b', null].sort())
+      // The second 'a' waits while the first is in flight, and while it waits for a retry.
+      expect(await claimAll(store, T0 + 11)).toEqual([])
+      const a1 = first.find((c) => c.orderingKey === 'a')!
+      await store.deliveries.complete(
+        [done(a1.id, a1.leaseToken, 1, { kind: 'retry', at: T0 + 500 }, 500)],
+        T0 + 12,
+        noDisable,
+      )
+      expect(await claimAll(store, T0 + 13)).toEqual([])
+      const [retry] = await claimAll(store, T0 + 500)
+      expect(retry?.id).toBe(a1.id)
+      await store.deliveries.complete(
+        [done(a1.id, retry!.leaseToken, 2, { kind: 'delivered' })],
+        T0 + 501,
+        noDisable,
+      )
+      const [a2] = await claimAll(store, T0 + 502)
+      expect(a2?.orderingKey).toBe('a')
+      expect(a2?.id > a1.id).toBe(true)
+    })
+
+    it("replays a subscription's deliveries in a time range as a job with a count, progress and the same ids", async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      for (let i = 0; i < 5; i++) await publish(store, env.id, { at: T0 + i * 10 })
+      const claimed = await claimAll(store, T0 + 100)
+      await store.deliveries.complete(
+        claimed.map((c) => done(c.id, c.leaseToken, 1, { kind: 'delivered' })),
+        T0 + 101,
+        noDisable,
+      )
+      const job = await store.replays.create({
+        id: newId('job'),
+        envId: env.id,
+        subscriptionId: s.id,
+        since: T0 + 10,
+        until: T0 + 40,
+        statusFilter: null,
+        created: T0 + 200,
+      })
+      expect(job).toMatchObject({ total: 3, done: 0, state: 'running' })
+      const step1 = await store.replays.step(T0 + 201, { chunk: 2, leaseMs: 0, extraAttempts: 3 })
+      expect(step1).toMatchObject({ id: job.id, done: 2, state: 'running' })
+      const step2 = await store.replays.step(T0 + 202, { chunk: 2, leaseMs: 0, extraAttempts: 3 })
+      expect(step2).toMatchObject({ done: 3, state: 'finished' })
+      expect(await store.replays.step(T0 + 203, { chunk: 2, leaseMs: 0, extraAttempts: 3 })).toBeUndefined()
+      const again = await claimAll(store, T0 + 300)
+      const byAge = claimed.map((c) => c.id).sort()
+      expect(again.map((c) => c.id).sort()).toEqual(byAge.slice(1, 4))
+      expect(again.every((c) => c.attempts === 2 && c.attemptLimit === 4)).toBe(true)
+      expect((await store.replays.get(env.id, job.id))?.state).toBe('finished')
+      expect(await store.replays.get('env_other', job.id)).toBeUndefined()
+    })
+
+    it('cancels a running replay', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const job = await store.replays.create({
+        id: newId('job'),
+        envId: env.id,
+        subscriptionId: s.id,
+        since: T0 - 1,
+        until: T0 + 1,
+        statusFilter: 'failed',
+        created: T0,
+      })
+      expect(job).toMatchObject({ total: 0, state: 'finished' })
+      const job2 = await store.replays.create({
+        id: newId('job'),
+        envId: env.id,
+        subscriptionId: s.id,
+        since: T0 - 1,
+        until: T0 + 1,
+        statusFilter: null,
+        created: T0,
+      })
+      expect((await store.replays.cancel(env.id, job2.id, T0 + 1))?.state).toBe('cancelled')
+      expect(await store.replays.step(T0 + 2, { chunk: 10, leaseMs: 0, extraAttempts: 1 })).toBeUndefined()
+    })
+
+    it('sweeps old terminal deliveries, their attempts and events, never pending ones', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id, { at: T0 })
+      await publish(store, env.id, { at: T0 + 1 })
+      const [c] = await store.deliveries.claimDue({
+        now: T0 + 5,
+        limit: 1,
+        leaseMs: 1000,
+        excludeSubscriptions: [],
+      })
+      await store.deliveries.complete(
+        [done(c!.id, c!.leaseToken, 1, { kind: 'delivered' })],
+        T0 + 6,
+        noDisable,
+      )
+      const r = await store.maintenance.sweep(T0 + 1000, 100)
+      expect(r).toMatchObject({ deliveries: 1, attempts: 1, events: 1 })
+      const left = await store.deliveries.list(env.id, { limit: 10 })
+      expect(left.map((d) => d.status)).toEqual(['pending'])
+      expect(await claimAll(store, T0 + 2000)).toHaveLength(1)
+    })
+
+    it('grants a cluster lock to one holder at a time until it expires', async () => {
+      expect(await store.maintenance.tryLock('sweep', 'a', T0, 1000)).toBe(true)
+      expect(await store.maintenance.tryLock('sweep', 'b', T0 + 1, 1000)).toBe(false)
+      expect(await store.maintenance.tryLock('sweep', 'a', T0 + 2, 1000)).toBe(true)
+      expect(await store.maintenance.tryLock('sweep', 'b', T0 + 1002, 1000)).toBe(true)
     })
 
     it('never hands one delivery to two claimers at once', async () => {

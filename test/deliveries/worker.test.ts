@@ -27,7 +27,7 @@ describe('delivery worker', () => {
     h = await workerHarness()
     await subscribe()
     const raw = Buffer.from('{"eventName":"site.publish",  "site":{"ref":1.0,"x":"\\u00e9"}}')
-    const r = await h.hookpost.publisher.publish(h.envId, raw, undefined)
+    const r = await h.hookpost.publisher.publish(h.envId, raw)
     await eventually(() => expect(rx.received).toHaveLength(1))
     const got = rx.received[0]!
     expect(Buffer.compare(got.body, raw)).toBe(0)
@@ -62,7 +62,7 @@ describe('delivery worker', () => {
     h = await workerHarness({ scheduleMs: [50, 50] })
     await subscribe()
     rx.respond = () => ({ status: 500, body: 'nope' })
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(() => expect(rx.received).toHaveLength(3))
     const ids = new Set(rx.received.map((r) => r.headers['webhook-id']))
     expect(ids.size).toBe(1)
@@ -95,7 +95,7 @@ describe('delivery worker', () => {
     await subscribe()
     let n = 0
     rx.respond = () => (++n === 1 ? { status: 503 } : { status: 200 })
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(() => expect(rx.received).toHaveLength(2))
     const id = String(rx.received[0]!.headers['webhook-id'])
     await eventually(async () => {
@@ -110,7 +110,7 @@ describe('delivery worker', () => {
     await subscribe()
     rx.respond = (r) =>
       r.path === '/hook' ? { status: 302, headers: { location: `${rx.url}/elsewhere` } } : { status: 200 }
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(() => expect(rx.received).toHaveLength(1))
     const id = String(rx.received[0]!.headers['webhook-id'])
     await eventually(async () => {
@@ -126,11 +126,11 @@ describe('delivery worker', () => {
     h = await workerHarness()
     const s = await subscribe()
     rx.respond = () => ({ status: 410 })
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(async () =>
       expect((await h.hookpost.subscriptions.get(h.envId, s.id)).active).toBe(false),
     )
-    const r = await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    const r = await h.hookpost.publisher.publish(h.envId, body())
     expect(r.deliveries).toBe(0)
     expect(rx.received).toHaveLength(1)
   })
@@ -140,7 +140,7 @@ describe('delivery worker', () => {
     await subscribe()
     rx.respond = () => ({ status: 200, delayMs: 2000 })
     const started = Date.now()
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(async () => {
       const [d] = (await h.hookpost.deliveries.list(h.envId, {})).deliveries
       expect(d?.lastError).toBe('timeout')
@@ -152,7 +152,7 @@ describe('delivery worker', () => {
     h = await workerHarness()
     await subscribe()
     rx.respond = () => ({ status: 200, body: 'y'.repeat(200_000) })
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(async () => {
       const [d] = (await h.hookpost.deliveries.list(h.envId, {})).deliveries
       expect(d?.status).toBe('delivered')
@@ -166,7 +166,7 @@ describe('delivery worker', () => {
     await subscribe()
     let n = 0
     rx.respond = () => (++n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 })
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(() => expect(rx.received).toHaveLength(2), 5000)
     expect(rx.received[1]!.at - rx.received[0]!.at).toBeGreaterThanOrEqual(950)
   })
@@ -176,7 +176,7 @@ describe('delivery worker', () => {
     const env = await h.hookpost.environments.create({ name: 'b64', signatureEncoding: 'base64' })
     const { secret } = await h.hookpost.secrets.rotate(env.id)
     await h.hookpost.subscriptions.create(env.id, { event: 'site.publish', url: rx.url, active: true })
-    await h.hookpost.publisher.publish(env.id, body(), undefined)
+    await h.hookpost.publisher.publish(env.id, body())
     await eventually(() => expect(rx.received).toHaveLength(1))
     const got = rx.received[0]!
     expect(got.headers['x-delivery-hmac-sha256']).toMatch(/^[A-Za-z0-9+/]{43}=$/)
@@ -192,7 +192,7 @@ describe('delivery worker', () => {
       url: 'http://127.0.0.1:1/x',
       active: true,
     })
-    await h.hookpost.publisher.publish(h.envId, body(), undefined)
+    await h.hookpost.publisher.publish(h.envId, body())
     await eventually(async () => {
       const [d] = (await h.hookpost.deliveries.list(h.envId, {})).deliveries
       expect(d).toMatchObject({ status: 'pending', lastError: 'connection_refused', attempts: 1 })

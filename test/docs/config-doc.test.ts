@@ -7,3 +7,10 @@ describe('docs/config.md', () => {
     expect(readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8')).toBe(configDoc())
   })
 })
+
+describe('README.md', () => {
+  it('shows the configuration table generated from the schema', async () => {
+    const { configTable } = await import('../../src/config/config-doc.ts')
+    expect(readFileSync(new URL('../../README.md', import.meta.url), 'utf8')).toContain(configTable())
+  })
+})

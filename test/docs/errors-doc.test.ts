@@ -4,7 +4,7 @@ import { statusOfKind } from '../../src/http/error-response.ts'
 import { errorCatalogue } from '../../src/shared/errors.ts'
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')
-const rows = [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => ({
+const rows = [...doc.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => ({
   code: m[1]!,
   status: Number(m[2]),
 }))

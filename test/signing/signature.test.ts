@@ -76,7 +76,7 @@ describe('signing', () => {
         typeof c['bodyBase64'] === 'string'
           ? Buffer.from(c['bodyBase64'] as string, 'base64')
           : Buffer.from(String(c['body']), 'utf8')
-      const secrets = (Array.isArray(c['secrets']) ? c['secrets'] : [c['secret']]) as string[]
+      const secrets = [c['secret'], ...((c['previousSecrets'] as string[] | undefined) ?? [])] as string[]
       const keys = secrets.map(signingKey)
       const h = signDelivery(keys, String(c['id']), Number(c['timestamp']), body, 'hex')
       if (c['basekitHex']) expect(h['x-delivery-hmac-sha256']).toBe(c['basekitHex'])

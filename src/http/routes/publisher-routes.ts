@@ -42,7 +42,14 @@ export const publisherRoutes: FastifyPluginAsyncTypebox<PublisherRoutesOptions> 
         description:
           'The body is stored and later delivered byte-for-byte. Optional header Idempotency-Key: the same key within 24 h returns the first event and creates nothing.',
         security: [{ basicAuth: [] }],
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String()),
+          'x-ordering-key': Type.Optional(
+            Type.String({
+              description: 'Events that share a key reach ordered subscriptions one at a time, in order.',
+            }),
+          ),
+        }),
         response: {
           202: PublishedOut,
           400: ErrorOut,
@@ -56,7 +63,10 @@ export const publisherRoutes: FastifyPluginAsyncTypebox<PublisherRoutesOptions> 
     },
     async (req, reply) => {
       if (!Buffer.isBuffer(req.body)) throw new AppError('invalid_json', { message: 'The body is empty.' })
-      const r = await hookpost.publisher.publish(envOf(req), req.body, req.headers['idempotency-key'])
+      const r = await hookpost.publisher.publish(envOf(req), req.body, {
+        idempotencyKey: req.headers['idempotency-key'],
+        orderingKey: req.headers['x-ordering-key'],
+      })
       return reply
         .status(202)
         .send({ event: { id: r.eventId, eventName: r.eventName, deliveries: r.deliveries } })

@@ -35,6 +35,14 @@ export interface Database {
     active: number
     created: number
     updated: number
+    ordered: Generated<number>
+    consecutive_failures: Generated<number>
+    failing_since: number | null
+    last_success_at: number | null
+    last_failure_at: number | null
+    success_count: Generated<number>
+    failure_count: Generated<number>
+    deactivated_reason: string | null
   }
   events: {
     id: string
@@ -43,6 +51,7 @@ export interface Database {
     body: Buffer
     idempotency_key: string | null
     created: number
+    ordering_key: string | null
   }
   deliveries: {
     id: string
@@ -59,6 +68,7 @@ export interface Database {
     last_error: string | null
     created: number
     updated: number
+    ordering_key: string | null
   }
   attempts: {
     delivery_id: string
@@ -70,6 +80,36 @@ export interface Database {
     response_body: string | null
     request_headers: string
     response_headers: string | null
+  }
+  operational_events: {
+    id: string
+    env_id: string | null
+    type: string
+    data: string
+    created: number
+    sent_at: number | null
+    send_attempts: Generated<number>
+    next_send_at: number | null
+  }
+  replay_jobs: {
+    id: string
+    env_id: string
+    subscription_id: string
+    since: number
+    until: number
+    status_filter: string | null
+    state: string
+    total: number
+    done: number
+    cursor: string | null
+    lease_until: number | null
+    created: number
+    updated: number
+  }
+  cluster_locks: {
+    name: string
+    holder: string
+    expires: number
   }
   schema_migrations: {
     version: number

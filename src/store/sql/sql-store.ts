@@ -1,8 +1,9 @@
 // The Store contract over Kysely, shared by both adapters. Dialect differences are declared in
 // SqlDialectTraits (claim locking, unique-violation detection), never discovered inside a query.
 import { randomBytes } from 'node:crypto'
-import type { Kysely, Selectable, Transaction } from 'kysely'
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely'
 import { AppError } from '../../shared/errors.ts'
+import { newId } from '../../shared/ids.ts'
 import type { DigestEncoding } from '../../signing/signature.ts'
 import type {
   AttemptRow,
@@ -14,8 +15,12 @@ import type {
   DeliveryRow,
   DeliveryStatus,
   EnvironmentRow,
+  OperationalEventRow,
+  OperationalEventType,
   PublishInput,
   PublishResult,
+  ReplayJobRow,
+  ReplayState,
   SigningSecretRow,
   Store,
   StoreCapabilities,
@@ -64,12 +69,48 @@ const toSecret = (r: Selectable<Database['signing_secrets']>): SigningSecretRow 
   expires: r.expires === null ? null : Number(r.expires),
 })
 
+const numOrNull = (v: number | null): number | null => (v === null ? null : Number(v))
+
 const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionRow => ({
   id: r.id,
   envId: r.env_id,
   event: r.event,
   url: r.url,
   active: Number(r.active) === 1,
+  ordered: Number(r.ordered) === 1,
+  created: Number(r.created),
+  updated: Number(r.updated),
+  health: {
+    consecutiveFailures: Number(r.consecutive_failures),
+    failingSince: numOrNull(r.failing_since),
+    lastSuccessAt: numOrNull(r.last_success_at),
+    lastFailureAt: numOrNull(r.last_failure_at),
+    successCount: Number(r.success_count),
+    failureCount: Number(r.failure_count),
+  },
+  deactivatedReason: r.deactivated_reason,
+})
+
+const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
+  id: r.id,
+  envId: r.env_id,
+  type: r.type as OperationalEventType,
+  data: JSON.parse(r.data) as Record<string, unknown>,
+  created: Number(r.created),
+  sentAt: numOrNull(r.sent_at),
+  sendAttempts: Number(r.send_attempts),
+})
+
+const toReplay = (r: Selectable<Database['replay_jobs']>): ReplayJobRow => ({
+  id: r.id,
+  envId: r.env_id,
+  subscriptionId: r.subscription_id,
+  since: Number(r.since),
+  until: Number(r.until),
+  statusFilter: r.status_filter as DeliveryStatus | null,
+  state: r.state as ReplayState,
+  total: Number(r.total),
+  done: Number(r.done),
   created: Number(r.created),
   updated: Number(r.updated),
 })
@@ -87,6 +128,7 @@ const toDelivery = (r: Selectable<Database['deliveries']>): DeliveryRow => ({
   leaseToken: r.lease_token,
   lastStatusCode: r.last_status_code,
   lastError: r.last_error,
+  orderingKey: r.ordering_key,
   created: Number(r.created),
   updated: Number(r.updated),
 })
@@ -272,6 +314,7 @@ export class SqlStore implements Store {
             event: s.event,
             url: s.url,
             active: s.active ? 1 : 0,
+            ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
           })
@@ -282,7 +325,16 @@ export class SqlStore implements Store {
         this.#db.transaction().execute(async (tx) => {
           const r = await tx
             .updateTable('subscriptions')
-            .set({ event: s.event, url: s.url, active: s.active ? 1 : 0, updated: s.updated })
+            .set({
+              event: s.event,
+              url: s.url,
+              active: s.active ? 1 : 0,
+              ordered: s.ordered ? 1 : 0,
+              updated: s.updated,
+              deactivated_reason: s.deactivatedReason,
+              consecutive_failures: s.health.consecutiveFailures,
+              failing_since: s.health.failingSince,
+            })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
             .executeTakeFirst()
@@ -390,7 +442,17 @@ export class SqlStore implements Store {
         return r && toDelivery(r)
       }),
     claimDue: (input) => this.#run(() => this.#claim(input)),
-    complete: (results, now) => this.#run(() => this.#complete(results, now)),
+    complete: (results, now, opts) => this.#run(() => this.#complete(results, now, opts)),
+    backlog: (now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('deliveries')
+          .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('next_attempt_at').as('oldest')])
+          .where('status', '=', 'pending')
+          .executeTakeFirstOrThrow()
+        const oldest = r.oldest === null ? null : Number(r.oldest)
+        return { pending: Number(r.n), oldestDueAt: oldest !== null && oldest <= now ? oldest : null }
+      }),
     release: (items, now) =>
       this.#run(async () => {
         if (items.length === 0) return
@@ -427,18 +489,47 @@ export class SqlStore implements Store {
         }))
         .where('id', 'in', (eb) =>
           eb
-            .selectFrom('deliveries')
-            .select('id')
-            .where('status', '=', 'pending')
-            .where('next_attempt_at', '<=', input.now)
+            .selectFrom('deliveries as d')
+            .select('d.id')
+            .where('d.status', '=', 'pending')
+            .where('d.next_attempt_at', '<=', input.now)
             .$if(input.excludeSubscriptions.length > 0, (q) =>
-              q.where('subscription_id', 'not in', [...input.excludeSubscriptions]),
+              q.where('d.subscription_id', 'not in', [...input.excludeSubscriptions]),
             )
-            .orderBy('next_attempt_at')
+            .$if(input.onlySubscription !== undefined, (q) =>
+              q.where('d.subscription_id', '=', input.onlySubscription!),
+            )
+            // Ordered deliveries: only the head of each (subscription, key) chain may go.
+            .where((w) =>
+              w.or([
+                w('d.ordering_key', 'is', null),
+                w.not(
+                  w.exists(
+                    w
+                      .selectFrom('deliveries as p')
+                      .select('p.id')
+                      .whereRef('p.subscription_id', '=', 'd.subscription_id')
+                      .whereRef('p.ordering_key', '=', 'd.ordering_key')
+                      .where('p.status', '=', 'pending')
+                      .whereRef('p.id', '<', 'd.id'),
+                  ),
+                ),
+              ]),
+            )
+            .orderBy('d.next_attempt_at')
             .limit(input.limit)
             .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
         )
-        .returning(['id', 'env_id', 'event_id', 'subscription_id', 'event', 'attempts', 'attempt_limit'])
+        .returning([
+          'id',
+          'env_id',
+          'event_id',
+          'subscription_id',
+          'event',
+          'attempts',
+          'attempt_limit',
+          'ordering_key',
+        ])
         .execute()
       if (claimed.length === 0) return []
       const eventIds = [...new Set(claimed.map((c) => c.event_id))]
@@ -488,18 +579,28 @@ export class SqlStore implements Store {
           leaseToken: token,
           url,
           body,
+          orderingKey: c.ordering_key,
         })
       }
       return out
     })
   }
 
-  async #complete(results: readonly CompleteInput[], now: number): Promise<string[]> {
+  async #complete(
+    results: readonly CompleteInput[],
+    now: number,
+    opts: { disableAfterMs: number },
+  ): Promise<string[]> {
     if (results.length === 0) return []
     return this.#db.transaction().execute(async (tx) => {
       const applied: string[] = []
       const attempts: Database['attempts'][] = []
-      const gone = new Set<string>()
+      const ops: Insertable<Database['operational_events']>[] = []
+      // Per subscription, the outcomes of this batch in order: true = success.
+      const outcomes = new Map<
+        string,
+        { envId: string; results: { ok: boolean; at: number }[]; gone: boolean }
+      >()
       for (const r of results) {
         const o = r.outcome
         const status: DeliveryStatus =
@@ -517,11 +618,26 @@ export class SqlStore implements Store {
           .where('id', '=', r.id)
           .where('lease_token', '=', r.leaseToken)
           .where('status', '=', 'pending')
-          .returning(['subscription_id'])
+          .returning(['subscription_id', 'env_id', 'event_id', 'attempts'])
           .executeTakeFirst()
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
-        if (o.kind === 'gone') gone.add(u.subscription_id)
+        const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
+        entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
+        if (o.kind === 'gone') entry.gone = true
+        outcomes.set(u.subscription_id, entry)
+        if (o.kind === 'failed' || o.kind === 'gone') {
+          ops.push(
+            opEvent(u.env_id, 'delivery.failed', now, {
+              deliveryId: r.id,
+              subscriptionId: u.subscription_id,
+              eventId: u.event_id,
+              attempts: u.attempts,
+              lastStatusCode: r.statusCode,
+              lastError: r.error,
+            }),
+          )
+        }
         const a = r.attempt
         attempts.push({
           delivery_id: a.deliveryId,
@@ -542,17 +658,393 @@ export class SqlStore implements Store {
           .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing())
           .execute()
       }
-      for (const subId of gone) {
+      for (const [subId, entry] of outcomes) {
+        const sub = await tx
+          .selectFrom('subscriptions')
+          .selectAll()
+          .where('id', '=', subId)
+          .executeTakeFirst()
+        if (!sub) continue
+        let consecutive = Number(sub.consecutive_failures)
+        let failingSince = numOrNull(sub.failing_since)
+        let lastSuccess = numOrNull(sub.last_success_at)
+        let lastFailure = numOrNull(sub.last_failure_at)
+        let successes = 0
+        let failures = 0
+        for (const x of entry.results) {
+          if (x.ok) {
+            successes++
+            consecutive = 0
+            failingSince = null
+            lastSuccess = Math.max(lastSuccess ?? 0, x.at)
+          } else {
+            failures++
+            consecutive++
+            failingSince ??= x.at
+            lastFailure = Math.max(lastFailure ?? 0, x.at)
+          }
+        }
+        const failingTooLong = failingSince !== null && now - failingSince >= opts.disableAfterMs
+        const deactivate = Number(sub.active) === 1 && (entry.gone || failingTooLong)
+        const reason = entry.gone ? 'gone' : 'failing'
         await tx
           .updateTable('subscriptions')
-          .set({ active: 0, updated: now })
+          .set((eb) => ({
+            consecutive_failures: consecutive,
+            failing_since: failingSince,
+            last_success_at: lastSuccess,
+            last_failure_at: lastFailure,
+            success_count: eb('success_count', '+', successes),
+            failure_count: eb('failure_count', '+', failures),
+            ...(deactivate ? { active: 0, deactivated_reason: reason, updated: now } : {}),
+          }))
           .where('id', '=', subId)
           .execute()
-        await cancelPending(tx, subId, now, 'subscription_gone')
+        if (deactivate) {
+          await cancelPending(tx, subId, now, `subscription_${reason}`)
+          ops.push(
+            opEvent(entry.envId, 'subscription.deactivated', now, {
+              subscriptionId: subId,
+              reason,
+              failingSince,
+              consecutiveFailures: consecutive,
+            }),
+          )
+        }
       }
+      if (ops.length > 0) await tx.insertInto('operational_events').values(ops).execute()
       return applied
     })
   }
+
+  operationalEvents: Store['operationalEvents'] = {
+    list: (f) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('operational_events')
+            .selectAll()
+            .$if(f.envId !== undefined, (q) => q.where('env_id', '=', f.envId!))
+            .$if(f.type !== undefined, (q) => q.where('type', '=', f.type!))
+            .$if(f.beforeId !== undefined, (q) => q.where('id', '<', f.beforeId!))
+            .orderBy('id', 'desc')
+            .limit(f.limit)
+            .execute()
+        ).map(toOperationalEvent),
+      ),
+    claimUnsent: (now, limit, leaseMs) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const rows = await tx
+            .updateTable('operational_events')
+            .set((eb) => ({ next_send_at: now + leaseMs, send_attempts: eb('send_attempts', '+', 1) }))
+            .where('id', 'in', (eb) =>
+              eb
+                .selectFrom('operational_events')
+                .select('id')
+                .where('sent_at', 'is', null)
+                .where((w) => w.or([w('next_send_at', 'is', null), w('next_send_at', '<=', now)]))
+                .orderBy('id')
+                .limit(limit)
+                .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
+            )
+            .returningAll()
+            .execute()
+          return rows.map(toOperationalEvent)
+        }),
+      ),
+    markSent: (ids, now) =>
+      this.#run(async () => {
+        if (ids.length === 0) return
+        await this.#db
+          .updateTable('operational_events')
+          .set({ sent_at: now })
+          .where('id', 'in', [...ids])
+          .execute()
+      }),
+    markUnsent: (id, nextAt) =>
+      this.#run(async () => {
+        await this.#db
+          .updateTable('operational_events')
+          .set({ next_send_at: nextAt })
+          .where('id', '=', id)
+          .execute()
+      }),
+  }
+
+  replays: Store['replays'] = {
+    create: (job) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const n = await replayTargets(
+            tx,
+            job.envId,
+            job.subscriptionId,
+            job.since,
+            job.until,
+            job.statusFilter,
+            null,
+          )
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+          const row: Database['replay_jobs'] = {
+            id: job.id,
+            env_id: job.envId,
+            subscription_id: job.subscriptionId,
+            since: job.since,
+            until: job.until,
+            status_filter: job.statusFilter,
+            state: Number(n.n) === 0 ? 'finished' : 'running',
+            total: Number(n.n),
+            done: 0,
+            cursor: null,
+            lease_until: null,
+            created: job.created,
+            updated: job.created,
+          }
+          await tx.insertInto('replay_jobs').values(row).execute()
+          return toReplay(row)
+        }),
+      ),
+    get: (envId, id) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('replay_jobs')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return r && toReplay(r)
+      }),
+    list: (envId, subscriptionId) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('replay_jobs')
+            .selectAll()
+            .where('env_id', '=', envId)
+            .$if(subscriptionId !== undefined, (q) => q.where('subscription_id', '=', subscriptionId!))
+            .orderBy('id', 'desc')
+            .limit(100)
+            .execute()
+        ).map(toReplay),
+      ),
+    cancel: (envId, id, now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .updateTable('replay_jobs')
+          .set({ state: 'cancelled', updated: now })
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .where('state', '=', 'running')
+          .returningAll()
+          .executeTakeFirst()
+        if (r) return toReplay(r)
+        const cur = await this.#db
+          .selectFrom('replay_jobs')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return cur && toReplay(cur)
+      }),
+    step: (now, opts) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const job = await tx
+            .selectFrom('replay_jobs')
+            .selectAll()
+            .where('state', '=', 'running')
+            .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
+            .orderBy('id')
+            .limit(1)
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked())
+            .executeTakeFirst()
+          if (!job) return undefined
+          const ids = (
+            await replayTargets(
+              tx,
+              job.env_id,
+              job.subscription_id,
+              Number(job.since),
+              Number(job.until),
+              job.status_filter,
+              job.cursor,
+            )
+              .select('id')
+              .orderBy('id')
+              .limit(opts.chunk)
+              .execute()
+          ).map((r) => r.id)
+          if (ids.length > 0) {
+            await tx
+              .updateTable('deliveries')
+              .set((eb) => ({
+                status: 'pending',
+                next_attempt_at: now,
+                lease_token: null,
+                attempt_limit: eb('attempts', '+', opts.extraAttempts),
+                updated: now,
+              }))
+              .where('id', 'in', ids)
+              // One in flight right now keeps its lease; it is being attempted anyway.
+              .where((w) =>
+                w.or([
+                  w('status', '!=', 'pending'),
+                  w('lease_token', 'is', null),
+                  w('next_attempt_at', '<=', now),
+                ]),
+              )
+              .execute()
+          }
+          const done = Number(job.done) + ids.length
+          const finished = ids.length < opts.chunk
+          const updated = await tx
+            .updateTable('replay_jobs')
+            .set({
+              done: Math.min(done, Number(job.total)),
+              cursor: ids.length > 0 ? ids[ids.length - 1]! : job.cursor,
+              state: finished ? 'finished' : 'running',
+              lease_until: finished ? null : now + opts.leaseMs,
+              updated: now,
+            })
+            .where('id', '=', job.id)
+            .returningAll()
+            .executeTakeFirstOrThrow()
+          if (finished) {
+            await tx
+              .insertInto('operational_events')
+              .values(
+                opEvent(job.env_id, 'replay.finished', now, {
+                  replayId: job.id,
+                  subscriptionId: job.subscription_id,
+                  requeued: done,
+                }),
+              )
+              .execute()
+          }
+          return toReplay(updated)
+        }),
+      ),
+  }
+
+  maintenance: Store['maintenance'] = {
+    sweep: (before, limit) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const old = (
+            await tx
+              .selectFrom('deliveries')
+              .select('id')
+              .where('created', '<', before)
+              .where('status', '!=', 'pending')
+              .orderBy('created')
+              .limit(limit)
+              .execute()
+          ).map((r) => r.id)
+          let attempts = 0
+          let deliveries = 0
+          if (old.length > 0) {
+            attempts = Number(
+              (await tx.deleteFrom('attempts').where('delivery_id', 'in', old).executeTakeFirst())
+                .numDeletedRows,
+            )
+            deliveries = Number(
+              (await tx.deleteFrom('deliveries').where('id', 'in', old).executeTakeFirst()).numDeletedRows,
+            )
+          }
+          // An event goes once none of its deliveries is left (pending ones keep it).
+          const events = Number(
+            (
+              await tx
+                .deleteFrom('events')
+                .where('id', 'in', (eb) =>
+                  eb
+                    .selectFrom('events as e')
+                    .select('e.id')
+                    .where('e.created', '<', before)
+                    .where(({ not, exists, selectFrom }) =>
+                      not(
+                        exists(
+                          selectFrom('deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id'),
+                        ),
+                      ),
+                    )
+                    .limit(limit),
+                )
+                .executeTakeFirst()
+            ).numDeletedRows,
+          )
+          const operationalEvents = Number(
+            (
+              await tx
+                .deleteFrom('operational_events')
+                .where('created', '<', before)
+                .where((w) => w.or([w('sent_at', 'is not', null), w('send_attempts', '>=', 20)]))
+                .executeTakeFirst()
+            ).numDeletedRows,
+          )
+          return { events, deliveries, attempts, operationalEvents }
+        }),
+      ),
+    tryLock: (name, holder, now, ttlMs) =>
+      this.#run(async () => {
+        await this.#db
+          .insertInto('cluster_locks')
+          .values({ name, holder, expires: now + ttlMs })
+          .onConflict((oc) =>
+            oc
+              .column('name')
+              .doUpdateSet({ holder, expires: now + ttlMs })
+              .where((w) =>
+                w.or([w('cluster_locks.holder', '=', holder), w('cluster_locks.expires', '<=', now)]),
+              ),
+          )
+          .execute()
+        const r = await this.#db
+          .selectFrom('cluster_locks')
+          .select('holder')
+          .where('name', '=', name)
+          .executeTakeFirst()
+        return r?.holder === holder
+      }),
+  }
+}
+
+function opEvent(
+  envId: string | null,
+  type: OperationalEventType,
+  now: number,
+  data: Record<string, unknown>,
+): Insertable<Database['operational_events']> {
+  return {
+    id: newId('oev', now),
+    env_id: envId,
+    type,
+    data: JSON.stringify(data),
+    created: now,
+    sent_at: null,
+    next_send_at: null,
+  }
+}
+
+function replayTargets(
+  db: Db,
+  envId: string,
+  subscriptionId: string,
+  since: number,
+  until: number,
+  status: string | null,
+  afterId: string | null,
+) {
+  return db
+    .selectFrom('deliveries')
+    .where('env_id', '=', envId)
+    .where('subscription_id', '=', subscriptionId)
+    .where('created', '>=', since)
+    .where('created', '<', until)
+    .$if(status !== null, (q) => q.where('status', '=', status!))
+    .$if(afterId !== null, (q) => q.where('id', '>', afterId!))
 }
 
 async function insertSecret(tx: Db, s: SigningSecretRow): Promise<void> {
@@ -620,12 +1112,13 @@ async function publishIn(tx: Transaction<Database>, input: PublishInput): Promis
       event_name: event.eventName,
       body: event.body,
       idempotency_key: idempotencyKey,
+      ordering_key: event.orderingKey,
       created: event.created,
     })
     .execute()
   const subs = await tx
     .selectFrom('subscriptions')
-    .select('id')
+    .select(['id', 'ordered'])
     .where('env_id', '=', event.envId)
     .where('event', '=', event.eventName)
     .where('active', '=', 1)
@@ -644,6 +1137,7 @@ async function publishIn(tx: Transaction<Database>, input: PublishInput): Promis
     lease_token: null,
     last_status_code: null,
     last_error: null,
+    ordering_key: Number(s.ordered) === 1 ? event.orderingKey : null,
     created: event.created,
     updated: event.created,
   }))
@@ -653,5 +1147,6 @@ async function publishIn(tx: Transaction<Database>, input: PublishInput): Promis
       .values(rows.slice(i, i + insertChunk))
       .execute()
   }
+  input.beforeCommit?.()
   return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
 }

@@ -41,4 +41,35 @@ export const sqliteMigrations: readonly Migration[] = [
         request_headers text not null, response_headers text, primary key (delivery_id, number))`,
     ],
   },
+  {
+    version: 2,
+    name: 'engine',
+    statements: [
+      `alter table subscriptions add column ordered integer not null default 0`,
+      `alter table subscriptions add column consecutive_failures integer not null default 0`,
+      `alter table subscriptions add column failing_since integer`,
+      `alter table subscriptions add column last_success_at integer`,
+      `alter table subscriptions add column last_failure_at integer`,
+      `alter table subscriptions add column success_count integer not null default 0`,
+      `alter table subscriptions add column failure_count integer not null default 0`,
+      `alter table subscriptions add column deactivated_reason text`,
+      `alter table events add column ordering_key text`,
+      `alter table deliveries add column ordering_key text`,
+      `create index deliveries_ordering on deliveries(subscription_id, ordering_key, id)
+        where status = 'pending' and ordering_key is not null`,
+      `create index deliveries_sub_created on deliveries(subscription_id, created)`,
+      `create index events_created on events(created)`,
+      `create table operational_events (
+        id text primary key, env_id text, type text not null, data text not null, created integer not null,
+        sent_at integer, send_attempts integer not null default 0, next_send_at integer)`,
+      `create index operational_events_env on operational_events(env_id, id)`,
+      `create index operational_events_unsent on operational_events(next_send_at) where sent_at is null`,
+      `create table replay_jobs (
+        id text primary key, env_id text not null, subscription_id text not null, since integer not null,
+        until integer not null, status_filter text, state text not null, total integer not null,
+        done integer not null, cursor text, lease_until integer, created integer not null, updated integer not null)`,
+      `create index replay_jobs_env on replay_jobs(env_id, id)`,
+      `create table cluster_locks (name text primary key, holder text not null, expires integer not null)`,
+    ],
+  },
 ]
