@@ -1,11 +1,14 @@
 // The core's use cases assembled over their ports. Transports (HTTP, CLI, dashboard) receive
 // this object and call nothing else; main.ts builds it from the adapters it picks.
 import { deliveries } from './deliveries/deliveries.ts'
+import { replays } from './deliveries/replays.ts'
 import { attemptLimit, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { environments } from './environments/environments.ts'
 import { eventTypes } from './events/event-types.ts'
 import { PayloadValidator } from './events/payload-validator.ts'
 import { publisher } from './events/publish.ts'
+import type { UrlExplanation } from './network/address-policy.ts'
+import { operationalEvents } from './operations/operational-events.ts'
 import type { SecretBox } from './secrets/secret-box.ts'
 import { signingSecrets } from './secrets/signing-secrets.ts'
 import type { Failpoints } from './shared/failpoints.ts'
@@ -16,6 +19,10 @@ export interface HookpostDeps {
   store: Store
   box: SecretBox
   checkUrl: UrlCheck
+  /** The sending policy's verdict on a URL, explained (POST /webhooks/url-check). */
+  explainUrl?: (url: string) => UrlExplanation
+  /** Event type → JSON pointer of the ordering key. */
+  orderingPointers?: Readonly<Record<string, string>>
   retryPolicy: RetryPolicy
   secretGraceMs: number
   now?: () => number
@@ -40,9 +47,20 @@ export function createHookpost(deps: HookpostDeps) {
       attemptLimit: attemptLimit(deps.retryPolicy),
       now,
       onPublished: onWork,
+      ...(deps.orderingPointers ? { orderingPointers: deps.orderingPointers } : {}),
       ...(deps.failpoints ? { failpoints: deps.failpoints } : {}),
     }),
     deliveries: deliveries({ store, now, onRetry: onWork }),
+    replays: replays({ store, now, onWork }),
+    operationalEvents: operationalEvents({ store }),
+    explainUrl:
+      deps.explainUrl ??
+      ((url: string): UrlExplanation => {
+        const v = deps.checkUrl(url)
+        return v.ok
+          ? { allowed: true, reason: 'accepted', scheme: null, host: null }
+          : { allowed: false, reason: v.reason, code: v.code, scheme: null, host: null }
+      }),
   }
 }
 

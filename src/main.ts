@@ -9,13 +9,16 @@ import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliv
 import { DeliveryWorker } from './deliveries/worker.ts'
 import { createHookpost, type Hookpost } from './hookpost.ts'
 import { buildApp } from './http/build-app.ts'
-import { type AddressPolicy, checkUrl, compileAddressPolicy } from './network/address-policy.ts'
-import { createGuardedConnector } from './outbound/guarded-connector.ts'
+import type { AddressPolicy } from './network/address-policy.ts'
+import { Maintenance } from './operations/maintenance.ts'
+import { OperatorNotifier } from './operations/operator-notifier.ts'
 import { HttpSender } from './outbound/http-sender.ts'
+import { createSendingPolicy } from './outbound/sending-policy.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from './secrets/secret-box.ts'
 import { SigningKeyring } from './secrets/signing-keyring.ts'
 import { type Failpoints, noFailpoints } from './shared/failpoints.ts'
 import { randomToken } from './shared/ids.ts'
+import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
 import { version } from './version.ts'
@@ -67,6 +70,13 @@ export function openSecretBox(config: Config, log: Pino): SecretBox {
   return new SecretBox(parseMasterKey(raw))
 }
 
+function operatorSecretOf(config: Config, log: Pino): string {
+  if (config.operatorWebhookSecret) return config.operatorWebhookSecret
+  const f = dataFile(config.dataDir, 'operator-webhook-secret', generateSigningSecret)
+  log.info({ path: f.path }, 'operational events are signed with the secret in this file')
+  return f.value
+}
+
 function adminTokenOf(config: Config, log: Pino): string {
   if (config.adminToken) return config.adminToken
   const f = dataFile(config.dataDir, 'admin-token', () => `hpa_${randomToken(40)}`)
@@ -95,8 +105,28 @@ export function retryPolicyOf(config: Config): RetryPolicy {
   }
 }
 
-export function addressPolicyOf(config: Config, listenAddresses: string[] = []): AddressPolicy {
-  return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs, deniedAddresses: listenAddresses }
+export function addressPolicyOf(config: Config): AddressPolicy {
+  return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs }
+}
+
+/** The core over the configured store, for one-off operator commands (the CLI). */
+export async function openHookpost(
+  config: Config,
+  log: Pino,
+): Promise<{ hookpost: Hookpost; close(): Promise<void> }> {
+  const store = await openStore(config)
+  await store.migrate()
+  const sending = createSendingPolicy(addressPolicyOf(config), { host: config.host, port: config.port })
+  const hookpost = createHookpost({
+    store,
+    box: openSecretBox(config, log),
+    checkUrl: sending.checkUrl,
+    explainUrl: sending.explainUrl,
+    orderingPointers: config.orderingPointers,
+    retryPolicy: retryPolicyOf(config),
+    secretGraceMs: config.secretGraceMs,
+  })
+  return { hookpost, close: () => store.close() }
 }
 
 export interface Running {
@@ -112,13 +142,15 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const store = await openStore(config)
   await store.migrate()
   const box = openSecretBox(config, log)
-  const compiled = compileAddressPolicy(addressPolicyOf(config))
+  const sending = createSendingPolicy(addressPolicyOf(config), { host: config.host, port: config.port })
   const policy = retryPolicyOf(config)
   const failpoints = failpointsOf(config.failpoint)
+  const userAgent = `Hookpost/${version}`
 
   let worker: DeliveryWorker | undefined
+  let maintenance: Maintenance | undefined
   const sender = new HttpSender({
-    connect: createGuardedConnector(compiled),
+    connect: sending.connect,
     connectionsPerOrigin: config.perSubscriptionConcurrency,
   })
   if (config.role !== 'api') {
@@ -130,18 +162,41 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       requestTimeoutMs: config.requestTimeoutMs,
       concurrency: config.workerConcurrency,
       perSubscription: config.perSubscriptionConcurrency,
-      userAgent: `Hookpost/${version}`,
+      userAgent,
       log: log.child({ component: 'worker' }),
       failpoints,
+      disableAfterMs: config.disableAfterMs,
+    })
+    maintenance = new Maintenance({
+      store,
+      log: log.child({ component: 'maintenance' }),
+      retentionMs: config.retentionMs,
+      replayAttempts: policy.scheduleMs.length + 1,
+      notifier: config.operatorWebhookUrl
+        ? new OperatorNotifier({
+            store,
+            sender,
+            url: config.operatorWebhookUrl,
+            secret: operatorSecretOf(config, log),
+            userAgent,
+            timeoutMs: config.requestTimeoutMs,
+            log: log.child({ component: 'operator-webhook' }),
+          })
+        : undefined,
     })
   }
   const hookpost = createHookpost({
     store,
     box,
-    checkUrl: (url) => checkUrl(url, compiled),
+    checkUrl: sending.checkUrl,
+    explainUrl: sending.explainUrl,
+    orderingPointers: config.orderingPointers,
     retryPolicy: policy,
     secretGraceMs: config.secretGraceMs,
-    onWork: () => worker?.wake(),
+    onWork: () => {
+      worker?.wake()
+      maintenance?.wake()
+    },
     failpoints,
   })
 
@@ -158,6 +213,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     await app.listen({ host: config.host, port: config.port })
     const addr = app.server.address()
     const port = typeof addr === 'object' && addr ? addr.port : config.port
+    sending.setOwnPort(port)
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     url = `http://${host}:${port}`
     log.info(
@@ -166,6 +222,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     )
   }
   worker?.start()
+  maintenance?.start()
   if (worker) log.info({ role: config.role }, 'delivery worker started')
 
   let closing: Promise<void> | undefined
@@ -177,7 +234,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     close() {
       closing ??= (async () => {
         await app?.close()
-        await worker?.stop(10_000)
+        await maintenance?.stop()
+        await worker?.stop(config.shutdownGraceMs)
         await sender.close()
         await store.close()
       })()

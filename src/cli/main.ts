@@ -3,16 +3,28 @@
 import { Command, Option } from 'commander'
 import { ConfigError, loadConfig } from '../config/load.ts'
 import { type Config, settings } from '../config/schema.ts'
-import { createHookpost } from '../hookpost.ts'
-import { addressPolicyOf, createLogger, openSecretBox, openStore, retryPolicyOf, start } from '../main.ts'
-import { checkUrl, compileAddressPolicy } from '../network/address-policy.ts'
+import type { Hookpost } from '../hookpost.ts'
+import { createLogger, openHookpost, openStore, start } from '../main.ts'
 import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
 
 type Flags = Record<string, string | boolean | undefined>
 
-function withSettings(cmd: Command): Command {
+/** Store-level settings: what one-off operator commands need. */
+const storeSettings = new Set([
+  'databaseUrl',
+  'dataDir',
+  'masterKey',
+  'allowHttp',
+  'allowedCidrs',
+  'host',
+  'port',
+])
+
+/** Adds the settings as flags: all of them for serve, the store-level ones for operator commands. */
+function withSettings(cmd: Command, scope: 'all' | 'store' = 'store'): Command {
   for (const s of settings) {
+    if (scope === 'store' && !storeSettings.has(s.key)) continue
     const def =
       s.default === undefined
         ? ''
@@ -33,26 +45,12 @@ function configFrom(flags: Flags): Readonly<Config> {
 }
 
 /** Runs an operator action against the configured store, then closes it. */
-async function withCore<T>(
-  flags: Flags,
-  fn: (h: ReturnType<typeof createHookpost>) => Promise<T>,
-): Promise<T> {
-  const config = configFrom(flags)
-  const log = createLogger('warn')
-  const store = await openStore(config)
+async function withCore<T>(flags: Flags, fn: (h: Hookpost) => Promise<T>): Promise<T> {
+  const core = await openHookpost(configFrom(flags), createLogger('warn'))
   try {
-    await store.migrate()
-    const compiled = compileAddressPolicy(addressPolicyOf(config))
-    const hookpost = createHookpost({
-      store,
-      box: openSecretBox(config, log),
-      checkUrl: (u) => checkUrl(u, compiled),
-      retryPolicy: retryPolicyOf(config),
-      secretGraceMs: config.secretGraceMs,
-    })
-    return await fn(hookpost)
+    return await fn(core.hookpost)
   } finally {
-    await store.close()
+    await core.close()
   }
 }
 

@@ -4,9 +4,12 @@ import { settings } from './schema.ts'
 export function configTable(): string {
   const lines = ['| Variable | Flag | Meaning | Default |', '|---|---|---|---|']
   for (const s of settings) {
+    const generated = 'secret' in s && s.secret
     const def =
       s.default === undefined
-        ? '(generated into the data directory)'
+        ? generated
+          ? '(generated into the data directory)'
+          : '(unset)'
         : s.default === ''
           ? '(empty)'
           : `\`${s.default}\``

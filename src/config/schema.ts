@@ -22,6 +22,12 @@ export interface Config {
   perSubscriptionConcurrency: number
   eventBodyLimitBytes: number
   failpoint: string | undefined
+  retentionMs: number
+  disableAfterMs: number
+  operatorWebhookUrl: string | undefined
+  operatorWebhookSecret: string | undefined
+  orderingPointers: Record<string, string>
+  shutdownGraceMs: number
 }
 
 interface Setting<K extends keyof Config> {
@@ -72,6 +78,26 @@ function byteSize(raw: string): number {
   const n = Number(m[1]) * mult
   if (n < 1024 || n > 64 * 1024 * 1024) throw new Error(`"${raw}" must be between 1kb and 64mb`)
   return n
+}
+
+function durationBetween(minMs: number, maxMs: number, label: string) {
+  return (raw: string): number => {
+    const ms = parseDuration(raw)
+    if (ms < minMs || ms > maxMs) throw new Error(`must be between ${label}`)
+    return ms
+  }
+}
+
+function pointers(raw: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const pair of list(raw)) {
+    const i = pair.indexOf('=')
+    const name = pair.slice(0, i).trim()
+    const pointer = pair.slice(i + 1).trim()
+    if (i <= 0 || !/^(\/[^/]*)+$/.test(pointer)) throw new Error(`"${pair}" is not event.type=/json/pointer`)
+    out[name] = pointer
+  }
+  return out
 }
 
 function nonEmpty(raw: string): string {
@@ -246,5 +272,68 @@ export const settings = [
         throw new Error(`"${raw}" is not a failpoint (name or name@N)`)
       return raw
     },
+  },
+  {
+    key: 'retentionMs',
+    env: 'HOOKPOST_RETENTION',
+    flag: '--retention',
+    default: '30d',
+    doc: 'finished deliveries, their attempts and events older than this are swept (pending ones never are)',
+    parse: durationBetween(3_600_000, 3650 * 86_400_000, '1h and 3650d'),
+  },
+  {
+    key: 'disableAfterMs',
+    env: 'HOOKPOST_DISABLE_AFTER',
+    flag: '--disable-after',
+    default: '5d',
+    doc: 'a subscription failing this long with no success is deactivated',
+    parse: durationBetween(1000, 365 * 86_400_000, '1s and 365d'),
+  },
+  {
+    key: 'operatorWebhookUrl',
+    env: 'HOOKPOST_OPERATOR_WEBHOOK_URL',
+    flag: '--operator-webhook-url',
+    default: undefined,
+    doc: 'where operational events (`delivery.failed`, `subscription.deactivated`, …) are POSTed, signed; off when unset',
+    parse: (raw: string) => {
+      try {
+        const u = new URL(raw)
+        if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error()
+      } catch {
+        throw new Error(`"${raw}" is not an http(s) URL`)
+      }
+      return raw
+    },
+  },
+  {
+    key: 'operatorWebhookSecret',
+    env: 'HOOKPOST_OPERATOR_WEBHOOK_SECRET',
+    flag: '--operator-webhook-secret',
+    default: undefined,
+    doc: 'the `whsec_…` secret operational events are signed with; generated into the data directory when unset',
+    secret: true,
+    parse: (raw: string) => {
+      if (!raw.startsWith('whsec_') || Buffer.from(raw.slice(6), 'base64').length < 24) {
+        throw new Error('must be whsec_ followed by the base64 of at least 24 bytes')
+      }
+      return raw
+    },
+  },
+  {
+    key: 'orderingPointers',
+    env: 'HOOKPOST_ORDERING_KEYS',
+    flag: '--ordering-keys',
+    default:
+      'account_holder.created=/accountHolder/ref,account_holder.package_change=/accountHolder/ref,booking.updated=/booking/ref,site.first_publish=/site/ref,site.publish=/site/ref,store.order_updated=/order/ref',
+    doc: 'per event type, the JSON pointer to the ordering key of ordered subscriptions (`X-Ordering-Key` at publish overrides it)',
+    parse: pointers,
+  },
+  {
+    key: 'shutdownGraceMs',
+    env: 'HOOKPOST_SHUTDOWN_GRACE',
+    flag: '--shutdown-grace',
+    default: '10s',
+    doc: 'on SIGTERM, how long attempts in flight may finish before the rest is left to lease expiry',
+    parse: durationBetween(0, 600_000, '0s and 10m'),
   },
 ] as const satisfies readonly Setting<keyof Config>[]

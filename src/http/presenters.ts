@@ -1,5 +1,12 @@
 // Rows as the API shows them: ISO-8601 UTC times, contract field names, nothing internal.
-import type { AttemptRow, DeliveryRow, EnvironmentRow, SubscriptionRow } from '../store/store.ts'
+import type {
+  AttemptRow,
+  DeliveryRow,
+  EnvironmentRow,
+  OperationalEventRow,
+  ReplayJobRow,
+  SubscriptionRow,
+} from '../store/store.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -9,6 +16,8 @@ export function presentEnvironment(e: EnvironmentRow) {
 }
 
 export function presentSubscription(s: SubscriptionRow) {
+  const h = s.health
+  const total = h.successCount + h.failureCount
   return {
     id: s.id,
     event: s.event,
@@ -16,6 +25,17 @@ export function presentSubscription(s: SubscriptionRow) {
     active: s.active,
     created: iso(s.created),
     updated: iso(s.updated),
+    ordered: s.ordered,
+    deactivatedReason: s.deactivatedReason,
+    health: {
+      consecutiveFailures: h.consecutiveFailures,
+      failingSince: isoOrNull(h.failingSince),
+      lastSuccessAt: isoOrNull(h.lastSuccessAt),
+      lastFailureAt: isoOrNull(h.lastFailureAt),
+      successCount: h.successCount,
+      failureCount: h.failureCount,
+      successRate: total === 0 ? null : Math.round((h.successCount / total) * 10_000) / 10_000,
+    },
   }
 }
 
@@ -45,5 +65,31 @@ export function presentAttempt(a: AttemptRow) {
     responseBody: a.responseBody,
     requestHeaders: a.requestHeaders,
     responseHeaders: a.responseHeaders,
+  }
+}
+
+export function presentReplay(r: ReplayJobRow) {
+  return {
+    id: r.id,
+    subscriptionId: r.subscriptionId,
+    since: iso(r.since),
+    until: iso(r.until),
+    status: r.statusFilter,
+    state: r.state,
+    total: r.total,
+    done: r.done,
+    created: iso(r.created),
+    updated: iso(r.updated),
+  }
+}
+
+export function presentOperationalEvent(e: OperationalEventRow) {
+  return {
+    id: e.id,
+    type: e.type,
+    environmentId: e.envId,
+    created: iso(e.created),
+    data: e.data,
+    sent: e.sentAt !== null,
   }
 }

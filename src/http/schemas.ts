@@ -58,6 +58,12 @@ export const SubscriptionIn = Type.Object(
     }),
     url: Type.String({ minLength: 1, maxLength: 2048 }),
     active: Type.Boolean(),
+    ordered: Type.Optional(
+      Type.Boolean({
+        description:
+          'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -69,14 +75,83 @@ export const SubscriptionOut = Type.Object({
   active: Type.Boolean(),
   created: IsoTime,
   updated: IsoTime,
+  ordered: Type.Boolean(),
+  deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
+  health: Type.Object({
+    consecutiveFailures: Type.Integer(),
+    failingSince: Type.Union([IsoTime, Type.Null()]),
+    lastSuccessAt: Type.Union([IsoTime, Type.Null()]),
+    lastFailureAt: Type.Union([IsoTime, Type.Null()]),
+    successCount: Type.Integer(),
+    failureCount: Type.Integer(),
+    successRate: Type.Union([Type.Number(), Type.Null()]),
+  }),
 })
 
-export const DeliveryStatusSchema = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('delivered'),
-  Type.Literal('failed'),
-  Type.Literal('cancelled'),
-])
+const statusLiterals = () =>
+  Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('delivered'),
+    Type.Literal('failed'),
+    Type.Literal('cancelled'),
+  ])
+
+export const DeliveryStatusSchema = statusLiterals()
+
+export const ReplayIn = Type.Object(
+  {
+    since: Type.String({ format: 'date-time', description: 'deliveries created at or after this time' }),
+    until: Type.Optional(
+      Type.String({ format: 'date-time', description: 'and before this time (default: now)' }),
+    ),
+    status: Type.Optional(statusLiterals()),
+  },
+  { additionalProperties: false },
+)
+
+export const ReplayOut = Type.Object({
+  id: Type.String(),
+  subscriptionId: Type.String(),
+  since: IsoTime,
+  until: IsoTime,
+  status: Type.Union([Type.String(), Type.Null()]),
+  state: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('cancelled')]),
+  total: Type.Integer({ description: 'deliveries matched when the job was created' }),
+  done: Type.Integer({ description: 'deliveries re-queued so far' }),
+  created: IsoTime,
+  updated: IsoTime,
+})
+
+export const OperationalEventOut = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  environmentId: Type.Union([Type.String(), Type.Null()]),
+  created: IsoTime,
+  data: Type.Record(Type.String(), Type.Unknown()),
+  sent: Type.Boolean({ description: 'accepted by the operator webhook' }),
+})
+
+export const OperationalEventsQuery = Type.Object({
+  type: Type.Optional(Type.String({ maxLength: 50 })),
+  limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|1[0-9][0-9]|200)$' })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+})
+
+export const UrlCheckIn = Type.Object(
+  { url: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+)
+
+export const UrlCheckOut = Type.Object({
+  allowed: Type.Boolean(),
+  reason: Type.String(),
+  code: Type.Optional(Type.String()),
+  url: Type.Optional(Type.String()),
+  scheme: Type.Union([Type.String(), Type.Null()]),
+  host: Type.Union([Type.String(), Type.Null()]),
+  hostType: Type.Optional(Type.String()),
+  addressKind: Type.Optional(Type.String()),
+})
 
 export const DeliveryOut = Type.Object({
   id: Type.String(),

@@ -80,9 +80,34 @@ type Parsed = ipaddr.IPv4 | ipaddr.IPv6
 function parseIp(input: string): Parsed | null {
   let s = input
   if (s.length > 2 && s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1)
-  if (s.length === 0 || s.length > 100 || !ipaddr.isValid(s)) return null
+  if (s.length === 0 || s.length > 100) return null
+  if (s.includes(':')) return parseV6(s)
+  if (!ipaddr.IPv4.isValid(s)) return null
   try {
-    return ipaddr.parse(s)
+    return ipaddr.IPv4.parse(s)
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Parses IPv6 (zone allowed and ignored). A dotted IPv4 tail is rewritten as two hex groups
+ * first: ipaddr.js reads the deprecated `::a.b.c.d` as IPv4-*mapped*, but it is the
+ * IPv4-compatible address `::xxxx:xxxx` (which is how WHATWG and the kernel read it).
+ */
+function parseV6(input: string): ipaddr.IPv6 | null {
+  const zone = input.indexOf('%')
+  let s = zone === -1 ? input : input.slice(0, zone)
+  if (isIP(s) !== 6) return null
+  const colon = s.lastIndexOf(':')
+  const tail = s.slice(colon + 1)
+  if (tail.includes('.')) {
+    if (isIP(tail) !== 4) return null
+    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number)
+    s = `${s.slice(0, colon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  try {
+    return ipaddr.IPv6.parse(s)
   } catch {
     return null
   }
@@ -411,7 +436,8 @@ function parseCidr(raw: string): { text: string; v4?: V4Net; v6?: V6Net; special
     const net = { base, mask }
     return { text: `${v4String(base)}/${bits}`, v4: net, special: v4Special(net) }
   }
-  const parsed = ipaddr.IPv6.parse(addr)
+  const parsed = parseV6(addr)
+  if (!parsed) throw fail()
   // A mapped range (::ffff:a.b.c.d/96+n) is an IPv4 range.
   if (bits >= 96 && v6In(parsed.parts, v6Mapped)) {
     const v4bits = bits - 96
@@ -527,6 +553,10 @@ function evaluate(raw: string, policy: AddressPolicy): Evaluation {
   }
 
   const name = host.endsWith('.') ? host.slice(0, -1) : host
+  if (name.length > 253 || name.split('.').some((l) => l.length === 0 || l.length > 63))
+    return no('invalid_url', 'the host is not a valid DNS name (labels of 1 to 63 characters, 253 in all)', {
+      hostType: 'name',
+    })
   if (loopbackNames.test(name) && !p.allowsLoopback)
     return no('url_not_allowed', `host ${host} is a loopback name`, { hostType: 'name' })
   if (metadataNames.has(name))

@@ -152,10 +152,11 @@ export function createGuardedConnector(
         if (err || !socket) return cb(err, null)
         const remote = socket.remoteAddress
         const v = remote ? policy.check(remote) : null
-        if (!v || !v.allowed) {
+        if (!v?.allowed) {
           socket.destroy()
+          const reason = v ? v.reason : 'the connected address is unknown'
           return cb(
-            new BlockedAddressError(host, remote ?? 'an unknown address', v?.range ?? 'unknown', v?.reason),
+            new BlockedAddressError(host, remote ?? 'an unknown address', v?.range ?? 'unknown', reason),
             null,
           )
         }

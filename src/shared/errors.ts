@@ -48,6 +48,7 @@ export const errorCatalogue = {
   // Deliveries
   invalid_cursor: { kind: 'invalid', message: 'The pagination cursor is not valid.' },
   delivery_not_retryable: { kind: 'conflict', message: 'This delivery cannot be retried now.' },
+  replay_not_found: { kind: 'not_found', message: 'No such replay.' },
   conflict: { kind: 'conflict', message: 'The resource conflicts with an existing one.' },
   // Server side
   store_unavailable: { kind: 'unavailable', message: 'The store is unavailable; retry shortly.' },

@@ -5,7 +5,9 @@ import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
 
-export type UrlVerdict = { ok: true } | { ok: false; code: 'invalid_url' | 'url_not_allowed'; reason: string }
+export type UrlVerdict =
+  | { ok: true; url?: URL }
+  | { ok: false; code: 'invalid_url' | 'url_not_allowed'; reason: string }
 
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
@@ -21,7 +23,8 @@ export interface SubscriptionIn {
 export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
   const { store, checkUrl, now } = deps
 
-  function validate(input: SubscriptionIn): void {
+  /** Returns the URL to store: the canonical form when the policy gives one. */
+  function validate(input: SubscriptionIn): string {
     if (!findEventType(input.event)) {
       throw new AppError('unknown_event_type', {
         message: `"${input.event}" is not in the event catalogue (GET /webhooks/event-types lists it).`,
@@ -31,6 +34,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     const v = checkUrl(input.url)
     if (!v.ok)
       throw new AppError(v.code, { message: v.reason, details: [{ path: '/url', message: v.reason }] })
+    return v.url?.href ?? input.url
   }
 
   async function get(envId: string, id: string): Promise<SubscriptionRow> {
@@ -43,13 +47,13 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     list: (envId: string): Promise<SubscriptionRow[]> => store.subscriptions.list(envId),
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
-      validate(input)
+      const url = validate(input)
       const t = now()
       const row: SubscriptionRow = {
         id: newId('sub', t),
         envId,
         event: input.event,
-        url: input.url,
+        url,
         active: input.active,
         ordered: input.ordered ?? false,
         created: t,
@@ -62,12 +66,12 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     },
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
-      validate(input)
+      const url = validate(input)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
         event: input.event,
-        url: input.url,
+        url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
         updated: now(),

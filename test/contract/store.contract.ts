@@ -466,7 +466,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       )
       const [a2] = await claimAll(store, T0 + 502)
       expect(a2?.orderingKey).toBe('a')
-      expect(a2?.id > a1.id).toBe(true)
+      expect(a2!.id > a1.id).toBe(true)
     })
 
     it("replays a subscription's deliveries in a time range as a job with a count, progress and the same ids", async () => {

@@ -592,15 +592,14 @@ describe('URL rules', () => {
     expect(checkUrl('https://localhost/', { ...strict, allowedCidrs: ['::1/128'] })).toMatchObject({
       ok: true,
     })
-    // Loopback exempted but 127.0.0.1 is our own address: localhost may still be ::1, so it
-    // passes here; the connect-time guard refuses 127.0.0.1.
+    // Loopback exempted, but 127.0.0.1 is our own address: localhost would reach us.
     expect(
       checkUrl('https://localhost/', {
         ...strict,
         allowedCidrs: ['127.0.0.0/8'],
         deniedAddresses: ['127.0.0.1'],
       }),
-    ).toMatchObject({ ok: true })
+    ).toMatchObject({ ok: false, code: 'url_not_allowed' })
   })
 
   it('refuses metadata and internal-only names', () => {

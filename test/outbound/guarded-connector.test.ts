@@ -305,7 +305,7 @@ describe('guarded connector', () => {
     try {
       const lookup = stubLookup(() => ['127.0.0.2'])
       const policy: AddressPolicy = { allowHttp: false, allowedCidrs: ['127.0.0.2/32'] }
-      let sni: string | false | undefined
+      let sni: string | false | null | undefined
       receiver.server.on('secureConnection', (s: TLSSocket) => {
         sni = s.servername
       })

@@ -3,8 +3,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Hookpost } from '../../hookpost.ts'
 import { adminGuard } from '../auth.ts'
-import { iso, presentEnvironment } from '../presenters.ts'
-import { CredentialIn, CredentialOut, EnvironmentIn, EnvironmentOut, ErrorOut } from '../schemas.ts'
+import { iso, presentEnvironment, presentOperationalEvent } from '../presenters.ts'
+import {
+  CredentialIn,
+  CredentialOut,
+  EnvironmentIn,
+  EnvironmentOut,
+  ErrorOut,
+  OperationalEventOut,
+  OperationalEventsQuery,
+} from '../schemas.ts'
 
 export interface AdminRoutesOptions {
   hookpost: Hookpost
@@ -98,6 +106,35 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     async (req, reply) => {
       await envs.revokeCredential(req.params.envId, req.params.credentialId)
       return reply.status(204).send(null)
+    },
+  )
+  app.get(
+    '/admin/operational-events',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Operational events of every environment, newest first',
+        security,
+        querystring: Type.Object({
+          ...OperationalEventsQuery.properties,
+          envId: Type.Optional(Type.String({ maxLength: 100 })),
+        }),
+        response: {
+          200: Type.Object({
+            events: Type.Array(OperationalEventOut),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { limit, ...rest } = req.query
+      const r = await hookpost.operationalEvents.list({
+        ...rest,
+        limit: limit === undefined ? undefined : Number(limit),
+      })
+      return { events: r.events.map(presentOperationalEvent), nextCursor: r.nextCursor }
     },
   )
 }

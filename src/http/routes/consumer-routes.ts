@@ -4,7 +4,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Hookpost } from '../../hookpost.ts'
 import { credentialGuard, envOf } from '../auth.ts'
-import { iso, presentAttempt, presentDelivery, presentSubscription } from '../presenters.ts'
+import {
+  iso,
+  presentAttempt,
+  presentDelivery,
+  presentOperationalEvent,
+  presentReplay,
+  presentSubscription,
+} from '../presenters.ts'
 import {
   DeliveriesQuery,
   DeliveryOut,
@@ -12,14 +19,21 @@ import {
   ErrorOut,
   EventTypeOut,
   HmacSecretOut,
+  OperationalEventOut,
+  OperationalEventsQuery,
+  ReplayIn,
+  ReplayOut,
   SubscriptionIn,
   SubscriptionOut,
+  UrlCheckIn,
+  UrlCheckOut,
 } from '../schemas.ts'
 
 const security = [{ basicAuth: [] }]
 const errors = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut }
 const SubscriptionParams = Type.Object({ subscriptionId: Type.String({ maxLength: 100 }) })
 const DeliveryParams = Type.Object({ deliveryId: Type.String({ maxLength: 100 }) })
+const ReplayParams = Type.Object({ replayId: Type.String({ maxLength: 100 }) })
 
 export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> = async (
   app,
@@ -209,5 +223,114 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
       const d = await hookpost.deliveries.retry(envOf(req), req.params.deliveryId)
       return reply.status(202).send({ delivery: presentDelivery(d) })
     },
+  )
+  app.post(
+    '/webhooks/subscription/:subscriptionId/replay',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary:
+          "Replay a subscription's deliveries created in [since, until), optionally of one status, under their own ids",
+        description:
+          'Starts a replay job: total is counted before it starts; the deliveries go out again with a fresh retry schedule and the same webhook-id.',
+        security,
+        params: SubscriptionParams,
+        body: ReplayIn,
+        response: { 202: Type.Object({ replay: ReplayOut }), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const job = await hookpost.replays.start(envOf(req), req.params.subscriptionId, req.body)
+      return reply.status(202).send({ replay: presentReplay(job) })
+    },
+  )
+
+  app.get(
+    '/webhooks/replays',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Replay jobs, newest first',
+        security,
+        querystring: Type.Object({ subscriptionId: Type.Optional(Type.String({ maxLength: 100 })) }),
+        response: { 200: Type.Object({ replays: Type.Array(ReplayOut) }), ...errors },
+      },
+    },
+    async (req) => ({
+      replays: (await hookpost.replays.list(envOf(req), req.query.subscriptionId)).map(presentReplay),
+    }),
+  )
+
+  app.get(
+    '/webhooks/replays/:replayId',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'One replay job and its progress',
+        security,
+        params: ReplayParams,
+        response: { 200: Type.Object({ replay: ReplayOut }), ...errors },
+      },
+    },
+    async (req) => ({ replay: presentReplay(await hookpost.replays.get(envOf(req), req.params.replayId)) }),
+  )
+
+  app.post(
+    '/webhooks/replays/:replayId/cancel',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Stop a replay; deliveries already re-queued still go out',
+        security,
+        params: ReplayParams,
+        response: { 200: Type.Object({ replay: ReplayOut }), ...errors },
+      },
+    },
+    async (req) => ({
+      replay: presentReplay(await hookpost.replays.cancel(envOf(req), req.params.replayId)),
+    }),
+  )
+
+  app.get(
+    '/webhooks/operational-events',
+    {
+      schema: {
+        tags: ['operations'],
+        summary:
+          "The environment's operational events (delivery.failed, subscription.deactivated, replay.finished), newest first",
+        security,
+        querystring: OperationalEventsQuery,
+        response: {
+          200: Type.Object({
+            events: Type.Array(OperationalEventOut),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { limit, ...rest } = req.query
+      const r = await hookpost.operationalEvents.list({
+        ...rest,
+        envId: envOf(req),
+        limit: limit === undefined ? undefined : Number(limit),
+      })
+      return { events: r.events.map(presentOperationalEvent), nextCursor: r.nextCursor }
+    },
+  )
+
+  app.post(
+    '/webhooks/url-check',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'Explain whether the sending policy accepts a URL, without saving anything',
+        security,
+        body: UrlCheckIn,
+        response: { 200: UrlCheckOut, ...errors },
+      },
+    },
+    async (req) => hookpost.explainUrl(req.body.url),
   )
 }

@@ -146,6 +146,9 @@ const toAttempt = (r: Selectable<Database['attempts']>): AttemptRow => ({
     r.response_headers === null ? null : (JSON.parse(r.response_headers) as Record<string, string>),
 })
 
+/** An operational event is offered to the operator webhook at most this many times. */
+export const maxOperationalSendAttempts = 20
+
 /** Rows per multi-row INSERT: keeps bound parameters under SQLite's and PostgreSQL's limits. */
 const insertChunk = 500
 
@@ -743,6 +746,7 @@ export class SqlStore implements Store {
                 .selectFrom('operational_events')
                 .select('id')
                 .where('sent_at', 'is', null)
+                .where('send_attempts', '<', maxOperationalSendAttempts)
                 .where((w) => w.or([w('next_send_at', 'is', null), w('next_send_at', '<=', now)]))
                 .orderBy('id')
                 .limit(limit)
@@ -980,7 +984,9 @@ export class SqlStore implements Store {
               await tx
                 .deleteFrom('operational_events')
                 .where('created', '<', before)
-                .where((w) => w.or([w('sent_at', 'is not', null), w('send_attempts', '>=', 20)]))
+                .where((w) =>
+                  w.or([w('sent_at', 'is not', null), w('send_attempts', '>=', maxOperationalSendAttempts)]),
+                )
                 .executeTakeFirst()
             ).numDeletedRows,
           )

@@ -1,0 +1,103 @@
+// Background jobs of a worker process: advance replay jobs, send operational events to the
+// operator webhook, and sweep expired data. The sweep runs once per cluster (a lock in the
+// store), not once per node; replay steps lease their job, so any node may take one.
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '../shared/logger.ts'
+import type { Store } from '../store/store.ts'
+import type { OperatorNotifier } from './operator-notifier.ts'
+
+export interface MaintenanceOptions {
+  store: Store
+  log: Logger
+  retentionMs: number
+  /** Attempts a replayed delivery gets (the whole schedule). */
+  replayAttempts: number
+  notifier?: OperatorNotifier | undefined
+  now?: () => number
+  tickMs?: number
+  sweepEveryMs?: number
+}
+
+const replayChunk = 500
+const sweepBatch = 1000
+
+export class Maintenance {
+  readonly #o: Required<Omit<MaintenanceOptions, 'notifier'>> & { notifier: OperatorNotifier | undefined }
+  readonly #holder = `node_${randomBytes(6).toString('hex')}`
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+  #lastSweep = 0
+  #lastNotify = 0
+  #stopped = true
+
+  constructor(o: MaintenanceOptions) {
+    this.#o = { now: Date.now, tickMs: 250, sweepEveryMs: 600_000, ...o, notifier: o.notifier }
+  }
+
+  start(): void {
+    this.#stopped = false
+    this.#schedule()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#timer) clearTimeout(this.#timer)
+    await this.#running
+  }
+
+  wake(): void {
+    if (this.#stopped || this.#running) return
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#schedule(0)
+  }
+
+  #schedule(delay = this.#o.tickMs): void {
+    this.#timer = setTimeout(() => {
+      this.#running = this.tick()
+        .catch((e: unknown) => this.#o.log.error({ err: e }, 'maintenance tick failed'))
+        .finally(() => {
+          this.#running = undefined
+          if (!this.#stopped) this.#schedule()
+        })
+    }, delay)
+    this.#timer.unref()
+  }
+
+  /** One round of every job that is due; exposed for tests. */
+  async tick(): Promise<void> {
+    const o = this.#o
+    for (let i = 0; i < 20 && !this.#stopped; i++) {
+      const job = await o.store.replays.step(o.now(), {
+        chunk: replayChunk,
+        leaseMs: 30_000,
+        extraAttempts: o.replayAttempts,
+      })
+      if (!job) break
+      if (job.state === 'finished') o.log.info({ replayId: job.id, requeued: job.done }, 'replay finished')
+    }
+    const now = o.now()
+    if (o.notifier && now - this.#lastNotify >= 1000) {
+      this.#lastNotify = now
+      await o.notifier.tick()
+    }
+    if (now - this.#lastSweep >= o.sweepEveryMs) {
+      this.#lastSweep = now
+      await this.sweep()
+    }
+  }
+
+  async sweep(): Promise<void> {
+    const o = this.#o
+    const now = o.now()
+    if (!(await o.store.maintenance.tryLock('retention-sweep', this.#holder, now, o.sweepEveryMs + 60_000)))
+      return
+    const before = now - o.retentionMs
+    let total = 0
+    for (;;) {
+      const r = await o.store.maintenance.sweep(before, sweepBatch)
+      total += r.deliveries + r.events
+      if (r.deliveries < sweepBatch && r.events < sweepBatch) break
+    }
+    if (total > 0) o.log.info({ before: new Date(before).toISOString(), rows: total }, 'retention sweep')
+  }
+}
