@@ -30,6 +30,22 @@ export interface WorkerOptions {
   failpoints?: Failpoints
   /** A subscription failing without a success this long is deactivated (default 5 days). */
   disableAfterMs?: number
+  /** Told about every attempt made (metrics); must not throw or block. */
+  onAttempt?: (a: AttemptReport) => void
+}
+
+export interface AttemptReport {
+  deliveryId: string
+  subscriptionId: string
+  envId: string
+  event: string
+  /** delivered, retry, failed or gone: what the attempt led to. */
+  outcome: CompleteInput['outcome']['kind']
+  statusCode: number | null
+  error: string | null
+  durationMs: number
+  /** Milliseconds from the delivery's due time to the attempt's start. */
+  lagMs: number
 }
 
 const flushDelayMs = 5
@@ -60,6 +76,7 @@ export class DeliveryWorker {
       claimBatch: 256,
       failpoints: noFailpoints,
       disableAfterMs: 5 * 86_400_000,
+      onAttempt: () => {},
       ...options,
     }
   }
@@ -230,6 +247,21 @@ export class DeliveryWorker {
       )
     }
     this.#keys.delete(d.id)
+    try {
+      o.onAttempt({
+        deliveryId: d.id,
+        subscriptionId: d.subscriptionId,
+        envId: d.envId,
+        event: d.event,
+        outcome: result.outcome.kind,
+        statusCode: result.statusCode,
+        error: result.error,
+        durationMs: result.attempt.durationMs,
+        lagMs: Math.max(0, started - d.dueAt),
+      })
+    } catch {
+      // Metrics must never break delivery.
+    }
     this.#pending.push(result)
     this.#scheduleFlush()
     const n = (this.#inFlight.get(d.subscriptionId) ?? 1) - 1

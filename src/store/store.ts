@@ -122,6 +122,8 @@ export interface ClaimedDelivery {
   url: string
   body: Buffer
   orderingKey: string | null
+  /** When it became due (its next_attempt_at before this claim). */
+  dueAt: number
 }
 
 export type Completion =

@@ -482,6 +482,40 @@ export class SqlStore implements Store {
     const token = randomBytes(12).toString('base64url')
     const leaseUntil = input.now + input.leaseMs
     return this.#db.transaction().execute(async (tx) => {
+      const due = await tx
+        .selectFrom('deliveries as d')
+        .select(['d.id', 'd.next_attempt_at'])
+        .where('d.status', '=', 'pending')
+        .where('d.next_attempt_at', '<=', input.now)
+        .$if(input.excludeSubscriptions.length > 0, (q) =>
+          q.where('d.subscription_id', 'not in', [...input.excludeSubscriptions]),
+        )
+        .$if(input.onlySubscription !== undefined, (q) =>
+          q.where('d.subscription_id', '=', input.onlySubscription!),
+        )
+        // Ordered deliveries: only the head of each (subscription, key) chain may go.
+        .where((w) =>
+          w.or([
+            w('d.ordering_key', 'is', null),
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('deliveries as p')
+                  .select('p.id')
+                  .whereRef('p.subscription_id', '=', 'd.subscription_id')
+                  .whereRef('p.ordering_key', '=', 'd.ordering_key')
+                  .where('p.status', '=', 'pending')
+                  .whereRef('p.id', '<', 'd.id'),
+              ),
+            ),
+          ]),
+        )
+        .orderBy('d.next_attempt_at')
+        .limit(input.limit)
+        .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked())
+        .execute()
+      if (due.length === 0) return []
+      const dueAt = new Map(due.map((r) => [r.id, Number(r.next_attempt_at)]))
       const claimed = await tx
         .updateTable('deliveries')
         .set((eb) => ({
@@ -490,39 +524,7 @@ export class SqlStore implements Store {
           attempts: eb('attempts', '+', 1),
           updated: input.now,
         }))
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('deliveries as d')
-            .select('d.id')
-            .where('d.status', '=', 'pending')
-            .where('d.next_attempt_at', '<=', input.now)
-            .$if(input.excludeSubscriptions.length > 0, (q) =>
-              q.where('d.subscription_id', 'not in', [...input.excludeSubscriptions]),
-            )
-            .$if(input.onlySubscription !== undefined, (q) =>
-              q.where('d.subscription_id', '=', input.onlySubscription!),
-            )
-            // Ordered deliveries: only the head of each (subscription, key) chain may go.
-            .where((w) =>
-              w.or([
-                w('d.ordering_key', 'is', null),
-                w.not(
-                  w.exists(
-                    w
-                      .selectFrom('deliveries as p')
-                      .select('p.id')
-                      .whereRef('p.subscription_id', '=', 'd.subscription_id')
-                      .whereRef('p.ordering_key', '=', 'd.ordering_key')
-                      .where('p.status', '=', 'pending')
-                      .whereRef('p.id', '<', 'd.id'),
-                  ),
-                ),
-              ]),
-            )
-            .orderBy('d.next_attempt_at')
-            .limit(input.limit)
-            .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
-        )
+        .where('id', 'in', [...dueAt.keys()])
         .returning([
           'id',
           'env_id',
@@ -583,6 +585,7 @@ export class SqlStore implements Store {
           url,
           body,
           orderingKey: c.ordering_key,
+          dueAt: dueAt.get(c.id) ?? input.now,
         })
       }
       return out
