@@ -50,6 +50,9 @@ export interface AttemptReport {
 
 const flushDelayMs = 5
 const flushBatch = 256
+const fairShareEveryMs = 2000
+const fairShareSubscriptions = 200
+const fairShareSlots = 4
 
 export class DeliveryWorker {
   readonly #o: Required<WorkerOptions>
@@ -66,6 +69,7 @@ export class DeliveryWorker {
   #wakeUp: (() => void) | undefined
   #woken = false
   #idle: (() => void) | undefined
+  #lastFairShare = 0
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
 
   constructor(options: WorkerOptions) {
@@ -82,8 +86,9 @@ export class DeliveryWorker {
   }
 
   get leaseMs(): number {
-    // Long enough for a queued attempt to wait one round of slow attempts and then run its own.
-    return this.#o.requestTimeoutMs * 2 + 30_000
+    // Long enough for a queued attempt to wait one round of slow attempts and then run its own;
+    // after a crash, this is how long its deliveries wait before another worker takes them.
+    return this.#o.requestTimeoutMs * 2 + 5000
   }
 
   get stats(): { inFlight: number; queued: number } {
@@ -171,19 +176,53 @@ export class DeliveryWorker {
   async #fill(): Promise<{ claimed: number; full: boolean }> {
     const o = this.#o
     const free = o.concurrency - this.#inFlightTotal - this.#queuedTotal
-    if (free <= 0) return { claimed: 0, full: true }
+    const now = o.now()
+    if (free <= 0) {
+      await this.#fairShare(now)
+      return { claimed: 0, full: true }
+    }
     const exclude: string[] = []
     for (const [sub, n] of this.#inFlight) {
       if (n + (this.#queued.get(sub)?.length ?? 0) >= o.perSubscription) exclude.push(sub)
     }
-    const now = o.now()
+    const limit = Math.min(free, o.claimBatch)
     const rows = await o.store.deliveries.claimDue({
       now,
-      limit: Math.min(free, o.claimBatch),
+      limit,
       leaseMs: this.leaseMs,
       excludeSubscriptions: exclude,
     })
-    if (rows.length === 0) return { claimed: 0, full: false }
+    const claimed = await this.#accept(rows, now)
+    if (rows.length === limit) await this.#fairShare(now)
+    return { claimed, full: false }
+  }
+
+  /**
+   * Oldest-first claims starve a subscription whose work is newer than a big backlog elsewhere
+   * while this worker is saturated. Every few seconds, when saturated, give each subscription
+   * with due work that this worker is not serving a few slots of its own.
+   */
+  async #fairShare(now: number): Promise<void> {
+    const o = this.#o
+    if (now - this.#lastFairShare < fairShareEveryMs) return
+    this.#lastFairShare = now
+    const due = await o.store.deliveries.dueSubscriptions(now, fairShareSubscriptions)
+    const starved = due.filter((s) => !this.#inFlight.has(s) && !this.#queued.has(s))
+    for (const sub of starved) {
+      const rows = await o.store.deliveries.claimDue({
+        now,
+        limit: Math.min(fairShareSlots, o.perSubscription),
+        leaseMs: this.leaseMs,
+        excludeSubscriptions: [],
+        onlySubscription: sub,
+      })
+      await this.#accept(rows, now)
+    }
+  }
+
+  async #accept(rows: ClaimedDelivery[], now: number): Promise<number> {
+    const o = this.#o
+    if (rows.length === 0) return 0
     const keys = await o.keyring.keysFor([...new Set(rows.map((r) => r.envId))], now)
     const surplus: ClaimedDelivery[] = []
     for (const r of rows) {
@@ -207,7 +246,7 @@ export class DeliveryWorker {
       )
     }
     this.#pump()
-    return { claimed: rows.length - surplus.length, full: false }
+    return rows.length - surplus.length
   }
 
   #pump(): void {

@@ -143,7 +143,8 @@ export class HttpSender implements Sender {
     }
   }
 
+  /** Called after the worker's grace period: whatever is still in flight is abandoned (its lease will expire). */
   async close(): Promise<void> {
-    await this.#agent.close()
+    await this.#agent.destroy()
   }
 }

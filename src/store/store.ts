@@ -275,6 +275,8 @@ export interface Store {
     ): Promise<string[]>
     /** Gives leases back untouched (the attempt was not made), e.g. on shutdown. */
     release(items: readonly { id: string; leaseToken: string }[], now: number): Promise<void>
+    /** Subscriptions with due deliveries, the longest-waiting first. */
+    dueSubscriptions(now: number, limit: number): Promise<string[]>
     /** Counts pending deliveries and the age of the oldest due one. */
     backlog(now: number): Promise<{ pending: number; oldestDueAt: number | null }>
   }

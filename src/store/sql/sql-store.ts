@@ -446,6 +446,20 @@ export class SqlStore implements Store {
       }),
     claimDue: (input) => this.#run(() => this.#claim(input)),
     complete: (results, now, opts) => this.#run(() => this.#complete(results, now, opts)),
+    dueSubscriptions: (now, limit) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('deliveries')
+            .select(['subscription_id', (eb) => eb.fn.min('next_attempt_at').as('oldest')])
+            .where('status', '=', 'pending')
+            .where('next_attempt_at', '<=', now)
+            .groupBy('subscription_id')
+            .orderBy('oldest')
+            .limit(limit)
+            .execute()
+        ).map((r) => r.subscription_id),
+      ),
     backlog: (now) =>
       this.#run(async () => {
         const r = await this.#db
