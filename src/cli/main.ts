@@ -7,6 +7,7 @@ import type { Hookpost } from '../hookpost.ts'
 import { createLogger, openHookpost, openStore, start } from '../main.ts'
 import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
+import { receive } from './receive.ts'
 
 type Flags = Record<string, string | boolean | undefined>
 
@@ -134,6 +135,31 @@ withSettings(
   await withCore(flags, (h) => h.environments.revokeCredential(envId, credentialId))
   process.stdout.write('revoked\n')
 })
+
+program
+  .command('receive')
+  .description('run a development receiver that prints deliveries and checks their signatures')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on', '9000')
+  .option('--secret <whsec>', 'the signing secret to check both signatures with (POST /webhooks/hmac-secret)')
+  .option('--status <code>', 'always answer with this HTTP status (to watch retries)')
+  .option('--print-body', 'print each body too')
+  .action(async (flags: Flags) => {
+    const port = Number(flags['port'])
+    const status = flags['status'] === undefined ? undefined : Number(flags['status'])
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number')
+    if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) {
+      throw new Error('--status must be an HTTP status code')
+    }
+    await receive({
+      host: String(flags['host']),
+      port,
+      secret: typeof flags['secret'] === 'string' ? flags['secret'] : undefined,
+      status,
+      printBody: flags['printBody'] === true,
+      out: (l) => process.stdout.write(`${l}\n`),
+    })
+  })
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) process.stderr.write(`${e.message}\n`)

@@ -29,6 +29,7 @@ export class Maintenance {
   #lastSweep = 0
   #lastNotify = 0
   #stopped = true
+  #halting = false
 
   constructor(o: MaintenanceOptions) {
     this.#o = { now: Date.now, tickMs: 250, sweepEveryMs: 600_000, ...o, notifier: o.notifier }
@@ -36,11 +37,13 @@ export class Maintenance {
 
   start(): void {
     this.#stopped = false
+    this.#halting = false
     this.#schedule()
   }
 
   async stop(): Promise<void> {
     this.#stopped = true
+    this.#halting = true
     if (this.#timer) clearTimeout(this.#timer)
     await this.#running
   }
@@ -66,7 +69,7 @@ export class Maintenance {
   /** One round of every job that is due; exposed for tests. */
   async tick(): Promise<void> {
     const o = this.#o
-    for (let i = 0; i < 20 && !this.#stopped; i++) {
+    for (let i = 0; i < 20 && !this.#halting; i++) {
       const job = await o.store.replays.step(o.now(), {
         chunk: replayChunk,
         leaseMs: 30_000,

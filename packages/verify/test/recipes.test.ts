@@ -123,7 +123,11 @@ const recipes: Recipe[] = [
 ]
 
 async function post(url: string, body: Buffer | string, headers: Record<string, string>) {
-  const res = await fetch(`${url}/webhooks/hookpost`, { method: 'POST', headers, body })
+  const res = await fetch(`${url}/webhooks/hookpost`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  })
   return { status: res.status, json: (await res.json()) as Record<string, unknown> }
 }
 
