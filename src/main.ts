@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger as Pino } from 'pino'
+import { auditLog } from './audit/audit-log.ts'
 import type { Config } from './config/schema.ts'
 import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { DeliveryWorker } from './deliveries/worker.ts'
@@ -14,6 +15,8 @@ import { Maintenance } from './operations/maintenance.ts'
 import { OperatorNotifier } from './operations/operator-notifier.ts'
 import { HttpSender } from './outbound/http-sender.ts'
 import { createSendingPolicy } from './outbound/sending-policy.ts'
+import { KeyFileSecretBox, masterKeyFile, rotateKeyFiles } from './secrets/master-key-files.ts'
+import { type MasterKeyRotationReport, resealSigningSecrets } from './secrets/master-key-rotation.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from './secrets/secret-box.ts'
 import { SigningKeyring } from './secrets/signing-keyring.ts'
 import { type Failpoints, noFailpoints } from './shared/failpoints.ts'
@@ -31,6 +34,10 @@ export const redactPaths = [
   '*.secret',
   'adminToken',
   'masterKey',
+  'masterKeyPrevious',
+  'req.headers.cookie',
+  'headers.cookie',
+  '*.ciphertext',
 ]
 
 export function createLogger(level: string): Pino {
@@ -58,16 +65,51 @@ export async function openStore(config: Config): Promise<Store> {
   return openPostgresStore(config.databaseUrl)
 }
 
+/**
+ * HOOKPOST_MASTER_KEY (+ HOOKPOST_MASTER_KEY_PREVIOUS), or else the key files of the data
+ * directory, which running processes follow (docs/security.md, master key rotation).
+ */
 export function openSecretBox(config: Config, log: Pino): SecretBox {
-  const raw =
-    config.masterKey ??
-    (() => {
-      const f = dataFile(config.dataDir, 'master.key', generateMasterKey)
-      if (f.created)
-        log.warn({ path: f.path }, 'generated a master key for signing secrets; back it up with the database')
-      return f.value
-    })()
-  return new SecretBox(parseMasterKey(raw))
+  const previous = config.masterKeyPrevious.map(parseMasterKey)
+  if (config.masterKey) return new SecretBox(parseMasterKey(config.masterKey), previous)
+  const f = dataFile(config.dataDir, masterKeyFile, generateMasterKey)
+  if (f.created)
+    log.warn({ path: f.path }, 'generated a master key for signing secrets; back it up with the database')
+  return new KeyFileSecretBox(config.dataDir, previous)
+}
+
+/**
+ * `hookpost secrets rotate-master-key`: with generate, a new key in the data directory first
+ * (the old one moves to master.key.previous); then every signing secret sealed again under the
+ * current key.
+ */
+export async function rotateMasterKey(
+  config: Config,
+  log: Pino,
+  opts: { generate: boolean; batchSize?: number },
+): Promise<MasterKeyRotationReport & { generated: boolean }> {
+  if (opts.generate) {
+    if (config.masterKey) {
+      throw new Error(
+        '--generate rotates the key files of the data directory, but HOOKPOST_MASTER_KEY is set: deploy the new key there with the old one in HOOKPOST_MASTER_KEY_PREVIOUS, then run this without --generate',
+      )
+    }
+    const k = rotateKeyFiles(config.dataDir)
+    log.warn({ keyId: k.keyId, previousKeyId: k.previousKeyId }, 'generated a new master key')
+  }
+  const store = await openStore(config)
+  try {
+    await store.migrate()
+    const report = await resealSigningSecrets({
+      store,
+      box: openSecretBox(config, log),
+      audit: auditLog({ store }),
+      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    })
+    return { ...report, generated: opts.generate }
+  } finally {
+    await store.close()
+  }
 }
 
 function operatorSecretOf(config: Config, log: Pino): string {
@@ -209,6 +251,10 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       version,
       eventBodyLimit: config.eventBodyLimitBytes,
       logger: log,
+      rateLimit: {
+        perCredential: config.rateLimitPerCredential,
+        perEnvironment: config.rateLimitPerEnvironment,
+      },
     })
     await app.listen({ host: config.host, port: config.port })
     const addr = app.server.address()
@@ -221,6 +267,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       'hookpost is listening',
     )
   }
+  // Another node's publish or retry wakes this worker at once (PostgreSQL); else it polls.
+  const unlisten = worker ? await store.work.listen(() => worker?.wake()) : undefined
   worker?.start()
   maintenance?.start()
   if (worker) log.info({ role: config.role }, 'delivery worker started')
@@ -234,6 +282,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     close() {
       closing ??= (async () => {
         await app?.close()
+        await unlisten?.()
         await maintenance?.stop()
         await worker?.stop(config.shutdownGraceMs)
         await sender.close()

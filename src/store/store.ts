@@ -189,6 +189,30 @@ export interface ReplayJobRow {
   updated: number
 }
 
+/** One line of the append-only audit log: who did what to which resource, never a secret. */
+export interface AuditEntryRow {
+  id: string
+  /** The environment concerned; null for service-wide actions (master key rotation). */
+  envId: string | null
+  /** `operator`, or the id of the credential that acted. */
+  actor: string
+  action: string
+  /** The id of the resource acted on, when there is one. */
+  target: string | null
+  /** What changed (names, roles, counts, key ids), never a secret value. */
+  detail: Record<string, unknown>
+  created: number
+  requestId: string | null
+}
+
+export interface AuditFilter {
+  envId?: string
+  action?: string
+  /** Exclusive upper bound on id (ids sort by creation). */
+  beforeId?: string
+  limit: number
+}
+
 export interface SweepResult {
   events: number
   deliveries: number
@@ -225,6 +249,14 @@ export interface Store {
   migrate(): Promise<void>
   close(): Promise<void>
 
+  work: {
+    /**
+     * Calls onWork when another process makes deliveries due (PostgreSQL LISTEN/NOTIFY).
+     * Where the store cannot announce (SQLite), it never calls: workers poll.
+     */
+    listen(onWork: () => void): Promise<() => Promise<void>>
+  }
+
   environments: {
     create(env: EnvironmentRow, firstSecret: SigningSecretRow): Promise<void>
     list(): Promise<EnvironmentRow[]>
@@ -241,6 +273,10 @@ export interface Store {
     rotate(row: SigningSecretRow, previousExpires: number): Promise<void>
     /** Secrets valid at `now` for each environment, newest first. */
     listValid(envIds: readonly string[], now: number): Promise<SigningSecretRow[]>
+    /** Every secret row, expired ones too, by ascending id after afterId (master key rotation). */
+    listAll(afterId: string | null, limit: number): Promise<SigningSecretRow[]>
+    /** Replaces a row's key id and ciphertext (its secret sealed again); false when no such row. */
+    reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
   }
   subscriptions: {
     list(envId: string): Promise<SubscriptionRow[]>
@@ -306,6 +342,12 @@ export interface Store {
       now: number,
       opts: { chunk: number; leaseMs: number; extraAttempts: number },
     ): Promise<ReplayJobRow | undefined>
+  }
+  audit: {
+    /** Appends an entry. Entries are never changed, and retention sweeps leave them alone. */
+    record(entry: AuditEntryRow): Promise<void>
+    /** Newest first. */
+    list(filter: AuditFilter): Promise<AuditEntryRow[]>
   }
   maintenance: {
     /** Deletes terminal deliveries, their attempts and events older than `before`; never pending ones. */

@@ -11,6 +11,7 @@ if (available.ok) {
     const store = openPostgresStore(db.url)
     return {
       store,
+      announcesWork: true,
       second: async () => openPostgresStore(db.url),
       dispose: async () => {
         await store.close()

@@ -10,6 +10,7 @@ storeContract('sqlite', async () => {
   const store = openSqliteStore(file)
   return {
     store,
+    announcesWork: false,
     // No `second`: better-sqlite3 is synchronous, so two connections in one thread would wait on
     // each other's lock; several processes on one file are covered by the e2e tests.
     dispose: async () => {

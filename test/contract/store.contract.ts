@@ -6,6 +6,8 @@ import { type CompleteInput, freshHealth, type Store, type SubscriptionRow } fro
 
 export interface StoreHarness {
   store: Store
+  /** True where the store announces due work to other processes (PostgreSQL LISTEN/NOTIFY). */
+  announcesWork: boolean
   /** A second store on the same database (another process's view), when the adapter has one. */
   second?: () => Promise<Store>
   dispose(): Promise<void>
@@ -557,6 +559,20 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await store.maintenance.tryLock('sweep', 'b', T0 + 1, 1000)).toBe(false)
       expect(await store.maintenance.tryLock('sweep', 'a', T0 + 2, 1000)).toBe(true)
       expect(await store.maintenance.tryLock('sweep', 'b', T0 + 1002, 1000)).toBe(true)
+    })
+
+    it('announces due work to listeners where the store can, as its harness declares', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      let heard = 0
+      const stop = await store.work.listen(() => heard++)
+      await publish(store, env.id)
+      const deadline = Date.now() + 3000
+      while (h.announcesWork && heard === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20))
+      if (!h.announcesWork) await new Promise((r) => setTimeout(r, 100))
+      expect(heard > 0).toBe(h.announcesWork)
+      await stop()
     })
 
     it('never hands one delivery to two claimers at once', async () => {

@@ -82,7 +82,7 @@ export async function startService(
     child,
     output: () => out,
     stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
       return new Promise((resolve) => {
         child.once('exit', (code) => resolve(code))
         child.kill(signal)

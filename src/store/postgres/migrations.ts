@@ -73,4 +73,15 @@ export const postgresMigrations: readonly Migration[] = [
       `create table cluster_locks (name text primary key, holder text not null, expires bigint not null)`,
     ],
   },
+  {
+    version: 3,
+    name: 'audit',
+    statements: [
+      `create table audit_log (
+        id text primary key, env_id text, actor text not null, action text not null, target text,
+        detail text not null, created bigint not null, request_id text)`,
+      `create index audit_log_env on audit_log(env_id, id)`,
+      `create index audit_log_action on audit_log(action, id)`,
+    ],
+  },
 ]

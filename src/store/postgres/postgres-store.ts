@@ -1,6 +1,6 @@
 // The PostgreSQL adapter: a pg Pool under Kysely; claims lock with FOR UPDATE SKIP LOCKED so
 // that any number of workers share one database without claiming a row twice.
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { Database } from '../sql/database.ts'
 import { SqlStore } from '../sql/sql-store.ts'
@@ -18,6 +18,44 @@ function pgCode(e: unknown): string {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
 }
 
+const channel = 'hookpost_work'
+
+/**
+ * A dedicated connection LISTENing for work; reconnects after a drop (workers keep polling in
+ * the meantime, so a lost notification only costs one poll interval).
+ */
+function listenWork(url: string, onWork: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | undefined
+  let closed = false
+  let retry: NodeJS.Timeout | undefined
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url })
+    c.on('notification', () => onWork())
+    c.on('error', () => {
+      if (closed) return
+      c.end().catch(() => {})
+      retry = setTimeout(() => void connect().catch(() => {}), 1000)
+      retry.unref()
+    })
+    try {
+      await c.connect()
+      await c.query(`listen ${channel}`)
+      client = c
+    } catch {
+      await c.end().catch(() => {})
+      if (!closed) {
+        retry = setTimeout(() => void connect().catch(() => {}), 1000)
+        retry.unref()
+      }
+    }
+  }
+  return connect().then(() => async () => {
+    closed = true
+    if (retry) clearTimeout(retry)
+    await client?.end().catch(() => {})
+  })
+}
+
 export function openPostgresStore(url: string, poolSize = 10): SqlStore {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
@@ -29,6 +67,10 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     migrations: postgresMigrations,
     skipLocked: true,
     isUniqueViolation: (e) => pgCode(e) === '23505',
+    notifyWork: async (db) => {
+      await sql`select pg_notify(${channel}, '')`.execute(db)
+    },
+    listenWork: (onWork) => listenWork(url, onWork),
     isUnavailable: (e) => {
       const c = pgCode(e)
       return (

@@ -111,6 +111,16 @@ export interface Database {
     holder: string
     expires: number
   }
+  audit_log: {
+    id: string
+    env_id: string | null
+    actor: string
+    action: string
+    target: string | null
+    detail: string
+    created: number
+    request_id: string | null
+  }
   schema_migrations: {
     version: number
     name: string

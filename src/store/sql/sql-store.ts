@@ -7,6 +7,7 @@ import { newId } from '../../shared/ids.ts'
 import type { DigestEncoding } from '../../signing/signature.ts'
 import type {
   AttemptRow,
+  AuditEntryRow,
   ClaimedDelivery,
   ClaimInput,
   CompleteInput,
@@ -38,6 +39,10 @@ export interface SqlDialectTraits {
   isUniqueViolation(e: unknown): boolean
   isUnavailable(e: unknown): boolean
   onClose?: () => Promise<void>
+  /** Announces, inside the transaction, that deliveries became due (PostgreSQL: NOTIFY). */
+  notifyWork?: (db: Kysely<Database>) => Promise<void>
+  /** Calls onWork whenever another process announces work; resolves to an unsubscribe. */
+  listenWork?: (onWork: () => void) => Promise<() => Promise<void>>
 }
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -177,6 +182,11 @@ export class SqlStore implements Store {
     }
   }
 
+  work: Store['work'] = {
+    listen: (onWork) =>
+      this.#traits.listenWork ? this.#traits.listenWork(onWork) : Promise.resolve(async () => {}),
+  }
+
   migrate(): Promise<void> {
     return this.#run(() => applyMigrations(this.#db, this.#traits.migrations))
   }
@@ -283,6 +293,27 @@ export class SqlStore implements Store {
           .execute()
         return rows.map(toSecret)
       }),
+    listAll: (afterId, limit) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('signing_secrets')
+            .selectAll()
+            .$if(afterId !== null, (q) => q.where('id', '>', afterId!))
+            .orderBy('id')
+            .limit(limit)
+            .execute()
+        ).map(toSecret),
+      ),
+    reseal: (id, keyId, ciphertext) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .updateTable('signing_secrets')
+          .set({ key_id: keyId, ciphertext })
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return Number(r.numUpdatedRows) > 0
+      }),
   }
 
   subscriptions: Store['subscriptions'] = {
@@ -368,7 +399,11 @@ export class SqlStore implements Store {
   async #publish(input: PublishInput): Promise<PublishResult> {
     const { event } = input
     try {
-      return await this.#db.transaction().execute((tx) => publishIn(tx, input))
+      return await this.#db.transaction().execute(async (tx) => {
+        const r = await publishIn(tx, input)
+        if (!r.replayed && r.deliveries > 0) await this.#traits.notifyWork?.(tx)
+        return r
+      })
     } catch (e) {
       // Two API nodes raced on the same Idempotency-Key: the loser answers with the winner's event.
       if (input.idempotencyKey !== null && this.#traits.isUniqueViolation(e)) {
@@ -442,6 +477,7 @@ export class SqlStore implements Store {
           )
           .returningAll()
           .executeTakeFirst()
+        if (r) await this.#traits.notifyWork?.(this.#db)
         return r && toDelivery(r)
       }),
     claimDue: (input) => this.#run(() => this.#claim(input)),
@@ -737,6 +773,50 @@ export class SqlStore implements Store {
     })
   }
 
+  audit: Store['audit'] = {
+    record: (e) =>
+      this.#run(async () => {
+        await this.#db
+          .insertInto('audit_log')
+          .values({
+            id: e.id,
+            env_id: e.envId,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: JSON.stringify(e.detail),
+            created: e.created,
+            request_id: e.requestId,
+          })
+          .execute()
+      }),
+    list: (f) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('audit_log')
+            .selectAll()
+            .$if(f.envId !== undefined, (q) => q.where('env_id', '=', f.envId!))
+            .$if(f.action !== undefined, (q) => q.where('action', '=', f.action!))
+            .$if(f.beforeId !== undefined, (q) => q.where('id', '<', f.beforeId!))
+            .orderBy('id', 'desc')
+            .limit(f.limit)
+            .execute()
+        ).map(
+          (r): AuditEntryRow => ({
+            id: r.id,
+            envId: r.env_id,
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            detail: JSON.parse(r.detail) as Record<string, unknown>,
+            created: Number(r.created),
+            requestId: r.request_id,
+          }),
+        ),
+      ),
+  }
+
   operationalEvents: Store['operationalEvents'] = {
     list: (f) =>
       this.#run(async () =>
@@ -917,6 +997,7 @@ export class SqlStore implements Store {
                 ]),
               )
               .execute()
+            await this.#traits.notifyWork?.(tx)
           }
           const done = Number(job.done) + ids.length
           const finished = ids.length < opts.chunk
