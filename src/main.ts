@@ -62,7 +62,7 @@ function dataFile(
 export async function openStore(config: Config): Promise<Store> {
   if (config.databaseUrl.startsWith('sqlite:')) return openSqliteStore(sqlitePathFromUrl(config.databaseUrl))
   const { openPostgresStore } = await import('./store/postgres/postgres-store.ts')
-  return openPostgresStore(config.databaseUrl)
+  return openPostgresStore(config.databaseUrl, config.databasePoolSize)
 }
 
 /**

@@ -1,8 +1,15 @@
 // The one declaration of every setting: its environment variable, CLI flag, default, parser
 // and doc line. --help, docs/config.md and load.ts are all derived from this table.
+import { parseMasterKey } from '../secrets/secret-box.ts'
 import { parseDuration } from './duration.ts'
 
 export type Role = 'all' | 'api' | 'worker'
+
+/** A token bucket: refills at perSecond, holds at most burst. */
+export interface RateLimit {
+  perSecond: number
+  burst: number
+}
 
 export interface Config {
   databaseUrl: string
@@ -16,6 +23,9 @@ export interface Config {
   retryScheduleMs: number[]
   requestTimeoutMs: number
   masterKey: string | undefined
+  masterKeyPrevious: string[]
+  rateLimitPerCredential: RateLimit | null
+  rateLimitPerEnvironment: RateLimit | null
   secretGraceMs: number
   logLevel: string
   workerConcurrency: number
@@ -28,6 +38,7 @@ export interface Config {
   operatorWebhookSecret: string | undefined
   orderingPointers: Record<string, string>
   shutdownGraceMs: number
+  databasePoolSize: number
 }
 
 interface Setting<K extends keyof Config> {
@@ -98,6 +109,33 @@ function pointers(raw: string): Record<string, string> {
     out[name] = pointer
   }
   return out
+}
+
+const rateUnits: Record<string, number> = { s: 1, m: 60, h: 3600 }
+
+/** `100/s`, `6000/m,burst=500`, or `off`. The burst defaults to the count given. */
+function rateLimit(raw: string): RateLimit | null {
+  const v = raw.trim().toLowerCase()
+  if (v === 'off') return null
+  const m = /^(\d+)\s*\/\s*(s|m|h)(?:\s*,\s*burst\s*=\s*(\d+))?$/.exec(v)
+  if (!m) throw new Error(`"${raw}" is not a rate (e.g. 100/s, 6000/m,burst=500, or off)`)
+  const count = Number(m[1])
+  const burst = m[3] === undefined ? count : Number(m[3])
+  if (count < 1 || count > 1_000_000) throw new Error(`"${raw}": the count must be between 1 and 1000000`)
+  if (burst < 1 || burst > 1_000_000) throw new Error(`"${raw}": the burst must be between 1 and 1000000`)
+  return { perSecond: count / rateUnits[m[2]!]!, burst }
+}
+
+function masterKeys(raw: string): string[] {
+  const keys = list(raw)
+  keys.forEach((k, i) => {
+    try {
+      parseMasterKey(k)
+    } catch {
+      throw new Error(`key ${i + 1} is not 32 bytes as base64 or hex`)
+    }
+  })
+  return keys
 }
 
 function nonEmpty(raw: string): string {
@@ -212,6 +250,30 @@ export const settings = [
     doc: 'base64 (or hex) of 32 bytes that encrypts signing secrets at rest; generated into the data directory when unset',
     secret: true,
     parse: nonEmpty,
+  },
+  {
+    key: 'masterKeyPrevious',
+    env: 'HOOKPOST_MASTER_KEY_PREVIOUS',
+    flag: '--master-key-previous',
+    default: '',
+    doc: 'comma-separated earlier master keys: they only open signing secrets, never seal (master key rotation, see docs/security.md)',
+    parse: masterKeys,
+  },
+  {
+    key: 'rateLimitPerCredential',
+    env: 'HOOKPOST_RATE_LIMIT_PER_CREDENTIAL',
+    flag: '--rate-limit-per-credential',
+    default: '100/s,burst=200',
+    doc: 'token bucket per API credential, per node (`N/s`, `N/m` or `N/h`, optional `,burst=M`, or `off`); over it: 429 with `Retry-After`',
+    parse: rateLimit,
+  },
+  {
+    key: 'rateLimitPerEnvironment',
+    env: 'HOOKPOST_RATE_LIMIT_PER_ENVIRONMENT',
+    flag: '--rate-limit-per-environment',
+    default: '500/s,burst=1000',
+    doc: 'token bucket per environment (all its credentials together), per node; same syntax',
+    parse: rateLimit,
   },
   {
     key: 'secretGraceMs',
@@ -335,5 +397,13 @@ export const settings = [
     default: '10s',
     doc: 'on SIGTERM, how long attempts in flight may finish before the rest is left to lease expiry',
     parse: durationBetween(0, 600_000, '0s and 10m'),
+  },
+  {
+    key: 'databasePoolSize',
+    env: 'HOOKPOST_DATABASE_POOL',
+    flag: '--database-pool',
+    default: '10',
+    doc: 'PostgreSQL connections per process (a worker also holds one more for LISTEN)',
+    parse: int(1, 200),
   },
 ] as const satisfies readonly Setting<keyof Config>[]
