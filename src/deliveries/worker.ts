@@ -51,6 +51,7 @@ export interface AttemptReport {
 const flushDelayMs = 5
 const flushBatch = 256
 const fairShareEveryMs = 2000
+const claimCoalesceMs = 2
 const fairShareSubscriptions = 200
 const fairShareSlots = 4
 
@@ -70,6 +71,7 @@ export class DeliveryWorker {
   #woken = false
   #idle: (() => void) | undefined
   #lastFairShare = 0
+  #wantsSlots = false
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
 
   constructor(options: WorkerOptions) {
@@ -141,16 +143,22 @@ export class DeliveryWorker {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      let full = false
-      let claimed = 0
+      let more = false
       try {
-        ;({ claimed, full } = await this.#fill())
+        more = await this.#fill()
       } catch (e) {
         this.#o.log.error({ err: e }, 'claiming deliveries failed; retrying')
         await this.#sleep(1000)
         continue
       }
-      if (claimed === 0 || full) await this.#sleep(this.#o.pollIntervalMs)
+      // More may be due but there is no room: attempts that finish wake us once enough slots
+      // are free to make a claim worth its statement.
+      this.#wantsSlots = more
+      if (!more || this.#free() < this.#lowWater()) {
+        await this.#sleep(this.#o.pollIntervalMs)
+        // A burst of publishes wakes us once per event: let it gather into one claim.
+        await new Promise((r) => setTimeout(r, claimCoalesceMs))
+      }
     }
   }
 
@@ -173,13 +181,22 @@ export class DeliveryWorker {
     })
   }
 
-  async #fill(): Promise<{ claimed: number; full: boolean }> {
+  #free(): number {
+    return this.#o.concurrency - this.#inFlightTotal - this.#queuedTotal
+  }
+
+  #lowWater(): number {
+    return Math.max(1, Math.floor(Math.min(this.#o.claimBatch, this.#o.concurrency) / 4))
+  }
+
+  /** Claims what fits; true when more is probably due than it could take. */
+  async #fill(): Promise<boolean> {
     const o = this.#o
-    const free = o.concurrency - this.#inFlightTotal - this.#queuedTotal
+    const free = this.#free()
     const now = o.now()
     if (free <= 0) {
       await this.#fairShare(now)
-      return { claimed: 0, full: true }
+      return true
     }
     const exclude: string[] = []
     for (const [sub, n] of this.#inFlight) {
@@ -192,9 +209,9 @@ export class DeliveryWorker {
       leaseMs: this.leaseMs,
       excludeSubscriptions: exclude,
     })
-    const claimed = await this.#accept(rows, now)
+    await this.#accept(rows, now)
     if (rows.length === limit) await this.#fairShare(now)
-    return { claimed, full: false }
+    return rows.length === limit
   }
 
   /**
@@ -309,7 +326,7 @@ export class DeliveryWorker {
     this.#inFlightTotal--
     this.#pump()
     if (this.#inFlightTotal === 0) this.#idle?.()
-    if (!this.#stopping) this.wake()
+    if (!this.#stopping && this.#wantsSlots && this.#free() >= this.#lowWater()) this.wake()
   }
 
   async #send(d: ClaimedDelivery, started: number): Promise<CompleteInput> {

@@ -65,6 +65,7 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     dialect: 'postgres',
     capabilities: { concurrentWriters: true },
     migrations: postgresMigrations,
+    groupCommit: false,
     skipLocked: true,
     isUniqueViolation: (e) => pgCode(e) === '23505',
     notifyWork: async (db) => {

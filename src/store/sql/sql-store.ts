@@ -1,7 +1,7 @@
 // The Store contract over Kysely, shared by both adapters. Dialect differences are declared in
 // SqlDialectTraits (claim locking, unique-violation detection), never discovered inside a query.
 import { randomBytes } from 'node:crypto'
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely'
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import { AppError } from '../../shared/errors.ts'
 import { newId } from '../../shared/ids.ts'
 import type { DigestEncoding } from '../../signing/signature.ts'
@@ -39,6 +39,14 @@ export interface SqlDialectTraits {
   isUniqueViolation(e: unknown): boolean
   isUnavailable(e: unknown): boolean
   onClose?: () => Promise<void>
+  /**
+   * Runs a worker's bookkeeping transaction (claims, outcomes, releases, replay steps, sweeps)
+   * without waiting for an fsync: losing one to a power cut only means an attempt is made
+   * again. Everything a client is told succeeded stays fully durable.
+   */
+  relaxedTransaction?: <T>(db: Kysely<Database>, fn: (tx: Transaction<Database>) => Promise<T>) => Promise<T>
+  /** Commit concurrent publishes together (one writer: SQLite). */
+  groupCommit: boolean
   /** Announces, inside the transaction, that deliveries became due (PostgreSQL: NOTIFY). */
   notifyWork?: (db: Kysely<Database>) => Promise<void>
   /** Calls onWork whenever another process announces work; resolves to an unsubscribe. */
@@ -154,6 +162,15 @@ const toAttempt = (r: Selectable<Database['attempts']>): AttemptRow => ({
 /** An operational event is offered to the operator webhook at most this many times. */
 export const maxOperationalSendAttempts = 20
 
+/**
+ * 'pending' inlined as a literal: the partial indexes (`where status = 'pending'`) can serve a
+ * query only when its condition visibly implies theirs, which a bound parameter does not.
+ */
+const pendingLiteral = sql.lit('pending')
+
+/** Publishes per group commit. */
+const groupCommitMax = 64
+
 /** Rows per multi-row INSERT: keeps bound parameters under SQLite's and PostgreSQL's limits. */
 const insertChunk = 500
 
@@ -180,6 +197,12 @@ export class SqlStore implements Store {
       if (this.#traits.isUnavailable(e)) throw new AppError('store_unavailable', { cause: e })
       throw e
     }
+  }
+
+  #relaxed<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.#traits.relaxedTransaction
+      ? this.#traits.relaxedTransaction(this.#db, fn)
+      : this.#db.transaction().execute(fn)
   }
 
   work: Store['work'] = {
@@ -396,7 +419,52 @@ export class SqlStore implements Store {
     publish: (input) => this.#run(() => this.#publish(input)),
   }
 
-  async #publish(input: PublishInput): Promise<PublishResult> {
+  #publishQueue: {
+    input: PublishInput
+    resolve: (r: PublishResult) => void
+    reject: (e: unknown) => void
+  }[] = []
+  #draining = false
+
+  /**
+   * With one writer (SQLite), concurrent publishes are committed together: while one commit
+   * waits for its fsync, the requests that arrive queue up and share the next transaction (and
+   * its one fsync). Each publish still gets its own answer only after that commit.
+   */
+  #publish(input: PublishInput): Promise<PublishResult> {
+    if (!this.#traits.groupCommit) return this.#publishOne(input)
+    return new Promise((resolve, reject) => {
+      this.#publishQueue.push({ input, resolve, reject })
+      if (!this.#draining) void this.#drainPublishes()
+    })
+  }
+
+  async #drainPublishes(): Promise<void> {
+    this.#draining = true
+    try {
+      while (this.#publishQueue.length > 0) {
+        const batch = this.#publishQueue.splice(0, groupCommitMax)
+        let results: PublishResult[]
+        try {
+          results = await this.#db.transaction().execute(async (tx) => {
+            const out: PublishResult[] = []
+            for (const b of batch) out.push(await publishIn(tx, b.input))
+            if (out.some((r) => !r.replayed && r.deliveries > 0)) await this.#traits.notifyWork?.(tx)
+            return out
+          })
+        } catch {
+          // One bad apple must not fail the others: each goes again on its own.
+          for (const b of batch) await this.#publishOne(b.input).then(b.resolve, b.reject)
+          continue
+        }
+        batch.forEach((b, k) => b.resolve(results[k]!))
+      }
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  async #publishOne(input: PublishInput): Promise<PublishResult> {
     const { event } = input
     try {
       return await this.#db.transaction().execute(async (tx) => {
@@ -488,7 +556,7 @@ export class SqlStore implements Store {
           await this.#db
             .selectFrom('deliveries')
             .select(['subscription_id', (eb) => eb.fn.min('next_attempt_at').as('oldest')])
-            .where('status', '=', 'pending')
+            .where('status', '=', pendingLiteral)
             .where('next_attempt_at', '<=', now)
             .groupBy('subscription_id')
             .orderBy('oldest')
@@ -501,7 +569,7 @@ export class SqlStore implements Store {
         const r = await this.#db
           .selectFrom('deliveries')
           .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('next_attempt_at').as('oldest')])
-          .where('status', '=', 'pending')
+          .where('status', '=', pendingLiteral)
           .executeTakeFirstOrThrow()
         const oldest = r.oldest === null ? null : Number(r.oldest)
         return { pending: Number(r.n), oldestDueAt: oldest !== null && oldest <= now ? oldest : null }
@@ -509,7 +577,7 @@ export class SqlStore implements Store {
     release: (items, now) =>
       this.#run(async () => {
         if (items.length === 0) return
-        await this.#db.transaction().execute(async (tx) => {
+        await this.#relaxed(async (tx) => {
           for (const it of items) {
             await tx
               .updateTable('deliveries')
@@ -531,11 +599,11 @@ export class SqlStore implements Store {
   async #claim(input: ClaimInput): Promise<ClaimedDelivery[]> {
     const token = randomBytes(12).toString('base64url')
     const leaseUntil = input.now + input.leaseMs
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#relaxed(async (tx) => {
       const due = await tx
         .selectFrom('deliveries as d')
         .select(['d.id', 'd.next_attempt_at'])
-        .where('d.status', '=', 'pending')
+        .where('d.status', '=', pendingLiteral)
         .where('d.next_attempt_at', '<=', input.now)
         .$if(input.excludeSubscriptions.length > 0, (q) =>
           q.where('d.subscription_id', 'not in', [...input.excludeSubscriptions]),
@@ -554,7 +622,7 @@ export class SqlStore implements Store {
                   .select('p.id')
                   .whereRef('p.subscription_id', '=', 'd.subscription_id')
                   .whereRef('p.ordering_key', '=', 'd.ordering_key')
-                  .where('p.status', '=', 'pending')
+                  .where('p.status', '=', pendingLiteral)
                   .whereRef('p.id', '<', 'd.id'),
               ),
             ),
@@ -648,7 +716,7 @@ export class SqlStore implements Store {
     opts: { disableAfterMs: number },
   ): Promise<string[]> {
     if (results.length === 0) return []
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#relaxed(async (tx) => {
       const applied: string[] = []
       const attempts: Database['attempts'][] = []
       const ops: Insertable<Database['operational_events']>[] = []
@@ -834,7 +902,7 @@ export class SqlStore implements Store {
       ),
     claimUnsent: (now, limit, leaseMs) =>
       this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+        this.#relaxed(async (tx) => {
           const rows = await tx
             .updateTable('operational_events')
             .set((eb) => ({ next_send_at: now + leaseMs, send_attempts: eb('send_attempts', '+', 1) }))
@@ -951,7 +1019,7 @@ export class SqlStore implements Store {
       }),
     step: (now, opts) =>
       this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+        this.#relaxed(async (tx) => {
           const job = await tx
             .selectFrom('replay_jobs')
             .selectAll()
@@ -1033,7 +1101,7 @@ export class SqlStore implements Store {
   maintenance: Store['maintenance'] = {
     sweep: (before, limit) =>
       this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+        this.#relaxed(async (tx) => {
           const old = (
             await tx
               .selectFrom('deliveries')

@@ -9,9 +9,11 @@ import {
   type DatabaseConnection,
   type Driver,
   Kysely,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  sql,
 } from 'kysely'
 import type { Database } from '../sql/database.ts'
 import { SqlStore } from '../sql/sql-store.ts'
@@ -34,6 +36,27 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Kysely prepares every query afresh; preparing costs more than running most of ours. Queries
+ * repeat (parameters are bound, not inlined), so prepared statements are kept by SQL text. One
+ * connection runs one query at a time, so sharing a statement is safe.
+ */
+function withStatementCache(raw: BetterSqlite3.Database, max = 500): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>()
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql)
+      if (!stmt) {
+        stmt = raw.prepare(sql)
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string)
+        cache.set(sql, stmt)
+      }
+      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>
+    },
+  }
+}
+
 function sqliteCode(e: unknown): string {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
 }
@@ -46,11 +69,23 @@ export function openSqliteStore(path: string): SqlStore {
   raw.pragma('synchronous = FULL')
   raw.pragma('busy_timeout = 10000')
   raw.pragma('foreign_keys = ON')
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: raw }) })
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
+  })
   return new SqlStore(db, {
     dialect: 'sqlite',
     capabilities: { concurrentWriters: false },
     migrations: sqliteMigrations,
+    groupCommit: true,
+    relaxedTransaction: (kdb, fn) =>
+      kdb.connection().execute(async (c) => {
+        await sql`pragma synchronous = NORMAL`.execute(c)
+        try {
+          return await c.transaction().execute(fn)
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(c)
+        }
+      }),
     skipLocked: false,
     isUniqueViolation: (e) => sqliteCode(e).startsWith('SQLITE_CONSTRAINT'),
     isUnavailable: (e) =>
