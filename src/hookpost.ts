@@ -3,6 +3,7 @@
 import { deliveries } from './deliveries/deliveries.ts'
 import { replays } from './deliveries/replays.ts'
 import { attemptLimit, type RetryPolicy } from './deliveries/retry-policy.ts'
+import { testDeliveries } from './deliveries/test-delivery.ts'
 import { environments } from './environments/environments.ts'
 import { eventTypes } from './events/event-types.ts'
 import { PayloadValidator } from './events/payload-validator.ts'
@@ -52,6 +53,7 @@ export function createHookpost(deps: HookpostDeps) {
     }),
     deliveries: deliveries({ store, now, onRetry: onWork }),
     replays: replays({ store, now, onWork }),
+    testDeliveries: testDeliveries({ store, attemptLimit: attemptLimit(deps.retryPolicy), now, onWork }),
     operationalEvents: operationalEvents({ store }),
     explainUrl:
       deps.explainUrl ??

@@ -290,6 +290,16 @@ export interface Store {
   events: {
     /** One transaction: idempotency check, the event, one delivery per active subscription. */
     publish(input: PublishInput): Promise<PublishResult>
+    /**
+     * One transaction: the event and a single delivery (due now, no ordering key) to one active
+     * subscription of the event's environment; false, writing nothing, when there is none.
+     */
+    publishToSubscription(input: {
+      event: Omit<EventRow, 'idempotencyKey'>
+      subscriptionId: string
+      deliveryId: string
+      attemptLimit: number
+    }): Promise<boolean>
   }
   deliveries: {
     list(envId: string, filter: DeliveryFilter): Promise<DeliveryRow[]>

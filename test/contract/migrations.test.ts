@@ -4,7 +4,8 @@ import { sqliteMigrations } from '../../src/store/sqlite/migrations.ts'
 
 describe('migrations', () => {
   it('keep the same numbers and names in both adapters', () => {
-    const shape = (ms: readonly { version: number; name: string }[]) => ms.map((m) => `${m.version} ${m.name}`)
+    const shape = (ms: readonly { version: number; name: string }[]) =>
+      ms.map((m) => `${m.version} ${m.name}`)
     expect(shape(postgresMigrations)).toEqual(shape(sqliteMigrations))
     expect(sqliteMigrations.map((m) => m.version)).toEqual(sqliteMigrations.map((_, i) => i + 1))
   })

@@ -2,7 +2,14 @@
 // call to storeContract. Known divergences would be declared in the harness, never hidden here.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { newId } from '../../src/shared/ids.ts'
-import { type CompleteInput, freshHealth, type Store, type SubscriptionRow } from '../../src/store/store.ts'
+import {
+  type AuditEntryRow,
+  type CompleteInput,
+  freshHealth,
+  type SigningSecretRow,
+  type Store,
+  type SubscriptionRow,
+} from '../../src/store/store.ts'
 
 export interface StoreHarness {
   store: Store
@@ -573,6 +580,113 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       if (!h.announcesWork) await new Promise((r) => setTimeout(r, 100))
       expect(heard > 0).toBe(h.announcesWork)
       await stop()
+    })
+
+    it('appends audit entries and lists them newest first, by environment, action and cursor', async () => {
+      const env = await anEnvironment(store)
+      const entry = (n: number, over: Partial<AuditEntryRow> = {}): AuditEntryRow => ({
+        id: `aud_${String(n).padStart(4, '0')}`,
+        envId: env.id,
+        actor: 'operator',
+        action: 'credential.created',
+        target: `key_${n}`,
+        detail: { role: 'consumer', n, nested: { ok: true } },
+        created: T0 + n,
+        requestId: `req_${n}`,
+        ...over,
+      })
+      await store.audit.record(entry(1))
+      await store.audit.record(entry(2, { action: 'credential.revoked' }))
+      await store.audit.record(entry(3, { envId: null, action: 'master_key.rotated', requestId: null }))
+      await store.audit.record(entry(4, { actor: 'key_abc', target: null }))
+      expect(await store.audit.list({ limit: 10 })).toEqual([
+        entry(4, { actor: 'key_abc', target: null }),
+        entry(3, { envId: null, action: 'master_key.rotated', requestId: null }),
+        entry(2, { action: 'credential.revoked' }),
+        entry(1),
+      ])
+      expect((await store.audit.list({ envId: env.id, limit: 10 })).map((e) => e.id)).toEqual([
+        'aud_0004',
+        'aud_0002',
+        'aud_0001',
+      ])
+      expect((await store.audit.list({ action: 'credential.created', limit: 10 })).map((e) => e.id)).toEqual([
+        'aud_0004',
+        'aud_0001',
+      ])
+      expect((await store.audit.list({ beforeId: 'aud_0003', limit: 1 })).map((e) => e.id)).toEqual([
+        'aud_0002',
+      ])
+      expect(await store.audit.list({ envId: 'env_other', limit: 10 })).toEqual([])
+      await expect(store.audit.record(entry(1))).rejects.toMatchObject({ code: 'conflict' })
+    })
+
+    it('lists every signing secret by id in pages and re-seals one in place', async () => {
+      const a = await anEnvironment(store, 'a')
+      const b = await anEnvironment(store, 'b')
+      await store.secrets.rotate(aSecret(a.id, T0 + 10), T0 + 100)
+      const all: SigningSecretRow[] = []
+      let after: string | null = null
+      for (;;) {
+        const page = await store.secrets.listAll(after, 2)
+        if (page.length === 0) break
+        expect(page.length).toBeLessThanOrEqual(2)
+        all.push(...page)
+        after = page[page.length - 1]!.id
+      }
+      expect(all).toHaveLength(3)
+      expect(all.map((r) => r.id)).toEqual(all.map((r) => r.id).sort())
+      expect(all.filter((r) => r.envId === a.id)).toHaveLength(2)
+      expect(all.some((r) => r.expires === T0 + 100)).toBe(true)
+      const target = all.find((r) => r.envId === b.id)!
+      expect(await store.secrets.reseal(target.id, 'mk_new', 'ct-new')).toBe(true)
+      expect(await store.secrets.reseal('sec_missing', 'mk_new', 'ct-new')).toBe(false)
+      const again = await store.secrets.listValid([b.id], T0)
+      expect(again).toEqual([{ ...target, keyId: 'mk_new', ciphertext: 'ct-new' }])
+      const others = await store.secrets.listAll(null, 10)
+      expect(others.filter((r) => r.id !== target.id)).toEqual(all.filter((r) => r.id !== target.id))
+    })
+
+    it('publishes to one active subscription only, and to nothing when it is inactive or elsewhere', async () => {
+      const env = await anEnvironment(store)
+      const target = await aSubscription(store, env.id)
+      await aSubscription(store, env.id)
+      const off = await aSubscription(store, env.id, { active: false })
+      const other = await anEnvironment(store, 'other')
+      const event = (id: string, envId = env.id) => ({
+        id,
+        envId,
+        eventName: 'site.publish',
+        body: Buffer.from('{"eventName":"site.publish"}'),
+        orderingKey: null,
+        created: T0,
+      })
+      const ok = await store.events.publishToSubscription({
+        event: event(newId('evt')),
+        subscriptionId: target.id,
+        deliveryId: newId('dlv'),
+        attemptLimit: 3,
+      })
+      expect(ok).toBe(true)
+      const list = await store.deliveries.list(env.id, { limit: 10 })
+      expect(list.map((d) => d.subscriptionId)).toEqual([target.id])
+      expect(
+        await store.events.publishToSubscription({
+          event: event(newId('evt')),
+          subscriptionId: off.id,
+          deliveryId: newId('dlv'),
+          attemptLimit: 3,
+        }),
+      ).toBe(false)
+      expect(
+        await store.events.publishToSubscription({
+          event: event(newId('evt'), other.id),
+          subscriptionId: target.id,
+          deliveryId: newId('dlv'),
+          attemptLimit: 3,
+        }),
+      ).toBe(false)
+      expect(await store.deliveries.list(env.id, { limit: 10 })).toHaveLength(1)
     })
 
     it('never hands one delivery to two claimers at once', async () => {

@@ -139,6 +139,38 @@ describe('engine API: replay, operational events, health, ordering, url-check', 
     expect(bad.statusCode).toBe(400)
   })
 
+  it("sends a test event (the type's example) to one subscription only", async () => {
+    const a = (
+      await req(h.consumer, 'POST', '/webhooks/subscription', {
+        event: 'booking.updated',
+        url: 'https://example.com/a',
+        active: true,
+      })
+    ).json().subscription
+    await req(h.consumer, 'POST', '/webhooks/subscription', {
+      event: 'booking.updated',
+      url: 'https://example.com/b',
+      active: true,
+    })
+    const r = await req(h.consumer, 'POST', `/webhooks/subscription/${a.id}/test`)
+    expect(r.statusCode).toBe(202)
+    const list = (await req(h.consumer, 'GET', '/webhooks/deliveries')).json().deliveries
+    expect(list).toHaveLength(1)
+    expect(list[0]).toMatchObject({
+      id: r.json().delivery.id,
+      subscriptionId: a.id,
+      eventId: r.json().event.id,
+      event: 'booking.updated',
+    })
+    expect((await req(h.other.consumer, 'POST', `/webhooks/subscription/${a.id}/test`)).statusCode).toBe(404)
+    await req(h.consumer, 'PUT', `/webhooks/subscription/${a.id}`, {
+      event: 'booking.updated',
+      url: 'https://example.com/a',
+      active: false,
+    })
+    expect((await req(h.consumer, 'POST', `/webhooks/subscription/${a.id}/test`)).statusCode).toBe(409)
+  })
+
   it('explains the sending policy for a URL without saving anything', async () => {
     const ok = await req(h.consumer, 'POST', '/webhooks/url-check', { url: 'https://example.com/x' })
     expect(ok.statusCode).toBe(200)

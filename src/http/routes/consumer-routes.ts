@@ -225,6 +225,30 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     },
   )
   app.post(
+    '/webhooks/subscription/:subscriptionId/test',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: "Send the event type's example payload to this one subscription, signed like any delivery",
+        security,
+        params: SubscriptionParams,
+        response: {
+          202: Type.Object({
+            event: Type.Object({ id: Type.String() }),
+            delivery: Type.Object({ id: Type.String() }),
+          }),
+          409: ErrorOut,
+          ...errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await hookpost.testDeliveries.send(envOf(req), req.params.subscriptionId)
+      return reply.status(202).send({ event: { id: r.eventId }, delivery: { id: r.deliveryId } })
+    },
+  )
+
+  app.post(
     '/webhooks/subscription/:subscriptionId/replay',
     {
       schema: {

@@ -417,6 +417,37 @@ export class SqlStore implements Store {
 
   events: Store['events'] = {
     publish: (input) => this.#run(() => this.#publish(input)),
+    publishToSubscription: ({ event, subscriptionId, deliveryId, attemptLimit }) =>
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const sub = await tx
+            .selectFrom('subscriptions')
+            .select('id')
+            .where('id', '=', subscriptionId)
+            .where('env_id', '=', event.envId)
+            .where('active', '=', 1)
+            .executeTakeFirst()
+          if (!sub) return false
+          await tx
+            .insertInto('events')
+            .values({
+              id: event.id,
+              env_id: event.envId,
+              event_name: event.eventName,
+              body: event.body,
+              idempotency_key: null,
+              ordering_key: null,
+              created: event.created,
+            })
+            .execute()
+          await tx
+            .insertInto('deliveries')
+            .values(deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null))
+            .execute()
+          await this.#traits.notifyWork?.(tx)
+          return true
+        }),
+      ),
   }
 
   #publishQueue: {
@@ -1183,6 +1214,32 @@ export class SqlStore implements Store {
   }
 }
 
+function deliveryRow(
+  event: { id: string; envId: string; eventName: string; created: number },
+  subscriptionId: string,
+  id: string,
+  attemptLimit: number,
+  orderingKey: string | null,
+): Insertable<Database['deliveries']> {
+  return {
+    id,
+    env_id: event.envId,
+    event_id: event.id,
+    subscription_id: subscriptionId,
+    event: event.eventName,
+    status: 'pending',
+    attempts: 0,
+    attempt_limit: attemptLimit,
+    next_attempt_at: event.created,
+    lease_token: null,
+    last_status_code: null,
+    last_error: null,
+    ordering_key: orderingKey,
+    created: event.created,
+    updated: event.created,
+  }
+}
+
 function opEvent(
   envId: string | null,
   type: OperationalEventType,
@@ -1296,23 +1353,16 @@ async function publishIn(tx: Transaction<Database>, input: PublishInput): Promis
     .where('active', '=', 1)
     .orderBy('id')
     .execute()
-  const rows = subs.map((s) => ({
-    id: input.newDeliveryId(),
-    env_id: event.envId,
-    event_id: event.id,
-    subscription_id: s.id,
-    event: event.eventName,
-    status: 'pending',
-    attempts: 0,
-    attempt_limit: input.attemptLimit,
-    next_attempt_at: event.created,
-    lease_token: null,
-    last_status_code: null,
-    last_error: null,
-    ordering_key: Number(s.ordered) === 1 ? event.orderingKey : null,
-    created: event.created,
-    updated: event.created,
-  }))
+  const rows = subs.map((s) =>
+    deliveryRow(
+      event,
+      s.id,
+      input.newDeliveryId(),
+      input.attemptLimit,
+      Number(s.ordered) === 1 ? event.orderingKey : null,
+    ),
+  )
+
   for (let i = 0; i < rows.length; i += insertChunk) {
     await tx
       .insertInto('deliveries')
