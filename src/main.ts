@@ -1,21 +1,27 @@
 // The composition root: the only module that picks adapters (SQLite or PostgreSQL, the undici
 // sender with the SSRF guard) and starts the roles the configuration asks for.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import { resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger as Pino } from 'pino'
 import { auditLog } from './audit/audit-log.ts'
 import type { Config } from './config/schema.ts'
+import { dashboardSessionKey } from './dashboard/session.ts'
 import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { DeliveryWorker } from './deliveries/worker.ts'
 import { createHookpost, type Hookpost } from './hookpost.ts'
 import { buildApp } from './http/build-app.ts'
 import type { AddressPolicy } from './network/address-policy.ts'
+import { attemptLogger } from './observability/attempt-log.ts'
+import { Metrics, serveMetrics } from './observability/metrics.ts'
+import { instrumentPublisher, loadTracing, tracedSender } from './observability/tracing.ts'
 import { Maintenance } from './operations/maintenance.ts'
 import { OperatorNotifier } from './operations/operator-notifier.ts'
 import { HttpSender } from './outbound/http-sender.ts'
 import { createSendingPolicy } from './outbound/sending-policy.ts'
-import { KeyFileSecretBox, masterKeyFile, rotateKeyFiles } from './secrets/master-key-files.ts'
+import { RelayHub, relayAwareSender } from './relay/relay-hub.ts'
+import { KeyFileSecretBox, masterKeyFile, readKeyFiles, rotateKeyFiles } from './secrets/master-key-files.ts'
 import { type MasterKeyRotationReport, resealSigningSecrets } from './secrets/master-key-rotation.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from './secrets/secret-box.ts'
 import { SigningKeyring } from './secrets/signing-keyring.ts'
@@ -79,6 +85,15 @@ export function openSecretBox(config: Config, log: Pino): SecretBox {
 }
 
 /**
+ * The dashboard's session and portal-link key, derived (HKDF) from the current master key, so
+ * every API process and every restart agree on it. Rotating the master key signs everyone out.
+ */
+function dashboardKeyOf(config: Config): Buffer {
+  const master = config.masterKey ? parseMasterKey(config.masterKey) : readKeyFiles(config.dataDir).current
+  return dashboardSessionKey(master.key)
+}
+
+/**
  * `hookpost secrets rotate-master-key`: with generate, a new key in the data directory first
  * (the old one moves to master.key.previous); then every signing secret sealed again under the
  * current key.
@@ -87,15 +102,15 @@ export async function rotateMasterKey(
   config: Config,
   log: Pino,
   opts: { generate: boolean; batchSize?: number },
-): Promise<MasterKeyRotationReport & { generated: boolean }> {
+): Promise<MasterKeyRotationReport & { generated: boolean; previousKeyId?: string | null }> {
+  let generated: { previousKeyId: string | null } | undefined
   if (opts.generate) {
     if (config.masterKey) {
       throw new Error(
         '--generate rotates the key files of the data directory, but HOOKPOST_MASTER_KEY is set: deploy the new key there with the old one in HOOKPOST_MASTER_KEY_PREVIOUS, then run this without --generate',
       )
     }
-    const k = rotateKeyFiles(config.dataDir)
-    log.warn({ keyId: k.keyId, previousKeyId: k.previousKeyId }, 'generated a new master key')
+    generated = { previousKeyId: rotateKeyFiles(config.dataDir).previousKeyId }
   }
   const store = await openStore(config)
   try {
@@ -106,7 +121,7 @@ export async function rotateMasterKey(
       audit: auditLog({ store }),
       ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     })
-    return { ...report, generated: opts.generate }
+    return { ...report, generated: generated !== undefined, ...generated }
   } finally {
     await store.close()
   }
@@ -184,17 +199,32 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const store = await openStore(config)
   await store.migrate()
   const box = openSecretBox(config, log)
-  const sending = createSendingPolicy(addressPolicyOf(config), { host: config.host, port: config.port })
+  const sending = createSendingPolicy(addressPolicyOf(config), {
+    host: config.host,
+    port: config.port,
+    publicUrl: config.publicUrl,
+  })
   const policy = retryPolicyOf(config)
   const failpoints = failpointsOf(config.failpoint)
   const userAgent = `Hookpost/${version}`
+  const metrics = new Metrics({ backlog: (now) => store.deliveries.backlog(now) })
+  const tracing = await loadTracing({ enabled: config.otel, log, version })
 
   let worker: DeliveryWorker | undefined
   let maintenance: Maintenance | undefined
-  const sender = new HttpSender({
-    connect: sending.connect,
-    connectionsPerOrigin: config.perSubscriptionConcurrency,
-  })
+  // Relay URLs of `hookpost listen` go through their own connector (src/outbound/sending-policy.ts).
+  const sender = tracedSender(
+    relayAwareSender(
+      new HttpSender({ connect: sending.connect, connectionsPerOrigin: config.perSubscriptionConcurrency }),
+      new HttpSender({
+        connect: sending.relayConnect,
+        connectionsPerOrigin: config.perSubscriptionConcurrency,
+      }),
+      sending.isRelayUrl,
+    ),
+    tracing,
+  )
+  const logAttempt = attemptLogger(log.child({ component: 'worker' }))
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
       store,
@@ -208,6 +238,10 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       log: log.child({ component: 'worker' }),
       failpoints,
       disableAfterMs: config.disableAfterMs,
+      onAttempt: (a) => {
+        metrics.onAttempt(a)
+        logAttempt(a)
+      },
     })
     maintenance = new Maintenance({
       store,
@@ -227,7 +261,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         : undefined,
     })
   }
-  const hookpost = createHookpost({
+  const core = createHookpost({
     store,
     box,
     checkUrl: sending.checkUrl,
@@ -241,9 +275,14 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     },
     failpoints,
   })
+  const hookpost: Hookpost = {
+    ...core,
+    publisher: instrumentPublisher(core.publisher, { tracing, onPublished: metrics.onPublished }),
+  }
 
   let app: FastifyInstance | undefined
   let url: string | undefined
+  let metricsServer: Server | undefined
   if (config.role !== 'worker') {
     app = await buildApp({
       hookpost,
@@ -251,9 +290,20 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       version,
       eventBodyLimit: config.eventBodyLimitBytes,
       logger: log,
+      sessionKey: dashboardKeyOf(config),
+      dashboard: { listCredentials: (envId) => hookpost.environments.listCredentials(envId) },
       rateLimit: {
         perCredential: config.rateLimitPerCredential,
         perEnvironment: config.rateLimitPerEnvironment,
+      },
+      metrics: {
+        contentType: metrics.contentType,
+        render: () => metrics.render(),
+        token: config.metricsToken,
+      },
+      relay: {
+        hub: new RelayHub({ deadlineMs: Math.max(1000, config.requestTimeoutMs - 1000) }),
+        publicOrigin: sending.publicOrigin,
       },
     })
     await app.listen({ host: config.host, port: config.port })
@@ -266,6 +316,14 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       { url, role: config.role, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//…@') },
       'hookpost is listening',
     )
+  }
+  if (config.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(metrics, {
+      host: config.host,
+      port: config.metricsPort,
+      token: config.metricsToken,
+    })
+    log.info({ port: config.metricsPort }, 'metrics listening on their own port')
   }
   // Another node's publish or retry wakes this worker at once (PostgreSQL); else it polls.
   const unlisten = worker ? await store.work.listen(() => worker?.wake()) : undefined
@@ -282,6 +340,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     close() {
       closing ??= (async () => {
         await app?.close()
+        if (metricsServer) await new Promise((r) => metricsServer?.close(r))
         await unlisten?.()
         await maintenance?.stop()
         await worker?.stop(config.shutdownGraceMs)

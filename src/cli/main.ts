@@ -1,12 +1,19 @@
 // The `hookpost` command: argv → Config → the same entry points main.ts and the HTTP API use.
 // No logic of its own beyond parsing and printing.
 import { Command, Option } from 'commander'
+import { type AuditInput, auditLog, operatorActor } from '../audit/audit-log.ts'
 import { ConfigError, loadConfig } from '../config/load.ts'
 import { type Config, settings } from '../config/schema.ts'
 import type { Hookpost } from '../hookpost.ts'
-import { createLogger, openHookpost, openStore, start } from '../main.ts'
+import { createLogger, openHookpost, openStore, rotateMasterKey, start } from '../main.ts'
 import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
+import { register as registerDeliveries } from './commands/deliveries.ts'
+import { register as registerListen } from './commands/listen.ts'
+import { register as registerPublish } from './commands/publish.ts'
+import { register as registerReplay } from './commands/replay.ts'
+import { register as registerSubscriptions } from './commands/subscriptions.ts'
+import { register as registerVerify } from './commands/verify.ts'
 import { receive } from './receive.ts'
 
 type Flags = Record<string, string | boolean | undefined>
@@ -16,6 +23,7 @@ const storeSettings = new Set([
   'databaseUrl',
   'dataDir',
   'masterKey',
+  'masterKeyPrevious',
   'allowHttp',
   'allowedCidrs',
   'host',
@@ -54,6 +62,10 @@ async function withCore<T>(flags: Flags, fn: (h: Hookpost) => Promise<T>): Promi
     await core.close()
   }
 }
+
+/** Operator actions from the command line enter the audit log like those of the API. */
+const audit = (h: Hookpost, entry: Omit<AuditInput, 'actor'>) =>
+  auditLog({ store: h.store }).record({ ...entry, actor: operatorActor })
 
 const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`)
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -99,7 +111,11 @@ withSettings(program.command('migrate').description('apply database migrations a
 const envs = program.command('environments').description('manage environments (tenants)')
 withSettings(envs.command('create').argument('<name>').description('create an environment')).action(
   async (name: string, flags: Flags) => {
-    const env = await withCore(flags, (h) => h.environments.create({ name }))
+    const env = await withCore(flags, async (h) => {
+      const env = await h.environments.create({ name })
+      await audit(h, { action: 'environment.created', envId: env.id, target: env.id, detail: { name } })
+      return env
+    })
     print({ environment: { id: env.id, name: env.name, created: iso(env.created) } })
   },
 )
@@ -120,9 +136,11 @@ withSettings(
   const role = flags['role']
   if (role !== 'consumer' && role !== 'publisher') throw new Error('--role must be consumer or publisher')
   const name = typeof flags['name'] === 'string' ? flags['name'] : undefined
-  const { row, secret } = await withCore(flags, (h) =>
-    h.environments.createCredential(envId, { role: role as CredentialRole, name }),
-  )
+  const { row, secret } = await withCore(flags, async (h) => {
+    const c = await h.environments.createCredential(envId, { role: role as CredentialRole, name })
+    await audit(h, { action: 'credential.created', envId, target: c.row.id, detail: { role, name } })
+    return c
+  })
   print({ credential: { id: row.id, role: row.role, key: row.key, secret, created: iso(row.created) } })
 })
 withSettings(
@@ -132,8 +150,40 @@ withSettings(
     .argument('<credentialId>')
     .description('revoke a credential at once'),
 ).action(async (envId: string, credentialId: string, flags: Flags) => {
-  await withCore(flags, (h) => h.environments.revokeCredential(envId, credentialId))
+  await withCore(flags, async (h) => {
+    await h.environments.revokeCredential(envId, credentialId)
+    await audit(h, { action: 'credential.revoked', envId, target: credentialId })
+  })
   process.stdout.write('revoked\n')
+})
+
+const secrets = program.command('secrets').description('signing secrets at rest')
+withSettings(
+  secrets
+    .command('rotate-master-key')
+    .option(
+      '--generate',
+      'first generate a new key into the data directory (the old one moves to master.key.previous)',
+    )
+    .option('--batch-size <n>', 'rows sealed again per batch', '200')
+    .description(
+      'seal every signing secret again under the current master key, while the service runs (docs/security.md)',
+    ),
+).action(async (flags: Flags) => {
+  const batchSize = Number(flags['batchSize'])
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new Error('--batch-size must be an integer in 1..10000')
+  const r = await rotateMasterKey(configFrom(flags), createLogger('warn'), {
+    generate: flags['generate'] === true,
+    batchSize,
+  })
+  print({ masterKeyRotation: r })
+  if (r.unopenableCount > 0) {
+    process.stderr.write(
+      `hookpost: ${r.unopenableCount} signing secret(s) open under no configured key; keep the previous keys until they are resolved\n`,
+    )
+    process.exitCode = 1
+  }
 })
 
 program
@@ -160,6 +210,13 @@ program
       out: (l) => process.stdout.write(`${l}\n`),
     })
   })
+
+registerSubscriptions(program)
+registerPublish(program)
+registerDeliveries(program)
+registerReplay(program)
+registerVerify(program)
+registerListen(program)
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) process.stderr.write(`${e.message}\n`)

@@ -39,6 +39,10 @@ export interface Config {
   orderingPointers: Record<string, string>
   shutdownGraceMs: number
   databasePoolSize: number
+  publicUrl: string | undefined
+  metricsToken: string | undefined
+  metricsPort: number | undefined
+  otel: boolean
 }
 
 interface Setting<K extends keyof Config> {
@@ -263,7 +267,7 @@ export const settings = [
     key: 'rateLimitPerCredential',
     env: 'HOOKPOST_RATE_LIMIT_PER_CREDENTIAL',
     flag: '--rate-limit-per-credential',
-    default: '100/s,burst=200',
+    default: '1000/s,burst=2000',
     doc: 'token bucket per API credential, per node (`N/s`, `N/m` or `N/h`, optional `,burst=M`, or `off`); over it: 429 with `Retry-After`',
     parse: rateLimit,
   },
@@ -271,7 +275,7 @@ export const settings = [
     key: 'rateLimitPerEnvironment',
     env: 'HOOKPOST_RATE_LIMIT_PER_ENVIRONMENT',
     flag: '--rate-limit-per-environment',
-    default: '500/s,burst=1000',
+    default: '2000/s,burst=4000',
     doc: 'token bucket per environment (all its credentials together), per node; same syntax',
     parse: rateLimit,
   },
@@ -405,5 +409,51 @@ export const settings = [
     default: '10',
     doc: 'PostgreSQL connections per process (a worker also holds one more for LISTEN)',
     parse: int(1, 200),
+  },
+  {
+    key: 'publicUrl',
+    env: 'HOOKPOST_PUBLIC_URL',
+    flag: '--public-url',
+    default: undefined,
+    doc: 'the origin the API is reached at (e.g. `https://hooks.example.com`), used to build the relay URLs of `hookpost listen`; when unset, `http://<host>:<port>` of the API',
+    parse: (raw: string) => {
+      let u: URL
+      try {
+        u = new URL(raw)
+      } catch {
+        throw new Error(`"${raw}" is not an http(s) URL`)
+      }
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`"${raw}" is not an http(s) URL`)
+      if (u.pathname !== '/' || u.search || u.hash || u.username || u.password)
+        throw new Error(`"${raw}" must be an origin only (scheme, host, port), with no path`)
+      return u.origin
+    },
+  },
+  {
+    key: 'metricsToken',
+    env: 'HOOKPOST_METRICS_TOKEN',
+    flag: '--metrics-token',
+    default: undefined,
+    doc: 'when set, `GET /metrics` needs `Authorization: Bearer <token>`; when unset, `/metrics` is open to whoever reaches the port (docs/observability.md)',
+    parse: (raw: string) => {
+      if (raw.length < 16) throw new Error('must be at least 16 characters')
+      return raw
+    },
+  },
+  {
+    key: 'metricsPort',
+    env: 'HOOKPOST_METRICS_PORT',
+    flag: '--metrics-port',
+    default: undefined,
+    doc: 'also serve `/metrics` alone on this port (on the API host); the way to scrape a `worker`-only process',
+    parse: int(1, 65535),
+  },
+  {
+    key: 'otel',
+    env: 'HOOKPOST_OTEL',
+    flag: '--otel',
+    default: 'false',
+    doc: '`true` wraps publishes and delivery attempts in OpenTelemetry spans when `@opentelemetry/api` is installed (docs/observability.md)',
+    parse: bool,
   },
 ] as const satisfies readonly Setting<keyof Config>[]

@@ -135,7 +135,10 @@ export class DeliveryWorker {
           this.#o.now(),
         )
         .catch((e: unknown) =>
-          this.#o.log.warn({ err: e }, 'could not release queued deliveries; their leases will expire'),
+          this.#o.log.warn(
+            { err: e, deliveryIds: queued.slice(0, 20).map((q) => q.id), count: queued.length },
+            'could not release queued deliveries; their leases will expire',
+          ),
         )
     }
     this.#running = false
@@ -289,7 +292,10 @@ export class DeliveryWorker {
       result = await this.#send(d, started)
     } catch (e) {
       // Our own fault (a bug, a bad secret): give the lease back to the schedule, never crash.
-      o.log.error({ err: e, deliveryId: d.id }, 'delivery attempt failed inside hookpost')
+      o.log.error(
+        { err: e, deliveryId: d.id, subscriptionId: d.subscriptionId },
+        'delivery attempt failed inside hookpost',
+      )
       result = this.#result(
         d,
         started,
@@ -426,7 +432,10 @@ export class DeliveryWorker {
         } catch (e) {
           // The store is down: keep the outcomes and try again; if we die first, leases expire
           // and the deliveries are attempted again (at least once).
-          this.#o.log.error({ err: e, count: batch.length }, 'recording delivery outcomes failed; will retry')
+          this.#o.log.error(
+            { err: e, count: batch.length, deliveryIds: batch.slice(0, 20).map((b) => b.id) },
+            'recording delivery outcomes failed; will retry',
+          )
           this.#pending.unshift(...batch)
           failures++
           if (this.#stopping && failures >= 3) return

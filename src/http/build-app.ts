@@ -1,16 +1,27 @@
 // Builds the HTTP app as an object (tests drive it with inject; main.ts listens). Transports
 // call the core's use cases only.
+import { randomBytes } from 'node:crypto'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { auditLog } from '../audit/audit-log.ts'
+import { dashboardRoutes } from '../dashboard/dashboard-routes.tsx'
+import type { DashboardPorts } from '../dashboard/ports.ts'
 import { parseJsonBody } from '../events/json-body.ts'
 import type { Hookpost } from '../hookpost.ts'
+import { bearerMatches } from '../observability/metrics.ts'
+import { requestIdFrom, requestIdHeader } from '../observability/request-id.ts'
+import type { RelayHub } from '../relay/relay-hub.ts'
 import { AppError } from '../shared/errors.ts'
+import { auditTrail } from './audit-trail.ts'
 import { handleError, sendError } from './error-response.ts'
+import { type RateLimitOptions, rateLimitHook } from './rate-limit.ts'
+import { clientErrorHandler, maxHeaderSize, maxHeadersCount, urlLengthGuard } from './request-limits.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { consumerRoutes } from './routes/consumer-routes.ts'
 import { publisherRoutes } from './routes/publisher-routes.ts'
+import { relayRoutes } from './routes/relay-routes.ts'
 import { ErrorOut } from './schemas.ts'
 
 export interface AppDeps {
@@ -21,6 +32,16 @@ export interface AppDeps {
   logger?: FastifyBaseLogger
   /** Readiness beyond "the process is up", e.g. the store answers. */
   ready?: () => Promise<boolean>
+  /** Token buckets per credential and per environment (per node); none when absent. */
+  rateLimit?: RateLimitOptions
+  /** Signs dashboard sessions and portal links (32 bytes); random per process when absent. */
+  sessionKey?: Buffer
+  /** Optional dashboard features the core does not offer yet (listing credentials). */
+  dashboard?: DashboardPorts
+  /** GET /metrics (Prometheus text); behind `Authorization: Bearer <token>` when token is set. */
+  metrics?: { contentType: string; render(): Promise<string>; token?: string | undefined }
+  /** The development relay of `hookpost listen` (/relay/*); absent: no relay routes. */
+  relay?: { hub: RelayHub; publicOrigin: () => string }
 }
 
 /** Bodies of every route but POST /events (which has its own limit). */
@@ -32,13 +53,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: apiBodyLimit,
     routerOptions: { maxParamLength: 200 },
     requestTimeout: 30_000,
+    http: { maxHeaderSize },
+    clientErrorHandler,
+    // Errors raised while routing (bad %-encoding, an over-long id) in the API's error shape.
+    frameworkErrors: (err, req, reply) =>
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendError(
+            reply,
+            new AppError('url_too_long', { message: 'A path segment is longer than 200 characters.' }),
+          )
+        : handleError(err, req, reply),
     return503OnClosing: true,
     // No type coercion: `{"name": 5}` is a 400, not the string "5".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    genReqId: () => `req_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    genReqId: (req) => requestIdFrom(req.headers[requestIdHeader]),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.server.maxHeadersCount = maxHeadersCount
   app.setErrorHandler(handleError)
+  // Root hooks reach every route: limits first, the rate limit once authentication has run
+  // (preParsing follows the routes' onRequest guards), the audit trail on the way out.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(requestIdHeader, req.id)
+  })
+  app.addHook('onRequest', urlLengthGuard)
+  if (deps.rateLimit) app.addHook('preParsing', rateLimitHook(deps.rateLimit))
+  app.addHook('onSend', auditTrail(auditLog({ store: deps.hookpost.store })))
   app.setNotFoundHandler((req, reply) =>
     sendError(
       reply,
@@ -104,9 +144,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   )
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  const metrics = deps.metrics
+  if (metrics) {
+    app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+      if (metrics.token && !bearerMatches(req.headers.authorization, metrics.token)) {
+        return reply
+          .status(401)
+          .header('www-authenticate', 'Bearer realm="hookpost metrics"')
+          .send({ error: { code: 'unauthorized', message: 'A metrics bearer token is required.' } })
+      }
+      return reply.type(metrics.contentType).send(await metrics.render())
+    })
+  }
 
   await app.register(adminRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(consumerRoutes, { hookpost: deps.hookpost })
   await app.register(publisherRoutes, { hookpost: deps.hookpost, bodyLimit: deps.eventBodyLimit })
+  await app.register(dashboardRoutes, {
+    hookpost: deps.hookpost,
+    adminToken: deps.adminToken,
+    sessionKey: deps.sessionKey ?? randomBytes(32),
+    ...deps.dashboard,
+  })
+  if (deps.relay) {
+    await app.register(relayRoutes, {
+      hookpost: deps.hookpost,
+      hub: deps.relay.hub,
+      publicOrigin: deps.relay.publicOrigin,
+      bodyLimit: deps.eventBodyLimit,
+    })
+  }
   return app
 }

@@ -1,6 +1,12 @@
 // The sending policy as the service applies it: the operator's policy everywhere, plus "never
 // our own API" (no loops) on the port the API listens on. Other ports of the same host stay
 // reachable, so a developer's receiver on 127.0.0.1:9000 works beside Hookpost on :8080.
+//
+// One exemption, for `hookpost listen`: a URL that is exactly `<public URL>/relay/<token>` (the
+// origin the operator configured, one path segment after /relay/, nothing else) is accepted
+// and sent through its own connector, which also reaches this node's own addresses. Nothing
+// else of our own API is reachable, and the exemption cannot name another host or port.
+import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { buildConnector } from 'undici'
 import {
@@ -34,13 +40,33 @@ export interface SendingPolicy {
   explainUrl(raw: string): UrlExplanation
   /** Tell the policy the API's real port (when it listened on port 0). */
   setOwnPort(port: number): void
+  /** True for `<public origin>/relay/<token>` and nothing else (the `hookpost listen` relay). */
+  isRelayUrl(raw: string): boolean
+  /** The connector for relay URLs only: the operator's policy plus this node's own addresses. */
+  relayConnect: buildConnector.connector
+  /** HOOKPOST_PUBLIC_URL, or http://<host>:<port> of the API: the origin relay URLs are built on. */
+  publicOrigin(): string
+}
+
+export interface OwnApi {
+  host: string
+  port: number
+  /** HOOKPOST_PUBLIC_URL (an origin); default http://<host>:<port>. */
+  publicUrl?: string | undefined
+}
+
+const relayPath = /^\/relay\/[0-9A-Za-z_-]{1,100}$/
+
+function originOf(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`
 }
 
 const defaultPort = (u: URL) => (u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80)
 
 export function createSendingPolicy(
   base: Omit<AddressPolicy, 'deniedAddresses'>,
-  own: { host: string; port: number } | undefined,
+  own: OwnApi | undefined,
   connectorOptions: GuardedConnectorOptions = {},
 ): SendingPolicy {
   const open: CompiledAddressPolicy = compileAddressPolicy(base)
@@ -51,6 +77,47 @@ export function createSendingPolicy(
   let ownPort = own?.port
   const openConnect = createGuardedConnector(open, connectorOptions)
   const selfConnect = createGuardedConnector(self, connectorOptions)
+  const configuredOrigin = own?.publicUrl ? new URL(own.publicUrl).origin : undefined
+  const publicOrigin = () =>
+    configuredOrigin ?? (own && ownPort !== undefined ? originOf(own.host, ownPort) : '')
+  const publicHost = configuredOrigin ? new URL(configuredOrigin).hostname.replace(/^\[|\]$/g, '') : ''
+  const relayConnect = createGuardedConnector(
+    compileAddressPolicy({
+      ...base,
+      allowedCidrs: [
+        ...base.allowedCidrs,
+        ...(own ? ownAddresses(own.host) : []),
+        ...(isIP(publicHost) !== 0 ? [publicHost] : publicHost === 'localhost' ? ['127.0.0.1', '::1'] : []),
+      ],
+    }),
+    connectorOptions,
+  )
+  const isRelayUrl = (raw: string) => {
+    if (!own) return false
+    try {
+      const u = new URL(raw)
+      return (
+        u.origin === publicOrigin() &&
+        relayPath.test(u.pathname) &&
+        u.search === '' &&
+        u.hash === '' &&
+        u.username === '' &&
+        u.password === ''
+      )
+    } catch {
+      return false
+    }
+  }
+  const relayExplanation = (raw: string): UrlExplanation => {
+    const u = new URL(raw)
+    return {
+      allowed: true,
+      reason: 'accepted: a relay URL of this Hookpost (hookpost listen)',
+      url: u.href,
+      scheme: u.protocol.replace(/:$/, ''),
+      host: u.hostname,
+    }
+  }
   const policyFor = (raw: string) => {
     try {
       return ownPort !== undefined && defaultPort(new URL(raw)) === ownPort ? self : open
@@ -61,10 +128,13 @@ export function createSendingPolicy(
   return {
     connect: (opts, cb) =>
       (ownPort !== undefined && Number(opts.port) === ownPort ? selfConnect : openConnect)(opts, cb),
-    checkUrl: (raw) => checkUrl(raw, policyFor(raw)),
-    explainUrl: (raw) => explainUrl(raw, policyFor(raw)),
+    checkUrl: (raw) => (isRelayUrl(raw) ? { ok: true, url: new URL(raw) } : checkUrl(raw, policyFor(raw))),
+    explainUrl: (raw) => (isRelayUrl(raw) ? relayExplanation(raw) : explainUrl(raw, policyFor(raw))),
     setOwnPort(port) {
       ownPort = port
     },
+    isRelayUrl,
+    relayConnect,
+    publicOrigin,
   }
 }

@@ -21,6 +21,7 @@ export const errorCatalogue = {
   invalid_json: { kind: 'invalid', message: 'The body is not valid JSON.' },
   unsupported_media_type: { kind: 'unsupported_media', message: 'The body must be application/json.' },
   body_too_large: { kind: 'too_large', message: 'The body is larger than the limit.' },
+  url_too_long: { kind: 'invalid', message: 'The request URL is longer than the limit.' },
   json_too_deep: { kind: 'invalid', message: 'The JSON body is nested too deeply.' },
   route_not_found: { kind: 'not_found', message: 'No such route.' },
   method_not_allowed: { kind: 'not_found', message: 'No such route for this method.' },

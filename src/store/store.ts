@@ -265,6 +265,8 @@ export interface Store {
   credentials: {
     create(row: CredentialRow): Promise<void>
     findByKey(key: string): Promise<CredentialRow | undefined>
+    /** An environment's credentials, live and revoked, oldest first. */
+    list(envId: string): Promise<CredentialRow[]>
     /** Revokes; false when no such live credential in that environment. */
     revoke(envId: string, id: string, now: number): Promise<boolean>
   }

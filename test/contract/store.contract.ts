@@ -157,6 +157,8 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       }
       await store.credentials.create(row)
       expect(await store.credentials.findByKey('hpk_abc')).toEqual(row)
+      expect(await store.credentials.list(env.id)).toEqual([row])
+      expect(await store.credentials.list(other.id)).toEqual([])
       expect(await store.credentials.revoke(other.id, row.id, T0 + 1)).toBe(false)
       expect(await store.credentials.revoke(env.id, row.id, T0 + 1)).toBe(true)
       expect((await store.credentials.findByKey('hpk_abc'))?.revoked).toBe(T0 + 1)

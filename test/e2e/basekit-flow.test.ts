@@ -25,9 +25,10 @@ describe('end to end: the BaseKit flow over real HTTP', () => {
     await rx?.stop()
   })
 
-  it('generates the operator token into the data directory and logs where, not what', () => {
+  it('generates the operator token into the data directory and logs where, not what', async () => {
     expect(svc.adminToken).toMatch(/^hpa_/)
-    expect(svc.output()).toContain('admin-token')
+    // The child's output arrives through a pipe: wait for it rather than race it.
+    await eventually(() => expect(svc.output()).toContain('admin-token'))
     expect(svc.output()).not.toContain(svc.adminToken)
   })
 

@@ -24,7 +24,7 @@ interface Cluster {
   consumer: ReturnType<typeof client>
 }
 
-describe('cluster: API and workers in separate processes', () => {
+describe('cluster: API and workers in separate processes', { timeout: 180_000 }, () => {
   const procs: ServiceProcess[] = []
   const cleanups: (() => Promise<void> | void)[] = []
   let rx: TestReceiver

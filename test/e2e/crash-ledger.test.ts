@@ -14,7 +14,7 @@ const clients = 3
 const kills = 4
 const example = eventTypes.find((t) => t.name === 'site.publish')!.example as Record<string, unknown>
 
-describe('crash ledger: SIGKILL at random moments loses no acknowledged event', () => {
+describe('crash ledger: SIGKILL at random moments loses no acknowledged event', { timeout: 180_000 }, () => {
   const rx = new TestReceiver()
   let svc: ServiceProcess | undefined
   afterAll(async () => {

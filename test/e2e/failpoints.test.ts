@@ -24,7 +24,7 @@ interface Setup {
   env: Record<string, string>
 }
 
-describe('crash points (R01–R05)', () => {
+describe('crash points (R01–R05)', { timeout: 90_000 }, () => {
   let rx: TestReceiver
   let current: ServiceProcess | undefined
   afterEach(async () => {

@@ -94,6 +94,27 @@ describe('operator API', () => {
     expect(again.json().error.code).toBe('credential_not_found')
   })
 
+  it('lists credentials without their secrets', async () => {
+    const r = await h.app.inject({
+      method: 'GET',
+      url: `/admin/environments/${h.envId}/credentials`,
+      headers: { authorization: h.admin },
+    })
+    expect(r.statusCode).toBe(200)
+    const list = r.json().credentials
+    expect(list.map((c: { role: string }) => c.role).sort()).toEqual(['consumer', 'publisher'])
+    expect(JSON.stringify(list)).not.toMatch(/hps_|secret/)
+    expect(
+      (
+        await h.app.inject({
+          method: 'GET',
+          url: '/admin/environments/env_nope/credentials',
+          headers: { authorization: h.admin },
+        })
+      ).statusCode,
+    ).toBe(404)
+  })
+
   it('answers 404 for credentials of an unknown environment and 400 for an unknown role', async () => {
     const r = await h.app.inject({
       method: 'POST',

@@ -1,6 +1,7 @@
 // Operator API (contract section 3): environments and their credentials, behind the admin token.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { auditActions, auditLog } from '../../audit/audit-log.ts'
 import type { Hookpost } from '../../hookpost.ts'
 import { adminGuard } from '../auth.ts'
 import { iso, presentEnvironment, presentOperationalEvent } from '../presenters.ts'
@@ -89,6 +90,43 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     },
   )
 
+  app.get(
+    '/admin/environments/:envId/credentials',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: "An environment's credentials, live and revoked (never their secrets)",
+        security,
+        params: Type.Object({ envId: Type.String({ maxLength: 100 }) }),
+        response: {
+          200: Type.Object({
+            credentials: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                role: Type.String(),
+                name: Type.Union([Type.String(), Type.Null()]),
+                key: Type.String(),
+                created: Type.String({ format: 'date-time' }),
+                revoked: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => ({
+      credentials: (await envs.listCredentials(req.params.envId)).map((c) => ({
+        id: c.id,
+        role: c.role,
+        name: c.name,
+        key: c.key,
+        created: iso(c.created),
+        revoked: c.revoked === null ? null : iso(c.revoked),
+      })),
+    }),
+  )
+
   app.delete(
     '/admin/environments/:envId/credentials/:credentialId',
     {
@@ -135,6 +173,64 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
         limit: limit === undefined ? undefined : Number(limit),
       })
       return { events: r.events.map(presentOperationalEvent), nextCursor: r.nextCursor }
+    },
+  )
+
+  const audit = auditLog({ store: hookpost.store })
+  app.get(
+    '/admin/audit',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'The audit log of operator and secret actions, newest first; never holds a secret',
+        security,
+        querystring: Type.Object({
+          envId: Type.Optional(Type.String({ maxLength: 100 })),
+          action: Type.Optional(Type.String({ maxLength: 50, description: auditActions.join(', ') })),
+          limit: Type.Optional(
+            Type.String({
+              pattern: '^(?:[1-9]|[1-9][0-9]|1[0-9][0-9]|200)$',
+              description: '1 to 200 (default 50)',
+            }),
+          ),
+          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+        response: {
+          200: Type.Object({
+            entries: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                environmentId: Type.Union([Type.String(), Type.Null()]),
+                actor: Type.String({ description: '`operator` or the id of the credential that acted' }),
+                action: Type.String(),
+                target: Type.Union([Type.String(), Type.Null()]),
+                detail: Type.Record(Type.String(), Type.Unknown()),
+                created: Type.String({ format: 'date-time' }),
+                requestId: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { limit, ...rest } = req.query
+      const r = await audit.list({ ...rest, limit: limit === undefined ? undefined : Number(limit) })
+      return {
+        entries: r.entries.map((e) => ({
+          id: e.id,
+          environmentId: e.envId,
+          actor: e.actor,
+          action: e.action,
+          target: e.target,
+          detail: e.detail,
+          created: iso(e.created),
+          requestId: e.requestId,
+        })),
+        nextCursor: r.nextCursor,
+      }
     },
   )
 }

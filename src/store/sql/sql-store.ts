@@ -276,6 +276,17 @@ export class SqlStore implements Store {
           .executeTakeFirst()
         return r && toCredential(r)
       }),
+    list: (envId) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('credentials')
+            .selectAll()
+            .where('env_id', '=', envId)
+            .orderBy('id')
+            .execute()
+        ).map(toCredential),
+      ),
     revoke: (envId, id, now) =>
       this.#run(async () => {
         const r = await this.#db
@@ -488,7 +499,7 @@ export class SqlStore implements Store {
           for (const b of batch) await this.#publishOne(b.input).then(b.resolve, b.reject)
           continue
         }
-        batch.forEach((b, k) => b.resolve(results[k]!))
+        for (const [k, b] of batch.entries()) b.resolve(results[k]!)
       }
     } finally {
       this.#draining = false

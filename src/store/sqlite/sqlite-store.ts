@@ -1,7 +1,7 @@
 // The SQLite adapter: one file, WAL, synchronous=FULL so that a 202 means the event is on disk.
 // Write transactions begin IMMEDIATE so that a second process (role=worker beside role=api)
 // waits on busy_timeout instead of failing with SQLITE_BUSY_SNAPSHOT.
-import { mkdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import {
@@ -69,6 +69,9 @@ export function openSqliteStore(path: string): SqlStore {
   raw.pragma('synchronous = FULL')
   raw.pragma('busy_timeout = 10000')
   raw.pragma('foreign_keys = ON')
+  // Payloads and sealed secrets live here: owner-only, whatever the umask.
+  if (path !== ':memory:')
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600)
   const db = new Kysely<Database>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
   })

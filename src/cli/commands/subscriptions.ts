@@ -1,0 +1,102 @@
+// `hookpost subscriptions …`: the consumer's subscriptions over the API.
+import type { Command } from 'commander'
+import { ApiClient, clientOptionsOf, type Flags, printJson, table, withClientOptions } from '../api-client.ts'
+
+interface Subscription {
+  id: string
+  event: string
+  url: string
+  active: boolean
+  created: string
+  updated: string
+  deactivatedReason?: string | null
+  health?: { consecutiveFailures: number; successRate: number | null }
+}
+
+const client = (flags: Flags) => new ApiClient(clientOptionsOf(flags)).requireCredentials()
+const sub = (id: string) => `/webhooks/subscription/${encodeURIComponent(id)}`
+
+function bool(raw: string): boolean {
+  if (raw === 'true') return true
+  if (raw === 'false') return false
+  throw new Error(`--active must be true or false, not "${raw}"`)
+}
+
+export function register(program: Command): void {
+  const subs = program.command('subscriptions').description('manage subscriptions (consumer credential)')
+
+  withClientOptions(subs.command('list'), 'consumer')
+    .description('list subscriptions, active and inactive')
+    .option('--json', 'print the API answer as JSON')
+    .action(async (flags: Flags) => {
+      const r = await client(flags).call<{ subscriptions: Subscription[] }>('GET', '/webhooks/subscription')
+      if (flags['json']) return printJson(r)
+      if (r.subscriptions.length === 0) return void process.stdout.write('no subscriptions\n')
+      const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
+      for (const s of r.subscriptions) {
+        const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
+        rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
+      }
+      process.stdout.write(`${table(rows)}\n`)
+    })
+
+  withClientOptions(subs.command('create'), 'consumer')
+    .description('subscribe an endpoint URL to an event type')
+    .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
+    .requiredOption('--endpoint <url>', 'where deliveries go')
+    .option('--inactive', 'create it inactive')
+    .action(async (flags: Flags) => {
+      printJson(
+        await client(flags).call('POST', '/webhooks/subscription', {
+          json: { event: flags['event'], url: flags['endpoint'], active: flags['inactive'] !== true },
+        }),
+      )
+    })
+
+  withClientOptions(subs.command('get'), 'consumer')
+    .argument('<subscriptionId>')
+    .description('show one subscription')
+    .action(async (id: string, flags: Flags) => {
+      printJson(await client(flags).call('GET', sub(id)))
+    })
+
+  withClientOptions(subs.command('update'), 'consumer')
+    .argument('<subscriptionId>')
+    .description('change the event, endpoint or active flag of a subscription')
+    .option('--event <type>', 'a new event type')
+    .option('--endpoint <url>', 'a new endpoint URL')
+    .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
+    .action(async (id: string, flags: Flags) => {
+      const c = client(flags)
+      const { subscription: s } = await c.call<{ subscription: Subscription }>('GET', sub(id))
+      const body = {
+        event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
+        url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
+        active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
+      }
+      printJson(await c.call('PUT', sub(id), { json: body }))
+    })
+
+  withClientOptions(subs.command('delete'), 'consumer')
+    .argument('<subscriptionId>')
+    .description('delete a subscription; its pending deliveries are cancelled')
+    .action(async (id: string, flags: Flags) => {
+      await client(flags).call('DELETE', sub(id))
+      process.stdout.write(`deleted ${id}\n`)
+    })
+
+  withClientOptions(subs.command('check-url'), 'consumer')
+    .argument('<endpoint>')
+    .description('ask whether the sending policy accepts a URL (exits 1 when it does not)')
+    .action(async (endpoint: string, flags: Flags) => {
+      const r = await client(flags).call<{ allowed: boolean; reason: string }>(
+        'POST',
+        '/webhooks/url-check',
+        {
+          json: { url: endpoint },
+        },
+      )
+      printJson(r)
+      if (!r.allowed) process.exitCode = 1
+    })
+}

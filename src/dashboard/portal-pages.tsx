@@ -1,0 +1,361 @@
+// The consumer portal (/dashboard/portal/*): one environment, the signed-in one. Every read and
+// write goes through the same use cases as /webhooks/*, with the session's environment, so
+// another environment's ids are simply not found (404).
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { statusOfKind } from '../http/error-response.ts'
+import { AppError } from '../shared/errors.ts'
+import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
+import { render } from './views/layout.tsx'
+import {
+  DeliveriesPage,
+  DeliveryPage,
+  EventTypesPage,
+  NewSubscriptionPage,
+  SigningSecretPage,
+  SubscriptionPage,
+  SubscriptionsPage,
+} from './views/portal-views.tsx'
+import { type DashDeps, field, formOf, isId, mustState, pageCtx, queryOf, seeOther, sendHtml } from './web.ts'
+
+const base = '/dashboard/portal'
+const recentCount = 10
+const logPageSize = 50
+
+const notices: Record<string, string> = {
+  created: 'Subscription created.',
+  saved: 'Changes saved.',
+  activated: 'Subscription activated.',
+  deactivated: 'Subscription deactivated; its pending deliveries were cancelled.',
+  deleted: 'Subscription deleted; its pending deliveries were cancelled.',
+  'replay-started': 'Replay started: the matching deliveries go out again.',
+  'replay-cancelled': 'Replay cancelled.',
+  retried: 'Retry queued: one more attempt now.',
+}
+
+const noticeOf = (req: FastifyRequest) => {
+  const n = queryOf(req, 'notice', 40)
+  return n !== undefined && Object.hasOwn(notices, n) ? notices[n] : undefined
+}
+
+/** The consumer's environment; the preHandler below guarantees it. */
+function envOf(req: FastifyRequest): EnvironmentRow {
+  const p = mustState(req).principal
+  if (p.kind !== 'consumer') throw new AppError('unauthorized')
+  return p.env
+}
+
+/** Expected refusals from a use case (bad URL, not retryable…) are shown on the page; the rest is thrown. */
+function refusal(e: unknown): { message: string; status: number } {
+  if (e instanceof AppError && e.kind !== 'internal' && e.kind !== 'unavailable') {
+    return { message: e.message, status: statusOfKind[e.kind] }
+  }
+  throw e
+}
+
+/** "2026-01-02T03:04" or "…:05" from <input type=datetime-local>, read as UTC. */
+function utcInput(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(v)) return v
+  return `${v}Z`
+}
+
+export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, { deps }) => {
+  const { hookpost } = deps
+  const types = hookpost.eventTypes
+
+  app.addHook('preHandler', async (req, reply) => {
+    const p = mustState(req).principal
+    if (p.kind === 'consumer') return
+    if (p.kind === 'operator') {
+      throw new AppError('forbidden_role', {
+        message: 'The consumer portal needs a consumer credential or a portal link; operators can issue one.',
+      })
+    }
+    if (req.headers['hx-request']) return reply.status(401).header('hx-redirect', '/dashboard/login').send()
+    return seeOther(reply, '/dashboard/login')
+  })
+
+  app.get('/', async (_req, reply) => seeOther(reply, `${base}/subscriptions`))
+
+  // Subscriptions
+
+  app.get('/subscriptions', async (req, reply) => {
+    const env = envOf(req)
+    const subs = await hookpost.subscriptions.list(env.id)
+    return sendHtml(
+      reply,
+      render(
+        <SubscriptionsPage ctx={pageCtx(deps, req, 'subscriptions')} subs={subs} notice={noticeOf(req)} />,
+      ),
+    )
+  })
+
+  app.get('/subscriptions/new', async (req, reply) => {
+    const event = queryOf(req, 'event')
+    return sendHtml(
+      reply,
+      render(
+        <NewSubscriptionPage
+          ctx={pageCtx(deps, req)}
+          types={types}
+          values={{
+            event: types.some((t) => t.name === event) ? event : undefined,
+            active: true,
+            ordered: false,
+          }}
+        />,
+      ),
+    )
+  })
+
+  const valuesOf = (req: FastifyRequest) => {
+    const f = formOf(req)
+    return {
+      event: field(f, 'event', 200) ?? '',
+      url: field(f, 'url', 2048) ?? '',
+      active: f['active'] === 'true',
+      ordered: f['ordered'] === 'true',
+    }
+  }
+
+  app.post('/subscriptions', async (req, reply) => {
+    const env = envOf(req)
+    const values = valuesOf(req)
+    try {
+      const sub = await hookpost.subscriptions.create(env.id, values)
+      return seeOther(reply, `${base}/subscriptions/${sub.id}?notice=created`)
+    } catch (e) {
+      const r = refusal(e)
+      return sendHtml(
+        reply,
+        render(
+          <NewSubscriptionPage ctx={pageCtx(deps, req)} types={types} values={values} error={r.message} />,
+        ),
+        r.status,
+      )
+    }
+  })
+
+  type SubParams = { Params: { id: string } }
+
+  async function subscriptionPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    sub: SubscriptionRow,
+    extra: {
+      status?: number
+      error?: string
+      edit?: ReturnType<typeof valuesOf>
+      activityError?: string
+      replayError?: string
+    } = {},
+  ) {
+    const env = envOf(req)
+    const [recent, replays] = await Promise.all([
+      hookpost.deliveries.list(env.id, { subscriptionId: sub.id, limit: recentCount }),
+      hookpost.replays.list(env.id, sub.id),
+    ])
+    const sent = queryOf(req, 'sent', 100)
+    return sendHtml(
+      reply,
+      render(
+        <SubscriptionPage
+          ctx={pageCtx(deps, req)}
+          types={types}
+          sub={sub}
+          recent={recent.deliveries}
+          replays={replays.slice(0, 10)}
+          notice={noticeOf(req)}
+          error={extra.error}
+          edit={extra.edit}
+          sentDeliveryId={isId(sent, 'dlv') ? sent : undefined}
+          activityError={extra.activityError}
+          replayError={extra.replayError}
+        />,
+      ),
+      extra.status ?? 200,
+    )
+  }
+
+  app.get<SubParams>('/subscriptions/:id', async (req, reply) => {
+    const sub = await hookpost.subscriptions.get(envOf(req).id, req.params.id)
+    return subscriptionPage(req, reply, sub)
+  })
+
+  app.post<SubParams>('/subscriptions/:id', async (req, reply) => {
+    const env = envOf(req)
+    const values = valuesOf(req)
+    const current = await hookpost.subscriptions.get(env.id, req.params.id)
+    try {
+      await hookpost.subscriptions.update(env.id, current.id, values)
+      return seeOther(reply, `${base}/subscriptions/${current.id}?notice=saved`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, current, { status: r.status, error: r.message, edit: values })
+    }
+  })
+
+  app.post<SubParams>('/subscriptions/:id/toggle', async (req, reply) => {
+    const env = envOf(req)
+    const sub = await hookpost.subscriptions.get(env.id, req.params.id)
+    try {
+      const next = { event: sub.event, url: sub.url, active: !sub.active, ordered: sub.ordered }
+      await hookpost.subscriptions.update(env.id, sub.id, next)
+      return seeOther(
+        reply,
+        `${base}/subscriptions/${sub.id}?notice=${next.active ? 'activated' : 'deactivated'}`,
+      )
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, sub, { status: r.status, error: r.message })
+    }
+  })
+
+  app.post<SubParams>('/subscriptions/:id/delete', async (req, reply) => {
+    await hookpost.subscriptions.delete(envOf(req).id, req.params.id)
+    const to = `${base}/subscriptions?notice=deleted`
+    // htmx: a full navigation to the list, not a swap of the form.
+    if (req.headers['hx-request']) return reply.status(204).header('hx-redirect', to).send()
+    return seeOther(reply, to)
+  })
+
+  app.post<SubParams>('/subscriptions/:id/test', async (req, reply) => {
+    const env = envOf(req)
+    const sub = await hookpost.subscriptions.get(env.id, req.params.id)
+    try {
+      const r = await hookpost.testDeliveries.send(env.id, sub.id)
+      return seeOther(reply, `${base}/subscriptions/${sub.id}?sent=${encodeURIComponent(r.deliveryId)}`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, sub, { status: r.status, activityError: r.message })
+    }
+  })
+
+  app.post<SubParams>('/subscriptions/:id/replay', async (req, reply) => {
+    const env = envOf(req)
+    const sub = await hookpost.subscriptions.get(env.id, req.params.id)
+    const f = formOf(req)
+    const since = utcInput(field(f, 'since', 40))
+    const until = utcInput(field(f, 'until', 40))
+    const status = field(f, 'status', 20)
+    try {
+      if (since === undefined)
+        throw new AppError('invalid_request', { message: 'Choose when the replay starts.' })
+      await hookpost.replays.start(env.id, sub.id, { since, until, status })
+      return seeOther(reply, `${base}/subscriptions/${sub.id}?notice=replay-started`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, sub, { status: r.status, replayError: r.message })
+    }
+  })
+
+  app.post<SubParams>('/replays/:id/cancel', async (req, reply) => {
+    const job = await hookpost.replays.cancel(envOf(req).id, req.params.id)
+    return seeOther(reply, `${base}/subscriptions/${job.subscriptionId}?notice=replay-cancelled`)
+  })
+
+  // The event catalogue
+
+  app.get('/event-types', async (req, reply) =>
+    sendHtml(reply, render(<EventTypesPage ctx={pageCtx(deps, req)} types={types} />)),
+  )
+
+  // The delivery log
+
+  app.get('/deliveries', async (req, reply) => {
+    const env = envOf(req)
+    const status = queryOf(req, 'status', 20)
+    const subscriptionId = queryOf(req, 'subscriptionId', 100)
+    const cursor = queryOf(req, 'cursor', 400)
+    const subs = await hookpost.subscriptions.list(env.id)
+    const self = new URLSearchParams()
+    if (status) self.set('status', status)
+    if (subscriptionId) self.set('subscriptionId', subscriptionId)
+    if (cursor) self.set('cursor', cursor)
+    const selfUrl = `${base}/deliveries${self.size > 0 ? `?${self.toString()}` : ''}`
+    let page: {
+      deliveries: Awaited<ReturnType<typeof hookpost.deliveries.list>>['deliveries']
+      nextCursor: string | null
+    }
+    let error: string | undefined
+    let code = 200
+    try {
+      page = await hookpost.deliveries.list(env.id, { status, subscriptionId, cursor, limit: logPageSize })
+    } catch (e) {
+      const r = refusal(e)
+      page = { deliveries: [], nextCursor: null }
+      error = r.message
+      code = r.status
+    }
+    return sendHtml(
+      reply,
+      render(
+        <DeliveriesPage
+          ctx={pageCtx(deps, req)}
+          rows={page.deliveries}
+          subs={subs}
+          status={status}
+          subscriptionId={subscriptionId}
+          nextCursor={page.nextCursor}
+          self={selfUrl}
+          error={error}
+        />,
+      ),
+      code,
+    )
+  })
+
+  const deliveryPage = async (
+    req: FastifyRequest<SubParams>,
+    reply: FastifyReply,
+    extra: { status?: number; error?: string } = {},
+  ) => {
+    const r = await hookpost.deliveries.get(envOf(req).id, req.params.id)
+    return sendHtml(
+      reply,
+      render(
+        <DeliveryPage
+          ctx={pageCtx(deps, req)}
+          delivery={r.delivery}
+          attempts={r.attempts}
+          self={`${base}/deliveries/${r.delivery.id}`}
+          notice={noticeOf(req)}
+          error={extra.error}
+        />,
+      ),
+      extra.status ?? 200,
+    )
+  }
+
+  app.get<SubParams>('/deliveries/:id', async (req, reply) => deliveryPage(req, reply))
+
+  app.post<SubParams>('/deliveries/:id/retry', async (req, reply) => {
+    try {
+      const d = await hookpost.deliveries.retry(envOf(req).id, req.params.id)
+      return seeOther(reply, `${base}/deliveries/${d.id}?notice=retried`)
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'delivery_not_found') throw e
+      const r = refusal(e)
+      return deliveryPage(req, reply, { status: r.status, error: r.message })
+    }
+  })
+
+  // The signing secret
+
+  app.get('/signing-secret', async (req, reply) =>
+    sendHtml(reply, render(<SigningSecretPage ctx={pageCtx(deps, req)} />)),
+  )
+
+  app.post('/signing-secret', async (req, reply) => {
+    const r = await hookpost.secrets.rotate(envOf(req).id)
+    return sendHtml(
+      reply,
+      render(
+        <SigningSecretPage
+          ctx={pageCtx(deps, req)}
+          rotated={{ secret: r.secret, previousExpires: r.previousExpires }}
+        />,
+      ),
+    )
+  })
+}

@@ -1,0 +1,477 @@
+// The operator's pages: environments, their credentials and portal links, throughput and
+// failure charts, and the most failing and slowest endpoints.
+import type {
+  CredentialRow,
+  EnvironmentRow,
+  OperationalEventRow,
+  SubscriptionRow,
+} from '../../store/store.ts'
+import type { EndpointFailure, EndpointLatency, Timeline } from '../stats.ts'
+import { FailureChart, ThroughputChart } from './charts.tsx'
+import {
+  ActiveBadge,
+  CsrfField,
+  ErrorBox,
+  Notice,
+  Page,
+  type PageCtx,
+  Pre,
+  percent,
+  Time,
+} from './layout.tsx'
+import { HealthFacts } from './portal-views.tsx'
+
+const base = '/dashboard/operator'
+
+export interface EnvSummary {
+  env: EnvironmentRow
+  subscriptions: number
+  active: number
+  sampled: number
+  failing: number
+}
+
+export interface Sample {
+  /** Deliveries read per environment (newest first), and whether an environment had more. */
+  perEnvironment: number
+  environments: number
+  truncated: boolean
+  attemptsOf: number
+}
+
+function SampleNote({ sample }: { sample: Sample }) {
+  return (
+    <p class="hint">
+      {`From the newest ${sample.perEnvironment} deliveries of ${sample.environments} environment${
+        sample.environments === 1 ? '' : 's'
+      }${sample.truncated ? ' (older ones are not counted)' : ''}; response times from the attempts of the newest ${
+        sample.attemptsOf
+      } finished deliveries.`}
+    </p>
+  )
+}
+
+function FailingTable({ rows, showEnv }: { rows: EndpointFailure[]; showEnv: boolean }) {
+  if (rows.length === 0) return <p>No endpoint has failed.</p>
+  return (
+    <table>
+      <caption class="visually-hidden">Most failing endpoints</caption>
+      <thead>
+        <tr>
+          <th scope="col">URL</th>
+          <th scope="col">Event</th>
+          {showEnv ? <th scope="col">Environment</th> : null}
+          <th scope="col">Failed attempts</th>
+          <th scope="col">Success rate</th>
+          <th scope="col">Failing since</th>
+          <th scope="col">State</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.subscriptionId}>
+            <td>
+              <code>{r.url}</code>
+            </td>
+            <td>{r.event}</td>
+            {showEnv ? (
+              <td>
+                <a href={`${base}/environments/${r.envId}`}>
+                  <code>{r.envId}</code>
+                </a>
+              </td>
+            ) : null}
+            <td>{r.failureCount}</td>
+            <td>{percent(r.successRate)}</td>
+            <td>
+              <Time ms={r.failingSince} empty="not failing" />
+            </td>
+            <td>
+              <ActiveBadge active={r.active} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function SlowTable({ rows }: { rows: EndpointLatency[] }) {
+  if (rows.length === 0) return <p>No attempts recorded yet.</p>
+  return (
+    <table>
+      <caption class="visually-hidden">Slowest endpoints</caption>
+      <thead>
+        <tr>
+          <th scope="col">URL</th>
+          <th scope="col">Attempts</th>
+          <th scope="col">Mean</th>
+          <th scope="col">p95</th>
+          <th scope="col">Max</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.subscriptionId}>
+            <td>
+              <code>{r.url}</code>
+            </td>
+            <td>{r.attempts}</td>
+            <td>{r.meanMs} ms</td>
+            <td>{r.p95Ms} ms</td>
+            <td>{r.maxMs} ms</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function Charts({ t, idp }: { t: Timeline; idp: string }) {
+  return (
+    <div class="grid">
+      <section class="card" aria-labelledby={`${idp}-tp-h`}>
+        <h2 id={`${idp}-tp-h`}>Throughput</h2>
+        <ThroughputChart t={t} id={`${idp}-tp`} />
+      </section>
+      <section class="card" aria-labelledby={`${idp}-fail-h`}>
+        <h2 id={`${idp}-fail-h`}>Failures</h2>
+        <FailureChart t={t} id={`${idp}-fail`} />
+      </section>
+    </div>
+  )
+}
+
+export function OperatorHome(props: {
+  ctx: PageCtx
+  envs: EnvSummary[]
+  totalEnvironments: number
+  timeline: Timeline
+  failing: EndpointFailure[]
+  slow: EndpointLatency[]
+  events: OperationalEventRow[]
+  sample: Sample
+  notice?: string | undefined
+  error?: string | undefined
+}) {
+  const { ctx } = props
+  return (
+    <Page ctx={{ ...ctx, current: 'overview' }} title="Operator overview">
+      <h1>Operator overview</h1>
+      <Notice text={props.notice} />
+      <ErrorBox text={props.error} />
+      <Charts t={props.timeline} idp="all" />
+      <SampleNote sample={props.sample} />
+      <div>
+        <section aria-labelledby="failing-h">
+          <h2 id="failing-h">Most failing endpoints</h2>
+          <FailingTable rows={props.failing} showEnv />
+        </section>
+        <section aria-labelledby="slow-h">
+          <h2 id="slow-h">Slowest endpoints</h2>
+          <SlowTable rows={props.slow} />
+        </section>
+      </div>
+      <section aria-labelledby="envs-h">
+        <h2 id="envs-h">Environments</h2>
+        {props.envs.length === 0 ? (
+          <p>No environments yet.</p>
+        ) : (
+          <table>
+            <caption class="visually-hidden">Environments</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Id</th>
+                <th scope="col">Subscriptions (active)</th>
+                <th scope="col">Recent deliveries</th>
+                <th scope="col">Latest attempt failed</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.envs.map((e) => (
+                <tr key={e.env.id}>
+                  <td>
+                    <a href={`${base}/environments/${e.env.id}`}>{e.env.name}</a>
+                  </td>
+                  <td>
+                    <code>{e.env.id}</code>
+                  </td>
+                  <td>
+                    {e.subscriptions} ({e.active})
+                  </td>
+                  <td>{e.sampled}</td>
+                  <td>{e.failing}</td>
+                  <td>
+                    <Time ms={e.env.created} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {props.totalEnvironments > props.envs.length ? (
+          <p class="hint">{`Showing ${props.envs.length} of ${props.totalEnvironments} environments.`}</p>
+        ) : null}
+        <form method="post" action={`${base}/environments`} class="card">
+          <CsrfField ctx={ctx} />
+          <h3>New environment</h3>
+          <label for="env-name">Name</label>
+          <input type="text" id="env-name" name="name" required maxLength={200} />
+          <div class="actions">
+            <button type="submit">Create environment</button>
+          </div>
+        </form>
+      </section>
+      <OperationalEvents events={props.events} />
+    </Page>
+  )
+}
+
+function OperationalEvents({ events }: { events: OperationalEventRow[] }) {
+  return (
+    <section aria-labelledby="oev-h">
+      <h2 id="oev-h">Recent operational events</h2>
+      {events.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">Operational events, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Type</th>
+              <th scope="col">Environment</th>
+              <th scope="col">Data</th>
+            </tr>
+          </thead>
+          <tbody>
+            {events.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  <Time ms={e.created} />
+                </td>
+                <td>{e.type}</td>
+                <td>
+                  <code>{e.envId ?? '—'}</code>
+                </td>
+                <td>
+                  <code>{JSON.stringify(e.data)}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}
+
+export function EnvironmentPage(props: {
+  ctx: PageCtx
+  env: EnvironmentRow
+  subs: SubscriptionRow[]
+  timeline: Timeline
+  failing: EndpointFailure[]
+  slow: EndpointLatency[]
+  events: OperationalEventRow[]
+  sample: Sample
+  credentials: CredentialRow[] | undefined
+  newCredential?: { row: CredentialRow; secret: string } | undefined
+  portalLink?: { url: string; expires: number } | undefined
+  notice?: string | undefined
+  error?: string | undefined
+}) {
+  const { ctx, env } = props
+  const self = `${base}/environments/${env.id}`
+  return (
+    <Page ctx={{ ...ctx, current: 'overview' }} title={`Environment ${env.name}`}>
+      <p>
+        <a href={base}>Operator overview</a>
+      </p>
+      <h1>
+        Environment <q>{env.name}</q>
+      </h1>
+      <p>
+        <code>{env.id}</code> · signatures in {env.signatureEncoding} · created <Time ms={env.created} />
+      </p>
+      <Notice text={props.notice} />
+      <ErrorBox text={props.error} />
+      {props.newCredential ? (
+        <div class="secret" role="status">
+          <p>
+            <strong>{`New ${props.newCredential.row.role} credential, the secret shown this once:`}</strong>
+          </p>
+          <dl class="facts">
+            <dt>Key</dt>
+            <dd>
+              <code>{props.newCredential.row.key}</code>
+            </dd>
+            <dt>Secret</dt>
+            <dd>
+              <code>{props.newCredential.secret}</code>
+            </dd>
+            <dt>Id</dt>
+            <dd>
+              <code>{props.newCredential.row.id}</code>
+            </dd>
+          </dl>
+        </div>
+      ) : null}
+      {props.portalLink ? (
+        <div class="secret" role="status">
+          <p>
+            <strong>Portal link</strong> (anyone holding it acts as a consumer of this environment until{' '}
+            <Time ms={props.portalLink.expires} />
+            ):
+          </p>
+          <Pre label="Portal link">{props.portalLink.url}</Pre>
+        </div>
+      ) : null}
+
+      <div class="grid">
+        <section class="card" aria-labelledby="cred-h">
+          <h2 id="cred-h">Credentials</h2>
+          {props.credentials === undefined ? (
+            <p class="hint">This server cannot list credentials yet; revoke one by its id.</p>
+          ) : (
+            <CredentialTable ctx={ctx} rows={props.credentials} self={self} />
+          )}
+          <form method="post" action={`${self}/credentials`}>
+            <CsrfField ctx={ctx} />
+            <h3>New credential</h3>
+            <label for="cred-role">Role</label>
+            <select id="cred-role" name="role">
+              <option value="consumer">consumer (subscriptions, delivery log, portal)</option>
+              <option value="publisher">publisher (POST /events)</option>
+            </select>
+            <label for="cred-name">Name (optional)</label>
+            <input type="text" id="cred-name" name="name" maxLength={200} />
+            <div class="actions">
+              <button type="submit">Create credential</button>
+            </div>
+          </form>
+          <form method="post" action={`${self}/credentials/revoke`}>
+            <CsrfField ctx={ctx} />
+            <h3>Revoke a credential</h3>
+            <label for="cred-id">Credential id</label>
+            <input
+              type="text"
+              id="cred-id"
+              name="credentialId"
+              required
+              spellcheck={false}
+              placeholder="key_…"
+            />
+            <div class="actions">
+              <button type="submit" class="danger">
+                Revoke
+              </button>
+            </div>
+          </form>
+        </section>
+        <section class="card" aria-labelledby="link-h">
+          <h2 id="link-h">Consumer portal link</h2>
+          <p class="hint">
+            A signed link that opens this environment's portal with consumer rights, without a credential.
+          </p>
+          <form method="post" action={`${self}/portal-links`}>
+            <CsrfField ctx={ctx} />
+            <label for="link-ttl">Valid for</label>
+            <select id="link-ttl" name="ttlMinutes">
+              <option value="15">15 minutes</option>
+              <option value="60" selected>
+                1 hour
+              </option>
+              <option value="480">8 hours</option>
+              <option value="1440">24 hours</option>
+            </select>
+            <div class="actions">
+              <button type="submit">Create portal link</button>
+            </div>
+          </form>
+        </section>
+      </div>
+
+      <Charts t={props.timeline} idp="env" />
+      <SampleNote sample={props.sample} />
+      <div>
+        <section aria-labelledby="failing-h">
+          <h2 id="failing-h">Most failing endpoints</h2>
+          <FailingTable rows={props.failing} showEnv={false} />
+        </section>
+        <section aria-labelledby="slow-h">
+          <h2 id="slow-h">Slowest endpoints</h2>
+          <SlowTable rows={props.slow} />
+        </section>
+      </div>
+      <section aria-labelledby="subs-h">
+        <h2 id="subs-h">Subscriptions</h2>
+        {props.subs.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          props.subs.map((s) => (
+            <details class="card" key={s.id}>
+              <summary>
+                <code>{s.event}</code> → <code>{s.url}</code>{' '}
+                <ActiveBadge active={s.active} reason={s.deactivatedReason} />
+              </summary>
+              <HealthFacts sub={s} />
+            </details>
+          ))
+        )}
+      </section>
+      <OperationalEvents events={props.events} />
+    </Page>
+  )
+}
+
+function CredentialTable({ ctx, rows, self }: { ctx: PageCtx; rows: CredentialRow[]; self: string }) {
+  if (rows.length === 0) return <p>No credentials.</p>
+  return (
+    <table>
+      <caption class="visually-hidden">Credentials</caption>
+      <thead>
+        <tr>
+          <th scope="col">Key</th>
+          <th scope="col">Role</th>
+          <th scope="col">Name</th>
+          <th scope="col">Created</th>
+          <th scope="col">Revoked</th>
+          <th scope="col">
+            <span class="visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((c) => (
+          <tr key={c.id}>
+            <td>
+              <code>{c.key}</code>
+            </td>
+            <td>{c.role}</td>
+            <td>{c.name ?? '—'}</td>
+            <td>
+              <Time ms={c.created} />
+            </td>
+            <td>
+              <Time ms={c.revoked} empty="no" />
+            </td>
+            <td>
+              {c.revoked === null ? (
+                <form method="post" action={`${self}/credentials/revoke`}>
+                  <CsrfField ctx={ctx} />
+                  <input type="hidden" name="credentialId" value={c.id} />
+                  <button type="submit" class="danger" aria-label={`Revoke ${c.key}`}>
+                    Revoke
+                  </button>
+                </form>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}

@@ -1,0 +1,174 @@
+// Optional OpenTelemetry tracing, off by default (HOOKPOST_OTEL=true turns it on). Hookpost does
+// not depend on OpenTelemetry: when enabled, `@opentelemetry/api` is imported at start if the
+// operator installed it, and publishes and delivery attempts become spans of whatever SDK was
+// registered (docs/observability.md: install it and `--import` a setup file). When the package
+// is absent, one warning is logged and everything runs untraced.
+import type { AttemptOutcome, OutboundRequest, Sender } from '../deliveries/sender.ts'
+import type { Publisher, PublishOptions } from '../events/publish.ts'
+import type { Logger } from '../shared/logger.ts'
+import type { PublishResult } from '../store/store.ts'
+
+export type SpanAttributes = Record<string, string | number | boolean>
+export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer'
+
+export interface Tracing {
+  readonly enabled: boolean
+  /**
+   * Runs fn inside an active span named `name`; fn may add attributes known later and mark the
+   * span failed. A thrown error is recorded and rethrown.
+   */
+  span<T>(
+    name: string,
+    kind: SpanKindName,
+    attributes: SpanAttributes,
+    fn: (span: { set(a: SpanAttributes): void; fail(message: string): void }) => Promise<T>,
+  ): Promise<T>
+}
+
+const noSpan = { set() {}, fail() {} }
+
+export const noTracing: Tracing = {
+  enabled: false,
+  span: (_name, _kind, _attributes, fn) => fn(noSpan),
+}
+
+// The few parts of @opentelemetry/api 1.x used here (typed locally: the package is optional).
+interface OtelSpan {
+  setAttributes(a: SpanAttributes): unknown
+  setStatus(s: { code: number; message?: string }): unknown
+  recordException(e: unknown): unknown
+  end(): void
+}
+interface OtelTracer {
+  startActiveSpan<F extends (span: OtelSpan) => unknown>(
+    name: string,
+    options: { kind?: number; attributes?: SpanAttributes },
+    fn: F,
+  ): ReturnType<F>
+}
+interface OtelApi {
+  trace: { getTracer(name: string, version?: string): OtelTracer }
+}
+
+const statusError = 2
+const kinds: Record<SpanKindName, number> = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 }
+
+export const otelApiPackage = '@opentelemetry/api'
+
+export interface LoadTracingOptions {
+  enabled: boolean
+  log: Logger
+  version: string
+  /** How the package is imported (tests pass a stub). */
+  importModule?: (specifier: string) => Promise<unknown>
+}
+
+/** noTracing unless enabled and `@opentelemetry/api` can be imported. */
+export async function loadTracing(o: LoadTracingOptions): Promise<Tracing> {
+  if (!o.enabled) return noTracing
+  let api: OtelApi
+  try {
+    const specifier = otelApiPackage
+    const mod = (await (o.importModule ?? ((s: string) => import(s)))(specifier)) as OtelApi & {
+      default?: OtelApi
+    }
+    api = typeof mod.trace?.getTracer === 'function' ? mod : (mod.default as OtelApi)
+    if (typeof api?.trace?.getTracer !== 'function') throw new Error(`${specifier} has no trace API`)
+  } catch (e) {
+    o.log.warn(
+      { err: e, package: otelApiPackage },
+      'HOOKPOST_OTEL is true but @opentelemetry/api could not be loaded; continuing without tracing (docs/observability.md)',
+    )
+    return noTracing
+  }
+  o.log.info({ package: otelApiPackage }, 'tracing publishes and delivery attempts with OpenTelemetry')
+  return otelTracing(api.trace.getTracer('hookpost', o.version))
+}
+
+function otelTracing(tracer: OtelTracer): Tracing {
+  return {
+    enabled: true,
+    span(name, kind, attributes, fn) {
+      return tracer.startActiveSpan(name, { kind: kinds[kind], attributes }, async (span: OtelSpan) => {
+        try {
+          return await fn({
+            set: (a) => span.setAttributes(a),
+            fail: (message) => span.setStatus({ code: statusError, message }),
+          })
+        } catch (e) {
+          span.recordException(e)
+          span.setStatus({ code: statusError, message: (e as Error).message ?? String(e) })
+          throw e
+        } finally {
+          span.end()
+        }
+      })
+    },
+  }
+}
+
+/** A Sender whose every attempt is a client span carrying the delivery's ids (from its headers). */
+export function tracedSender(sender: Sender, tracing: Tracing): Sender {
+  if (!tracing.enabled) return sender
+  return {
+    send(req: OutboundRequest): Promise<AttemptOutcome> {
+      let host = ''
+      try {
+        host = new URL(req.url).host
+      } catch {
+        // The sender reports the bad URL itself.
+      }
+      const attributes: SpanAttributes = {
+        'http.request.method': 'POST',
+        'server.address': host,
+        'hookpost.delivery_id': req.headers['webhook-id'] ?? '',
+        'hookpost.event': req.headers['x-delivery-event'] ?? '',
+        'hookpost.attempt': Number(req.headers['x-delivery-attempt'] ?? 0),
+      }
+      return tracing.span('hookpost.delivery.attempt', 'client', attributes, async (span) => {
+        const outcome = await sender.send(req)
+        if (outcome.kind === 'response') {
+          span.set({ 'http.response.status_code': outcome.statusCode })
+          if (outcome.statusCode < 200 || outcome.statusCode >= 300) span.fail(`HTTP ${outcome.statusCode}`)
+        } else {
+          span.set({ 'error.type': outcome.code })
+          span.fail(outcome.message)
+        }
+        return outcome
+      })
+    },
+    close: () => sender.close(),
+  }
+}
+
+/** The publisher with each publish in a producer span, and told about each result (metrics). */
+export function instrumentPublisher(
+  publisher: Publisher,
+  o: { tracing: Tracing; onPublished?: (r: PublishResult) => void },
+): Publisher {
+  return {
+    ...publisher,
+    publish(envId: string, body: Buffer, opts?: PublishOptions): Promise<PublishResult> {
+      return o.tracing.span(
+        'hookpost.publish',
+        'producer',
+        { 'hookpost.environment_id': envId, 'hookpost.body_bytes': body.length },
+        async (span) => {
+          const r = await publisher.publish(envId, body, opts)
+          span.set({
+            'hookpost.event_id': r.eventId,
+            'hookpost.event': r.eventName,
+            'hookpost.deliveries': r.deliveries,
+            'hookpost.idempotent_repeat': r.replayed,
+          })
+          try {
+            o.onPublished?.(r)
+          } catch {
+            // Metrics must never break a publish.
+          }
+          return r
+        },
+      )
+    },
+  }
+}

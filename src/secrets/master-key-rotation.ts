@@ -1,0 +1,100 @@
+// Master key rotation: seals every signing secret again under the current master key, in
+// batches, while the service runs. Each row keeps its id and plaintext; only its key id and
+// ciphertext change, one row at a time, so a node that can open both keys (the new one as
+// current, the old one as previous) never meets a row it cannot open. Once this reports no
+// row left under an old key, the old key can be removed. Running it again is harmless.
+import type { AuditLog } from '../audit/audit-log.ts'
+import { operatorActor } from '../audit/audit-log.ts'
+import type { Store } from '../store/store.ts'
+import type { SecretBox } from './secret-box.ts'
+import { secretAssociatedData } from './signing-keyring.ts'
+
+export interface MasterKeyRotationReport {
+  /** The key every secret is now sealed under. */
+  keyId: string
+  /** Rows read. */
+  examined: number
+  /** Rows sealed again by this run. */
+  resealed: number
+  /** Rows already under the current key. */
+  alreadyCurrent: number
+  /** Key ids the resealed rows were under. */
+  fromKeyIds: string[]
+  /** Rows no configured key opens (their key is missing, or the row was tampered with). */
+  unopenableCount: number
+  /** The first 100 of them. */
+  unopenable: { id: string; keyId: string }[]
+}
+
+export interface MasterKeyRotationDeps {
+  store: Store
+  box: SecretBox
+  audit?: AuditLog
+  batchSize?: number
+  /** After each batch (progress output). */
+  onBatch?: (r: Readonly<MasterKeyRotationReport>) => void
+}
+
+const maxListedUnopenable = 100
+
+export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise<MasterKeyRotationReport> {
+  const { store, box } = deps
+  const batchSize = deps.batchSize ?? 200
+  const keyId = box.currentKeyId
+  const from = new Set<string>()
+  const report: MasterKeyRotationReport = {
+    keyId,
+    examined: 0,
+    resealed: 0,
+    alreadyCurrent: 0,
+    fromKeyIds: [],
+    unopenableCount: 0,
+    unopenable: [],
+  }
+  let after: string | null = null
+  for (;;) {
+    const rows = await store.secrets.listAll(after, batchSize)
+    if (rows.length === 0) break
+    for (const row of rows) {
+      report.examined++
+      if (row.keyId === keyId) {
+        report.alreadyCurrent++
+        continue
+      }
+      const aad = secretAssociatedData(row.envId)
+      let plaintext: string
+      try {
+        plaintext = box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, aad)
+      } catch {
+        report.unopenableCount++
+        if (report.unopenable.length < maxListedUnopenable)
+          report.unopenable.push({ id: row.id, keyId: row.keyId })
+        continue
+      }
+      const sealed = box.seal(plaintext, aad)
+      // Never write what does not open: a row must stay readable at every moment.
+      if (box.open(sealed, aad) !== plaintext) throw new Error(`re-sealing ${row.id} did not round-trip`)
+      if (await store.secrets.reseal(row.id, sealed.keyId, sealed.ciphertext)) {
+        report.resealed++
+        from.add(row.keyId)
+      }
+    }
+    after = rows[rows.length - 1]!.id
+    report.fromKeyIds = [...from].sort()
+    deps.onBatch?.(report)
+  }
+  await deps.audit?.record({
+    action: 'master_key.rotated',
+    actor: operatorActor,
+    target: keyId,
+    detail: {
+      keyId,
+      examined: report.examined,
+      resealed: report.resealed,
+      alreadyCurrent: report.alreadyCurrent,
+      fromKeyIds: report.fromKeyIds,
+      unopenable: report.unopenableCount,
+    },
+  })
+  return report
+}

@@ -1,0 +1,136 @@
+// Runs the real `hookpost` command (node bin/hookpost.js …) the way a user does, against a real
+// service, and sets up an environment with a consumer and a publisher credential over the API.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { basic } from '../support/basic-auth.ts'
+import { eventually } from '../support/eventually.ts'
+import { client, repoRoot, type ServiceProcess } from '../support/service-process.ts'
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface Tenant {
+  envId: string
+  consumer: { key: string; secret: string; authorization: string }
+  publisher: { key: string; secret: string; authorization: string }
+  /** The signing secret (rotated once so the test knows it). */
+  signingSecret: string
+  /** HOOKPOST_URL and the consumer credential as the CLI's environment. */
+  consumerEnv: Record<string, string>
+  publisherEnv: Record<string, string>
+}
+
+const baseEnv = () => ({
+  PATH: process.env['PATH'] ?? '',
+  HOME: process.env['HOME'] ?? '/tmp',
+  NO_COLOR: '1',
+})
+
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  opts: { stdin?: Buffer; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/hookpost.js'), ...args], {
+      cwd: repoRoot,
+      env: { ...baseEnv(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`hookpost ${args.join(' ')} timed out\n${stdout}\n${stderr}`))
+    }, opts.timeoutMs ?? 20_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(opts.stdin ?? Buffer.alloc(0))
+  })
+}
+
+export interface CliProcess {
+  child: ChildProcess
+  output(): string
+  waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<void>
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** A long-running command (tail, listen). */
+export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/hookpost.js'), ...args], {
+    cwd: repoRoot,
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  return {
+    child,
+    output: () => out,
+    waitFor: (pattern, timeoutMs = 15_000) =>
+      eventually(
+        () => {
+          const hit = typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out)
+          if (!hit) {
+            if (child.exitCode !== null)
+              throw new Error(`hookpost ${args[0]} exited ${child.exitCode}:\n${out}`)
+            throw new Error(`no ${String(pattern)} yet in:\n${out}`)
+          }
+        },
+        timeoutMs,
+        50,
+      ),
+    stop(signal = 'SIGINT') {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+      return new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code))
+        child.kill(signal)
+      })
+    },
+  }
+}
+
+export async function createTenant(svc: ServiceProcess, name: string): Promise<Tenant> {
+  const admin = client(svc.url, `Bearer ${svc.adminToken}`)
+  const env = (await admin('POST', '/admin/environments', { name })).json.environment
+  const cred = async (role: string) => {
+    const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
+    return { key: c.key as string, secret: c.secret as string, authorization: basic(c.key, c.secret) }
+  }
+  const consumer = await cred('consumer')
+  const publisher = await cred('publisher')
+  const signingSecret = (await client(svc.url, consumer.authorization)('POST', '/webhooks/hmac-secret')).json
+    .hmacSecret.secret as string
+  const envOf = (c: { key: string; secret: string }) => ({
+    HOOKPOST_URL: svc.url,
+    HOOKPOST_KEY: c.key,
+    HOOKPOST_SECRET: c.secret,
+  })
+  return {
+    envId: env.id,
+    consumer,
+    publisher,
+    signingSecret,
+    consumerEnv: envOf(consumer),
+    publisherEnv: envOf(publisher),
+  }
+}

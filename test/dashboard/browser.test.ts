@@ -1,0 +1,177 @@
+// The dashboard in a real browser: Debian's chromium driven by playwright-core, against the real
+// service process and a loopback receiver. Sign in with a consumer credential, subscribe the
+// receiver, send a test event and see it delivered, make the receiver fail, retry and see the
+// new attempt; then the operator's charts. Screenshots go to test-artifacts/dashboard/.
+// Browser code is passed to page.evaluate as strings: vitest rewrites functions (pitfall 9).
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findEventType } from '../../src/events/event-types.ts'
+import { TestReceiver } from '../support/receiver.ts'
+import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
+
+const chromiumPath = '/usr/bin/chromium'
+const haveChromium = existsSync(chromiumPath)
+const artifacts = join(repoRoot, 'test-artifacts/dashboard')
+const eventName = 'account_holder.created'
+
+if (!haveChromium && process.env['CI'] === 'true') {
+  describe('dashboard in a browser', () => {
+    it('needs chromium', () => {
+      throw new Error(`${chromiumPath} is missing: CI must install it (bash scripts/ensure-chromium.sh)`)
+    })
+  })
+}
+
+const suite = haveChromium ? describe : describe.skip
+const title = haveChromium
+  ? 'dashboard in a browser'
+  : `dashboard in a browser (skipped: ${chromiumPath} is missing; run bash scripts/ensure-chromium.sh)`
+
+suite(title, () => {
+  let svc: ServiceProcess
+  let rx: TestReceiver
+  let browser: Browser
+  let page: Page
+  let consumerCred: { key: string; secret: string }
+
+  const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true })
+    rx = await new TestReceiver().start()
+    svc = await startService({
+      HOOKPOST_ALLOW_HTTP: 'true',
+      HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
+      HOOKPOST_RETRY_SCHEDULE: '100ms',
+      HOOKPOST_LOG_LEVEL: 'warn',
+    })
+    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
+    const env = (await admin('POST', '/admin/environments', { name: 'BaseKit brand' })).json.environment
+    const cred = async (role: string) =>
+      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential as {
+        key: string
+        secret: string
+      }
+    consumerCred = await cred('consumer')
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+    page.setDefaultTimeout(10_000)
+  }, 30_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await svc?.stop()
+    svc?.cleanup()
+    await rx?.stop()
+  })
+
+  it('does the consumer flow: sign in, subscribe, test event delivered, failure retried', async () => {
+    await page.goto(`${svc.url}/dashboard`)
+    expect(new URL(page.url()).pathname).toBe('/dashboard/login')
+
+    // Keyboard: the first Tab reaches the skip link.
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe(
+      'Skip to content',
+    )
+
+    await page.getByLabel('Credential key').fill(consumerCred.key)
+    await page.getByLabel('Credential secret').fill(consumerCred.secret)
+    await shot('01-sign-in')
+    await page.getByRole('button', { name: 'Sign in to the portal' }).click()
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor()
+    expect(await page.textContent('header')).toContain('BaseKit brand')
+
+    // Subscribe the receiver.
+    await page.getByRole('link', { name: 'New subscription' }).click()
+    await page.getByLabel('Event type').selectOption(eventName)
+    await page.getByLabel('URL', { exact: true }).fill(`${rx.url}/hook`)
+    await page.getByRole('button', { name: 'Create subscription' }).click()
+    await page.getByText('Subscription created.').waitFor()
+    await shot('02-subscription')
+
+    // Send a test event: the subscription's recent deliveries refresh themselves until it is in.
+    const sendTestEvent = page.getByRole('button', { name: 'Send test event' })
+    await sendTestEvent.click()
+    await page.getByText('Test event queued as delivery').waitFor()
+    await page.locator('#recent tr[data-status="delivered"]').waitFor()
+    expect(rx.received).toHaveLength(1)
+    expect(rx.received[0]!.headers['x-delivery-event']).toBe(eventName)
+    expect(JSON.parse(rx.received[0]!.body.toString())).toEqual(findEventType(eventName)!.example)
+    await shot('03-test-event')
+
+    // The receiver fails: one attempt and one retry (HOOKPOST_RETRY_SCHEDULE=100ms), then failed.
+    rx.respond = () => ({ status: 500, body: 'receiver down' })
+    await sendTestEvent.click()
+    await page.locator('#recent tr[data-status="failed"]').waitFor({ timeout: 15_000 })
+    expect(rx.received).toHaveLength(3)
+
+    // The delivery log shows both.
+    await page.getByRole('link', { name: 'Delivery log' }).click()
+    await page.locator('tr[data-status="delivered"]').waitFor()
+    const failedRow = page.locator('tr[data-status="failed"]').first()
+    await failedRow.waitFor()
+    await shot('04-log')
+
+    // Filter the log to failures (an htmx swap), open the failed delivery and retry it.
+    await page.getByLabel('Status').selectOption('failed')
+    await page.getByRole('button', { name: 'Filter' }).click()
+    await page.waitForURL(/status=failed/)
+    expect(await page.locator('tr[data-status]').count()).toBe(1)
+    await failedRow.getByRole('link').first().click()
+    await page.locator('[data-attempt="2"]').waitFor()
+    expect(await page.textContent('[data-attempt="2"]')).toContain('HTTP 500')
+    expect(await page.textContent('[data-attempt="2"]')).toContain('receiver down')
+    expect(await page.textContent('[data-attempt="2"]')).toContain('x-delivery-hmac-sha256')
+    await shot('05-failed')
+
+    rx.respond = () => ({ status: 200, body: 'ok' })
+    await page.getByRole('button', { name: 'Retry now' }).click()
+    await page.getByText('Retry queued').waitFor()
+    // The state region polls until the new attempt is in.
+    await page.locator('[data-attempt="3"]').waitFor({ timeout: 15_000 })
+    await page.locator('#delivery-state .badge.s-delivered').waitFor({ timeout: 15_000 })
+    expect(await page.textContent('[data-attempt="3"]')).toContain('HTTP 200')
+    expect(rx.received).toHaveLength(4)
+    await shot('06-retried')
+  }, 60_000)
+
+  it("shows the subscription's health, toggles it, and shows the operator's charts", async () => {
+    await page.getByRole('link', { name: 'Subscriptions' }).click()
+    await page.getByRole('link', { name: eventName }).click()
+    await page.getByRole('heading', { name: 'Health' }).waitFor()
+    expect(await page.textContent('#health-h + dl')).toContain('Last failure')
+    await shot('07-health')
+
+    // Deactivate and activate again: htmx swaps the settings region in place.
+    await page.getByRole('button', { name: 'Deactivate' }).click()
+    await page.getByText('Subscription deactivated').waitFor()
+    expect(await page.textContent('#subscription .badge')).toBe('inactive')
+    await page.getByRole('button', { name: 'Activate' }).click()
+    await page.getByText('Subscription activated.').waitFor()
+    expect(await page.textContent('#subscription .badge')).toBe('active')
+
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/dashboard\/login$/)
+    await page.getByLabel('Operator token').fill(svc.adminToken)
+    await page.getByRole('button', { name: 'Sign in as operator' }).click()
+    await page.getByRole('heading', { name: 'Operator overview' }).waitFor()
+    expect(await page.locator('svg[role="img"]').count()).toBeGreaterThanOrEqual(2)
+    expect(await page.textContent('main')).toContain(`${rx.url}/hook`)
+    await shot('08-operator')
+  }, 30_000)
+})
