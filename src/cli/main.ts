@@ -5,7 +5,6 @@ import { type AuditInput, auditLog, operatorActor } from '../audit/audit-log.ts'
 import { ConfigError, loadConfig } from '../config/load.ts'
 import { type Config, settings } from '../config/schema.ts'
 import type { Hookpost } from '../hookpost.ts'
-import { createLogger, openHookpost, openStore, rotateMasterKey, start } from '../main.ts'
 import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
 import { register as registerDeliveries } from './commands/deliveries.ts'
@@ -53,8 +52,15 @@ function configFrom(flags: Flags): Readonly<Config> {
   return loadConfig(process.env, given)
 }
 
+/**
+ * The composition root loads Fastify, the dashboard and the database drivers: only commands
+ * that run the service or touch the store load it, so client commands start fast.
+ */
+const composition = () => import('../main.ts')
+
 /** Runs an operator action against the configured store, then closes it. */
 async function withCore<T>(flags: Flags, fn: (h: Hookpost) => Promise<T>): Promise<T> {
+  const { openHookpost, createLogger } = await composition()
   const core = await openHookpost(configFrom(flags), createLogger('warn'))
   try {
     return await fn(core.hookpost)
@@ -79,6 +85,7 @@ withSettings(
   program.command('serve').description('run the API and/or the delivery worker (HOOKPOST_ROLE)'),
 ).action(async (flags: Flags) => {
   const config = configFrom(flags)
+  const { createLogger, start } = await composition()
   const log = createLogger(config.logLevel)
   const running = await start(config, log)
   let stopping = false
@@ -101,6 +108,7 @@ withSettings(
 withSettings(program.command('migrate').description('apply database migrations and exit')).action(
   async (flags: Flags) => {
     const config = configFrom(flags)
+    const { openStore } = await composition()
     const store = await openStore(config)
     await store.migrate()
     await store.close()
@@ -173,6 +181,7 @@ withSettings(
   const batchSize = Number(flags['batchSize'])
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
     throw new Error('--batch-size must be an integer in 1..10000')
+  const { rotateMasterKey, createLogger } = await composition()
   const r = await rotateMasterKey(configFrom(flags), createLogger('warn'), {
     generate: flags['generate'] === true,
     batchSize,
