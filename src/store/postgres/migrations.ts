@@ -84,4 +84,13 @@ export const postgresMigrations: readonly Migration[] = [
       `create index audit_log_action on audit_log(action, id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'fewer_delivery_indexes',
+    statements: [
+      // Every status change rewrote this index; (subscription_id, created) serves the same
+      // lookups (cancelling a subscription's pending deliveries, replays) without it.
+      `drop index deliveries_subscription`,
+    ],
+  },
 ]

@@ -767,25 +767,60 @@ export class SqlStore implements Store {
         string,
         { envId: string; results: { ok: boolean; at: number }[]; gone: boolean }
       >()
+      // Plain successes (the common case) are fenced and applied in one statement per status
+      // code; the rest one by one. A row whose lease token no longer matches changes nothing.
+      const fenced = new Map<
+        string,
+        { subscription_id: string; env_id: string; event_id: string; attempts: number }
+      >()
+      const plain = new Map<string, CompleteInput[]>()
       for (const r of results) {
-        const o = r.outcome
-        const status: DeliveryStatus =
-          o.kind === 'delivered' ? 'delivered' : o.kind === 'retry' ? 'pending' : 'failed'
-        const u = await tx
+        if (r.outcome.kind === 'delivered' && r.error === null) {
+          const k = String(r.statusCode)
+          plain.set(k, [...(plain.get(k) ?? []), r])
+        }
+      }
+      for (const group of plain.values()) {
+        const rows = await tx
           .updateTable('deliveries')
           .set({
-            status,
-            next_attempt_at: o.kind === 'retry' ? o.at : null,
+            status: 'delivered',
+            next_attempt_at: null,
             lease_token: null,
-            last_status_code: r.statusCode,
-            last_error: r.error,
+            last_status_code: group[0]!.statusCode,
+            last_error: null,
             updated: now,
           })
-          .where('id', '=', r.id)
-          .where('lease_token', '=', r.leaseToken)
-          .where('status', '=', 'pending')
-          .returning(['subscription_id', 'env_id', 'event_id', 'attempts'])
-          .executeTakeFirst()
+          .where('status', '=', pendingLiteral)
+          .where(
+            sql<boolean>`(id, lease_token) in (values ${sql.join(group.map((r) => sql`(${r.id}, ${r.leaseToken})`))})`,
+          )
+          .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts'])
+          .execute()
+        for (const u of rows) fenced.set(u.id, u)
+      }
+      for (const r of results) {
+        const o = r.outcome
+        let u = fenced.get(r.id)
+        if (!u && !(o.kind === 'delivered' && r.error === null)) {
+          const status: DeliveryStatus =
+            o.kind === 'delivered' ? 'delivered' : o.kind === 'retry' ? 'pending' : 'failed'
+          u = await tx
+            .updateTable('deliveries')
+            .set({
+              status,
+              next_attempt_at: o.kind === 'retry' ? o.at : null,
+              lease_token: null,
+              last_status_code: r.statusCode,
+              last_error: r.error,
+              updated: now,
+            })
+            .where('id', '=', r.id)
+            .where('lease_token', '=', r.leaseToken)
+            .where('status', '=', pendingLiteral)
+            .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts'])
+            .executeTakeFirst()
+        }
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
         const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
