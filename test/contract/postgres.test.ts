@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { storeContract } from './store.contract.ts'
@@ -18,6 +18,19 @@ if (available.ok) {
         await db.drop()
       },
     }
+  })
+  describe('postgres: migrations', () => {
+    it('applies them once when several processes start together on a fresh database', async () => {
+      const db = await freshDatabase()
+      const stores = [1, 2, 3, 4].map(() => openPostgresStore(db.url, 2))
+      try {
+        const r = await Promise.allSettled(stores.map((s) => s.migrate()))
+        expect(r.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'])
+      } finally {
+        for (const s of stores) await s.close()
+        await db.drop()
+      }
+    })
   })
 } else if (postgresRequired) {
   describe('postgres: Store contract', () => {

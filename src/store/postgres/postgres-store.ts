@@ -68,6 +68,9 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     groupCommit: false,
     skipLocked: true,
     isUniqueViolation: (e) => pgCode(e) === '23505',
+    migrationLock: async (tx) => {
+      await sql`select pg_advisory_xact_lock(7340117, 1)`.execute(tx)
+    },
     notifyWork: async (db) => {
       await sql`select pg_notify(${channel}, '')`.execute(db)
     },

@@ -45,6 +45,8 @@ export interface SqlDialectTraits {
    * again. Everything a client is told succeeded stays fully durable.
    */
   relaxedTransaction?: <T>(db: Kysely<Database>, fn: (tx: Transaction<Database>) => Promise<T>) => Promise<T>
+  /** Taken inside the migration transaction (PostgreSQL: an advisory lock; SQLite's write lock suffices). */
+  migrationLock?: (tx: Transaction<Database>) => Promise<void>
   /** Commit concurrent publishes together (one writer: SQLite). */
   groupCommit: boolean
   /** Announces, inside the transaction, that deliveries became due (PostgreSQL: NOTIFY). */
@@ -211,7 +213,7 @@ export class SqlStore implements Store {
   }
 
   migrate(): Promise<void> {
-    return this.#run(() => applyMigrations(this.#db, this.#traits.migrations))
+    return this.#run(() => applyMigrations(this.#db, this.#traits.migrations, this.#traits.migrationLock))
   }
 
   async close(): Promise<void> {
