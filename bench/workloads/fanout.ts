@@ -1,0 +1,26 @@
+// W1, fan-out: every event goes to 10 subscriptions, each a distinct endpoint (its own origin);
+// events published closed-loop as fast as the system acknowledges them.
+import type { Workload } from './types.ts'
+
+export const fanout: Workload = {
+  id: 'fanout',
+  title: 'Fan-out: 1 event → 10 subscriptions',
+  question:
+    'Deliveries per second when every event fans out to 10 fast endpoints, next to the raw HTTP ceiling and the two BullMQ senders.',
+  scenario: (mode) => ({
+    endpoints: Array.from({ length: 10 }, () => ({ group: 'healthy' })),
+    events: mode === 'quick' ? 1500 : 10_000,
+    publish: { mode: 'closed', concurrency: 32 },
+    warmupEvents: mode === 'quick' ? 200 : 1000,
+    publishMaxMs: mode === 'quick' ? 10_000 : 120_000,
+    drainMaxMs: mode === 'quick' ? 20_000 : 180_000,
+  }),
+  systems: (_mode, { pg }) => [
+    'hookpost',
+    'raw',
+    'bullmq-naive',
+    'bullmq-tuned',
+    ...(pg ? (['hookpost-pg-w1', 'hookpost-pg-w2', 'hookpost-pg-w4'] as const) : []),
+  ],
+  headline: { label: 'deliveries/s', unit: '/s', value: (r) => r.throughput, higherIsBetter: true },
+}
