@@ -497,6 +497,16 @@ const palette: Record<SystemId, string> = {
   'bullmq-tuned': '#f59e0b',
 }
 
+const shortLabels: Record<SystemId, string> = {
+  hookpost: 'Hookpost (SQLite)',
+  'hookpost-pg-w1': 'Hookpost (PG, 1 worker)',
+  'hookpost-pg-w2': 'Hookpost (PG, 2 workers)',
+  'hookpost-pg-w4': 'Hookpost (PG, 4 workers)',
+  raw: 'Raw ceiling',
+  'bullmq-naive': 'BullMQ naive',
+  'bullmq-tuned': 'BullMQ tuned',
+}
+
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
@@ -577,7 +587,7 @@ export function throughputSvg(workloads: Workload[], cells: CellSummary[]): stri
 export function latencySvg(runs: RunResult[]): string {
   const width = 860
   const height = 420
-  const m = { l: 60, r: 200, t: 40, b: 50 }
+  const m = { l: 60, r: 220, t: 40, b: 50 }
   const pw = width - m.l - m.r
   const ph = height - m.t - m.b
   const series: {
@@ -603,7 +613,7 @@ export function latencySvg(runs: RunResult[]): string {
         if (Number.isFinite(edge) && c > 0) cdf.push({ x: edge, y: acc / total })
       })
       series.push({
-        label: `${systemLabels[s]} — ${w}`,
+        label: `${shortLabels[s]}${w === 'latency' ? '' : ` (${w})`}`,
         color: palette[s],
         cdf,
         p99: median(rs.filter((r) => r.system === s).map((r) => r.latency?.['all']?.p99 ?? Number.NaN)),
@@ -613,31 +623,44 @@ export function latencySvg(runs: RunResult[]): string {
   }
   const body: string[] = []
   body.push(
-    `<text x="16" y="22" font-size="15" font-weight="600">Delivery latency, publish (scheduled) → first byte at the receiver: cumulative share of deliveries</text>`,
+    `<text x="16" y="22" font-size="15" font-weight="600">Delivery latency, publish (scheduled) → first byte at the receiver</text>`,
   )
-  const xmin = -1
-  const xmax = 4
-  const X = (ms: number) => m.l + ((Math.log10(Math.max(ms, 0.1)) - xmin) / (xmax - xmin)) * pw
-  const Y = (f: number) => m.t + (1 - f) * ph
+  // x: log scale over the decades the data covers; y: percentile scale (0, 90, 99, 99.9 % equally
+  // spaced), so that the tail is as visible as the median.
+  const lo = Math.min(...series.flatMap((s) => s.cdf.map((p) => p.x)), 1)
+  const hi = Math.max(...series.flatMap((s) => s.cdf.map((p) => p.x)), 100)
+  const xmin = Math.max(-2, Math.floor(Math.log10(lo)) - 0)
+  const xmax = Math.min(5, Math.ceil(Math.log10(hi)))
+  const X = (ms: number) =>
+    m.l + ((Math.min(xmax, Math.max(xmin, Math.log10(Math.max(ms, 1e-3)))) - xmin) / (xmax - xmin)) * pw
+  const Y = (f: number) => m.t + (1 - Math.min(3, -Math.log10(Math.max(1e-3, 1 - f))) / 3) * ph
   for (let e = xmin; e <= xmax; e++) {
     const x = X(10 ** e)
     body.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#e5e7eb"/>`)
     body.push(`<text x="${x}" y="${m.t + ph + 16}" text-anchor="middle">${fmtMs(10 ** e)}</text>`)
   }
-  for (const f of [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1]) {
+  for (const [f, label] of [
+    [0, '0 %'],
+    [0.5, 'p50'],
+    [0.9, 'p90'],
+    [0.99, 'p99'],
+    [0.999, 'p99.9'],
+  ] as const) {
     const y = Y(f)
     body.push(
       `<line x1="${m.l}" y1="${y}" x2="${m.l + pw}" y2="${y}" stroke="${f === 0.99 ? '#fca5a5' : '#e5e7eb'}"/>`,
     )
-    body.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${(f * 100).toFixed(0)}%</text>`)
+    body.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${label}</text>`)
   }
-  body.push(`<text x="${m.l + pw / 2}" y="${height - 12}" text-anchor="middle">latency (log scale)</text>`)
+  body.push(
+    `<text x="${m.l + pw / 2}" y="${height - 12}" text-anchor="middle">latency (log scale); y: share of deliveries at or below</text>`,
+  )
   series.forEach((s, i) => {
     const pts = s.cdf.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')
     body.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`)
     const ly = m.t + 10 + i * 34
     body.push(`<rect x="${m.l + pw + 14}" y="${ly - 8}" width="12" height="12" fill="${s.color}"/>`)
-    body.push(`<text x="${m.l + pw + 30}" y="${ly + 2}" font-size="11">${esc(s.label.slice(0, 30))}</text>`)
+    body.push(`<text x="${m.l + pw + 30}" y="${ly + 2}" font-size="11">${esc(s.label)}</text>`)
     body.push(
       `<text x="${m.l + pw + 30}" y="${ly + 16}" font-size="11" fill="#555">p99 ${fmtMs(s.p99)}</text>`,
     )
@@ -649,13 +672,13 @@ export function latencySvg(runs: RunResult[]): string {
 /** Pending deliveries over time during the backlog drain (the median run of each system). */
 export function drainSvg(runs: RunResult[]): string {
   const width = 860
-  const height = 420
-  const m = { l: 70, r: 200, t: 40, b: 50 }
+  const m = { l: 70, r: 70, t: 40, b: 60 }
   const pw = width - m.l - m.r
-  const ph = height - m.t - m.b
+  const ph = 320
   const rs = runs.filter((r) => r.workload === 'backlog' && isValid(r) && (r.timeline?.length ?? 0) > 1)
   const systems = [...new Set(rs.map((r) => r.system))]
   const picked: RunResult[] = []
+  const height = m.t + ph + m.b + 22 * Math.max(1, systems.length) + 16
   for (const s of systems) {
     const list = rs.filter((r) => r.system === s).sort((a, b) => a.throughput - b.throughput)
     const mid = list[Math.floor((list.length - 1) / 2)]
@@ -690,7 +713,7 @@ export function drainSvg(runs: RunResult[]): string {
     )
   }
   body.push(
-    `<text x="${m.l + pw / 2}" y="${height - 12}" text-anchor="middle">seconds since the workers were started (raw: since sending began)</text>`,
+    `<text x="${m.l + pw / 2}" y="${m.t + ph + 34}" text-anchor="middle">seconds since the workers were started (raw: since sending began)</text>`,
   )
   picked.forEach((r, i) => {
     const pts = r.timeline!.map((p) => `${X(p.t).toFixed(1)},${Y(p.pending).toFixed(1)}`).join(' ')
@@ -701,17 +724,14 @@ export function drainSvg(runs: RunResult[]): string {
         `<polyline points="${rp}" fill="none" stroke="${palette[r.system]}" stroke-width="1" stroke-dasharray="4 3" opacity="0.7"/>`,
       )
     }
-    const ly = m.t + 10 + i * 34
-    body.push(`<rect x="${m.l + pw + 54}" y="${ly - 8}" width="12" height="12" fill="${palette[r.system]}"/>`)
+    const ly = m.t + ph + m.b + i * 22
+    body.push(`<rect x="${m.l}" y="${ly - 9}" width="12" height="12" fill="${palette[r.system]}"/>`)
     body.push(
-      `<text x="${m.l + pw + 70}" y="${ly + 2}" font-size="11">${esc(systemLabels[r.system].slice(0, 24))}</text>`,
-    )
-    body.push(
-      `<text x="${m.l + pw + 70}" y="${ly + 16}" font-size="11" fill="#555">${fmtRate(r.throughput)}/s, RSS ≤ ${fmtNum(r.rss.peakMb)} MB</text>`,
+      `<text x="${m.l + 18}" y="${ly + 1}">${esc(systemLabels[r.system])}: ${fmtRate(r.throughput)} deliveries/s, ${fmtRate(r.ledger?.published)} queued, peak RSS ${fmtNum(r.rss.peakMb)} MB</text>`,
     )
   })
   body.push(
-    `<text x="${m.l + pw + 54}" y="${m.t + ph}" font-size="10" fill="#6b7280">dashed: service RSS (right scale)</text>`,
+    `<text x="${m.l + pw}" y="${m.t - 8}" font-size="10" fill="#6b7280" text-anchor="end">solid: pending deliveries (left) · dashed: service RSS (right)</text>`,
   )
   return svgDoc(width, height, body)
 }

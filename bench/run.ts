@@ -243,7 +243,7 @@ async function main(): Promise<void> {
 
   const calibration: number[] = []
   const versions: Record<string, string> = {
-    hookpost: pkgVersion('../package.json').replace('not installed', ''),
+    hookpost: 'unknown',
     node: process.version,
     undici: pkgVersion('undici'),
     'better-sqlite3': pkgVersion('better-sqlite3'),
@@ -306,10 +306,9 @@ async function main(): Promise<void> {
     },
   }
 
-  for (const [i, c] of plan.entries()) {
+  for (const c of plan) {
     if (interrupted) break
     progress.cell(`${c.w.id} · ${c.s} · run ${c.rep + 1}/${reps}`)
-    void i
     const r = await runCell(c.w, c.s, c.rep, ctx)
     runs.push(r)
     progress.log(oneLine(r, c.w))
