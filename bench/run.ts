@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     // keep
   }
 
-  progress.start(plan.length)
+  progress.start(plan.length + 2) // + preflight and the closing calibration
   progress.cell('preflight')
   progress.phase('fsync probe')
   calibration.push(fsyncProbe(mode === 'quick' ? 1000 : 2000))

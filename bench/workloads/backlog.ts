@@ -12,7 +12,7 @@ export const backlog: Workload = {
     'Drain rate of a backlog queued while no worker ran (full: 1 M deliveries), peak RSS while draining, and ingest rate while queuing.',
   scenario: (mode) => ({
     endpoints: Array.from({ length: 10 }, () => ({ group: 'healthy' })),
-    events: mode === 'quick' ? 5000 : 100_000,
+    events: mode === 'quick' ? 3000 : 100_000,
     publish: { mode: 'closed', concurrency: 64 },
     publishMaxMs: mode === 'quick' ? 30_000 : 600_000,
     drainMaxMs: mode === 'quick' ? 40_000 : 600_000,

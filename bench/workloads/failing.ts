@@ -15,7 +15,7 @@ export const failing: Workload = {
       { group: 'failing', failStatus: 500 },
       { group: 'flaky', failStatus: 500, failForMs: mode === 'quick' ? 1000 : 5000 },
     ],
-    events: mode === 'quick' ? 1500 : 10_000,
+    events: mode === 'quick' ? 1000 : 10_000,
     publish: { mode: 'closed', concurrency: 32 },
     publishMaxMs: mode === 'quick' ? 10_000 : 120_000,
     drainMaxMs: mode === 'quick' ? 20_000 : 180_000,

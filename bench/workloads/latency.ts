@@ -10,7 +10,7 @@ export const latency: Workload = {
     'Time from an event’s scheduled publish time to the first byte of each delivery at its receiver, at a fixed offered rate (target p99 ≤ 25 ms).',
   scenario: (mode) => ({
     endpoints: Array.from({ length: 10 }, () => ({ group: 'healthy' })),
-    events: mode === 'quick' ? 6000 : 35_000,
+    events: mode === 'quick' ? 5000 : 35_000,
     publish: { mode: 'open', rate: 1000, warmupMs: mode === 'quick' ? 1000 : 5000 },
     publishMaxMs: mode === 'quick' ? 8000 : 40_000,
     drainMaxMs: mode === 'quick' ? 20_000 : 120_000,

@@ -9,9 +9,9 @@ export const oneEndpoint: Workload = {
   question: 'Deliveries per second to a single subscription (one event = one delivery, one origin).',
   scenario: (mode) => ({
     endpoints: [{ group: 'healthy' }],
-    events: mode === 'quick' ? 8000 : 50_000,
+    events: mode === 'quick' ? 4000 : 50_000,
     publish: { mode: 'closed', concurrency: 32 },
-    warmupEvents: mode === 'quick' ? 1000 : 5000,
+    warmupEvents: mode === 'quick' ? 500 : 5000,
     publishMaxMs: mode === 'quick' ? 15_000 : 120_000,
     drainMaxMs: mode === 'quick' ? 20_000 : 120_000,
   }),

@@ -93,6 +93,8 @@ class HookpostSut implements Sut {
   notes: string[] = []
   #pgPids: number[] = []
   #pgScannedAt = 0
+  /** Bound on counting pending deliveries page by page at a cutoff (a 1 M backlog takes a while). */
+  countMaxMs = 120_000
 
   private constructor(svc: HookpostService, workers: number, backlog: boolean) {
     this.svc = svc
@@ -116,6 +118,7 @@ class HookpostSut implements Sut {
       nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, label)}`] : [],
     })
     const s = new HookpostSut(svc, workers, sc.backlog === true)
+    if (ctx.mode === 'full') s.countMaxMs = 900_000
     try {
       await svc.start(s.backlog ? { api: true, workers: 0 } : s.#runRoles())
       const setup = await svc.setup(urls)
@@ -183,7 +186,7 @@ class HookpostSut implements Sut {
     // the API of an api-only process on the same database, so nothing moves while we count.
     await this.svc.stop()
     await this.svc.start({ api: true, workers: 0 })
-    const pending = await this.svc.count(this.consumer, 'pending', { maxMs: 120_000 })
+    const pending = await this.svc.count(this.consumer, 'pending', { maxMs: this.countMaxMs })
     const failed = await this.svc.count(this.consumer, 'failed')
     const cancelled = await this.svc.count(this.consumer, 'cancelled')
     return {
