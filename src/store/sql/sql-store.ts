@@ -861,7 +861,9 @@ export class SqlStore implements Store {
           .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing())
           .execute()
       }
-      for (const [subId, entry] of outcomes) {
+      // Subscriptions' health rows are shared between workers: update them in one order (by id)
+      // so that two workers' outcome batches cannot deadlock on PostgreSQL.
+      for (const [subId, entry] of [...outcomes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
         const sub = await tx
           .selectFrom('subscriptions')
           .selectAll()
