@@ -6,29 +6,10 @@
 // accept unknown top-level fields, and Hookpost sends the bytes as published, so a receiver can
 // read t0 from the first bytes of any delivery. A benchPad field brings the body to about 1 KB.
 import { createHmac } from 'node:crypto'
+import { eventTypes } from '../../src/events/event-types.ts'
 
-export const fallbackExample = {
-  eventName: 'account_holder.created',
-  accountHolder: {
-    ref: 199,
-    firstName: 'Web',
-    lastName: 'Hook',
-    email: 'webhooks@basekit.com',
-    username: 'webhooks@basekit.com',
-    created: '2023-03-06T10:15:59+00:00',
-    brand: { ref: 1, name: 'BaseKit Brand' },
-    packages: [
-      {
-        ref: 1,
-        name: 'Demo Package',
-        productType: 'subscription',
-        startDate: '2023-03-06T10:15:59+00:00',
-        endDate: null,
-      },
-    ],
-    metadata: { key1: 'value1' },
-  },
-}
+/** Used when the service cannot be asked (the same catalogue the service serves). */
+export const fallbackExample = eventTypes.find((t) => t.name === 'account_holder.created')!.example
 
 export const targetBodyBytes = 1000
 

@@ -1,6 +1,7 @@
 // The audit log of operator and secret actions: append-only, listed by the operator
 // (GET /admin/audit). An entry says who (the operator or a credential id) did what to which
 // resource, and never carries a secret: details are scrubbed before they are stored.
+import { cursorPage } from '../shared/cursor-page.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import type { AuditEntryRow, Store } from '../store/store.ts'
@@ -53,12 +54,9 @@ function scrubValue(v: unknown, depth: number): unknown {
   return v
 }
 
-/** Audit ids share the sortable shape of every other id, under their own prefix. */
 function auditId(now: number): string {
-  return `aud_${newId('evt', now).slice('evt_'.length)}`
+  return newId('aud', now)
 }
-
-const cursorPattern = /^aud_[0-9A-Za-z]+$/
 
 export function auditLog(deps: { store: Store; now?: () => number }) {
   const now = deps.now ?? Date.now
@@ -92,24 +90,14 @@ export function auditLog(deps: { store: Store; now?: () => number }) {
           details: [{ path: '/action', message: 'unknown action' }],
         })
       }
-      let beforeId: string | undefined
-      if (q.cursor !== undefined) {
-        beforeId = Buffer.from(q.cursor, 'base64url').toString('utf8')
-        if (!cursorPattern.test(beforeId)) throw new AppError('invalid_cursor')
-      }
-      const limit = q.limit ?? 50
-      const rows = await deps.store.audit.list({
-        ...(q.envId !== undefined ? { envId: q.envId } : {}),
-        ...(q.action !== undefined ? { action: q.action } : {}),
-        ...(beforeId !== undefined ? { beforeId } : {}),
-        limit: limit + 1,
-      })
-      const page = rows.slice(0, limit)
-      const last = page[page.length - 1]
-      return {
-        entries: page,
-        nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
-      }
+      const { page, nextCursor } = await cursorPage(q, 'aud', (f) =>
+        deps.store.audit.list({
+          ...(q.envId !== undefined ? { envId: q.envId } : {}),
+          ...(q.action !== undefined ? { action: q.action } : {}),
+          ...f,
+        }),
+      )
+      return { entries: page, nextCursor }
     },
   }
 }

@@ -1,23 +1,16 @@
 // Consumer use cases for deliveries: the log (newest first, cursor pages), one delivery with
 // its attempts, and "one more attempt now" under the same delivery id.
+import { cursorPage } from '../shared/cursor-page.ts'
 import { AppError } from '../shared/errors.ts'
 import type { AttemptRow, DeliveryRow, DeliveryStatus, Store } from '../store/store.ts'
 
 export const deliveryStatuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'cancelled']
-export const defaultPageSize = 50
-export const maxPageSize = 200
 
 export interface DeliveryQuery {
   subscriptionId?: string | undefined
   status?: string | undefined
   limit?: number | undefined
   cursor?: string | undefined
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (!/^dlv_[0-9A-Za-z]+$/.test(id)) throw new AppError('invalid_cursor')
-  return id
 }
 
 export function deliveries(deps: { store: Store; now: () => number; onRetry?: () => void }) {
@@ -33,19 +26,14 @@ export function deliveries(deps: { store: Store; now: () => number; onRetry?: ()
           details: [{ path: '/status', message: 'unknown status' }],
         })
       }
-      const limit = q.limit ?? defaultPageSize
-      const rows = await store.deliveries.list(envId, {
-        ...(q.subscriptionId !== undefined ? { subscriptionId: q.subscriptionId } : {}),
-        ...(q.status !== undefined ? { status: q.status as DeliveryStatus } : {}),
-        ...(q.cursor !== undefined ? { beforeId: decodeCursor(q.cursor) } : {}),
-        limit: limit + 1,
-      })
-      const page = rows.slice(0, limit)
-      const last = page[page.length - 1]
-      return {
-        deliveries: page,
-        nextCursor: rows.length > limit && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null,
-      }
+      const { page, nextCursor } = await cursorPage(q, 'dlv', (f) =>
+        store.deliveries.list(envId, {
+          ...(q.subscriptionId !== undefined ? { subscriptionId: q.subscriptionId } : {}),
+          ...(q.status !== undefined ? { status: q.status as DeliveryStatus } : {}),
+          ...f,
+        }),
+      )
+      return { deliveries: page, nextCursor }
     },
 
     async get(envId: string, id: string): Promise<{ delivery: DeliveryRow; attempts: AttemptRow[] }> {

@@ -2,7 +2,7 @@
 // (Standard Webhooks signs "{id}.{timestamp}.{body}").
 import { randomBytes } from 'node:crypto'
 
-export type IdPrefix = 'env' | 'key' | 'sub' | 'evt' | 'dlv' | 'sec' | 'job' | 'oev'
+export type IdPrefix = 'env' | 'key' | 'sub' | 'evt' | 'dlv' | 'sec' | 'job' | 'oev' | 'aud'
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
