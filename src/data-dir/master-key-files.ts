@@ -5,7 +5,13 @@
 // it has not seen yet makes it look again before it gives up.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { generateMasterKey, type MasterKey, parseMasterKey, type Sealed, SecretBox } from './secret-box.ts'
+import {
+  generateMasterKey,
+  type MasterKey,
+  parseMasterKey,
+  type Sealed,
+  SecretBox,
+} from '../secrets/secret-box.ts'
 
 export const masterKeyFile = 'master.key'
 export const previousKeysFile = 'master.key.previous'
