@@ -114,6 +114,10 @@ export class HookpostService {
       HOOKPOST_RATE_LIMIT_PER_CREDENTIAL: 'off',
       HOOKPOST_RATE_LIMIT_PER_ENVIRONMENT: 'off',
       ...(this.options.env ?? {}),
+      // For profiling hooks (`--require`): passed to the service processes only.
+      ...(process.env['BENCH_SERVICE_NODE_OPTIONS']
+        ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] }
+        : {}),
     }
     const args = [...(this.options.nodeArgs ?? []), join(repoRoot, 'bin/hookpost.js'), 'serve']
     const child = spawn(process.execPath, args, {
