@@ -203,22 +203,35 @@ export class DeliveryWorker {
       await this.#fairShare(now)
       return true
     }
+    // A subscription holds at most one round in flight and one waiting here: a full one is left
+    // out of the claim, the others get what fits, so that nothing is claimed only to be given
+    // back.
     const exclude: string[] = []
-    for (const [sub, n] of this.#inFlight) {
-      if (n + (this.#queued.get(sub)?.length ?? 0) >= o.perSubscription) exclude.push(sub)
+    const busy = new Map<string, number>()
+    for (const [sub, n] of this.#busy()) {
+      if (n >= o.perSubscription) exclude.push(sub)
+      else busy.set(sub, 2 * o.perSubscription - n)
     }
-    // Left out because full here: when one of them has room again it may have more due work.
-    this.#excluded = new Set(exclude)
     const limit = Math.min(free, o.claimBatch)
     const rows = await o.store.deliveries.claimDue({
       now,
       limit,
       leaseMs: this.leaseMs,
       excludeSubscriptions: exclude,
+      room: { perSubscription: 2 * o.perSubscription, busy },
     })
     await this.#accept(rows, now)
+    // Full now (left out, or filled by this claim): when one of them has room again it may have
+    // more due work, so its completions wake the loop.
+    this.#excluded = new Set([...this.#busy()].filter(([, n]) => n >= o.perSubscription).map(([s]) => s))
     if (rows.length === limit) await this.#fairShare(now)
     return rows.length === limit
+  }
+
+  /** Attempts in flight plus queued here, per subscription. */
+  *#busy(): Iterable<[string, number]> {
+    for (const [sub, n] of this.#inFlight) yield [sub, n + (this.#queued.get(sub)?.length ?? 0)]
+    for (const [sub, q] of this.#queued) if (!this.#inFlight.has(sub)) yield [sub, q.length]
   }
 
   /**

@@ -1,6 +1,7 @@
 // Prefixed, opaque, sortable ids: `<prefix>_<time><random>` in base62, never containing `.`
 // (Standard Webhooks signs "{id}.{timestamp}.{body}").
 import { randomBytes } from 'node:crypto'
+import { pooledRandomBytes } from './random-pool.ts'
 
 export type IdPrefix = 'env' | 'key' | 'sub' | 'evt' | 'dlv' | 'sec' | 'job' | 'oev' | 'aud'
 
@@ -29,7 +30,7 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
     n = Math.floor(n / 62)
   }
   const c = alphabet[Math.floor(counter / 62) % 62]! + alphabet[counter % 62]!
-  return `${prefix}_${t}${c}${base62(randomBytes(14))}`
+  return `${prefix}_${t}${c}${base62(pooledRandomBytes(14))}`
 }
 
 /** A random base62 token with `bytes` of entropy-bearing characters (each ~5.95 bits). */

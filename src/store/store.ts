@@ -236,6 +236,12 @@ export interface ClaimInput {
   excludeSubscriptions: readonly string[]
   /** Claim only this subscription's deliveries (fair-share claims for starved subscriptions). */
   onlySubscription?: string
+  /**
+   * At most this many rows per subscription: `busy` gives a subscription's own room, any other
+   * gets `perSubscription`. Due rows beyond a subscription's room are left for later rather
+   * than claimed and given back. Absent: no per-subscription cap.
+   */
+  room?: { perSubscription: number; busy: ReadonlyMap<string, number> }
 }
 
 export interface StoreCapabilities {

@@ -288,6 +288,30 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(two.every((c) => c.subscriptionId === a.id)).toBe(true)
     })
 
+    it('caps each subscription at its room and looks past the first due rows for others', async () => {
+      const env = await anEnvironment(store)
+      const a = await aSubscription(store, env.id)
+      for (let i = 0; i < 6; i++) await publish(store, env.id, { at: T0 + i })
+      // b's deliveries are all due after a's six.
+      const b = await aSubscription(store, env.id, { event: 'site.first_publish' })
+      for (let i = 6; i < 9; i++)
+        await publish(store, env.id, { at: T0 + i, eventName: 'site.first_publish' })
+      const claimed = await store.deliveries.claimDue({
+        now: T0 + 100,
+        limit: 4,
+        leaseMs: 60_000,
+        excludeSubscriptions: [],
+        room: { perSubscription: 2, busy: new Map([[a.id, 1]]) },
+      })
+      // a has room for 1; b (not busy) for 2: three rows, oldest first, none of a's others.
+      expect(claimed.map((c) => c.subscriptionId)).toEqual([a.id, b.id, b.id])
+      // What was over the room was never claimed: it is still due, with no attempt counted.
+      const rest = await claimAll(store, T0 + 100)
+      expect(rest.filter((c) => c.subscriptionId === a.id)).toHaveLength(5)
+      expect(rest.filter((c) => c.subscriptionId === b.id)).toHaveLength(1)
+      expect(rest.every((c) => c.attempts === 1)).toBe(true)
+    })
+
     it('schedules retries, then fails; 410 deactivates the subscription and cancels its pending deliveries', async () => {
       const env = await anEnvironment(store)
       const s = await aSubscription(store, env.id)

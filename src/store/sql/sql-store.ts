@@ -1,9 +1,10 @@
 // The Store contract over Kysely, shared by both adapters. Dialect differences are declared in
 // SqlDialectTraits (claim locking, unique-violation detection), never discovered inside a query.
-import { randomBytes } from 'node:crypto'
+
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import { AppError } from '../../shared/errors.ts'
 import { newId } from '../../shared/ids.ts'
+import { pooledRandomBytes } from '../../shared/random-pool.ts'
 import type { DigestEncoding } from '../../signing/signature.ts'
 import type {
   AttemptRow,
@@ -29,6 +30,7 @@ import type {
 } from '../store.ts'
 import type { Database } from './database.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
+import { type Param, PreparedQueries } from './prepared-queries.ts'
 
 export interface SqlDialectTraits {
   dialect: 'sqlite' | 'postgres'
@@ -181,6 +183,7 @@ export class SqlStore implements Store {
   readonly capabilities: StoreCapabilities
   readonly #db: Kysely<Database>
   readonly #traits: SqlDialectTraits
+  readonly #prepared = new PreparedQueries()
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -271,11 +274,11 @@ export class SqlStore implements Store {
       }),
     findByKey: (key) =>
       this.#run(async () => {
-        const r = await this.#db
-          .selectFrom('credentials')
-          .selectAll()
-          .where('key', '=', key)
-          .executeTakeFirst()
+        // Every API request authenticates: prepared once.
+        const q = this.#prepared.get('credentials.byKey', (p) =>
+          this.#db.selectFrom('credentials').selectAll().where('key', '=', p('key')),
+        )
+        const r = (await this.#db.executeQuery(q.bind({ key }))).rows[0]
         return r && toCredential(r)
       }),
     list: (envId) =>
@@ -471,15 +474,20 @@ export class SqlStore implements Store {
   #draining = false
 
   /**
-   * With one writer (SQLite), concurrent publishes are committed together: while one commit
-   * waits for its fsync, the requests that arrive queue up and share the next transaction (and
-   * its one fsync). Each publish still gets its own answer only after that commit.
+   * With one writer (SQLite), concurrent publishes are committed together. The SQLite driver is
+   * synchronous, so no request is read while a commit waits for its fsync: the batch is instead
+   * every publish that reaches the store within one turn of the event loop (all the requests
+   * read in one poll), written in one transaction with one fsync. Each publish still gets its
+   * own answer only after that commit.
    */
   #publish(input: PublishInput): Promise<PublishResult> {
     if (!this.#traits.groupCommit) return this.#publishOne(input)
     return new Promise((resolve, reject) => {
       this.#publishQueue.push({ input, resolve, reject })
-      if (!this.#draining) void this.#drainPublishes()
+      if (!this.#draining) {
+        this.#draining = true
+        setImmediate(() => void this.#drainPublishes())
+      }
     })
   }
 
@@ -492,7 +500,7 @@ export class SqlStore implements Store {
         try {
           results = await this.#db.transaction().execute(async (tx) => {
             const out: PublishResult[] = []
-            for (const b of batch) out.push(await publishIn(tx, b.input))
+            for (const b of batch) out.push(await publishIn(tx, this.#prepared, b.input))
             if (out.some((r) => !r.replayed && r.deliveries > 0)) await this.#traits.notifyWork?.(tx)
             return out
           })
@@ -512,7 +520,7 @@ export class SqlStore implements Store {
     const { event } = input
     try {
       return await this.#db.transaction().execute(async (tx) => {
-        const r = await publishIn(tx, input)
+        const r = await publishIn(tx, this.#prepared, input)
         if (!r.replayed && r.deliveries > 0) await this.#traits.notifyWork?.(tx)
         return r
       })
@@ -641,12 +649,16 @@ export class SqlStore implements Store {
   }
 
   async #claim(input: ClaimInput): Promise<ClaimedDelivery[]> {
-    const token = randomBytes(12).toString('base64url')
+    const token = pooledRandomBytes(12).toString('base64url')
     const leaseUntil = input.now + input.leaseMs
     return this.#relaxed(async (tx) => {
-      const due = await tx
+      const room = input.room
+      // With a per-subscription cap, look further than the limit: the first due rows may all
+      // belong to one subscription with little room.
+      const candidates = room ? input.limit * 2 : input.limit
+      const found = await tx
         .selectFrom('deliveries as d')
-        .select(['d.id', 'd.next_attempt_at'])
+        .select(['d.id', 'd.next_attempt_at', 'd.subscription_id'])
         .where('d.status', '=', pendingLiteral)
         .where('d.next_attempt_at', '<=', input.now)
         .$if(input.excludeSubscriptions.length > 0, (q) =>
@@ -673,9 +685,10 @@ export class SqlStore implements Store {
           ]),
         )
         .orderBy('d.next_attempt_at')
-        .limit(input.limit)
+        .limit(candidates)
         .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked())
         .execute()
+      const due = room ? withinRoom(found, room, input.limit) : found
       if (due.length === 0) return []
       const dueAt = new Map(due.map((r) => [r.id, Number(r.next_attempt_at)]))
       const claimed = await tx
@@ -1264,6 +1277,24 @@ export class SqlStore implements Store {
   }
 }
 
+/** The first `limit` rows (in due order) that fit each subscription's room. */
+function withinRoom<T extends { subscription_id: string }>(
+  rows: readonly T[],
+  room: NonNullable<ClaimInput['room']>,
+  limit: number,
+): T[] {
+  const taken = new Map<string, number>()
+  const out: T[] = []
+  for (const r of rows) {
+    if (out.length >= limit) break
+    const n = taken.get(r.subscription_id) ?? 0
+    if (n >= (room.busy.get(r.subscription_id) ?? room.perSubscription)) continue
+    taken.set(r.subscription_id, n + 1)
+    out.push(r)
+  }
+  return out
+}
+
 function deliveryRow(
   event: { id: string; envId: string; eventName: string; created: number },
   subscriptionId: string,
@@ -1370,7 +1401,11 @@ async function findByIdempotencyKey(
   return { eventId: prior.id, eventName: prior.event_name, deliveries: Number(n.n), replayed: true }
 }
 
-async function publishIn(tx: Transaction<Database>, input: PublishInput): Promise<PublishResult> {
+async function publishIn(
+  tx: Transaction<Database>,
+  prepared: PreparedQueries,
+  input: PublishInput,
+): Promise<PublishResult> {
   const { event, idempotencyKey } = input
   if (idempotencyKey !== null) {
     const prior = await findByIdempotencyKey(tx, event.envId, idempotencyKey, input.idempotencySince)
@@ -1383,26 +1418,39 @@ async function publishIn(tx: Transaction<Database>, input: PublishInput): Promis
       .where('idempotency_key', '=', idempotencyKey)
       .execute()
   }
-  await tx
-    .insertInto('events')
-    .values({
+  // The statements below run for every event: prepared once (see prepared-queries.ts).
+  const insertEvent = prepared.get('publish.insertEvent', (p) =>
+    tx.insertInto('events').values({
+      id: p('id'),
+      env_id: p('envId'),
+      event_name: p('eventName'),
+      body: p('body'),
+      idempotency_key: p('idempotencyKey'),
+      ordering_key: p('orderingKey'),
+      created: p('created'),
+    }),
+  )
+  await tx.executeQuery(
+    insertEvent.bind({
       id: event.id,
-      env_id: event.envId,
-      event_name: event.eventName,
+      envId: event.envId,
+      eventName: event.eventName,
       body: event.body,
-      idempotency_key: idempotencyKey,
-      ordering_key: event.orderingKey,
+      idempotencyKey,
+      orderingKey: event.orderingKey,
       created: event.created,
-    })
-    .execute()
-  const subs = await tx
-    .selectFrom('subscriptions')
-    .select(['id', 'ordered'])
-    .where('env_id', '=', event.envId)
-    .where('event', '=', event.eventName)
-    .where('active', '=', 1)
-    .orderBy('id')
-    .execute()
+    }),
+  )
+  const fanOut = prepared.get('publish.subscriptions', (p) =>
+    tx
+      .selectFrom('subscriptions')
+      .select(['id', 'ordered'])
+      .where('env_id', '=', p('envId'))
+      .where('event', '=', p('eventName'))
+      .where('active', '=', 1)
+      .orderBy('id'),
+  )
+  const subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
   const rows = subs.map((s) =>
     deliveryRow(
       event,
@@ -1412,13 +1460,44 @@ async function publishIn(tx: Transaction<Database>, input: PublishInput): Promis
       Number(s.ordered) === 1 ? event.orderingKey : null,
     ),
   )
-
   for (let i = 0; i < rows.length; i += insertChunk) {
-    await tx
-      .insertInto('deliveries')
-      .values(rows.slice(i, i + insertChunk))
-      .execute()
+    const chunk = rows.slice(i, i + insertChunk)
+    const insert = prepared.get(`publish.insertDeliveries:${chunk.length}`, (p) =>
+      tx.insertInto('deliveries').values(chunk.map((_, k) => deliveryRowParams(p, k))),
+    )
+    await tx.executeQuery(insert.bind(deliveryRowValues(chunk)))
   }
   input.beforeCommit?.()
   return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
+}
+
+const deliveryColumns = [
+  'id',
+  'env_id',
+  'event_id',
+  'subscription_id',
+  'event',
+  'status',
+  'attempts',
+  'attempt_limit',
+  'next_attempt_at',
+  'lease_token',
+  'last_status_code',
+  'last_error',
+  'ordering_key',
+  'created',
+  'updated',
+] as const satisfies readonly (keyof Database['deliveries'])[]
+
+/** Row k of a prepared multi-row delivery insert: one placeholder per column. */
+function deliveryRowParams(p: Param, k: number): Insertable<Database['deliveries']> {
+  return Object.fromEntries(deliveryColumns.map((c) => [c, p(`${k}.${c}`)])) as Insertable<
+    Database['deliveries']
+  >
+}
+
+function deliveryRowValues(rows: readonly Insertable<Database['deliveries']>[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {}
+  for (const [k, r] of rows.entries()) for (const c of deliveryColumns) values[`${k}.${c}`] = r[c] ?? null
+  return values
 }
