@@ -55,7 +55,7 @@ export function classifySendError(e: unknown, timedOut: boolean): SendErrorCode 
   return 'network_error'
 }
 
-function flatHeaders(h: Dispatcher.ResponseData['headers']): Record<string, string> {
+function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue
@@ -64,8 +64,12 @@ function flatHeaders(h: Dispatcher.ResponseData['headers']): Record<string, stri
   return out
 }
 
+/** Parsed subscription URLs kept; past this the cache starts over. */
+const maxCachedTargets = 10_000
+
 export class HttpSender implements Sender {
   readonly #agent: Agent
+  readonly #targets = new Map<string, { origin: string; path: string }>()
 
   constructor(opts: HttpSenderOptions = {}) {
     this.#agent = new Agent({
@@ -80,67 +84,115 @@ export class HttpSender implements Sender {
     } as Agent.Options)
   }
 
-  async send(req: OutboundRequest): Promise<AttemptOutcome> {
+  /**
+   * One attempt through undici's dispatch API: no AbortController, no body stream, no async
+   * iterator per request (together a tenth of the worker's CPU through `request()`).
+   */
+  send(req: OutboundRequest): Promise<AttemptOutcome> {
     const started = performance.now()
-    const ac = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      ac.abort()
-    }, req.timeoutMs)
     const elapsed = () => Math.round(performance.now() - started)
-    try {
-      let url: URL
-      try {
-        url = new URL(req.url)
-      } catch {
-        return {
-          kind: 'error',
-          code: 'invalid_url',
-          message: 'the subscription URL does not parse',
-          durationMs: 0,
-        }
-      }
-      const res = await this.#agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-        signal: ac.signal,
+    const target = this.#target(req.url)
+    if (!target) {
+      return Promise.resolve({
+        kind: 'error',
+        code: 'invalid_url',
+        message: 'the subscription URL does not parse',
+        durationMs: 0,
       })
+    }
+    return new Promise<AttemptOutcome>((resolve) => {
+      let controller: Dispatcher.DispatchController | undefined
+      let settled = false
+      let timedOut = false
+      let statusCode = 0
+      let headers: Record<string, string> = {}
       const chunks: Buffer[] = []
       let size = 0
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer
-        const room = maxResponseBodyBytes - size
-        if (b.length >= room) {
-          chunks.push(b.subarray(0, room))
-          size += room
-          break
-        }
-        chunks.push(b)
-        size += b.length
+      const finish = (outcome: AttemptOutcome) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(outcome)
       }
-      // Stop reading whatever is left; the connection is closed rather than drained.
-      if (!res.body.destroyed) res.body.destroy()
-      return {
+      const fail = (e: unknown) => {
+        const code = classifySendError(e, timedOut)
+        const message =
+          code === 'timeout'
+            ? `no complete response within ${req.timeoutMs} ms`
+            : ((e as Error)?.message ?? String(e)).slice(0, 500)
+        finish({ kind: 'error', code, message, durationMs: elapsed() })
+      }
+      const response = (): AttemptOutcome => ({
         kind: 'response',
-        statusCode: res.statusCode,
-        headers: flatHeaders(res.headers),
+        statusCode,
+        headers,
         body: Buffer.concat(chunks, size).toString('utf8'),
         durationMs: elapsed(),
+      })
+      // One total deadline (connect + headers + body). Before the request reaches a socket there
+      // is nothing to abort yet: the attempt ends now and the request is aborted when it starts.
+      const timer = setTimeout(() => {
+        timedOut = true
+        if (controller) controller.abort(new Error('deadline'))
+        else fail(new Error('deadline'))
+      }, req.timeoutMs)
+      try {
+        this.#agent.dispatch(
+          {
+            origin: target.origin,
+            path: target.path,
+            method: 'POST',
+            headers: req.headers,
+            body: req.body,
+          },
+          {
+            onRequestStart: (c) => {
+              controller = c
+              if (settled) c.abort(new Error('deadline'))
+            },
+            onResponseStart: (_c, code, h) => {
+              // 1xx answers come first and are replaced by the final one.
+              statusCode = code
+              headers = flatHeaders(h)
+            },
+            onResponseData: (c, chunk) => {
+              if (settled) return
+              const room = maxResponseBodyBytes - size
+              if (chunk.length < room) {
+                chunks.push(chunk)
+                size += chunk.length
+                return
+              }
+              // The cap: keep what fits, answer, and close the connection rather than drain it.
+              chunks.push(chunk.subarray(0, room))
+              size += room
+              finish(response())
+              c.abort(new Error('response body over the cap'))
+            },
+            onResponseEnd: () => finish(response()),
+            onResponseError: (_c, e) => fail(e),
+          },
+        )
+      } catch (e) {
+        fail(e)
       }
-    } catch (e) {
-      const code = classifySendError(e, timedOut)
-      const message =
-        code === 'timeout'
-          ? `no complete response within ${req.timeoutMs} ms`
-          : ((e as Error).message ?? String(e)).slice(0, 500)
-      return { kind: 'error', code, message, durationMs: elapsed() }
-    } finally {
-      clearTimeout(timer)
+    })
+  }
+
+  /** origin and path of a subscription URL, parsed once per URL. */
+  #target(url: string): { origin: string; path: string } | undefined {
+    let t = this.#targets.get(url)
+    if (t === undefined) {
+      try {
+        const u = new URL(url)
+        t = { origin: u.origin, path: u.pathname + u.search }
+      } catch {
+        return undefined
+      }
+      if (this.#targets.size >= maxCachedTargets) this.#targets.clear()
+      this.#targets.set(url, t)
     }
+    return t
   }
 
   /** Called after the worker's grace period: whatever is still in flight is abandoned (its lease will expire). */
