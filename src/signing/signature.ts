@@ -32,6 +32,21 @@ export function basekitSignature(key: SigningKey, body: Uint8Array, encoding: Di
   return createHmac('sha256', key.basekitKey).update(body).digest(encoding)
 }
 
+/**
+ * The BaseKit signature covers the body alone, so every delivery of one event under one key
+ * carries the same value: computed once per (body, key, encoding) while the body is alive (the
+ * worker shares one body Buffer between the deliveries of an event).
+ */
+const basekitMemo = new WeakMap<Uint8Array, { key: SigningKey; encoding: DigestEncoding; value: string }>()
+
+function memoBasekitSignature(key: SigningKey, body: Uint8Array, encoding: DigestEncoding): string {
+  const m = basekitMemo.get(body)
+  if (m && m.key === key && m.encoding === encoding) return m.value
+  const value = basekitSignature(key, body, encoding)
+  basekitMemo.set(body, { key, encoding, value })
+  return value
+}
+
 export function standardSignature(key: SigningKey, id: string, timestamp: number, body: Uint8Array): string {
   const h = createHmac('sha256', key.standardKey)
   h.update(`${id}.${timestamp}.`)
@@ -57,7 +72,7 @@ export function signDelivery(
   const current = keys[0]
   if (!current) throw new Error('no signing key')
   return {
-    'x-delivery-hmac-sha256': basekitSignature(current, body, encoding),
+    'x-delivery-hmac-sha256': memoBasekitSignature(current, body, encoding),
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
     'webhook-signature': keys.map((k) => standardSignature(k, id, timestamp, body)).join(' '),

@@ -24,6 +24,26 @@ describe('signing', () => {
     expect(sig).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=')
   })
 
+  it('gives every delivery of one body the BaseKit signature of the key and encoding it is signed with', () => {
+    const body = Buffer.from('{"eventName":"site.publish"}')
+    const a = signingKey(generateSigningSecret())
+    const b = signingKey(generateSigningSecret())
+    const expected = (k: typeof a, enc: 'hex' | 'base64') =>
+      createHmac('sha256', k.basekitKey).update(body).digest(enc)
+    // Same body object each time (as the worker shares it); the key or encoding changes between.
+    const seq: [typeof a, 'hex' | 'base64'][] = [
+      [a, 'hex'],
+      [a, 'hex'],
+      [b, 'hex'],
+      [a, 'base64'],
+      [a, 'hex'],
+    ]
+    for (const [k, enc] of seq) {
+      const h = signDelivery([k], 'msg_1', 1_700_000_000, body, enc)
+      expect(h['x-delivery-hmac-sha256']).toBe(expected(k, enc))
+    }
+  })
+
   it('keys the BaseKit header with the whole whsec_ string, hex or base64', () => {
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
     const body = Buffer.from('{"eventName":"site.publish"}')

@@ -656,78 +656,108 @@ export class SqlStore implements Store {
       // With a per-subscription cap, look further than the limit: the first due rows may all
       // belong to one subscription with little room.
       const candidates = room ? input.limit * 2 : input.limit
-      const found = await tx
-        .selectFrom('deliveries as d')
-        .select(['d.id', 'd.next_attempt_at', 'd.subscription_id'])
-        .where('d.status', '=', pendingLiteral)
-        .where('d.next_attempt_at', '<=', input.now)
-        .$if(input.excludeSubscriptions.length > 0, (q) =>
-          q.where('d.subscription_id', 'not in', [...input.excludeSubscriptions]),
-        )
-        .$if(input.onlySubscription !== undefined, (q) =>
-          q.where('d.subscription_id', '=', input.onlySubscription!),
-        )
-        // Ordered deliveries: only the head of each (subscription, key) chain may go.
-        .where((w) =>
-          w.or([
-            w('d.ordering_key', 'is', null),
-            w.not(
-              w.exists(
-                w
-                  .selectFrom('deliveries as p')
-                  .select('p.id')
-                  .whereRef('p.subscription_id', '=', 'd.subscription_id')
-                  .whereRef('p.ordering_key', '=', 'd.ordering_key')
-                  .where('p.status', '=', pendingLiteral)
-                  .whereRef('p.id', '<', 'd.id'),
-              ),
+      // Prepared per shape (how many subscriptions are left out, one subscription or all).
+      const exclude = input.excludeSubscriptions
+      const only = input.onlySubscription
+      const findDue = this.#prepared.get(`claim.due:${exclude.length}:${only === undefined ? 0 : 1}`, (p) =>
+        tx
+          .selectFrom('deliveries as d')
+          .select(['d.id', 'd.next_attempt_at', 'd.subscription_id'])
+          .where('d.status', '=', pendingLiteral)
+          .where('d.next_attempt_at', '<=', p('now'))
+          .$if(exclude.length > 0, (q) =>
+            q.where(
+              'd.subscription_id',
+              'not in',
+              exclude.map((_, i) => p(`x${i}`)),
             ),
-          ]),
-        )
-        .orderBy('d.next_attempt_at')
-        .limit(candidates)
-        .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked())
-        .execute()
+          )
+          .$if(only !== undefined, (q) => q.where('d.subscription_id', '=', p('only')))
+          // Ordered deliveries: only the head of each (subscription, key) chain may go.
+          .where((w) =>
+            w.or([
+              w('d.ordering_key', 'is', null),
+              w.not(
+                w.exists(
+                  w
+                    .selectFrom('deliveries as p')
+                    .select('p.id')
+                    .whereRef('p.subscription_id', '=', 'd.subscription_id')
+                    .whereRef('p.ordering_key', '=', 'd.ordering_key')
+                    .where('p.status', '=', pendingLiteral)
+                    .whereRef('p.id', '<', 'd.id'),
+                ),
+              ),
+            ]),
+          )
+          .orderBy('d.next_attempt_at')
+          .limit(p('limit'))
+          .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
+      )
+      const dueValues: Record<string, unknown> = { now: input.now, limit: candidates, only: only ?? null }
+      for (const [i, x] of exclude.entries()) dueValues[`x${i}`] = x
+      const found = (await tx.executeQuery(findDue.bind(dueValues))).rows
       const due = room ? withinRoom(found, room, input.limit) : found
       if (due.length === 0) return []
       const dueAt = new Map(due.map((r) => [r.id, Number(r.next_attempt_at)]))
-      const claimed = await tx
-        .updateTable('deliveries')
-        .set((eb) => ({
-          lease_token: token,
-          next_attempt_at: leaseUntil,
-          attempts: eb('attempts', '+', 1),
-          updated: input.now,
-        }))
-        .where('id', 'in', [...dueAt.keys()])
-        .returning([
-          'id',
-          'env_id',
-          'event_id',
-          'subscription_id',
-          'event',
-          'attempts',
-          'attempt_limit',
-          'ordering_key',
-        ])
-        .execute()
+      const ids = padded([...dueAt.keys()])
+      const lease = this.#prepared.get(`claim.lease:${ids.length}`, (p) =>
+        tx
+          .updateTable('deliveries')
+          .set((eb) => ({
+            lease_token: p('token'),
+            next_attempt_at: p('leaseUntil'),
+            attempts: eb('attempts', '+', 1),
+            updated: p('now'),
+          }))
+          .where(
+            'id',
+            'in',
+            ids.map((_, i) => p(`id${i}`)),
+          )
+          .returning([
+            'id',
+            'env_id',
+            'event_id',
+            'subscription_id',
+            'event',
+            'attempts',
+            'attempt_limit',
+            'ordering_key',
+          ]),
+      )
+      const claimed = (
+        await tx.executeQuery(lease.bind({ token, leaseUntil, now: input.now, ...listValues('id', ids) }))
+      ).rows
       if (claimed.length === 0) return []
-      const eventIds = [...new Set(claimed.map((c) => c.event_id))]
-      const subIds = [...new Set(claimed.map((c) => c.subscription_id))]
+      const eventIds = padded([...new Set(claimed.map((c) => c.event_id))])
+      const subIds = padded([...new Set(claimed.map((c) => c.subscription_id))])
+      const bodiesOf = this.#prepared.get(`claim.bodies:${eventIds.length}`, (p) =>
+        tx
+          .selectFrom('events')
+          .select(['id', 'body'])
+          .where(
+            'id',
+            'in',
+            eventIds.map((_, i) => p(`id${i}`)),
+          ),
+      )
       const bodies = new Map<string, Buffer>()
-      for (const r of await tx
-        .selectFrom('events')
-        .select(['id', 'body'])
-        .where('id', 'in', eventIds)
-        .execute()) {
+      for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
         bodies.set(r.id, Buffer.from(r.body))
       }
+      const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
+        tx
+          .selectFrom('subscriptions')
+          .select(['id', 'url'])
+          .where(
+            'id',
+            'in',
+            subIds.map((_, i) => p(`id${i}`)),
+          ),
+      )
       const urls = new Map<string, string>()
-      for (const r of await tx
-        .selectFrom('subscriptions')
-        .select(['id', 'url'])
-        .where('id', 'in', subIds)
-        .execute()) {
+      for (const r of (await tx.executeQuery(urlsOf.bind(listValues('id', subIds)))).rows) {
         urls.set(r.id, r.url)
       }
       const out: ClaimedDelivery[] = []
@@ -796,23 +826,30 @@ export class SqlStore implements Store {
         }
       }
       for (const group of plain.values()) {
-        const rows = await tx
-          .updateTable('deliveries')
-          .set({
-            status: 'delivered',
-            next_attempt_at: null,
-            lease_token: null,
-            last_status_code: group[0]!.statusCode,
-            last_error: null,
-            updated: now,
-          })
-          .where('status', '=', pendingLiteral)
-          .where(
-            sql<boolean>`(id, lease_token) in (values ${sql.join(group.map((r) => sql`(${r.id}, ${r.leaseToken})`))})`,
-          )
-          .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts'])
-          .execute()
-        for (const u of rows) fenced.set(u.id, u)
+        const done = padded(group)
+        const delivered = this.#prepared.get(`complete.delivered:${done.length}`, (p) =>
+          tx
+            .updateTable('deliveries')
+            .set({
+              status: 'delivered',
+              next_attempt_at: null,
+              lease_token: null,
+              last_status_code: p('statusCode'),
+              last_error: null,
+              updated: p('now'),
+            })
+            .where('status', '=', pendingLiteral)
+            .where(
+              sql<boolean>`(id, lease_token) in (values ${sql.join(done.map((_, i) => sql`(${p(`id${i}`)}, ${p(`token${i}`)})`))})`,
+            )
+            .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts']),
+        )
+        const values: Record<string, unknown> = { statusCode: group[0]!.statusCode, now }
+        for (const [i, r] of done.entries()) {
+          values[`id${i}`] = r.id
+          values[`token${i}`] = r.leaseToken
+        }
+        for (const u of (await tx.executeQuery(delivered.bind(values))).rows) fenced.set(u.id, u)
       }
       for (const r of results) {
         const o = r.outcome
@@ -867,21 +904,30 @@ export class SqlStore implements Store {
           response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
         })
       }
-      for (let i = 0; i < attempts.length; i += insertChunk) {
-        await tx
-          .insertInto('attempts')
-          .values(attempts.slice(i, i + insertChunk))
-          .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing())
-          .execute()
+      // In chunks of power-of-two sizes, each a prepared shape.
+      for (let i = 0; i < attempts.length; ) {
+        let size = 1
+        while (size * 2 <= Math.min(attempts.length - i, 256)) size *= 2
+        const chunk = attempts.slice(i, i + size)
+        i += size
+        const insert = this.#prepared.get(`complete.attempts:${size}`, (p) =>
+          tx
+            .insertInto('attempts')
+            .values(chunk.map((_, k) => rowParams(p, k, attemptColumns)))
+            .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing()),
+        )
+        await tx.executeQuery(insert.bind(rowValues(chunk, attemptColumns)))
       }
       // Subscriptions' health rows are shared between workers: update them in one order (by id)
       // so that two workers' outcome batches cannot deadlock on PostgreSQL.
       for (const [subId, entry] of [...outcomes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-        const sub = await tx
-          .selectFrom('subscriptions')
-          .selectAll()
-          .where('id', '=', subId)
-          .executeTakeFirst()
+        const health = this.#prepared.get('complete.subscription', (p) =>
+          tx
+            .selectFrom('subscriptions')
+            .select(['active', 'consecutive_failures', 'failing_since', 'last_success_at', 'last_failure_at'])
+            .where('id', '=', p('id')),
+        )
+        const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
         if (!sub) continue
         let consecutive = Number(sub.consecutive_failures)
         let failingSince = numOrNull(sub.failing_since)
@@ -905,19 +951,33 @@ export class SqlStore implements Store {
         const failingTooLong = failingSince !== null && now - failingSince >= opts.disableAfterMs
         const deactivate = Number(sub.active) === 1 && (entry.gone || failingTooLong)
         const reason = entry.gone ? 'gone' : 'failing'
-        await tx
-          .updateTable('subscriptions')
-          .set((eb) => ({
-            consecutive_failures: consecutive,
-            failing_since: failingSince,
-            last_success_at: lastSuccess,
-            last_failure_at: lastFailure,
-            success_count: eb('success_count', '+', successes),
-            failure_count: eb('failure_count', '+', failures),
-            ...(deactivate ? { active: 0, deactivated_reason: reason, updated: now } : {}),
-          }))
-          .where('id', '=', subId)
-          .execute()
+        const record = this.#prepared.get(`complete.health:${deactivate ? 1 : 0}`, (p) =>
+          tx
+            .updateTable('subscriptions')
+            .set((eb) => ({
+              consecutive_failures: p('consecutive'),
+              failing_since: p('failingSince'),
+              last_success_at: p('lastSuccess'),
+              last_failure_at: p('lastFailure'),
+              success_count: eb('success_count', '+', p('successes')),
+              failure_count: eb('failure_count', '+', p('failures')),
+              ...(deactivate ? { active: 0, deactivated_reason: p('reason'), updated: p('now') } : {}),
+            }))
+            .where('id', '=', p('id')),
+        )
+        await tx.executeQuery(
+          record.bind({
+            consecutive,
+            failingSince,
+            lastSuccess,
+            lastFailure,
+            successes,
+            failures,
+            reason,
+            now,
+            id: subId,
+          }),
+        )
         if (deactivate) {
           await cancelPending(tx, subId, now, `subscription_${reason}`)
           ops.push(
@@ -1277,6 +1337,25 @@ export class SqlStore implements Store {
   }
 }
 
+/**
+ * A list padded to the next power of two by repeating its last item: an `in (…)` list of any
+ * length then takes one of a few prepared shapes, and a repeated item changes nothing.
+ */
+function padded<T>(items: readonly T[]): T[] {
+  let size = 1
+  while (size < items.length) size *= 2
+  const out = [...items]
+  while (out.length < size) out.push(items[items.length - 1]!)
+  return out
+}
+
+/** name0, name1, … → the items, for a prepared query's list placeholders. */
+function listValues(name: string, items: readonly unknown[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {}
+  for (const [i, v] of items.entries()) values[`${name}${i}`] = v
+  return values
+}
+
 /** The first `limit` rows (in due order) that fit each subscription's room. */
 function withinRoom<T extends { subscription_id: string }>(
   rows: readonly T[],
@@ -1463,9 +1542,9 @@ async function publishIn(
   for (let i = 0; i < rows.length; i += insertChunk) {
     const chunk = rows.slice(i, i + insertChunk)
     const insert = prepared.get(`publish.insertDeliveries:${chunk.length}`, (p) =>
-      tx.insertInto('deliveries').values(chunk.map((_, k) => deliveryRowParams(p, k))),
+      tx.insertInto('deliveries').values(chunk.map((_, k) => rowParams(p, k, deliveryColumns))),
     )
-    await tx.executeQuery(insert.bind(deliveryRowValues(chunk)))
+    await tx.executeQuery(insert.bind(rowValues(chunk, deliveryColumns)))
   }
   input.beforeCommit?.()
   return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
@@ -1489,15 +1568,33 @@ const deliveryColumns = [
   'updated',
 ] as const satisfies readonly (keyof Database['deliveries'])[]
 
-/** Row k of a prepared multi-row delivery insert: one placeholder per column. */
-function deliveryRowParams(p: Param, k: number): Insertable<Database['deliveries']> {
-  return Object.fromEntries(deliveryColumns.map((c) => [c, p(`${k}.${c}`)])) as Insertable<
-    Database['deliveries']
-  >
+const attemptColumns = [
+  'delivery_id',
+  'number',
+  'started',
+  'duration_ms',
+  'status_code',
+  'error',
+  'response_body',
+  'request_headers',
+  'response_headers',
+] as const satisfies readonly (keyof Database['attempts'])[]
+
+/** Row k of a prepared multi-row insert: one placeholder per column. */
+function rowParams<C extends string>(
+  p: Param,
+  k: number,
+  columns: readonly C[],
+): Record<C, ReturnType<Param>> {
+  return Object.fromEntries(columns.map((c) => [c, p(`${k}.${c}`)])) as Record<C, ReturnType<Param>>
 }
 
-function deliveryRowValues(rows: readonly Insertable<Database['deliveries']>[]): Record<string, unknown> {
+/** The values of a prepared multi-row insert's placeholders. */
+function rowValues<C extends string>(
+  rows: readonly Partial<Record<C, unknown>>[],
+  columns: readonly C[],
+): Record<string, unknown> {
   const values: Record<string, unknown> = {}
-  for (const [k, r] of rows.entries()) for (const c of deliveryColumns) values[`${k}.${c}`] = r[c] ?? null
+  for (const [k, r] of rows.entries()) for (const c of columns) values[`${k}.${c}`] = r[c] ?? null
   return values
 }

@@ -41,7 +41,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
  * repeat (parameters are bound, not inlined), so prepared statements are kept by SQL text. One
  * connection runs one query at a time, so sharing a statement is safe.
  */
-function withStatementCache(raw: BetterSqlite3.Database, max = 500): SqliteDatabase {
+function withStatementCache(raw: BetterSqlite3.Database, max = 1000): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>()
   return {
     close: () => raw.close(),
