@@ -16,7 +16,7 @@
 //   --cpu-prof         Hookpost processes write V8 CPU profiles into <results>/profiles/ (open
 //                      them in Chrome DevTools or speedscope); profiling slows them down
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -258,6 +258,11 @@ async function main(): Promise<void> {
   } catch {
     // keep
   }
+  // Measure what `npm start` runs: the bundle, rebuilt from the current sources.
+  execFileSync(process.execPath, [join(repoRoot, 'scripts/build.js')], { cwd: repoRoot, stdio: 'inherit' })
+  versions['hookpost build'] = existsSync(join(repoRoot, 'dist/build-stamp.json'))
+    ? 'bundle (dist/hookpost.js)'
+    : 'sources through tsx (the build failed)'
 
   progress.start(plan.length + 2) // + preflight and the closing calibration
   progress.cell('preflight')

@@ -12,24 +12,38 @@ export type Param = (name: string) => any
 
 export class PreparedQuery<R> {
   readonly #compiled: CompiledQuery<R>
-  /** Per SQL parameter: the bound name it takes, or undefined for a constant of the query. */
-  readonly #slots: (string | undefined)[]
+  /** The placeholders' names, in the order the build asked for them. */
+  readonly #names: string[] = []
+  /** Per SQL parameter: the index of its placeholder, or -1 for a constant of the query. */
+  readonly #slots: number[]
 
   constructor(build: (param: Param) => Compilable<R>) {
-    this.#compiled = build((name) => `${marker}${name}`).compile()
+    this.#compiled = build((name) => {
+      this.#names.push(name)
+      return `${marker}${this.#names.length - 1}`
+    }).compile()
     this.#slots = this.#compiled.parameters.map((v) =>
-      typeof v === 'string' && v.startsWith(marker) ? v.slice(marker.length) : undefined,
+      typeof v === 'string' && v.startsWith(marker) ? Number(v.slice(marker.length)) : -1,
     )
   }
 
   /** The compiled query with these values in its placeholders' places. */
   bind(values: Readonly<Record<string, unknown>>): CompiledQuery<R> {
+    return this.bindInOrder(
+      this.#names.map((name) => {
+        if (!(name in values)) throw new Error(`prepared query: no value for ${name}`)
+        return values[name]
+      }),
+    )
+  }
+
+  /** Values given in the order the build asked for the placeholders (multi-row inserts). */
+  bindInOrder(values: readonly unknown[]): CompiledQuery<R> {
+    if (values.length !== this.#names.length) {
+      throw new Error(`prepared query: ${values.length} values for ${this.#names.length} placeholders`)
+    }
     const constants = this.#compiled.parameters
-    const parameters = this.#slots.map((name, i) => {
-      if (name === undefined) return constants[i]
-      if (!(name in values)) throw new Error(`prepared query: no value for ${name}`)
-      return values[name]
-    })
+    const parameters = this.#slots.map((slot, i) => (slot < 0 ? constants[i] : values[slot]))
     return { ...this.#compiled, parameters }
   }
 }

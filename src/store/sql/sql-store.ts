@@ -822,7 +822,9 @@ export class SqlStore implements Store {
       for (const r of results) {
         if (r.outcome.kind === 'delivered' && r.error === null) {
           const k = String(r.statusCode)
-          plain.set(k, [...(plain.get(k) ?? []), r])
+          const group = plain.get(k)
+          if (group) group.push(r)
+          else plain.set(k, [r])
         }
       }
       for (const group of plain.values()) {
@@ -916,7 +918,7 @@ export class SqlStore implements Store {
             .values(chunk.map((_, k) => rowParams(p, k, attemptColumns)))
             .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing()),
         )
-        await tx.executeQuery(insert.bind(rowValues(chunk, attemptColumns)))
+        await tx.executeQuery(insert.bindInOrder(rowValues(chunk, attemptColumns)))
       }
       // Subscriptions' health rows are shared between workers: update them in one order (by id)
       // so that two workers' outcome batches cannot deadlock on PostgreSQL.
@@ -1544,7 +1546,7 @@ async function publishIn(
     const insert = prepared.get(`publish.insertDeliveries:${chunk.length}`, (p) =>
       tx.insertInto('deliveries').values(chunk.map((_, k) => rowParams(p, k, deliveryColumns))),
     )
-    await tx.executeQuery(insert.bind(rowValues(chunk, deliveryColumns)))
+    await tx.executeQuery(insert.bindInOrder(rowValues(chunk, deliveryColumns)))
   }
   input.beforeCommit?.()
   return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
@@ -1589,12 +1591,12 @@ function rowParams<C extends string>(
   return Object.fromEntries(columns.map((c) => [c, p(`${k}.${c}`)])) as Record<C, ReturnType<Param>>
 }
 
-/** The values of a prepared multi-row insert's placeholders. */
+/** The values of a prepared multi-row insert, in its placeholders' order (row by row). */
 function rowValues<C extends string>(
   rows: readonly Partial<Record<C, unknown>>[],
   columns: readonly C[],
-): Record<string, unknown> {
-  const values: Record<string, unknown> = {}
-  for (const [k, r] of rows.entries()) for (const c of columns) values[`${k}.${c}`] = r[c] ?? null
+): unknown[] {
+  const values: unknown[] = []
+  for (const r of rows) for (const c of columns) values.push(r[c] ?? null)
   return values
 }
