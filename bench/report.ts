@@ -218,6 +218,22 @@ export function evaluateTargets(runs: RunResult[], mode: Mode): TargetResult[] {
     }
   }
   ratioTarget('T7', 'backlog drain ≥ 50 % of the raw ceiling', 'backlog', 'hookpost', 'raw', 0.5)
+  // The same targets for SQLite deployed as an API process and a worker process (one database
+  // file): reported beside the single process, never instead of it.
+  if (runs.some((r) => r.system === 'hookpost-split')) {
+    const split = 'SQLite, API + worker processes:'
+    ratioTarget('T1s', `${split} fan-out ≥ 60 % of the raw ceiling`, 'fanout', 'hookpost-split', 'raw', 0.6)
+    ratioTarget('T2s', `${split} fan-out ≥ 3× BullMQ tuned`, 'fanout', 'hookpost-split', 'bullmq-tuned', 3)
+    ratioTarget('T3s', `${split} fan-out ≥ 6× BullMQ naive`, 'fanout', 'hookpost-split', 'bullmq-naive', 6)
+    ratioTarget(
+      'T7s',
+      `${split} backlog drain ≥ 50 % of the raw ceiling`,
+      'backlog',
+      'hookpost-split',
+      'raw',
+      0.5,
+    )
+  }
   ratioTarget(
     'T8',
     'PostgreSQL, 1 worker: fan-out ≥ 50 % of SQLite',
@@ -489,6 +505,7 @@ function workloadDetails(w: Workload, runs: RunResult[]): string[] {
 
 const palette: Record<SystemId, string> = {
   hookpost: '#2563eb',
+  'hookpost-split': '#7c3aed',
   'hookpost-pg-w1': '#0891b2',
   'hookpost-pg-w2': '#0d9488',
   'hookpost-pg-w4': '#16a34a',
@@ -499,6 +516,7 @@ const palette: Record<SystemId, string> = {
 
 const shortLabels: Record<SystemId, string> = {
   hookpost: 'Hookpost (SQLite)',
+  'hookpost-split': 'Hookpost (SQLite, 2 processes)',
   'hookpost-pg-w1': 'Hookpost (PG, 1 worker)',
   'hookpost-pg-w2': 'Hookpost (PG, 2 workers)',
   'hookpost-pg-w4': 'Hookpost (PG, 4 workers)',

@@ -40,6 +40,7 @@ const allSystems: SystemId[] = [
   'raw',
   'bullmq-naive',
   'bullmq-tuned',
+  'hookpost-split',
   'hookpost-pg-w1',
   'hookpost-pg-w2',
   'hookpost-pg-w4',

@@ -12,7 +12,8 @@ export const backlog: Workload = {
     'Drain rate of a backlog queued while no worker ran (full: 1 M deliveries), peak RSS while draining, and ingest rate while queuing.',
   scenario: (mode) => ({
     endpoints: Array.from({ length: 10 }, () => ({ group: 'healthy' })),
-    events: mode === 'quick' ? 3000 : 100_000,
+    // BENCH_BACKLOG_EVENTS overrides the size (events; deliveries are ten times as many).
+    events: Number(process.env['BENCH_BACKLOG_EVENTS']) || (mode === 'quick' ? 3000 : 100_000),
     publish: { mode: 'closed', concurrency: 64 },
     publishMaxMs: mode === 'quick' ? 30_000 : 600_000,
     drainMaxMs: mode === 'quick' ? 40_000 : 600_000,
@@ -21,6 +22,7 @@ export const backlog: Workload = {
   systems: (_mode, { pg }) => [
     'hookpost',
     'raw',
+    'hookpost-split',
     ...(pg ? (['hookpost-pg-w1', 'hookpost-pg-w4'] as const) : []),
   ],
   headline: { label: 'drain deliveries/s', unit: '/s', value: (r) => r.throughput, higherIsBetter: true },

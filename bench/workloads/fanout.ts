@@ -20,6 +20,7 @@ export const fanout: Workload = {
     'raw',
     'bullmq-naive',
     'bullmq-tuned',
+    'hookpost-split',
     ...(pg ? (['hookpost-pg-w1', 'hookpost-pg-w2', 'hookpost-pg-w4'] as const) : []),
   ],
   headline: { label: 'deliveries/s', unit: '/s', value: (r) => r.throughput, higherIsBetter: true },

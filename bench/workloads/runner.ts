@@ -85,6 +85,8 @@ function postgresPids(): number[] {
 class HookpostSut implements Sut {
   readonly svc: HookpostService
   readonly workers: number
+  /** On PostgreSQL: the server's processes count as the system's CPU. */
+  readonly pg: boolean
   readonly backlog: boolean
   ingestUrl = ''
   authorization = ''
@@ -96,10 +98,11 @@ class HookpostSut implements Sut {
   /** Bound on counting pending deliveries page by page at a cutoff (a 1 M backlog takes a while). */
   countMaxMs = 120_000
 
-  private constructor(svc: HookpostService, workers: number, backlog: boolean) {
+  private constructor(svc: HookpostService, workers: number, backlog: boolean, pg: boolean) {
     this.svc = svc
     this.workers = workers
     this.backlog = backlog
+    this.pg = pg
   }
 
   static async start(
@@ -109,15 +112,18 @@ class HookpostSut implements Sut {
     urls: string[],
     label: string,
   ): Promise<HookpostSut> {
-    const workers = system === 'hookpost' ? 0 : Number(system.slice(-1))
+    // hookpost: one process (role all); hookpost-split: SQLite with an api and a worker process;
+    // hookpost-pg-wN: PostgreSQL with an api and N worker processes.
+    const pg = system.startsWith('hookpost-pg')
+    const workers = system === 'hookpost' ? 0 : pg ? Number(system.slice(-1)) : 1
     const env: Record<string, string> = {}
     if (sc.scheduleMs) env['HOOKPOST_RETRY_SCHEDULE'] = sc.scheduleMs.map((ms) => `${ms}ms`).join(',')
     const svc = await HookpostService.create({
-      pgAdminUrl: workers > 0 ? ctx.pgAdminUrl : undefined,
+      pgAdminUrl: pg ? ctx.pgAdminUrl : undefined,
       env,
       nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, label)}`] : [],
     })
-    const s = new HookpostSut(svc, workers, sc.backlog === true)
+    const s = new HookpostSut(svc, workers, sc.backlog === true, pg)
     if (ctx.mode === 'full') s.countMaxMs = 900_000
     try {
       await svc.start(s.backlog ? { api: true, workers: 0 } : s.#runRoles())
@@ -141,13 +147,13 @@ class HookpostSut implements Sut {
   procs(): Proc[] {
     const list: Proc[] = this.svc.roles().map((r) => ({ role: `hookpost-${r.role}`, pid: r.pid }))
     // PostgreSQL backends come and go with the service's connection pools: look again each second.
-    if (this.workers > 0 && Date.now() - this.#pgScannedAt > 1000) this.refreshDbPids()
+    if (this.pg && Date.now() - this.#pgScannedAt > 1000) this.refreshDbPids()
     for (const pid of this.#pgPids) list.push({ role: 'postgres', pid, db: true })
     return list
   }
 
   refreshDbPids(): void {
-    if (this.workers === 0) return
+    if (!this.pg) return
     this.#pgPids = postgresPids()
     this.#pgScannedAt = Date.now()
   }

@@ -5,6 +5,7 @@ import type { LogProblems } from '../service.ts'
 
 export type SystemId =
   | 'hookpost'
+  | 'hookpost-split'
   | 'hookpost-pg-w1'
   | 'hookpost-pg-w2'
   | 'hookpost-pg-w4'
@@ -14,6 +15,7 @@ export type SystemId =
 
 export const systemLabels: Record<SystemId, string> = {
   hookpost: 'Hookpost (SQLite)',
+  'hookpost-split': 'Hookpost (SQLite, API + worker processes)',
   'hookpost-pg-w1': 'Hookpost (PostgreSQL, 1 worker)',
   'hookpost-pg-w2': 'Hookpost (PostgreSQL, 2 workers)',
   'hookpost-pg-w4': 'Hookpost (PostgreSQL, 4 workers)',

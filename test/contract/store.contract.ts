@@ -288,6 +288,33 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(two.every((c) => c.subscriptionId === a.id)).toBe(true)
     })
 
+    it('lists the subscriptions with due work, oldest due first, and no others', async () => {
+      const env = await anEnvironment(store)
+      const a = await aSubscription(store, env.id, { event: 'site.publish' })
+      const b = await aSubscription(store, env.id, { event: 'site.first_publish' })
+      const c = await aSubscription(store, env.id, { event: 'booking.updated' })
+      await publish(store, env.id, { at: T0 + 5, eventName: 'site.publish' })
+      await publish(store, env.id, { at: T0 + 1, eventName: 'site.first_publish' })
+      await publish(store, env.id, { at: T0 + 9, eventName: 'site.first_publish' })
+      // c's only delivery is done; a later one is not due yet.
+      await publish(store, env.id, { at: T0, eventName: 'booking.updated' })
+      const [cd] = await store.deliveries.claimDue({
+        now: T0 + 1,
+        limit: 10,
+        leaseMs: 60_000,
+        excludeSubscriptions: [],
+        onlySubscription: c.id,
+      })
+      await store.deliveries.complete(
+        [done(cd!.id, cd!.leaseToken, 1, { kind: 'delivered' }, 200)],
+        T0 + 2,
+        noDisable,
+      )
+      await publish(store, env.id, { at: T0 + 1_000_000, eventName: 'booking.updated' })
+      expect(await store.deliveries.dueSubscriptions(T0 + 100, 10)).toEqual([b.id, a.id])
+      expect(await store.deliveries.dueSubscriptions(T0 + 100, 1)).toEqual([b.id])
+    })
+
     it('caps each subscription at its room and looks past the first due rows for others', async () => {
       const env = await anEnvironment(store)
       const a = await aSubscription(store, env.id)

@@ -607,10 +607,16 @@ export class SqlStore implements Store {
         (
           await this.#db
             .selectFrom('deliveries')
-            .select(['subscription_id', (eb) => eb.fn.min('next_attempt_at').as('oldest')])
+            // Grouped by an expression, not the column: grouping by the column lets SQLite walk
+            // every delivery ever kept in subscription order (435 ms against 182 ms with 300k
+            // pending and 300k delivered); this way it reads only the due pending rows.
+            .select([
+              sql<string>`subscription_id || ''`.as('subscription_id'),
+              (eb) => eb.fn.min('next_attempt_at').as('oldest'),
+            ])
             .where('status', '=', pendingLiteral)
             .where('next_attempt_at', '<=', now)
-            .groupBy('subscription_id')
+            .groupBy(sql`subscription_id || ''`)
             .orderBy('oldest')
             .limit(limit)
             .execute()
