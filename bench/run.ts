@@ -165,7 +165,7 @@ async function pgCheck(url: string): Promise<{ version?: string; error?: string 
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
   try {
     await c.connect()
-    const r = await c.query<{ v: string }>('show server_version')
+    const r = await c.query<{ v: string }>("select current_setting('server_version') as v")
     return { version: r.rows[0]?.v ?? 'unknown' }
   } catch (e) {
     return { error: `PostgreSQL at ${url} is unreachable: ${(e as Error).message}` }
