@@ -672,11 +672,7 @@ export class SqlStore implements Store {
           .where('d.status', '=', pendingLiteral)
           .where('d.next_attempt_at', '<=', p('now'))
           .$if(exclude.length > 0, (q) =>
-            q.where(
-              'd.subscription_id',
-              'not in',
-              exclude.map((_, i) => p(`x${i}`)),
-            ),
+            q.where('d.subscription_id', 'not in', listParams(p, 'x', exclude.length)),
           )
           .$if(only !== undefined, (q) => q.where('d.subscription_id', '=', p('only')))
           // Ordered deliveries: only the head of each (subscription, key) chain may go.
@@ -701,7 +697,7 @@ export class SqlStore implements Store {
           .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
       )
       const dueValues: Record<string, unknown> = { now: input.now, limit: candidates, only: only ?? null }
-      for (const [i, x] of exclude.entries()) dueValues[`x${i}`] = x
+      Object.assign(dueValues, listValues('x', exclude))
       const found = (await tx.executeQuery(findDue.bind(dueValues))).rows
       const due = room ? withinRoom(found, room, input.limit) : found
       if (due.length === 0) return []
@@ -716,11 +712,7 @@ export class SqlStore implements Store {
             attempts: eb('attempts', '+', 1),
             updated: p('now'),
           }))
-          .where(
-            'id',
-            'in',
-            ids.map((_, i) => p(`id${i}`)),
-          )
+          .where('id', 'in', listParams(p, 'id', ids.length))
           .returning([
             'id',
             'env_id',
@@ -742,11 +734,7 @@ export class SqlStore implements Store {
         tx
           .selectFrom('events')
           .select(['id', 'body'])
-          .where(
-            'id',
-            'in',
-            eventIds.map((_, i) => p(`id${i}`)),
-          ),
+          .where('id', 'in', listParams(p, 'id', eventIds.length)),
       )
       const bodies = new Map<string, Buffer>()
       for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
@@ -756,11 +744,7 @@ export class SqlStore implements Store {
         tx
           .selectFrom('subscriptions')
           .select(['id', 'url'])
-          .where(
-            'id',
-            'in',
-            subIds.map((_, i) => p(`id${i}`)),
-          ),
+          .where('id', 'in', listParams(p, 'id', subIds.length)),
       )
       const urls = new Map<string, string>()
       for (const r of (await tx.executeQuery(urlsOf.bind(listValues('id', subIds)))).rows) {
@@ -1355,6 +1339,11 @@ function padded<T>(items: readonly T[]): T[] {
   const out = [...items]
   while (out.length < size) out.push(items[items.length - 1]!)
   return out
+}
+
+/** The placeholders name0, name1, … of a prepared query's list of n items. */
+function listParams(p: Param, name: string, n: number): ReturnType<Param>[] {
+  return Array.from({ length: n }, (_, i) => p(`${name}${i}`))
 }
 
 /** name0, name1, … → the items, for a prepared query's list placeholders. */
