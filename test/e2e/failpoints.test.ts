@@ -33,7 +33,7 @@ describe('crash points (R01–R05)', { timeout: 90_000 }, () => {
     await rx?.stop()
   })
 
-  async function setup(failpoint?: string): Promise<Setup> {
+  async function setup(failpoint?: string, subscriptions = 2): Promise<Setup> {
     rx = await new TestReceiver().start()
     const env = { ...base, HOOKPOST_PORT: String(await freePort()) }
     const svc = await startService(failpoint ? { ...env, HOOKPOST_FAILPOINT: failpoint } : env)
@@ -46,16 +46,13 @@ describe('crash points (R01–R05)', { timeout: 90_000 }, () => {
       .credential
     const consumer = client(svc.url, basic(c.key, c.secret))
     const publisher = client(svc.url, basic(p.key, p.secret))
-    await consumer('POST', '/webhooks/subscription', {
-      event: 'site.publish',
-      url: `${rx.url}/a`,
-      active: true,
-    })
-    await consumer('POST', '/webhooks/subscription', {
-      event: 'site.publish',
-      url: `${rx.url}/b`,
-      active: true,
-    })
+    for (const path of ['a', 'b'].slice(0, subscriptions)) {
+      await consumer('POST', '/webhooks/subscription', {
+        event: 'site.publish',
+        url: `${rx.url}/${path}`,
+        active: true,
+      })
+    }
     return { svc, consumer, publisher, env }
   }
 
@@ -118,14 +115,16 @@ describe('crash points (R01–R05)', { timeout: 90_000 }, () => {
   }
 
   it('R03: killed after the commit: no redelivery', async () => {
-    const s = await setup('worker.after_complete')
+    // One subscription: its outcome is the whole first batch, so the kill comes right after the
+    // commit that recorded it (with two, their outcomes may land in two batches on a busy box).
+    const s = await setup('worker.after_complete', 1)
     expect((await s.publisher('POST', '/events', example)).status).toBe(202)
-    await eventually(() => expect(rx.received).toHaveLength(2))
+    await eventually(() => expect(rx.received).toHaveLength(1))
     await restart(s)
     const l = (await s.consumer('GET', '/webhooks/deliveries')).json.deliveries as { status: string }[]
-    expect(l.map((d) => d.status)).toEqual(['delivered', 'delivered'])
+    expect(l.map((d) => d.status)).toEqual(['delivered'])
     await new Promise((r) => setTimeout(r, 1500))
-    expect(rx.received).toHaveLength(2)
+    expect(rx.received).toHaveLength(1)
   })
 
   it('R04: killed inside the ingest transaction: nothing is half-written; a retry with the key creates one event', async () => {
