@@ -93,4 +93,13 @@ export const postgresMigrations: readonly Migration[] = [
       `drop index deliveries_subscription`,
     ],
   },
+  {
+    version: 5,
+    name: 'subscription_due_index',
+    statements: [
+      // A subscription's own due deliveries, oldest first: fair-share claims for one
+      // subscription read them here instead of walking its whole history (or the whole backlog).
+      `create index deliveries_sub_due on deliveries(subscription_id, next_attempt_at) where status = 'pending'`,
+    ],
+  },
 ]

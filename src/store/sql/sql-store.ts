@@ -607,16 +607,13 @@ export class SqlStore implements Store {
         (
           await this.#db
             .selectFrom('deliveries')
-            // Grouped by an expression, not the column: grouping by the column lets SQLite walk
-            // every delivery ever kept in subscription order (435 ms against 182 ms with 300k
-            // pending and 300k delivered); this way it reads only the due pending rows.
-            .select([
-              sql<string>`subscription_id || ''`.as('subscription_id'),
-              (eb) => eb.fn.min('next_attempt_at').as('oldest'),
-            ])
+            // Read from deliveries_sub_due (pending rows only, by subscription): 50 ms with 300k
+            // pending beside 300k delivered, where the (subscription_id, created) index walked
+            // every delivery ever kept (435 ms, growing with the history).
+            .select(['subscription_id', (eb) => eb.fn.min('next_attempt_at').as('oldest')])
             .where('status', '=', pendingLiteral)
             .where('next_attempt_at', '<=', now)
-            .groupBy(sql`subscription_id || ''`)
+            .groupBy('subscription_id')
             .orderBy('oldest')
             .limit(limit)
             .execute()
