@@ -288,6 +288,27 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(two.every((c) => c.subscriptionId === a.id)).toBe(true)
     })
 
+    it('fans one event out to hundreds of subscriptions and records their outcomes, across insert chunks', async () => {
+      const env = await anEnvironment(store)
+      const subs = new Set<string>()
+      // 300 = 256 + 44 → 32 + 12 rows: power-of-two chunks, then one statement for the rest.
+      for (let i = 0; i < 300; i++) subs.add((await aSubscription(store, env.id)).id)
+      const r = await publish(store, env.id)
+      expect(r.deliveries).toBe(300)
+      const claimed = await claimAll(store, T0 + 1)
+      expect(new Set(claimed.map((c) => c.subscriptionId))).toEqual(subs)
+      const applied = await store.deliveries.complete(
+        claimed.map((c) => done(c.id, c.leaseToken, 1, { kind: 'delivered' }, 200)),
+        T0 + 2,
+        noDisable,
+      )
+      expect(applied).toHaveLength(300)
+      for (const c of claimed.slice(0, 3).concat(claimed.slice(-3))) {
+        expect((await store.deliveries.attempts(c.id)).map((a) => a.number)).toEqual([1])
+      }
+      expect(await claimAll(store, T0 + 100)).toEqual([])
+    })
+
     it('lists the subscriptions with due work, oldest due first, and no others', async () => {
       const env = await anEnvironment(store)
       const a = await aSubscription(store, env.id, { event: 'site.publish' })

@@ -1,7 +1,6 @@
 // The Store contract over Kysely, shared by both adapters. Dialect differences are declared in
 // SqlDialectTraits (claim locking, unique-violation detection), never discovered inside a query.
-
-import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
+import { type Compilable, type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import { AppError } from '../../shared/errors.ts'
 import { newId } from '../../shared/ids.ts'
 import { pooledRandomBytes } from '../../shared/random-pool.ts'
@@ -175,8 +174,11 @@ const pendingLiteral = sql.lit('pending')
 /** Publishes per group commit. */
 const groupCommitMax = 64
 
-/** Rows per multi-row INSERT: keeps bound parameters under SQLite's and PostgreSQL's limits. */
-const insertChunk = 500
+/**
+ * Most rows per multi-row INSERT: keeps bound parameters (rows × columns) far under SQLite's and
+ * PostgreSQL's limits.
+ */
+const insertChunkMax = 256
 
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres'
@@ -893,20 +895,12 @@ export class SqlStore implements Store {
           response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
         })
       }
-      // In chunks of power-of-two sizes, each a prepared shape.
-      for (let i = 0; i < attempts.length; ) {
-        let size = 1
-        while (size * 2 <= Math.min(attempts.length - i, 256)) size *= 2
-        const chunk = attempts.slice(i, i + size)
-        i += size
-        const insert = this.#prepared.get(`complete.attempts:${size}`, (p) =>
-          tx
-            .insertInto('attempts')
-            .values(chunk.map((_, k) => rowParams(p, k, attemptColumns)))
-            .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing()),
-        )
-        await tx.executeQuery(insert.bindInOrder(rowValues(chunk, attemptColumns)))
-      }
+      await insertRows(tx, this.#prepared, 'complete.attempts', attemptColumns, attempts, (values) =>
+        tx
+          .insertInto('attempts')
+          .values(values)
+          .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing()),
+      )
       // Subscriptions' health rows are shared between workers: update them in one order (by id)
       // so that two workers' outcome batches cannot deadlock on PostgreSQL.
       for (const [subId, entry] of [...outcomes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
@@ -1533,13 +1527,9 @@ async function publishIn(
       Number(s.ordered) === 1 ? event.orderingKey : null,
     ),
   )
-  for (let i = 0; i < rows.length; i += insertChunk) {
-    const chunk = rows.slice(i, i + insertChunk)
-    const insert = prepared.get(`publish.insertDeliveries:${chunk.length}`, (p) =>
-      tx.insertInto('deliveries').values(chunk.map((_, k) => rowParams(p, k, deliveryColumns))),
-    )
-    await tx.executeQuery(insert.bindInOrder(rowValues(chunk, deliveryColumns)))
-  }
+  await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>
+    tx.insertInto('deliveries').values(values),
+  )
   input.beforeCommit?.()
   return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
 }
@@ -1573,6 +1563,32 @@ const attemptColumns = [
   'request_headers',
   'response_headers',
 ] as const satisfies readonly (keyof Database['attempts'])[]
+
+/**
+ * A multi-row insert as prepared statements: up to 32 rows in one statement of that size, more
+ * in chunks of power-of-two sizes (at most insertChunkMax rows), so that a few shapes serve any
+ * number of rows and the common fan-outs take one statement.
+ */
+async function insertRows<C extends string>(
+  tx: Transaction<Database>,
+  prepared: PreparedQueries,
+  key: string,
+  columns: readonly C[],
+  rows: readonly Partial<Record<C, unknown>>[],
+  build: (values: Record<C, ReturnType<Param>>[]) => Compilable<unknown>,
+): Promise<void> {
+  for (let i = 0; i < rows.length; ) {
+    let size = rows.length - i
+    if (size > 32) {
+      size = 1
+      while (size * 2 <= Math.min(rows.length - i, insertChunkMax)) size *= 2
+    }
+    const chunk = rows.slice(i, i + size)
+    i += size
+    const insert = prepared.get(`${key}:${size}`, (p) => build(chunk.map((_, k) => rowParams(p, k, columns))))
+    await tx.executeQuery(insert.bindInOrder(rowValues(chunk, columns)))
+  }
+}
 
 /** Row k of a prepared multi-row insert: one placeholder per column. */
 function rowParams<C extends string>(
