@@ -54,6 +54,9 @@ const fairShareEveryMs = 2000
 const claimCoalesceMs = 2
 const fairShareSubscriptions = 200
 const fairShareSlots = 4
+const fullScanEveryMs = 1000
+// Rows published by another node whose clock runs this much behind still fall into a dry scan.
+const dueAfterSlackMs = 2000
 
 export class DeliveryWorker {
   readonly #o: Required<WorkerOptions>
@@ -74,6 +77,13 @@ export class DeliveryWorker {
   #fairShareInterval = fairShareEveryMs
   #wantsSlots = false
   #excluded = new Set<string>()
+  /** When a full scan last found nothing due outside the subscriptions being fed (see #fill). */
+  #dryAt: number | undefined
+  #nextFullScan = 0
+  /** Subscriptions known to have more due work than this worker holds. */
+  #feeding = new Set<string>()
+  /** Ordered deliveries in flight, by id: once recorded, their chain's next one may be due. */
+  readonly #ordered = new Map<string, string>()
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
 
   constructor(options: WorkerOptions) {
@@ -213,13 +223,47 @@ export class DeliveryWorker {
       else busy.set(sub, 2 * o.perSubscription - n)
     }
     const limit = Math.min(free, o.claimBatch)
-    const rows = await o.store.deliveries.claimDue({
+    const room = { perSubscription: 2 * o.perSubscription, busy }
+    // Subscriptions known to have more due work are refilled from their own index ranges; the
+    // scan across subscriptions only discovers the others. A scan walks every due row of the
+    // subscriptions it leaves out, so once one finds nothing else due (dry), the next ones look
+    // only at what fell due since, and a full scan runs again after at least 20 times its own
+    // cost (≤ ~5 % of the time however big the backlog).
+    const full = new Set(exclude)
+    const serve: { subscriptionId: string; limit: number }[] = []
+    let wanted = 0
+    for (const sub of this.#feeding) {
+      if (wanted >= limit) break
+      if (full.has(sub)) continue
+      const n = busy.get(sub) ?? room.perSubscription
+      serve.push({ subscriptionId: sub, limit: n })
+      exclude.push(sub)
+      wanted += n
+    }
+    const dry = this.#dryAt !== undefined && now < this.#nextFullScan
+    const t0 = performance.now()
+    const claim = await o.store.deliveries.claimDue({
       now,
       limit,
       leaseMs: this.leaseMs,
-      excludeSubscriptions: exclude,
-      room: { perSubscription: 2 * o.perSubscription, busy },
+      serve,
+      scan: { exclude, room, ...(dry ? { dueAfter: (this.#dryAt ?? now) - dueAfterSlackMs } : {}) },
     })
+    const rows = claim.deliveries
+    for (const s of serve) {
+      // Served last: the others in line go first next time.
+      this.#feeding.delete(s.subscriptionId)
+      if (!claim.drained.has(s.subscriptionId)) this.#feeding.add(s.subscriptionId)
+    }
+    for (const sub of claim.crowded) this.#feeding.add(sub)
+    if (!dry) {
+      if (claim.scanExhausted && exclude.length > 0) {
+        this.#dryAt = now
+        this.#nextFullScan = now + Math.max(fullScanEveryMs, (performance.now() - t0) * 20)
+        // Everything else due was claimed: what is left belongs to the subscriptions left out.
+        for (const sub of exclude) this.#feeding.add(sub)
+      } else this.#dryAt = undefined
+    }
     await this.#accept(rows, now)
     // Full now (left out, or filled by this claim): when one of them has room again it may have
     // more due work, so its completions wake the loop.
@@ -249,16 +293,17 @@ export class DeliveryWorker {
     // most ~5 % of the time (a 100 ms query waits 2 s, a 250 ms one 5 s before it runs again).
     this.#fairShareInterval = Math.max(fairShareEveryMs, (performance.now() - t0) * 20)
     const starved = due.filter((s) => !this.#inFlight.has(s) && !this.#queued.has(s))
-    for (const sub of starved) {
-      const rows = await o.store.deliveries.claimDue({
-        now,
-        limit: Math.min(fairShareSlots, o.perSubscription),
-        leaseMs: this.leaseMs,
-        excludeSubscriptions: [],
-        onlySubscription: sub,
-      })
-      await this.#accept(rows, now)
-    }
+    if (starved.length === 0) return
+    const slots = Math.min(fairShareSlots, o.perSubscription)
+    const claim = await o.store.deliveries.claimDue({
+      now,
+      limit: starved.length * slots,
+      leaseMs: this.leaseMs,
+      serve: starved.map((s) => ({ subscriptionId: s, limit: slots })),
+    })
+    // Their deliveries are older than what fell due since a dry scan: feed them too.
+    for (const s of starved) if (!claim.drained.has(s)) this.#feeding.add(s)
+    await this.#accept(claim.deliveries, now)
   }
 
   async #accept(rows: ClaimedDelivery[], now: number): Promise<number> {
@@ -345,6 +390,7 @@ export class DeliveryWorker {
     } catch {
       // Metrics must never break delivery.
     }
+    if (d.orderingKey !== null) this.#ordered.set(d.id, d.subscriptionId)
     this.#pending.push(result)
     this.#scheduleFlush()
     const n = (this.#inFlight.get(d.subscriptionId) ?? 1) - 1
@@ -460,6 +506,13 @@ export class DeliveryWorker {
             disableAfterMs: this.#o.disableAfterMs,
           })
           this.#o.failpoints('worker.after_complete')
+          for (const b of batch) {
+            const sub = this.#ordered.get(b.id)
+            if (sub === undefined) continue
+            // Its chain's next delivery may have been due for long: older than a dry scan looks.
+            this.#ordered.delete(b.id)
+            this.#feeding.add(sub)
+          }
         } catch (e) {
           // The store is down: keep the outcomes and try again; if we die first, leases expire
           // and the deliveries are attempted again (at least once).

@@ -230,18 +230,42 @@ export interface DeliveryFilter {
 
 export interface ClaimInput {
   now: number
+  /** Rows claimed at most, over `serve` and `scan` together. */
   limit: number
   leaseMs: number
-  /** Subscriptions this worker has no room for now. */
-  excludeSubscriptions: readonly string[]
-  /** Claim only this subscription's deliveries (fair-share claims for starved subscriptions). */
-  onlySubscription?: string
+  /**
+   * Claim these subscriptions' oldest due rows first, each up to its own limit, read from the
+   * subscription's own index range (cheap however big the backlog elsewhere).
+   */
+  serve?: readonly { subscriptionId: string; limit: number }[]
+  /** Then the oldest due rows across subscriptions, for what `serve` left of the limit. */
+  scan?: ClaimScan
+}
+
+export interface ClaimScan {
+  /** Subscriptions left out (the claimer has no room for them, or serves them above). */
+  exclude: readonly string[]
+  /**
+   * Only rows that fell due after this time: a claimer that saw no other due work then looks
+   * only at what became due since, instead of walking the excluded subscriptions' backlog.
+   */
+  dueAfter?: number
   /**
    * At most this many rows per subscription: `busy` gives a subscription's own room, any other
    * gets `perSubscription`. Due rows beyond a subscription's room are left for later rather
    * than claimed and given back. Absent: no per-subscription cap.
    */
   room?: { perSubscription: number; busy: ReadonlyMap<string, number> }
+}
+
+export interface ClaimResult {
+  deliveries: ClaimedDelivery[]
+  /** The scan saw every due row it could take (outside `exclude`, after `dueAfter`). */
+  scanExhausted: boolean
+  /** Served subscriptions that had fewer due rows than their limit: none is left due now. */
+  drained: ReadonlySet<string>
+  /** Subscriptions the scan found more due rows of than their room: they have more waiting. */
+  crowded: ReadonlySet<string>
 }
 
 export interface StoreCapabilities {
@@ -316,7 +340,7 @@ export interface Store {
     /** Due now, unless leased; moves status back to pending and grants one more attempt. */
     retryNow(envId: string, id: string, now: number): Promise<DeliveryRow | undefined>
     /** Leases due deliveries: attempts+1, a fresh lease token, next_attempt_at = now + leaseMs. */
-    claimDue(input: ClaimInput): Promise<ClaimedDelivery[]>
+    claimDue(input: ClaimInput): Promise<ClaimResult>
     /**
      * Applies results fenced by lease token, updates each subscription's health, deactivates a
      * subscription that has failed without a success for disableAfterMs, and records the

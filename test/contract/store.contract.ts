@@ -113,8 +113,8 @@ function done(
   }
 }
 
-const claimAll = (store: Store, now = T0, exclude: string[] = []) =>
-  store.deliveries.claimDue({ now, limit: 1000, leaseMs: 60_000, excludeSubscriptions: exclude })
+const claimAll = async (store: Store, now = T0, exclude: string[] = []) =>
+  (await store.deliveries.claimDue({ now, limit: 1000, leaseMs: 60_000, scan: { exclude } })).deliveries
 
 export function storeContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`${name}: Store contract`, () => {
@@ -278,11 +278,11 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       for (let i = 0; i < 3; i++) await publish(store, env.id, { at: T0 + i })
       const onlyB = await claimAll(store, T0 + 10, [a.id])
       expect(onlyB.map((c) => c.subscriptionId)).toEqual([b.id, b.id, b.id])
-      const two = await store.deliveries.claimDue({
+      const { deliveries: two } = await store.deliveries.claimDue({
         now: T0 + 10,
         limit: 2,
         leaseMs: 1000,
-        excludeSubscriptions: [],
+        scan: { exclude: [] },
       })
       expect(two).toHaveLength(2)
       expect(two.every((c) => c.subscriptionId === a.id)).toBe(true)
@@ -319,12 +319,13 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       await publish(store, env.id, { at: T0 + 9, eventName: 'site.first_publish' })
       // c's only delivery is done; a later one is not due yet.
       await publish(store, env.id, { at: T0, eventName: 'booking.updated' })
-      const [cd] = await store.deliveries.claimDue({
+      const {
+        deliveries: [cd],
+      } = await store.deliveries.claimDue({
         now: T0 + 1,
         limit: 10,
         leaseMs: 60_000,
-        excludeSubscriptions: [],
-        onlySubscription: c.id,
+        serve: [{ subscriptionId: c.id, limit: 10 }],
       })
       await store.deliveries.complete(
         [done(cd!.id, cd!.leaseToken, 1, { kind: 'delivered' }, 200)],
@@ -344,12 +345,11 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       const b = await aSubscription(store, env.id, { event: 'site.first_publish' })
       for (let i = 6; i < 9; i++)
         await publish(store, env.id, { at: T0 + i, eventName: 'site.first_publish' })
-      const claimed = await store.deliveries.claimDue({
+      const { deliveries: claimed } = await store.deliveries.claimDue({
         now: T0 + 100,
         limit: 4,
         leaseMs: 60_000,
-        excludeSubscriptions: [],
-        room: { perSubscription: 2, busy: new Map([[a.id, 1]]) },
+        scan: { exclude: [], room: { perSubscription: 2, busy: new Map([[a.id, 1]]) } },
       })
       // a has room for 1; b (not busy) for 2: three rows, oldest first, none of a's others.
       expect(claimed.map((c) => c.subscriptionId)).toEqual([a.id, b.id, b.id])
@@ -358,6 +358,69 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(rest.filter((c) => c.subscriptionId === a.id)).toHaveLength(5)
       expect(rest.filter((c) => c.subscriptionId === b.id)).toHaveLength(1)
       expect(rest.every((c) => c.attempts === 1)).toBe(true)
+    })
+
+    it('serves named subscriptions from their own ranges first, then scans the rest', async () => {
+      const env = await anEnvironment(store)
+      const a = await aSubscription(store, env.id)
+      const b = await aSubscription(store, env.id, { event: 'site.first_publish' })
+      const c = await aSubscription(store, env.id, { event: 'booking.updated' })
+      // c's rows are the oldest; a has 5, b has 2.
+      await publish(store, env.id, { at: T0, eventName: 'booking.updated' })
+      await publish(store, env.id, { at: T0 + 1, eventName: 'booking.updated' })
+      for (let i = 0; i < 5; i++) await publish(store, env.id, { at: T0 + 10 + i })
+      for (let i = 0; i < 2; i++)
+        await publish(store, env.id, { at: T0 + 20 + i, eventName: 'site.first_publish' })
+      const r = await store.deliveries.claimDue({
+        now: T0 + 100,
+        limit: 6,
+        leaseMs: 60_000,
+        serve: [
+          { subscriptionId: a.id, limit: 3 },
+          { subscriptionId: b.id, limit: 3 },
+        ],
+        scan: { exclude: [a.id, b.id] },
+      })
+      // a's three oldest, both of b's, then the scan's oldest of the rest (c) for the last slot.
+      const of = (s: { id: string }) =>
+        r.deliveries
+          .filter((d) => d.subscriptionId === s.id)
+          .map((d) => d.dueAt)
+          .sort((x, y) => x - y)
+      expect(of(a)).toEqual([T0 + 10, T0 + 11, T0 + 12])
+      expect(of(b)).toEqual([T0 + 20, T0 + 21])
+      expect(of(c)).toEqual([T0])
+      // b had fewer than asked: drained; a has more; the scan stopped at its limit.
+      expect([...r.drained]).toEqual([b.id])
+      expect(r.scanExhausted).toBe(false)
+      const rest = await store.deliveries.claimDue({
+        now: T0 + 100,
+        limit: 10,
+        leaseMs: 60_000,
+        scan: { exclude: [a.id] },
+      })
+      expect(rest.deliveries.map((d) => d.subscriptionId)).toEqual([c.id])
+      expect(rest.scanExhausted).toBe(true)
+    })
+
+    it('scans only what fell due after dueAfter when asked', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id, { at: T0 })
+      await publish(store, env.id, { at: T0 + 50 })
+      await publish(store, env.id, { at: T0 + 51 })
+      const r = await store.deliveries.claimDue({
+        now: T0 + 100,
+        limit: 10,
+        leaseMs: 60_000,
+        scan: { exclude: [], dueAfter: T0 + 50 },
+      })
+      expect(r.deliveries.map((d) => d.dueAt)).toEqual([T0 + 51])
+      expect(r.scanExhausted).toBe(true)
+      // The older rows are still due, untouched.
+      const older = await claimAll(store, T0 + 100)
+      expect(older.map((d) => d.dueAt).sort((x, y) => x - y)).toEqual([T0, T0 + 50])
+      expect(older.every((d) => d.attempts === 1)).toBe(true)
     })
 
     it('schedules retries, then fails; 410 deactivates the subscription and cancels its pending deliveries', async () => {
@@ -617,12 +680,9 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       await aSubscription(store, env.id)
       await publish(store, env.id, { at: T0 })
       await publish(store, env.id, { at: T0 + 1 })
-      const [c] = await store.deliveries.claimDue({
-        now: T0 + 5,
-        limit: 1,
-        leaseMs: 1000,
-        excludeSubscriptions: [],
-      })
+      const {
+        deliveries: [c],
+      } = await store.deliveries.claimDue({ now: T0 + 5, limit: 1, leaseMs: 1000, scan: { exclude: [] } })
       await store.deliveries.complete(
         [done(c!.id, c!.leaseToken, 1, { kind: 'delivered' })],
         T0 + 6,
@@ -772,11 +832,11 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       const results = await Promise.all(
         stores.flatMap((s) =>
           [0, 1, 2].map(() =>
-            s.deliveries.claimDue({ now: T0 + 100, limit: 7, leaseMs: 60_000, excludeSubscriptions: [] }),
+            s.deliveries.claimDue({ now: T0 + 100, limit: 7, leaseMs: 60_000, scan: { exclude: [] } }),
           ),
         ),
       )
-      const ids = results.flat().map((c) => c.id)
+      const ids = results.flatMap((r) => r.deliveries).map((c) => c.id)
       expect(new Set(ids).size).toBe(ids.length)
       for (const s of stores.slice(1)) await s.close()
     })

@@ -18,11 +18,11 @@ async function publishExample(h: DashHarness, event = 'site.publish'): Promise<s
 /** Records one failed attempt on every due delivery, the way the worker would. */
 async function failDueDeliveries(h: DashHarness, responseBody: string): Promise<void> {
   const now = Date.now()
-  const claimed = await h.store.deliveries.claimDue({
+  const { deliveries: claimed } = await h.store.deliveries.claimDue({
     now,
     limit: 10,
     leaseMs: 60_000,
-    excludeSubscriptions: [],
+    scan: { exclude: [] },
   })
   await h.store.deliveries.complete(
     claimed.map((c) => ({

@@ -84,4 +84,37 @@ describe('isolation between endpoints', () => {
     await eventually(() => expect(late.received).toHaveLength(1), 8000)
     expect(hanging.received).toHaveLength(16)
   })
+
+  it('keeps an ordered chain moving while the worker only scans what fell due lately', async () => {
+    // The worker's clock runs 10 s ahead: every row published here is older than what a scan
+    // after a dry one looks at, so the chain moves only if the worker feeds it from its own
+    // range after each recorded outcome (one delivery per full scan otherwise: ≥ 1 s each).
+    h = await workerHarness({
+      timeoutMs: 9000,
+      scheduleMs: [60_000],
+      worker: { concurrency: 16, perSubscription: 4, now: () => Date.now() + 10_000 },
+    })
+    const slow = await receiver(() => ({ status: 200, delayMs: 1500 }))
+    const chain = await receiver()
+    await h.hookpost.subscriptions.create(h.envId, {
+      event: 'site.publish',
+      url: `${slow.url}/backlog`,
+      active: true,
+    })
+    await h.hookpost.subscriptions.create(h.envId, {
+      event: 'booking.updated',
+      url: `${chain.url}/chain`,
+      active: true,
+      ordered: true,
+    })
+    for (let i = 0; i < 40; i++) await h.hookpost.publisher.publish(h.envId, body)
+    const booking = eventTypes.find((t) => t.name === 'booking.updated')!.example as Record<string, unknown>
+    for (let i = 0; i < 12; i++) {
+      await h.hookpost.publisher.publish(h.envId, Buffer.from(JSON.stringify({ ...booking, seq: i })), {
+        orderingKey: 'one-booking',
+      })
+    }
+    await eventually(() => expect(chain.received).toHaveLength(12), 6000)
+    expect(chain.received.map((r) => JSON.parse(r.body.toString()).seq)).toEqual([...Array(12).keys()])
+  })
 })

@@ -56,7 +56,9 @@ describe('operator webhook', () => {
       attemptLimit: 1,
       newDeliveryId: () => newId('dlv'),
     })
-    const [c] = await store.deliveries.claimDue({ now: t, limit: 1, leaseMs: 1000, excludeSubscriptions: [] })
+    const {
+      deliveries: [c],
+    } = await store.deliveries.claimDue({ now: t, limit: 1, leaseMs: 1000, scan: { exclude: [] } })
     await store.deliveries.complete(
       [
         {

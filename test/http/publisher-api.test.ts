@@ -46,11 +46,13 @@ describe('publisher API', () => {
     const body = `{ "eventName" : "site.publish",\n  "site": {"ref": 1.0e0, "x": "\\u00e9\\/", "n": 9007199254740993, "ref": 12}\t}`
     const r = await publish(body)
     expect(r.statusCode).toBe(202)
-    const [c] = await h.store.deliveries.claimDue({
+    const {
+      deliveries: [c],
+    } = await h.store.deliveries.claimDue({
       now: Date.now() + 1,
       limit: 10,
       leaseMs: 1000,
-      excludeSubscriptions: [],
+      scan: { exclude: [] },
     })
     expect(c!.body.toString('utf8')).toBe(body)
   })

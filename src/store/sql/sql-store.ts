@@ -10,6 +10,8 @@ import type {
   AuditEntryRow,
   ClaimedDelivery,
   ClaimInput,
+  ClaimResult,
+  ClaimScan,
   CompleteInput,
   CredentialRole,
   CredentialRow,
@@ -653,27 +655,69 @@ export class SqlStore implements Store {
       }),
   }
 
-  async #claim(input: ClaimInput): Promise<ClaimedDelivery[]> {
+  async #claim(input: ClaimInput): Promise<ClaimResult> {
     const token = pooledRandomBytes(12).toString('base64url')
     const leaseUntil = input.now + input.leaseMs
     return this.#relaxed(async (tx) => {
-      const room = input.room
-      // With a per-subscription cap, look further than the limit: the first due rows may all
-      // belong to one subscription with little room.
-      const candidates = room ? input.limit * 2 : input.limit
-      // Prepared per shape (how many subscriptions are left out, one subscription or all).
-      const exclude = input.excludeSubscriptions
-      const only = input.onlySubscription
-      const findDue = this.#prepared.get(`claim.due:${exclude.length}:${only === undefined ? 0 : 1}`, (p) =>
+      const due: DueRow[] = []
+      const drained = new Set<string>()
+      for (const s of input.serve ?? []) {
+        const limit = Math.min(s.limit, input.limit - due.length)
+        if (limit <= 0) break
+        const rows = await this.#findDue(tx, { now: input.now, limit, only: s.subscriptionId })
+        if (rows.length < limit) drained.add(s.subscriptionId)
+        due.push(...rows)
+      }
+      let scanExhausted = false
+      const crowded = new Set<string>()
+      const scan = input.scan
+      const left = input.limit - due.length
+      if (scan && left > 0) {
+        // With a per-subscription cap, look further than the limit: the first due rows may all
+        // belong to one subscription with little room.
+        const candidates = scan.room ? left * 2 : left
+        const found = await this.#findDue(tx, {
+          now: input.now,
+          limit: candidates,
+          exclude: scan.exclude,
+          dueAfter: scan.dueAfter,
+        })
+        scanExhausted = found.length < candidates
+        due.push(...(scan.room ? withinRoom(found, scan.room, left, crowded) : found))
+      }
+      const claimed = due.length === 0 ? [] : await this.#lease(tx, due, input, token, leaseUntil)
+      return { deliveries: claimed, scanExhausted, drained, crowded }
+    })
+  }
+
+  /** Due rows, oldest first: of one subscription (its own index range) or across all but some. */
+  async #findDue(
+    tx: Transaction<Database>,
+    q: {
+      now: number
+      limit: number
+      only?: string
+      exclude?: readonly string[]
+      dueAfter?: number | undefined
+    },
+  ): Promise<DueRow[]> {
+    const exclude = q.exclude ?? []
+    const only = q.only
+    const after = q.dueAfter !== undefined
+    // Prepared per shape (how many subscriptions are left out, one subscription or all).
+    const findDue = this.#prepared.get(
+      `claim.due:${exclude.length}:${only === undefined ? 0 : 1}:${after ? 1 : 0}`,
+      (p) =>
         tx
           .selectFrom('deliveries as d')
           .select(['d.id', 'd.next_attempt_at', 'd.subscription_id'])
           .where('d.status', '=', pendingLiteral)
           .where('d.next_attempt_at', '<=', p('now'))
-          .$if(exclude.length > 0, (q) =>
-            q.where('d.subscription_id', 'not in', listParams(p, 'x', exclude.length)),
+          .$if(after, (w) => w.where('d.next_attempt_at', '>', p('after')))
+          .$if(exclude.length > 0, (w) =>
+            w.where('d.subscription_id', 'not in', listParams(p, 'x', exclude.length)),
           )
-          .$if(only !== undefined, (q) => q.where('d.subscription_id', '=', p('only')))
+          .$if(only !== undefined, (w) => w.where('d.subscription_id', '=', p('only')))
           // Ordered deliveries: only the head of each (subscription, key) chain may go.
           .where((w) =>
             w.or([
@@ -693,97 +737,108 @@ export class SqlStore implements Store {
           )
           .orderBy('d.next_attempt_at')
           .limit(p('limit'))
-          .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked()),
-      )
-      const dueValues: Record<string, unknown> = { now: input.now, limit: candidates, only: only ?? null }
-      Object.assign(dueValues, listValues('x', exclude))
-      const found = (await tx.executeQuery(findDue.bind(dueValues))).rows
-      const due = room ? withinRoom(found, room, input.limit) : found
-      if (due.length === 0) return []
-      const dueAt = new Map(due.map((r) => [r.id, Number(r.next_attempt_at)]))
-      const ids = padded([...dueAt.keys()])
-      const lease = this.#prepared.get(`claim.lease:${ids.length}`, (p) =>
-        tx
+          .$if(this.#traits.skipLocked, (w) => w.forUpdate().skipLocked()),
+    )
+    const values: Record<string, unknown> = {
+      now: q.now,
+      limit: q.limit,
+      only: only ?? null,
+      after: q.dueAfter ?? null,
+    }
+    Object.assign(values, listValues('x', exclude))
+    return (await tx.executeQuery(findDue.bind(values))).rows
+  }
+
+  async #lease(
+    tx: Transaction<Database>,
+    due: readonly DueRow[],
+    input: ClaimInput,
+    token: string,
+    leaseUntil: number,
+  ): Promise<ClaimedDelivery[]> {
+    const dueAt = new Map(due.map((r) => [r.id, Number(r.next_attempt_at)]))
+    const ids = padded([...dueAt.keys()])
+    const lease = this.#prepared.get(`claim.lease:${ids.length}`, (p) =>
+      tx
+        .updateTable('deliveries')
+        .set((eb) => ({
+          lease_token: p('token'),
+          next_attempt_at: p('leaseUntil'),
+          attempts: eb('attempts', '+', 1),
+          updated: p('now'),
+        }))
+        .where('id', 'in', listParams(p, 'id', ids.length))
+        .returning([
+          'id',
+          'env_id',
+          'event_id',
+          'subscription_id',
+          'event',
+          'attempts',
+          'attempt_limit',
+          'ordering_key',
+        ]),
+    )
+    const claimed = (
+      await tx.executeQuery(lease.bind({ token, leaseUntil, now: input.now, ...listValues('id', ids) }))
+    ).rows
+    if (claimed.length === 0) return []
+    const eventIds = padded([...new Set(claimed.map((c) => c.event_id))])
+    const subIds = padded([...new Set(claimed.map((c) => c.subscription_id))])
+    const bodiesOf = this.#prepared.get(`claim.bodies:${eventIds.length}`, (p) =>
+      tx
+        .selectFrom('events')
+        .select(['id', 'body'])
+        .where('id', 'in', listParams(p, 'id', eventIds.length)),
+    )
+    const bodies = new Map<string, Buffer>()
+    for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
+      bodies.set(r.id, Buffer.from(r.body))
+    }
+    const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
+      tx
+        .selectFrom('subscriptions')
+        .select(['id', 'url'])
+        .where('id', 'in', listParams(p, 'id', subIds.length)),
+    )
+    const urls = new Map<string, string>()
+    for (const r of (await tx.executeQuery(urlsOf.bind(listValues('id', subIds)))).rows) {
+      urls.set(r.id, r.url)
+    }
+    const out: ClaimedDelivery[] = []
+    for (const c of claimed) {
+      const body = bodies.get(c.event_id)
+      const url = urls.get(c.subscription_id)
+      if (body === undefined || url === undefined) {
+        // Its subscription was deleted between publish and claim: nothing to send it to.
+        await tx
           .updateTable('deliveries')
-          .set((eb) => ({
-            lease_token: p('token'),
-            next_attempt_at: p('leaseUntil'),
-            attempts: eb('attempts', '+', 1),
-            updated: p('now'),
-          }))
-          .where('id', 'in', listParams(p, 'id', ids.length))
-          .returning([
-            'id',
-            'env_id',
-            'event_id',
-            'subscription_id',
-            'event',
-            'attempts',
-            'attempt_limit',
-            'ordering_key',
-          ]),
-      )
-      const claimed = (
-        await tx.executeQuery(lease.bind({ token, leaseUntil, now: input.now, ...listValues('id', ids) }))
-      ).rows
-      if (claimed.length === 0) return []
-      const eventIds = padded([...new Set(claimed.map((c) => c.event_id))])
-      const subIds = padded([...new Set(claimed.map((c) => c.subscription_id))])
-      const bodiesOf = this.#prepared.get(`claim.bodies:${eventIds.length}`, (p) =>
-        tx
-          .selectFrom('events')
-          .select(['id', 'body'])
-          .where('id', 'in', listParams(p, 'id', eventIds.length)),
-      )
-      const bodies = new Map<string, Buffer>()
-      for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
-        bodies.set(r.id, Buffer.from(r.body))
+          .set({
+            status: 'cancelled',
+            lease_token: null,
+            next_attempt_at: null,
+            last_error: 'subscription_deleted',
+          })
+          .where('id', '=', c.id)
+          .execute()
+        continue
       }
-      const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
-        tx
-          .selectFrom('subscriptions')
-          .select(['id', 'url'])
-          .where('id', 'in', listParams(p, 'id', subIds.length)),
-      )
-      const urls = new Map<string, string>()
-      for (const r of (await tx.executeQuery(urlsOf.bind(listValues('id', subIds)))).rows) {
-        urls.set(r.id, r.url)
-      }
-      const out: ClaimedDelivery[] = []
-      for (const c of claimed) {
-        const body = bodies.get(c.event_id)
-        const url = urls.get(c.subscription_id)
-        if (body === undefined || url === undefined) {
-          // Its subscription was deleted between publish and claim: nothing to send it to.
-          await tx
-            .updateTable('deliveries')
-            .set({
-              status: 'cancelled',
-              lease_token: null,
-              next_attempt_at: null,
-              last_error: 'subscription_deleted',
-            })
-            .where('id', '=', c.id)
-            .execute()
-          continue
-        }
-        out.push({
-          id: c.id,
-          envId: c.env_id,
-          eventId: c.event_id,
-          subscriptionId: c.subscription_id,
-          event: c.event,
-          attempts: c.attempts,
-          attemptLimit: c.attempt_limit,
-          leaseToken: token,
-          url,
-          body,
-          orderingKey: c.ordering_key,
-          dueAt: dueAt.get(c.id) ?? input.now,
-        })
-      }
-      return out
-    })
+      out.push({
+        id: c.id,
+        envId: c.env_id,
+        eventId: c.event_id,
+        subscriptionId: c.subscription_id,
+        event: c.event,
+        attempts: c.attempts,
+        attemptLimit: c.attempt_limit,
+        leaseToken: token,
+        url,
+        body,
+        orderingKey: c.ordering_key,
+        dueAt: dueAt.get(c.id) ?? input.now,
+      })
+    }
+    return out
   }
 
   async #complete(
@@ -1344,18 +1399,29 @@ function listValues(name: string, items: readonly unknown[]): Record<string, unk
   return values
 }
 
-/** The first `limit` rows (in due order) that fit each subscription's room. */
+/** A due row found by a claim, before its lease. */
+interface DueRow {
+  id: string
+  next_attempt_at: number | null
+  subscription_id: string
+}
+
+/** The first `limit` rows (in due order) that fit each subscription's room; `crowded` gets those over it. */
 function withinRoom<T extends { subscription_id: string }>(
   rows: readonly T[],
-  room: NonNullable<ClaimInput['room']>,
+  room: NonNullable<ClaimScan['room']>,
   limit: number,
+  crowded: Set<string>,
 ): T[] {
   const taken = new Map<string, number>()
   const out: T[] = []
   for (const r of rows) {
     if (out.length >= limit) break
     const n = taken.get(r.subscription_id) ?? 0
-    if (n >= (room.busy.get(r.subscription_id) ?? room.perSubscription)) continue
+    if (n >= (room.busy.get(r.subscription_id) ?? room.perSubscription)) {
+      crowded.add(r.subscription_id)
+      continue
+    }
     taken.set(r.subscription_id, n + 1)
     out.push(r)
   }
