@@ -27,6 +27,8 @@ export interface PublishPlan {
   /** open loop: events per second. */
   rate?: number
   maxInFlight?: number
+  /** open loop: events scheduled this long after the start are not in ingest and lag (as for delivery latency). */
+  warmupMs?: number | undefined
   maxMs: number
   /** Sequence numbers start here (unique per run). */
   seqBase?: number
@@ -79,9 +81,11 @@ async function publish(plan: PublishPlan, progress: (n: number) => void): Promis
   const deadline = startedAt + plan.maxMs
   let stoppedByTime = false
 
+  const measureFrom = startedAt + (plan.warmupMs ?? 0)
   async function one(seq: number, t0: number): Promise<void> {
     const t1 = clock()
-    lag.push(t1 - t0)
+    const measured = t0 >= measureFrom
+    if (measured) lag.push(t1 - t0)
     sent++
     inFlight++
     try {
@@ -96,7 +100,7 @@ async function publish(plan: PublishPlan, progress: (n: number) => void): Promis
       endedAt = t2
       if (r.statusCode >= 200 && r.statusCode < 300) {
         accepted++
-        ingest.push(t2 - t0)
+        if (measured) ingest.push(t2 - t0)
         const m = /"deliveries":(\d+)/.exec(text)
         deliveries += m ? Number(m[1]) : 0
       } else {

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { MachineInfo } from './lib/proc.ts'
 import { fmtMs, fmtNum, fmtRate, histogramEdges, median, mergeHistograms, range } from './lib/stats.ts'
+import { isLatencyWorkload } from './workloads/latency.ts'
 import { type Mode, type RunResult, type SystemId, systemLabels, type Workload } from './workloads/types.ts'
 
 export interface Meta {
@@ -485,7 +486,7 @@ function workloadDetails(w: Workload, runs: RunResult[]): string[] {
     }
     L.push('')
   }
-  if (w.id === 'latency') {
+  if (isLatencyWorkload(w.id)) {
     L.push('| System | p50 | p90 | p99 | p99.9 | max | ingest p99 (t2 − t0) | generator lag p99 |')
     L.push('|---|---:|---:|---:|---:|---:|---:|---:|')
     for (const s of bySystem) {

@@ -3,7 +3,8 @@
 //
 //   --quick            short runs, 3 repetitions, small backlog (default; a few minutes)
 //   --full             longer runs, 5 repetitions, 1 M-delivery backlog (tens of minutes)
-//   --only a,b         only these workloads (fanout, one-endpoint, slow, failing, backlog, latency)
+//   --only a,b         only these workloads (fanout, one-endpoint, slow, failing, backlog, latency,
+//                      latency-300)
 //   --systems a,b      only these systems (hookpost, raw, bullmq-naive, bullmq-tuned,
 //                      hookpost-pg-w1, hookpost-pg-w2, hookpost-pg-w4)
 //   --pg               add the PostgreSQL systems (1, 2 and 4 worker processes)
@@ -32,6 +33,7 @@ import { Receivers } from './receiver.ts'
 import { evaluateTargets, type Meta, runDirOf, writeReport } from './report.ts'
 import { defaultPgAdminUrl, HookpostService } from './service.ts'
 import { workloads as allWorkloads } from './workloads/index.ts'
+import { isLatencyWorkload } from './workloads/latency.ts'
 import { type Ctx, runCell } from './workloads/runner.ts'
 import type { Mode, RunResult, SystemId, Workload } from './workloads/types.ts'
 
@@ -234,7 +236,7 @@ async function main(): Promise<void> {
       if (opts.systems) systems = systems.filter((s) => opts.systems!.includes(s))
       if (opts.systems && opts.only) {
         // With both given, run exactly the systems asked for on those workloads.
-        systems = opts.systems.filter((s) => s !== 'raw' || w.id !== 'latency')
+        systems = opts.systems.filter((s) => s !== 'raw' || !isLatencyWorkload(w.id))
       }
       const ordered = rep % 2 === 0 ? systems : [...systems].reverse()
       for (const s of ordered) plan.push({ w, s, rep })

@@ -1,10 +1,18 @@
 import { backlog } from './backlog.ts'
 import { failing } from './failing.ts'
 import { fanout } from './fanout.ts'
-import { latency } from './latency.ts'
+import { latency, latencyBelowCapacity } from './latency.ts'
 import { oneEndpoint } from './one-endpoint.ts'
 import { slow } from './slow.ts'
 import type { Workload } from './types.ts'
 
 /** In the order they run. */
-export const workloads: Workload[] = [fanout, oneEndpoint, slow, failing, backlog, latency]
+export const workloads: Workload[] = [
+  fanout,
+  oneEndpoint,
+  slow,
+  failing,
+  backlog,
+  latency,
+  latencyBelowCapacity,
+]

@@ -510,6 +510,7 @@ async function runQueued(workload: Workload, system: SystemId, res: RunResult, c
         events: sc.events,
         concurrency: sc.publish.mode === 'closed' ? sc.publish.concurrency : undefined,
         rate: sc.publish.mode === 'open' ? sc.publish.rate : undefined,
+        warmupMs: sc.publish.mode === 'open' ? sc.publish.warmupMs : undefined,
         maxMs: sc.publishMaxMs,
         seqBase: res.rep * 10_000_000,
       })
