@@ -1,5 +1,6 @@
 // The PostgreSQL adapter: a pg Pool under Kysely; claims lock with FOR UPDATE SKIP LOCKED so
 // that any number of workers share one database without claiming a row twice.
+import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { Database } from '../sql/database.ts'
@@ -19,6 +20,37 @@ function pgCode(e: unknown): string {
 }
 
 const channel = 'hookpost_work'
+
+const namedLimit = 2000
+const names = new Map<string, string | null>()
+const named = Symbol('hookpost.namedStatements')
+
+/**
+ * Parameterised statements run as named prepared statements, so that each connection parses and
+ * plans a hot query once instead of on every execution (that was most of PostgreSQL's CPU per
+ * delivery). `select *` and `returning *` stay unnamed: a column added by another node's
+ * migration would make a cached plan fail. At most namedLimit texts get a name.
+ */
+export function nameStatements(client: pg.PoolClient): pg.PoolClient {
+  const c = client as pg.PoolClient & { [named]?: true }
+  if (c[named]) return client
+  c[named] = true
+  const query = client.query.bind(client) as (...a: unknown[]) => unknown
+  ;(client as { query: unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || rest.length > 0)
+      return query(text, values, ...rest)
+    let name = names.get(text)
+    if (name === undefined) {
+      if (names.size >= namedLimit) return query(text, values)
+      name = text.includes('*')
+        ? null
+        : `hp_${createHash('sha1').update(text).digest('base64url').slice(0, 20)}`
+      names.set(text, name)
+    }
+    return name === null ? query(text, values) : query({ name, text, values })
+  }
+  return client
+}
 
 /**
  * A dedicated connection LISTENing for work; reconnects after a drop (workers keep polling in
@@ -60,7 +92,11 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const statements = {
+    connect: async () => nameStatements(await pool.connect()),
+    end: () => pool.end(),
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statements }) })
   return new SqlStore(db, {
     dialect: 'postgres',
     capabilities: { concurrentWriters: true },
