@@ -13,9 +13,9 @@ describe('PostgreSQL named statements', () => {
   it('names a parameterised statement by its text, the same name every time', () => {
     const { client, calls } = recordingClient()
     const text = 'select "id" from "deliveries" where "id" = $1'
-    client.query(text, ['a'])
-    client.query(text, ['b'])
-    client.query('select "url" from "subscriptions" where "id" = $1', ['c'])
+    void client.query(text, ['a'])
+    void client.query(text, ['b'])
+    void client.query('select "url" from "subscriptions" where "id" = $1', ['c'])
     const [first, second, other] = calls.map((c) => c[0] as { name: string; text: string; values: unknown[] })
     expect(first).toMatchObject({ text, values: ['a'] })
     expect(first!.name).toMatch(/^hp_/)
@@ -25,10 +25,10 @@ describe('PostgreSQL named statements', () => {
 
   it('leaves unnamed what a migration could change under it, and what has no parameters', () => {
     const { client, calls } = recordingClient()
-    client.query('select * from "credentials" where "key" = $1', ['k'])
-    client.query('update "deliveries" set "status" = $1 returning *', ['x'])
-    client.query('begin')
-    client.query('listen hookpost_work', [])
+    void client.query('select * from "credentials" where "key" = $1', ['k'])
+    void client.query('update "deliveries" set "status" = $1 returning *', ['x'])
+    void client.query('begin')
+    void client.query('listen hookpost_work', [])
     expect(calls).toEqual([
       ['select * from "credentials" where "key" = $1', ['k']],
       ['update "deliveries" set "status" = $1 returning *', ['x']],
@@ -40,7 +40,7 @@ describe('PostgreSQL named statements', () => {
   it('patches a pooled client once, however often it is handed out', () => {
     const { client, calls } = recordingClient()
     nameStatements(client)
-    client.query('select "id" from "events" where "id" = $1', ['e'])
+    void client.query('select "id" from "events" where "id" = $1', ['e'])
     expect(calls).toHaveLength(1)
     expect((calls[0]![0] as { name: string }).name).toMatch(/^hp_/)
   })
