@@ -793,7 +793,8 @@ export class SqlStore implements Store {
     )
     const bodies = new Map<string, Buffer>()
     for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
-      bodies.set(r.id, Buffer.from(r.body))
+      // Both drivers hand a BLOB back as a Buffer of its own: no copy needed.
+      bodies.set(r.id, Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body))
     }
     const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
       tx
