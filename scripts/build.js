@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the service (src/cli/main.ts and everything it imports from src/) into
-// dist/hookpost.js with esbuild; packages stay external. Run by `npm install` (prepare) and
+// dist/hookpost.js with esbuild, and the sender's worker thread into dist/sender-thread.js;
+// packages stay external. Run by `npm install` (prepare) and
 // before `npm start` (prestart). bin/hookpost.js runs the bundle while it is fresh and the
 // TypeScript sources through tsx otherwise.
 //
@@ -28,8 +29,8 @@ try {
   mkdirSync(outDir, { recursive: true })
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['src/cli/main.ts'],
-    outfile: join(outDir, 'hookpost.js'),
+    entryPoints: { hookpost: 'src/cli/main.ts', 'sender-thread': 'src/outbound/sender-thread.ts' },
+    outdir: outDir,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -48,7 +49,10 @@ try {
     if (file.includes('node_modules')) continue
     inputs[relative(root, join(root, file))] = statSync(join(root, file)).mtimeMs
   }
-  writeFileSync(join(outDir, 'build-stamp.json'), `${JSON.stringify({ inputs }, null, 1)}\n`)
+  const outputs = Object.keys(result.metafile.outputs)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => relative(root, join(root, f)))
+  writeFileSync(join(outDir, 'build-stamp.json'), `${JSON.stringify({ inputs, outputs }, null, 1)}\n`)
 } catch (e) {
   console.warn(`hookpost build failed (${e.message}); bin/hookpost.js will run the sources through tsx`)
   process.exit(0)

@@ -21,6 +21,7 @@ import { Maintenance } from './operations/maintenance.ts'
 import { OperatorNotifier } from './operations/operator-notifier.ts'
 import { HttpSender } from './outbound/http-sender.ts'
 import { createSendingPolicy } from './outbound/sending-policy.ts'
+import { ThreadedSender } from './outbound/threaded-sender.ts'
 import { RelayHub, relayAwareSender } from './relay/relay-hub.ts'
 import { type MasterKeyRotationReport, resealSigningSecrets } from './secrets/master-key-rotation.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from './secrets/secret-box.ts'
@@ -199,11 +200,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const store = await openStore(config)
   await store.migrate()
   const box = openSecretBox(config, log)
-  const sending = createSendingPolicy(addressPolicyOf(config), {
-    host: config.host,
-    port: config.port,
-    publicUrl: config.publicUrl,
-  })
+  const ownApi = { host: config.host, port: config.port, publicUrl: config.publicUrl }
+  const sending = createSendingPolicy(addressPolicyOf(config), ownApi)
   const policy = retryPolicyOf(config)
   const failpoints = failpointsOf(config.failpoint)
   const userAgent = `Hookpost/${version}`
@@ -212,10 +210,20 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
 
   let worker: DeliveryWorker | undefined
   let maintenance: Maintenance | undefined
-  // Relay URLs of `hookpost listen` go through their own connector (src/outbound/sending-policy.ts).
+  // Relay URLs of `hookpost listen` go through their own connector (src/outbound/sending-policy.ts);
+  // the others from a thread of their own unless HOOKPOST_SEND_THREAD=false.
+  const direct =
+    config.sendThread && config.role !== 'api'
+      ? new ThreadedSender({
+          policy: addressPolicyOf(config),
+          ownApi,
+          connectionsPerOrigin: config.perSubscriptionConcurrency,
+        })
+      : undefined
   const sender = tracedSender(
     relayAwareSender(
-      new HttpSender({ connect: sending.connect, connectionsPerOrigin: config.perSubscriptionConcurrency }),
+      direct ??
+        new HttpSender({ connect: sending.connect, connectionsPerOrigin: config.perSubscriptionConcurrency }),
       new HttpSender({
         connect: sending.relayConnect,
         connectionsPerOrigin: config.perSubscriptionConcurrency,
@@ -310,6 +318,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     const addr = app.server.address()
     const port = typeof addr === 'object' && addr ? addr.port : config.port
     sending.setOwnPort(port)
+    direct?.setOwnPort(port)
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     url = `http://${host}:${port}`
     log.info(

@@ -43,6 +43,7 @@ export interface Config {
   metricsToken: string | undefined
   metricsPort: number | undefined
   otel: boolean
+  sendThread: boolean
 }
 
 interface Setting<K extends keyof Config> {
@@ -454,6 +455,14 @@ export const settings = [
     flag: '--otel',
     default: 'false',
     doc: '`true` wraps publishes and delivery attempts in OpenTelemetry spans when `@opentelemetry/api` is installed (docs/observability.md)',
+    parse: bool,
+  },
+  {
+    key: 'sendThread',
+    env: 'HOOKPOST_SEND_THREAD',
+    flag: '--send-thread',
+    default: 'true',
+    doc: '`true` makes a worker send its HTTP requests from a thread of its own (a second core for sockets and response parsing); `false` sends from the main thread',
     parse: bool,
   },
 ] as const satisfies readonly Setting<keyof Config>[]

@@ -1,5 +1,5 @@
 // bin/hookpost.js runs the bundle only while it matches the sources it was built from.
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -10,7 +10,7 @@ afterEach(() => {
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true })
 })
 
-/** A tree with two sources and a stamp that matches them. */
+/** A tree with two sources, two built files and a stamp that matches them. */
 function tree(): string {
   const root = mkdtempSync(join(tmpdir(), 'hookpost-bundle-'))
   roots.push(root)
@@ -21,7 +21,9 @@ function tree(): string {
     writeFileSync(join(root, f), `// ${f}\n`)
     inputs[f] = statSync(join(root, f)).mtimeMs
   }
-  writeFileSync(join(root, 'dist/build-stamp.json'), JSON.stringify({ inputs }))
+  const outputs = ['dist/hookpost.js', 'dist/sender-thread.js']
+  for (const f of outputs) writeFileSync(join(root, f), `// ${f}\n`)
+  writeFileSync(join(root, 'dist/build-stamp.json'), JSON.stringify({ inputs, outputs }))
   return root
 }
 
@@ -41,6 +43,17 @@ describe('freshBundle', () => {
     expect(freshBundle(deleted, {})).toBe(false)
 
     expect(freshBundle(tree(), { HOOKPOST_RUN_SOURCES: '1' })).toBe(false)
+  })
+
+  it('runs the sources when a built file is missing, or the stamp does not list them', () => {
+    const missing = tree()
+    rmSync(join(missing, 'dist/sender-thread.js'))
+    expect(freshBundle(missing, {})).toBe(false)
+
+    const older = tree()
+    const { inputs } = JSON.parse(readFileSync(join(older, 'dist/build-stamp.json'), 'utf8'))
+    writeFileSync(join(older, 'dist/build-stamp.json'), JSON.stringify({ inputs }))
+    expect(freshBundle(older, {})).toBe(false)
   })
 
   it('runs the sources without a stamp, with an empty one, or with a broken one', () => {

@@ -1,0 +1,186 @@
+// The Sender adapter that sends from a worker thread: the HttpSender (undici, the SSRF guard)
+// runs there, so that HTTP work — sockets, request writing, response parsing — uses a second
+// core while the main thread keeps the API, the store and the worker's bookkeeping. Signing
+// stays on the main thread: the thread sends the bytes it is given.
+//
+// Requests cross in batches (one message per event-loop turn each way). If the thread dies,
+// every send in flight resolves as a network error (the worker retries it on its schedule) and
+// a new thread takes the next ones.
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { AttemptOutcome, OutboundRequest, Sender } from '../deliveries/sender.ts'
+import type { AddressPolicy } from '../network/address-policy.ts'
+import type { OwnApi } from './sending-policy.ts'
+
+export interface SenderThreadConfig {
+  policy: AddressPolicy
+  ownApi: OwnApi
+  connectionsPerOrigin: number
+}
+
+export type ToThread =
+  | {
+      t: 'send'
+      batch: {
+        id: number
+        url: string
+        headers: Record<string, string>
+        body: Uint8Array
+        timeoutMs: number
+      }[]
+    }
+  | { t: 'port'; port: number }
+  | { t: 'close' }
+
+export type FromThread = { t: 'done'; batch: { id: number; outcome: AttemptOutcome }[] } | { t: 'closed' }
+
+interface Pending {
+  resolve: (o: AttemptOutcome) => void
+  started: number
+  /** When the main thread gives up on an answer that never came (the thread's own deadline failed). */
+  giveUpAt: number
+}
+
+// Beyond the attempt's own deadline (kept in the thread), how long to wait before answering for it.
+const backstopMs = 5000
+
+/**
+ * dist/sender-thread.js beside the bundle; from the TypeScript sources, a bootstrap that
+ * registers tsx in the thread first (a worker thread does not inherit the main thread's loader).
+ */
+export function startSenderThread(workerData: SenderThreadConfig): Worker {
+  const here = import.meta.url
+  const options = { workerData }
+  if (!here.endsWith('.ts')) return new Worker(new URL('./sender-thread.js', here), options)
+  const tsx = pathToFileURL(
+    createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href
+  const entry = new URL('./sender-thread.ts', here).href
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
+  return new Worker(bootstrap, { ...options, eval: true })
+}
+
+export class ThreadedSender implements Sender {
+  readonly #config: SenderThreadConfig
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 1
+  #outbox: Extract<ToThread, { t: 'send' }>['batch'] = []
+  #flushScheduled = false
+  #thread: Worker | undefined
+  #closing = false
+  #ownPort: number | undefined
+  readonly #sweep: NodeJS.Timeout
+  readonly #start: (config: SenderThreadConfig) => Worker
+
+  /** start: how a thread is started (tests start ones that fail). */
+  constructor(config: SenderThreadConfig, start = startSenderThread) {
+    this.#config = config
+    this.#start = start
+    this.#sweep = setInterval(() => this.#giveUpOnLost(), 1000)
+    this.#sweep.unref()
+  }
+
+  send(req: OutboundRequest): Promise<AttemptOutcome> {
+    if (this.#closing) return Promise.resolve(lost('sender is closed', 0))
+    const id = this.#nextId++
+    const started = performance.now()
+    return new Promise((resolve) => {
+      this.#pending.set(id, { resolve, started, giveUpAt: started + req.timeoutMs + backstopMs })
+      this.#outbox.push({ id, url: req.url, headers: req.headers, body: req.body, timeoutMs: req.timeoutMs })
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  /** The API's real port (it may listen on port 0): the thread refuses to send to it. */
+  setOwnPort(port: number): void {
+    this.#ownPort = port
+    this.#thread?.postMessage({ t: 'port', port } satisfies ToThread)
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true
+    clearInterval(this.#sweep)
+    const thread = this.#thread
+    this.#thread = undefined
+    if (thread) {
+      const closed = new Promise<void>((resolve) => {
+        thread.once('exit', () => resolve())
+        thread.on('message', (m: FromThread) => {
+          if (m.t === 'closed') void thread.terminate()
+        })
+      })
+      thread.postMessage({ t: 'close' } satisfies ToThread)
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())])
+      await thread.terminate()
+    }
+    this.#failAll('sender is closed')
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    if (this.#outbox.length === 0) return
+    const batch = this.#outbox
+    this.#outbox = []
+    this.#ensureThread().postMessage({ t: 'send', batch } satisfies ToThread)
+  }
+
+  #ensureThread(): Worker {
+    if (this.#thread) return this.#thread
+    const config: SenderThreadConfig =
+      this.#ownPort === undefined
+        ? this.#config
+        : { ...this.#config, ownApi: { ...this.#config.ownApi, port: this.#ownPort } }
+    const thread = this.#start(config)
+    thread.unref()
+    thread.on('message', (m: FromThread) => {
+      if (m.t !== 'done') return
+      for (const { id, outcome } of m.batch) {
+        const p = this.#pending.get(id)
+        if (!p) continue
+        this.#pending.delete(id)
+        p.resolve(outcome)
+      }
+    })
+    const gone = (why: string) => {
+      if (this.#thread !== thread) return
+      this.#thread = undefined
+      this.#failAll(why)
+    }
+    thread.on('error', (e) => gone(`sender thread failed: ${e.message}`))
+    thread.on('exit', (code) => gone(`sender thread exited (${code})`))
+    this.#thread = thread
+    return thread
+  }
+
+  #failAll(why: string): void {
+    const now = performance.now()
+    for (const [id, p] of this.#pending) {
+      this.#pending.delete(id)
+      p.resolve(lost(why, now - p.started))
+    }
+  }
+
+  #giveUpOnLost(): void {
+    const now = performance.now()
+    for (const [id, p] of this.#pending) {
+      if (now < p.giveUpAt) continue
+      this.#pending.delete(id)
+      p.resolve({
+        kind: 'error',
+        code: 'timeout',
+        message: 'no answer from the sender thread',
+        durationMs: now - p.started,
+      })
+    }
+  }
+}
+
+function lost(message: string, durationMs: number): AttemptOutcome {
+  return { kind: 'error', code: 'network_error', message, durationMs: Math.round(durationMs) }
+}

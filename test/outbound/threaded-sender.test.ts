@@ -1,0 +1,113 @@
+// The Sender that sends from a worker thread: the same outcomes as HttpSender, the sending
+// policy applied inside the thread, and no send left hanging when the thread dies or closes.
+import { Worker } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startSenderThread, ThreadedSender } from '../../src/outbound/threaded-sender.ts'
+import { TestReceiver } from '../support/receiver.ts'
+
+const receivers: TestReceiver[] = []
+const senders: ThreadedSender[] = []
+
+async function receiver(respond?: TestReceiver['respond']): Promise<TestReceiver> {
+  const r = await new TestReceiver().start()
+  if (respond) r.respond = respond
+  receivers.push(r)
+  return r
+}
+
+function sender(start?: ConstructorParameters<typeof ThreadedSender>[1]): ThreadedSender {
+  const s = new ThreadedSender(
+    {
+      policy: { allowHttp: true, allowedCidrs: ['127.0.0.0/8'] },
+      ownApi: { host: '127.0.0.1', port: 0 },
+      connectionsPerOrigin: 8,
+    },
+    start,
+  )
+  senders.push(s)
+  return s
+}
+
+const post = (s: ThreadedSender, url: string, body = '{"a":1}', timeoutMs = 3000) =>
+  s.send({
+    url,
+    headers: { 'content-type': 'application/json', 'x-n': body },
+    body: Buffer.from(body),
+    timeoutMs,
+  })
+
+afterEach(async () => {
+  for (const s of senders.splice(0)) await s.close()
+  for (const r of receivers.splice(0)) await r.stop()
+})
+
+describe('ThreadedSender', () => {
+  it('delivers every request byte for byte and hands back each answer to its own send', async () => {
+    const rx = await receiver((r) => ({
+      status: 201,
+      body: `got ${r.body.toString()}`,
+      headers: { 'x-reply': 'yes' },
+    }))
+    const s = sender()
+    const bodies = Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, pad: 'é'.repeat(i % 7) }))
+    const outcomes = await Promise.all(bodies.map((b) => post(s, `${rx.url}/hook?x=1`, b)))
+    outcomes.forEach((o, i) => {
+      expect(o).toMatchObject({ kind: 'response', statusCode: 201, body: `got ${bodies[i]}` })
+      expect(o.kind === 'response' && o.headers['x-reply']).toBe('yes')
+    })
+    expect(rx.received.map((r) => r.body.toString()).sort()).toEqual([...bodies].sort())
+    expect(rx.received.every((r) => r.path === '/hook?x=1' && r.headers['x-n'] === r.body.toString())).toBe(
+      true,
+    )
+  })
+
+  it('applies the sending policy inside the thread, our own API port included', async () => {
+    const s = sender()
+    expect(await post(s, 'http://10.1.2.3/hook')).toMatchObject({ kind: 'error', code: 'blocked_address' })
+    // As at start-up: the API's real port is known before any attempt.
+    const own = await receiver()
+    const other = await receiver()
+    s.setOwnPort(Number(new URL(own.url).port))
+    expect(await post(s, `${own.url}/loop`)).toMatchObject({ kind: 'error', code: 'blocked_address' })
+    expect(await post(s, `${other.url}/ok`)).toMatchObject({ kind: 'response', statusCode: 200 })
+    expect(own.received).toHaveLength(0)
+  })
+
+  it('keeps the attempt deadline', async () => {
+    const rx = await receiver(() => ({ status: 200, delayMs: 5000 }))
+    const o = await post(sender(), `${rx.url}/slow`, '{}', 300)
+    expect(o).toMatchObject({ kind: 'error', code: 'timeout' })
+    expect(o.durationMs).toBeGreaterThanOrEqual(250)
+    expect(o.durationMs).toBeLessThan(4000)
+  })
+
+  it('answers for the sends of a thread that died, then sends through a new one', async () => {
+    let started = 0
+    const s = sender((config) => {
+      started++
+      // The first thread dies on its first batch.
+      if (started === 1)
+        return new Worker(`require('node:worker_threads').parentPort.on('message', () => process.exit(3))`, {
+          eval: true,
+        })
+      return startSenderThread(config)
+    })
+    const rx = await receiver()
+    const lost = await Promise.all([post(s, `${rx.url}/a`), post(s, `${rx.url}/b`)])
+    for (const o of lost) expect(o).toMatchObject({ kind: 'error', code: 'network_error' })
+    expect(lost[0]!.kind === 'error' && lost[0]!.message).toMatch(/sender thread exited \(3\)/)
+    expect(await post(s, `${rx.url}/c`)).toMatchObject({ kind: 'response', statusCode: 200 })
+    expect(started).toBe(2)
+    expect(rx.received.map((r) => r.path)).toEqual(['/c'])
+  })
+
+  it('answers for what is in flight when closed, and refuses sends after', async () => {
+    const rx = await receiver(() => ({ status: 200, delayMs: 10_000 }))
+    const s = sender()
+    const inFlight = post(s, `${rx.url}/hang`, '{}', 20_000)
+    await new Promise((r) => setTimeout(r, 200))
+    await s.close()
+    expect(await inFlight).toMatchObject({ kind: 'error', code: 'network_error' })
+    expect(await post(s, `${rx.url}/after`)).toMatchObject({ kind: 'error', message: 'sender is closed' })
+  })
+})
