@@ -1,8 +1,10 @@
 // The composition root: the only module that picks adapters (SQLite or PostgreSQL, the undici
 // sender with the SSRF guard) and starts the roles the configuration asks for.
+
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { resolve } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger as Pino } from 'pino'
 import { auditLog } from './audit/audit-log.ts'
@@ -167,6 +169,20 @@ export function addressPolicyOf(config: Config): AddressPolicy {
   return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs }
 }
 
+/**
+ * Between major collections V8 lets the heap grow up to ~4 times what was live; at thousands of
+ * deliveries a second most of that is garbage, and a 1 M-delivery drain peaked at 335 MB RSS.
+ * Growing by half: 229 MB at the same throughput (`npm run bench -- --full --only backlog`).
+ * The flag is a heuristic read at every collection; a value given in NODE_OPTIONS or on the
+ * command line wins.
+ */
+function boundHeapGrowth(): void {
+  const given = [...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) =>
+    a.includes('heap-growing-percent'),
+  )
+  if (!given) setFlagsFromString('--heap-growing-percent=50')
+}
+
 /** The core over the configured store, for one-off operator commands (the CLI). */
 export async function openHookpost(
   config: Config,
@@ -197,6 +213,7 @@ export interface Running {
 }
 
 export async function start(config: Config, log: Pino = createLogger(config.logLevel)): Promise<Running> {
+  boundHeapGrowth()
   const store = await openStore(config)
   await store.migrate()
   const box = openSecretBox(config, log)
