@@ -8,7 +8,11 @@ import { basekitHeaderValid, standardHeadersValid } from '../support/independent
 import { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
 
-describe('end to end: the BaseKit flow over real HTTP', () => {
+// Both ways a worker can send: from its thread (the default) and from the main thread.
+describe.each([
+  ['its sending thread', 'true'],
+  ['the main thread', 'false'],
+])('end to end: the BaseKit flow over real HTTP, sent from %s', (_how, sendThread) => {
   let svc: ServiceProcess
   let rx: TestReceiver
   beforeAll(async () => {
@@ -17,6 +21,7 @@ describe('end to end: the BaseKit flow over real HTTP', () => {
       HOOKPOST_ALLOW_HTTP: 'true',
       HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
       HOOKPOST_RETRY_SCHEDULE: '200ms,400ms',
+      HOOKPOST_SEND_THREAD: sendThread,
     })
   })
   afterAll(async () => {
