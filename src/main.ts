@@ -216,7 +216,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   await store.migrate()
   const box = openSecretBox(config, log)
   const ownApi = { host: config.host, port: config.port, publicUrl: config.publicUrl }
-  const sending = createSendingPolicy(addressPolicyOf(config), ownApi)
+  const addressPolicy = addressPolicyOf(config)
+  const sending = createSendingPolicy(addressPolicy, ownApi)
   const policy = retryPolicyOf(config)
   const failpoints = failpointsOf(config.failpoint)
   const userAgent = `Hookpost/${version}`
@@ -230,7 +231,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const direct =
     config.sendThread && config.role !== 'api'
       ? new ThreadedSender({
-          policy: addressPolicyOf(config),
+          policy: addressPolicy,
           ownApi,
           connectionsPerOrigin: config.perSubscriptionConcurrency,
         })

@@ -53,6 +53,7 @@ export function startSenderThread(workerData: SenderThreadConfig): Worker {
   const here = import.meta.url
   const options = { workerData }
   if (!here.endsWith('.ts')) return new Worker(new URL('./sender-thread.js', here), options)
+  // tsx's ESM entry (require.resolve finds its CommonJS twin beside it).
   const tsx = pathToFileURL(
     createRequire(here)
       .resolve('tsx/esm/api')
@@ -84,7 +85,7 @@ export class ThreadedSender implements Sender {
   }
 
   send(req: OutboundRequest): Promise<AttemptOutcome> {
-    if (this.#closing) return Promise.resolve(lost('sender is closed', 0))
+    if (this.#closing) return Promise.resolve(lost('network_error', 'sender is closed', 0))
     const id = this.#nextId++
     const started = performance.now()
     return new Promise((resolve) => {
@@ -109,11 +110,10 @@ export class ThreadedSender implements Sender {
     const thread = this.#thread
     this.#thread = undefined
     if (thread) {
+      // The thread destroys its connections and says so; a thread that never does is ended anyway.
       const closed = new Promise<void>((resolve) => {
         thread.once('exit', () => resolve())
-        thread.on('message', (m: FromThread) => {
-          if (m.t === 'closed') void thread.terminate()
-        })
+        thread.on('message', (m: FromThread) => m.t === 'closed' && resolve())
       })
       thread.postMessage({ t: 'close' } satisfies ToThread)
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())])
@@ -162,7 +162,7 @@ export class ThreadedSender implements Sender {
     const now = performance.now()
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id)
-      p.resolve(lost(why, now - p.started))
+      p.resolve(lost('network_error', why, now - p.started))
     }
   }
 
@@ -171,16 +171,12 @@ export class ThreadedSender implements Sender {
     for (const [id, p] of this.#pending) {
       if (now < p.giveUpAt) continue
       this.#pending.delete(id)
-      p.resolve({
-        kind: 'error',
-        code: 'timeout',
-        message: 'no answer from the sender thread',
-        durationMs: now - p.started,
-      })
+      p.resolve(lost('timeout', 'no answer from the sender thread', now - p.started))
     }
   }
 }
 
-function lost(message: string, durationMs: number): AttemptOutcome {
-  return { kind: 'error', code: 'network_error', message, durationMs: Math.round(durationMs) }
+/** An attempt the thread never answered for; durations are whole milliseconds like HttpSender's. */
+function lost(code: 'network_error' | 'timeout', message: string, durationMs: number): AttemptOutcome {
+  return { kind: 'error', code, message, durationMs: Math.round(durationMs) }
 }

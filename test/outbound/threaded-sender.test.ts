@@ -101,6 +101,17 @@ describe('ThreadedSender', () => {
     expect(rx.received.map((r) => r.path)).toEqual(['/c'])
   })
 
+  it('answers a send the thread never answers for, in whole milliseconds, past its deadline', async () => {
+    // A thread that takes requests and never answers.
+    const s = sender(
+      () => new Worker(`require('node:worker_threads').parentPort.on('message', () => {})`, { eval: true }),
+    )
+    const o = await post(s, 'http://127.0.0.1:9/never', '{}', 100)
+    expect(o).toMatchObject({ kind: 'error', code: 'timeout', message: 'no answer from the sender thread' })
+    expect(Number.isInteger(o.durationMs)).toBe(true)
+    expect(o.durationMs).toBeGreaterThanOrEqual(5000)
+  }, 20_000)
+
   it('answers for what is in flight when closed, and refuses sends after', async () => {
     const rx = await receiver(() => ({ status: 200, delayMs: 10_000 }))
     const s = sender()
