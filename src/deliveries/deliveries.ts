@@ -1,8 +1,10 @@
 // Consumer use cases for deliveries: the log (newest first, cursor pages), one delivery with
-// its attempts, and "one more attempt now" under the same delivery id.
+// its attempts, and "one more attempt now" under the same delivery id (retry-policy.ts decides
+// what that does to the attempt limit).
 import { cursorPage } from '../shared/cursor-page.ts'
 import { AppError } from '../shared/errors.ts'
 import type { AttemptRow, DeliveryRow, DeliveryStatus, Store } from '../store/store.ts'
+import { manualRetryLimit } from './retry-policy.ts'
 
 export const deliveryStatuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'cancelled']
 
@@ -43,16 +45,31 @@ export function deliveries(deps: { store: Store; now: () => number; onRetry?: ()
     },
 
     async retry(envId: string, id: string): Promise<DeliveryRow> {
-      const existing = await store.deliveries.get(envId, id)
-      if (!existing) throw new AppError('delivery_not_found')
-      if (existing.status === 'cancelled' && existing.lastError === 'subscription_deleted') {
-        throw new AppError('delivery_not_retryable', { message: 'Its subscription was deleted.' })
+      // The store applies the new limit only if the row is still as read (a worker may claim it
+      // in between): read again and decide again then.
+      for (let i = 0; i < 3; i++) {
+        const existing = await store.deliveries.get(envId, id)
+        if (!existing) throw new AppError('delivery_not_found')
+        if (existing.status === 'cancelled' && existing.lastError === 'subscription_deleted') {
+          throw new AppError('delivery_not_retryable', { message: 'Its subscription was deleted.' })
+        }
+        const now = deps.now()
+        if (
+          existing.status === 'pending' &&
+          existing.leaseToken !== null &&
+          (existing.nextAttemptAt ?? 0) > now
+        )
+          break
+        const row = await store.deliveries.retryNow(envId, id, now, {
+          attemptLimit: manualRetryLimit(existing),
+          seen: existing,
+        })
+        if (row) {
+          deps.onRetry?.()
+          return row
+        }
       }
-      const row = await store.deliveries.retryNow(envId, id, deps.now())
-      if (!row)
-        throw new AppError('delivery_not_retryable', { message: 'An attempt is in flight right now.' })
-      deps.onRetry?.()
-      return row
+      throw new AppError('delivery_not_retryable', { message: 'An attempt is in flight right now.' })
     },
   }
 }

@@ -1,6 +1,6 @@
 // What happens after an attempt: a pure function of the outcome, the attempt count and the
 // schedule. The numbers are data (HOOKPOST_RETRY_SCHEDULE); docs/delivery.md tabulates them.
-import type { Completion } from '../store/store.ts'
+import type { Completion, DeliveryRow } from '../store/store.ts'
 import type { AttemptOutcome } from './sender.ts'
 
 export interface RetryPolicy {
@@ -17,6 +17,15 @@ export const defaultMaxRetryAfterMs = 6 * 3_600_000
 
 export function attemptLimit(policy: RetryPolicy): number {
   return policy.scheduleMs.length + 1
+}
+
+/**
+ * The attempt limit after a consumer's "retry now": one attempt now, on top of what the delivery
+ * has. A pending delivery keeps the rest of its schedule (the manual attempt is extra); a
+ * delivered, failed or cancelled one gets that one attempt.
+ */
+export function manualRetryLimit(d: Pick<DeliveryRow, 'status' | 'attempts' | 'attemptLimit'>): number {
+  return d.status === 'pending' ? Math.max(d.attemptLimit, d.attempts) + 1 : d.attempts + 1
 }
 
 /** Parses Retry-After (seconds or an HTTP date) into ms from now; undefined when absent or bad. */
@@ -48,8 +57,10 @@ export function nextStep(
   if (isSuccess(outcome)) return { kind: 'delivered' }
   if (outcome.kind === 'response' && outcome.statusCode === 410) return { kind: 'gone' }
   if (attempts >= limit) return { kind: 'failed' }
-  const idx = Math.min(attempts - 1, policy.scheduleMs.length - 1)
-  const base = policy.scheduleMs[Math.max(0, idx)] ?? 0
+  // The place in the schedule follows the attempts left, not the attempts made: a manual retry
+  // or a replay adds attempts, and the delays go on from where the schedule stood.
+  const idx = policy.scheduleMs.length - (limit - attempts)
+  const base = policy.scheduleMs[Math.min(Math.max(0, idx), policy.scheduleMs.length - 1)] ?? 0
   let delay = base * (1 + policy.jitter * (2 * random - 1))
   if (outcome.kind === 'response' && (outcome.statusCode === 429 || outcome.statusCode === 503)) {
     const ra = parseRetryAfter(outcome.headers['retry-after'], now)

@@ -337,8 +337,16 @@ export interface Store {
     list(envId: string, filter: DeliveryFilter): Promise<DeliveryRow[]>
     get(envId: string, id: string): Promise<DeliveryRow | undefined>
     attempts(deliveryId: string): Promise<AttemptRow[]>
-    /** Due now, unless leased; moves status back to pending and grants one more attempt. */
-    retryNow(envId: string, id: string, now: number): Promise<DeliveryRow | undefined>
+    /**
+     * Due now and pending, with the attempt limit the core chose; undefined, changing nothing,
+     * while an attempt is in flight or when the row's status, attempts or limit differ from `seen`.
+     */
+    retryNow(
+      envId: string,
+      id: string,
+      now: number,
+      change: { attemptLimit: number; seen: Pick<DeliveryRow, 'status' | 'attempts' | 'attemptLimit'> },
+    ): Promise<DeliveryRow | undefined>
     /** Leases due deliveries: attempts+1, a fresh lease token, next_attempt_at = now + leaseMs. */
     claimDue(input: ClaimInput): Promise<ClaimResult>
     /**

@@ -449,22 +449,51 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect((await store.deliveries.get(env.id, c1!.id))?.status).toBe('cancelled')
     })
 
-    it('retryNow grants one more attempt now, but not while an attempt is in flight', async () => {
+    it('retryNow sets the limit it is given, but not while an attempt is in flight or the row changed', async () => {
       const env = await anEnvironment(store)
       await aSubscription(store, env.id)
       await publish(store, env.id)
       const [c] = await claimAll(store)
-      expect(await store.deliveries.retryNow(env.id, c!.id, T0 + 1)).toBeUndefined()
+      const leased = (await store.deliveries.get(env.id, c!.id))!
+      expect(
+        await store.deliveries.retryNow(env.id, c!.id, T0 + 1, { attemptLimit: 4, seen: leased }),
+      ).toBeUndefined()
       await store.deliveries.complete(
-        [done(c!.id, c!.leaseToken, 1, { kind: 'failed' }, 500)],
+        [done(c!.id, c!.leaseToken, 1, { kind: 'retry', at: T0 + 5000 }, 500)],
         T0 + 2,
         noDisable,
       )
-      const r = await store.deliveries.retryNow(env.id, c!.id, T0 + 3)
-      expect(r).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 3, attemptLimit: 2 })
-      expect(await store.deliveries.retryNow('env_other', c!.id, T0 + 3)).toBeUndefined()
+      const seen = (await store.deliveries.get(env.id, c!.id))!
+      expect(seen).toMatchObject({ status: 'pending', attempts: 1, attemptLimit: 3 })
+      // Read before another change (here: a limit already raised) no longer applies.
+      const stale = { ...seen, attemptLimit: 2 }
+      expect(
+        await store.deliveries.retryNow(env.id, c!.id, T0 + 3, { attemptLimit: 3, seen: stale }),
+      ).toBeUndefined()
+      expect(
+        await store.deliveries.retryNow('env_other', c!.id, T0 + 3, { attemptLimit: 4, seen }),
+      ).toBeUndefined()
+      const r = await store.deliveries.retryNow(env.id, c!.id, T0 + 3, { attemptLimit: 4, seen })
+      expect(r).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 3, attempts: 1, attemptLimit: 4 })
       const [again] = await claimAll(store, T0 + 3)
-      expect(again?.attempts).toBe(2)
+      expect(again).toMatchObject({ attempts: 2, attemptLimit: 4 })
+      await store.deliveries.complete(
+        [done(c!.id, again!.leaseToken, 2, { kind: 'failed' }, 500)],
+        T0 + 4,
+        noDisable,
+      )
+      const failed = (await store.deliveries.get(env.id, c!.id))!
+      expect(failed.status).toBe('failed')
+      const revived = await store.deliveries.retryNow(env.id, c!.id, T0 + 5, {
+        attemptLimit: 3,
+        seen: failed,
+      })
+      expect(revived).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: T0 + 5,
+        attempts: 2,
+        attemptLimit: 3,
+      })
     })
 
     it('release gives a lease back untouched', async () => {

@@ -1,6 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { nextStep, parseRetryAfter, type RetryPolicy } from '../../src/deliveries/retry-policy.ts'
+import {
+  manualRetryLimit,
+  nextStep,
+  parseRetryAfter,
+  type RetryPolicy,
+} from '../../src/deliveries/retry-policy.ts'
 import type { AttemptOutcome } from '../../src/deliveries/sender.ts'
 
 const policy: RetryPolicy = {
@@ -35,6 +40,23 @@ describe('retry policy', () => {
     expect(nextStep(err, 2, 4, policy, now, 0.5)).toEqual({ kind: 'retry', at: now + 300_000 })
     expect(nextStep(err, 3, 4, policy, now, 0.5)).toEqual({ kind: 'retry', at: now + 1_800_000 })
     expect(nextStep(err, 4, 4, policy, now, 0.5)).toEqual({ kind: 'failed' })
+  })
+
+  it('goes on with the schedule after attempts were added: the attempts left set the delay', () => {
+    // A manual retry of a pending delivery after attempt 1 (limit 4 → 5) that fails: the next
+    // delay is still the first one, and three scheduled attempts remain.
+    expect(nextStep(err, 2, 5, policy, now, 0.5)).toEqual({ kind: 'retry', at: now + 5000 })
+    expect(nextStep(err, 3, 5, policy, now, 0.5)).toEqual({ kind: 'retry', at: now + 300_000 })
+    expect(nextStep(err, 5, 5, policy, now, 0.5)).toEqual({ kind: 'failed' })
+    // A replay after 4 attempts (limit 4 + 4): a fresh schedule, from the first delay.
+    expect(nextStep(err, 5, 8, policy, now, 0.5)).toEqual({ kind: 'retry', at: now + 5000 })
+  })
+
+  it('gives a manual retry one extra attempt: on top of the schedule when pending, one when finished', () => {
+    expect(manualRetryLimit({ status: 'pending', attempts: 1, attemptLimit: 10 })).toBe(11)
+    expect(manualRetryLimit({ status: 'pending', attempts: 11, attemptLimit: 10 })).toBe(12)
+    expect(manualRetryLimit({ status: 'failed', attempts: 10, attemptLimit: 10 })).toBe(11)
+    expect(manualRetryLimit({ status: 'delivered', attempts: 1, attemptLimit: 10 })).toBe(2)
   })
 
   it('keeps jitter within ±20 %', () => {

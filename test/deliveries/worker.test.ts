@@ -90,6 +90,33 @@ describe('delivery worker', () => {
     )
   })
 
+  it('a manual retry of a failing pending delivery is one extra attempt: the schedule goes on after it', async () => {
+    h = await workerHarness({ scheduleMs: [60_000, 60_000], worker: { random: () => 0.5 } })
+    await subscribe()
+    rx.respond = () => ({ status: 500 })
+    await h.hookpost.publisher.publish(h.envId, body())
+    await eventually(() => expect(rx.received).toHaveLength(1))
+    const id = String(rx.received[0]!.headers['webhook-id'])
+    await eventually(async () =>
+      expect((await h.hookpost.deliveries.get(h.envId, id)).delivery).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        attemptLimit: 3,
+        leaseToken: null,
+      }),
+    )
+    await h.hookpost.deliveries.retry(h.envId, id)
+    await eventually(() => expect(rx.received).toHaveLength(2))
+    await eventually(async () => {
+      const d = (await h.hookpost.deliveries.get(h.envId, id)).delivery
+      expect(d).toMatchObject({ status: 'pending', attempts: 2, attemptLimit: 4, leaseToken: null })
+      // The next automatic attempt comes after the schedule's first delay, as it would have.
+      const lastAttempt = (await h.hookpost.deliveries.get(h.envId, id)).attempts[1]!
+      expect(d.nextAttemptAt! - lastAttempt.started).toBeGreaterThanOrEqual(60_000)
+      expect(d.nextAttemptAt! - lastAttempt.started).toBeLessThan(61_000)
+    })
+  })
+
   it('succeeds after a failure, keeping both attempts in the log', async () => {
     h = await workerHarness({ scheduleMs: [30] })
     await subscribe()

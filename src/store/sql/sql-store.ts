@@ -579,18 +579,16 @@ export class SqlStore implements Store {
             .execute()
         ).map(toAttempt),
       ),
-    retryNow: (envId, id, now) =>
+    retryNow: (envId, id, now, { attemptLimit, seen }) =>
       this.#run(async () => {
         const r = await this.#db
           .updateTable('deliveries')
-          .set((eb) => ({
-            status: 'pending',
-            next_attempt_at: now,
-            attempt_limit: eb('attempts', '+', 1),
-            updated: now,
-          }))
+          .set({ status: 'pending', next_attempt_at: now, attempt_limit: attemptLimit, updated: now })
           .where('env_id', '=', envId)
           .where('id', '=', id)
+          .where('status', '=', seen.status)
+          .where('attempts', '=', seen.attempts)
+          .where('attempt_limit', '=', seen.attemptLimit)
           // An attempt in flight holds a lease whose expiry is in the future.
           .where((w) =>
             w.or([
