@@ -1,6 +1,7 @@
 // Background jobs of a worker process: advance replay jobs, send operational events to the
 // operator webhook, and sweep expired data. The sweep runs once per cluster (a lock in the
-// store), not once per node; replay steps lease their job, so any node may take one.
+// store), not once per node; a replay step locks its job for one transaction, so any node may
+// take the next one, and a job whose node died goes on at the next tick of any other.
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../shared/logger.ts'
 import type { Store } from '../store/store.ts'
@@ -72,7 +73,6 @@ export class Maintenance {
     for (let i = 0; i < 20 && !this.#halting; i++) {
       const job = await o.store.replays.step(o.now(), {
         chunk: replayChunk,
-        leaseMs: 30_000,
         extraAttempts: o.replayAttempts,
       })
       if (!job) break

@@ -385,13 +385,12 @@ export interface Store {
     list(envId: string, subscriptionId?: string): Promise<ReplayJobRow[]>
     cancel(envId: string, id: string, now: number): Promise<ReplayJobRow | undefined>
     /**
-     * Leases one running job and re-queues its next chunk of deliveries (same ids, due now,
-     * a fresh attempt budget of extraAttempts). Returns the job after the step, or undefined.
+     * Takes one running job (locked for this one transaction, so the next step may follow at
+     * once, on any node) and re-queues its next chunk of deliveries (same ids, due now, a fresh
+     * attempt budget of extraAttempts). The step that re-queues the last of them finishes the
+     * job. Returns the job after the step, or undefined when none is running.
      */
-    step(
-      now: number,
-      opts: { chunk: number; leaseMs: number; extraAttempts: number },
-    ): Promise<ReplayJobRow | undefined>
+    step(now: number, opts: { chunk: number; extraAttempts: number }): Promise<ReplayJobRow | undefined>
   }
   audit: {
     /** Appends an entry. Entries are never changed, and retention sweeps leave them alone. */

@@ -664,17 +664,49 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         created: T0 + 200,
       })
       expect(job).toMatchObject({ total: 3, done: 0, state: 'running' })
-      const step1 = await store.replays.step(T0 + 201, { chunk: 2, leaseMs: 0, extraAttempts: 3 })
+      const step1 = await store.replays.step(T0 + 201, { chunk: 2, extraAttempts: 3 })
       expect(step1).toMatchObject({ id: job.id, done: 2, state: 'running' })
-      const step2 = await store.replays.step(T0 + 202, { chunk: 2, leaseMs: 0, extraAttempts: 3 })
+      const step2 = await store.replays.step(T0 + 202, { chunk: 2, extraAttempts: 3 })
       expect(step2).toMatchObject({ done: 3, state: 'finished' })
-      expect(await store.replays.step(T0 + 203, { chunk: 2, leaseMs: 0, extraAttempts: 3 })).toBeUndefined()
+      expect(await store.replays.step(T0 + 203, { chunk: 2, extraAttempts: 3 })).toBeUndefined()
       const again = await claimAll(store, T0 + 300)
       const byAge = claimed.map((c) => c.id).sort()
       expect(again.map((c) => c.id).sort()).toEqual(byAge.slice(1, 4))
       expect(again.every((c) => c.attempts === 2 && c.attemptLimit === 4)).toBe(true)
       expect((await store.replays.get(env.id, job.id))?.state).toBe('finished')
       expect(await store.replays.get('env_other', job.id)).toBeUndefined()
+    })
+
+    it('finishes a replay in the step that re-queues its last chunk, and takes the next step at once', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      for (let i = 0; i < 4; i++) await publish(store, env.id, { at: T0 + i })
+      const job = await store.replays.create({
+        id: newId('job'),
+        envId: env.id,
+        subscriptionId: s.id,
+        since: T0,
+        until: T0 + 10,
+        statusFilter: null,
+        created: T0 + 20,
+      })
+      const opts = { chunk: 2, extraAttempts: 3 }
+      expect(await store.replays.step(T0 + 21, opts)).toMatchObject({ done: 2, state: 'running' })
+      // No wait between chunks: the same instant, or another node, goes on.
+      const other = h.second ? await h.second() : store
+      expect(await other.replays.step(T0 + 21, opts)).toMatchObject({
+        id: job.id,
+        done: 4,
+        state: 'finished',
+      })
+      if (other !== store) await other.close()
+      expect(await store.replays.step(T0 + 22, opts)).toBeUndefined()
+      const finished = await store.operationalEvents.list({
+        envId: env.id,
+        type: 'replay.finished',
+        limit: 10,
+      })
+      expect(finished.map((e) => e.data)).toEqual([{ replayId: job.id, subscriptionId: s.id, requeued: 4 }])
     })
 
     it('cancels a running replay', async () => {
@@ -701,7 +733,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         created: T0,
       })
       expect((await store.replays.cancel(env.id, job2.id, T0 + 1))?.state).toBe('cancelled')
-      expect(await store.replays.step(T0 + 2, { chunk: 10, leaseMs: 0, extraAttempts: 1 })).toBeUndefined()
+      expect(await store.replays.step(T0 + 2, { chunk: 10, extraAttempts: 1 })).toBeUndefined()
     })
 
     it('sweeps old terminal deliveries, their attempts and events, never pending ones', async () => {

@@ -102,6 +102,7 @@ export interface Database {
     total: number
     done: number
     cursor: string | null
+    /** No longer set: a step is one transaction that locks its job (migration 1 made the column). */
     lease_until: number | null
     created: number
     updated: number

@@ -1215,13 +1215,14 @@ export class SqlStore implements Store {
             .selectFrom('replay_jobs')
             .selectAll()
             .where('state', '=', 'running')
-            .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
             .orderBy('id')
             .limit(1)
             .$if(this.#traits.skipLocked, (q) => q.forUpdate().skipLocked())
             .executeTakeFirst()
           if (!job) return undefined
-          const ids = (
+          // One row past the chunk tells whether this step is the last: a job is finished by the
+          // step that re-queues its last deliveries, not by an empty step after it.
+          const found = (
             await replayTargets(
               tx,
               job.env_id,
@@ -1233,9 +1234,10 @@ export class SqlStore implements Store {
             )
               .select('id')
               .orderBy('id')
-              .limit(opts.chunk)
+              .limit(opts.chunk + 1)
               .execute()
           ).map((r) => r.id)
+          const ids = found.slice(0, opts.chunk)
           if (ids.length > 0) {
             await tx
               .updateTable('deliveries')
@@ -1259,14 +1261,13 @@ export class SqlStore implements Store {
             await this.#traits.notifyWork?.(tx)
           }
           const done = Number(job.done) + ids.length
-          const finished = ids.length < opts.chunk
+          const finished = found.length <= opts.chunk
           const updated = await tx
             .updateTable('replay_jobs')
             .set({
               done: Math.min(done, Number(job.total)),
               cursor: ids.length > 0 ? ids[ids.length - 1]! : job.cursor,
               state: finished ? 'finished' : 'running',
-              lease_until: finished ? null : now + opts.leaseMs,
               updated: now,
             })
             .where('id', '=', job.id)
