@@ -30,8 +30,9 @@ export function environments(deps: EnvironmentsDeps) {
         signatureEncoding: input.signatureEncoding ?? 'hex',
         created: t,
       }
-      // Every environment can sign from birth; consumers get the secret by rotating.
-      await store.environments.create(env, sealNewSecret(box, env.id, t).row)
+      // Every environment can sign from birth; consumers get the secret by rotating, which
+      // replaces this one (never shown) at once.
+      await store.environments.create(env, sealNewSecret(box, env.id, t, false).row)
       return env
     },
 

@@ -211,7 +211,10 @@ export const HmacSecretOut = Type.Object({
   hmacSecret: Type.Object({
     secret: Type.String({ description: 'whsec_ + base64 of 32 bytes; shown this once' }),
     created: IsoTime,
-    previousExpires: IsoTime,
+    previousExpires: Type.Union([IsoTime, Type.Null()], {
+      description:
+        'Until when the previous secret keeps signing beside the new one (HOOKPOST_SECRET_GRACE, 24 h by default). null when no earlier secret had been shown to anyone (the first call for a new environment): that one stops signing at once.',
+    }),
   }),
 })
 

@@ -32,6 +32,8 @@ export interface SigningSecretRow {
   created: number
   /** null while current; set when a newer secret replaced it. */
   expires: number | null
+  /** Shown to someone (a rotation's answer); the secret an environment is created with is not. */
+  revealed: boolean
 }
 
 export interface SubscriptionHealth {
@@ -301,8 +303,15 @@ export interface Store {
     revoke(envId: string, id: string, now: number): Promise<boolean>
   }
   secrets: {
-    /** Adds a new current secret; every older one that has no expiry yet expires at previousExpires. */
-    rotate(row: SigningSecretRow, previousExpires: number): Promise<void>
+    /**
+     * Adds a new current secret; every older one that has no expiry yet expires at
+     * `expires.revealed` if it was shown to someone, at `expires.unrevealed` if not. Returns
+     * those older ones as they are now.
+     */
+    rotate(
+      row: SigningSecretRow,
+      expires: { revealed: number; unrevealed: number },
+    ): Promise<SigningSecretRow[]>
     /** Secrets valid at `now` for each environment, newest first. */
     listValid(envIds: readonly string[], now: number): Promise<SigningSecretRow[]>
     /** Every secret row, expired ones too, by ascending id after afterId (master key rotation). */

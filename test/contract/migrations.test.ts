@@ -1,6 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { postgresMigrations } from '../../src/store/postgres/migrations.ts'
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
+import type { Migration } from '../../src/store/sql/migrate.ts'
 import { sqliteMigrations } from '../../src/store/sqlite/migrations.ts'
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
+import type { Store } from '../../src/store/store.ts'
+import { freshDatabase, postgresAvailable } from '../support/postgres.ts'
 
 describe('migrations', () => {
   it('keep the same numbers and names in both adapters', () => {
@@ -12,5 +22,73 @@ describe('migrations', () => {
 
   it('never store a payload as jsonb', () => {
     expect(postgresMigrations.flatMap((m) => m.statements).join('\n')).not.toMatch(/jsonb/i)
+  })
+})
+
+/**
+ * A database at version 5 with two environments: one never rotated, one rotated once. Runs the
+ * statements through `exec` the way the migration runner would have.
+ */
+async function atVersion5(ms: readonly Migration[], exec: (sql: string) => Promise<void>): Promise<void> {
+  await exec(
+    'create table schema_migrations (version integer primary key, name text not null, applied bigint not null)',
+  )
+  for (const m of ms.filter((m) => m.version <= 5)) {
+    for (const s of m.statements) await exec(s)
+    await exec(`insert into schema_migrations values (${m.version}, '${m.name}', 0)`)
+  }
+  await exec(`insert into environments (id, name, created) values ('env_a', 'a', 1), ('env_b', 'b', 1)`)
+  await exec(`insert into signing_secrets (id, env_id, key_id, ciphertext, created, expires) values
+    ('sec_1', 'env_a', 'k', 'c', 1, null),
+    ('sec_2', 'env_b', 'k', 'c', 1, 5),
+    ('sec_3', 'env_b', 'k', 'c', 5, null)`)
+}
+
+async function revealedAfterMigrating(store: Store): Promise<Record<string, boolean>> {
+  await store.migrate()
+  const rows = await store.secrets.listAll(null, 10)
+  return Object.fromEntries(rows.map((r) => [r.id, r.revealed]))
+}
+
+const postgres = await postgresAvailable()
+
+// Before migration 6 only a rotation showed a secret: each environment's first one never was.
+const expected = { sec_1: false, sec_2: false, sec_3: true }
+
+describe('migration 6 (unrevealed_secrets)', () => {
+  it('marks each environment’s first secret as never shown, on SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookpost-mig-'))
+    try {
+      const file = join(dir, 'old.db')
+      const raw = new BetterSqlite3(file)
+      await atVersion5(sqliteMigrations, async (s) => void raw.exec(s))
+      raw.close()
+      const store = openSqliteStore(file)
+      try {
+        expect(await revealedAfterMigrating(store)).toEqual(expected)
+      } finally {
+        await store.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.runIf(postgres.ok)('marks each environment’s first secret as never shown, on PostgreSQL', async () => {
+    const db = await freshDatabase()
+    try {
+      const c = new pg.Client({ connectionString: db.url })
+      await c.connect()
+      await atVersion5(postgresMigrations, async (s) => void (await c.query(s)))
+      await c.end()
+      const store = openPostgresStore(db.url)
+      try {
+        expect(await revealedAfterMigrating(store)).toEqual(expected)
+      } finally {
+        await store.close()
+      }
+    } finally {
+      await db.drop()
+    }
   })
 })

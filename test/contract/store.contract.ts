@@ -23,7 +23,7 @@ export interface StoreHarness {
 const T0 = 1_700_000_000_000
 const noDisable = { disableAfterMs: 1e12 }
 
-function aSecret(envId: string, created = T0) {
+function aSecret(envId: string, created = T0, revealed = true): SigningSecretRow {
   return {
     id: newId('sec', created),
     envId,
@@ -31,12 +31,13 @@ function aSecret(envId: string, created = T0) {
     ciphertext: `ct-${Math.random()}`,
     created,
     expires: null,
+    revealed,
   }
 }
 
 async function anEnvironment(store: Store, name = 'acme') {
   const env = { id: newId('env'), name, signatureEncoding: 'hex' as const, created: T0 }
-  await store.environments.create(env, aSecret(env.id))
+  await store.environments.create(env, aSecret(env.id, T0, false))
   return env
 }
 
@@ -168,12 +169,29 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
     it('rotates secrets: the previous one stays valid until it expires, current first', async () => {
       const env = await anEnvironment(store)
       const [first] = await store.secrets.listValid([env.id], T0)
-      expect(first).toBeDefined()
+      expect(first).toMatchObject({ revealed: false, expires: null })
       const next = aSecret(env.id, T0 + 10)
-      await store.secrets.rotate(next, T0 + 1000)
+      await store.secrets.rotate(next, { revealed: T0 + 5000, unrevealed: T0 + 1000 })
       const valid = await store.secrets.listValid([env.id], T0 + 500)
       expect(valid.map((s) => s.id)).toEqual([next.id, first!.id])
       expect((await store.secrets.listValid([env.id], T0 + 1000)).map((s) => s.id)).toEqual([next.id])
+    })
+
+    it('expires the previous secret at the date given for its kind, shown or never shown, and returns it', async () => {
+      const env = await anEnvironment(store)
+      const [first] = await store.secrets.listValid([env.id], T0)
+      const second = aSecret(env.id, T0 + 10)
+      const dates = (t: number) => ({ revealed: t + 86_400_000, unrevealed: t })
+      expect(await store.secrets.rotate(second, dates(T0 + 10))).toEqual([
+        { ...first, expires: T0 + 10, revealed: false },
+      ])
+      expect((await store.secrets.listValid([env.id], T0 + 10)).map((s) => s.id)).toEqual([second.id])
+      const third = aSecret(env.id, T0 + 20)
+      expect(await store.secrets.rotate(third, dates(T0 + 20))).toEqual([
+        { ...second, expires: T0 + 20 + 86_400_000 },
+      ])
+      const valid = await store.secrets.listValid([env.id], T0 + 30)
+      expect(valid).toEqual([third, { ...second, expires: T0 + 20 + 86_400_000 }])
     })
 
     it('fans an event out to the active subscriptions of its type in its environment only', async () => {
@@ -819,7 +837,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
     it('lists every signing secret by id in pages and re-seals one in place', async () => {
       const a = await anEnvironment(store, 'a')
       const b = await anEnvironment(store, 'b')
-      await store.secrets.rotate(aSecret(a.id, T0 + 10), T0 + 100)
+      await store.secrets.rotate(aSecret(a.id, T0 + 10), { revealed: T0 + 100, unrevealed: T0 + 100 })
       const all: SigningSecretRow[] = []
       let after: string | null = null
       for (;;) {

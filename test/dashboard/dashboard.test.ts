@@ -368,6 +368,9 @@ describe('dashboard', () => {
       const r = await b.post('/dashboard/portal/signing-secret')
       expect(r.status).toBe(200)
       expect(r.body).toMatch(/whsec_[A-Za-z0-9+/=]+/)
+      // The environment's first secret was never shown: nothing signs beside the new one.
+      expect(r.body).toContain('no earlier secret had been shown')
+      expect((await b.post('/dashboard/portal/signing-secret')).body).toContain('keeps signing beside it until')
       expect((await b.get('/dashboard/portal/signing-secret')).body).not.toMatch(/whsec_[A-Za-z0-9+/=]{10,}/)
     })
 

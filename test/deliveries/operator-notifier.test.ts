@@ -28,6 +28,7 @@ describe('operator webhook', () => {
       ciphertext: 'c',
       created: t,
       expires: null,
+      revealed: false,
     })
     const sub = {
       id: newId('sub'),

@@ -40,9 +40,9 @@ describe('delivery worker', () => {
     expect(Math.abs(Number(hd['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(5)
     expect(hd['x-delivery-hmac-sha256']).toMatch(/^[0-9a-f]{64}$/)
     expect(basekitHeaderValid(h.secret, got.body, hd['x-delivery-hmac-sha256'] as string)).toBe(true)
-    // The environment's first secret is still in its grace period: two v1 entries, current first.
+    // The environment's first secret, never shown to anyone, was replaced at once: one v1 entry.
     const sigs = String(hd['webhook-signature']).split(' ')
-    expect(sigs).toHaveLength(2)
+    expect(sigs).toHaveLength(1)
     expect(standardHeadersValid(h.secret, got.body, hd)).toBe(true)
     await eventually(async () => {
       const d = await h.hookpost.deliveries.get(h.envId, String(hd['webhook-id']))

@@ -131,16 +131,17 @@ describe('consumer API', () => {
     expect((await them.get('/webhooks/deliveries')).json().deliveries).toEqual([])
   })
 
-  it('rotates the signing secret: whsec_ + 32 bytes, shown once, previous valid for 24 h', async () => {
+  it('rotates the signing secret: whsec_ + 32 bytes, shown once, a shown previous one valid for 24 h', async () => {
     const before = Date.now()
     const r = await as(h.consumer).post('/webhooks/hmac-secret')
     expect(r.statusCode).toBe(201)
     const s = r.json().hmacSecret
     expect(s.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/)
     expect(Buffer.from(s.secret.slice(6), 'base64')).toHaveLength(32)
-    const grace = Date.parse(s.previousExpires) - Date.parse(s.created)
-    expect(grace).toBe(86_400_000)
     expect(Date.parse(s.created)).toBeGreaterThanOrEqual(before - 1000)
+    // The environment's first secret was never shown to anyone: replaced at once, no grace.
+    expect(s.previousExpires).toBeNull()
+    expect(await h.store.secrets.listValid([h.envId], Date.now())).toHaveLength(1)
     // With an empty JSON body and a content type, as many clients send it.
     const again = await h.app.inject({
       method: 'POST',
@@ -148,9 +149,12 @@ describe('consumer API', () => {
       headers: { authorization: h.consumer, 'content-type': 'application/json' },
     })
     expect(again.statusCode).toBe(201)
-    expect(again.json().hmacSecret.secret).not.toBe(s.secret)
+    const s2 = again.json().hmacSecret
+    expect(s2.secret).not.toBe(s.secret)
+    // The first answer showed its secret: it keeps signing beside the new one for the grace.
+    expect(Date.parse(s2.previousExpires) - Date.parse(s2.created)).toBe(86_400_000)
     const valid = await h.store.secrets.listValid([h.envId], Date.now())
-    expect(valid).toHaveLength(3)
+    expect(valid).toHaveLength(2)
     // Encrypted at rest: the ciphertext does not contain the secret.
     expect(valid.some((v) => v.ciphertext.includes(s.secret.slice(6, 30)))).toBe(false)
   })

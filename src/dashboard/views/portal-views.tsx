@@ -812,7 +812,7 @@ export function DeliveryPage(props: {
 
 export function SigningSecretPage(props: {
   ctx: PageCtx
-  rotated?: { secret: string; previousExpires: number } | undefined
+  rotated?: { secret: string; previousExpires: number | null } | undefined
 }) {
   const { ctx } = props
   return (
@@ -829,9 +829,15 @@ export function SigningSecretPage(props: {
             <strong>Your new signing secret, shown this once:</strong>
           </p>
           <Pre label="New signing secret">{props.rotated.secret}</Pre>
-          <p>
-            The previous secret keeps signing beside it until <Time ms={props.rotated.previousExpires} />.
-          </p>
+          {props.rotated.previousExpires === null ? (
+            <p>
+              It signs every delivery from now on: no earlier secret had been shown, so none signs beside it.
+            </p>
+          ) : (
+            <p>
+              The previous secret keeps signing beside it until <Time ms={props.rotated.previousExpires} />.
+            </p>
+          )}
         </div>
       ) : null}
       <form method="post" action="/dashboard/portal/signing-secret" class="card">

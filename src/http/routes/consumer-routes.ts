@@ -129,6 +129,8 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
         tags: ['secrets'],
         summary:
           'Generate a new signing secret for the environment (shown once); the previous one keeps signing beside it until previousExpires',
+        description:
+          'Every environment has a secret from its creation, so every delivery is signed, but nobody is shown that one: the first call replaces it at once and answers previousExpires null. After that, the previous secret keeps signing beside the new one for HOOKPOST_SECRET_GRACE (24 h by default).',
         security,
         response: { 201: HmacSecretOut, ...errors },
       },
@@ -139,7 +141,11 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
         .status(201)
         .header('cache-control', 'no-store')
         .send({
-          hmacSecret: { secret: r.secret, created: iso(r.created), previousExpires: iso(r.previousExpires) },
+          hmacSecret: {
+            secret: r.secret,
+            created: iso(r.created),
+            previousExpires: r.previousExpires === null ? null : iso(r.previousExpires),
+          },
         })
     },
   )

@@ -102,4 +102,16 @@ export const postgresMigrations: readonly Migration[] = [
       `create index deliveries_sub_due on deliveries(subscription_id, next_attempt_at) where status = 'pending'`,
     ],
   },
+  {
+    version: 6,
+    name: 'unrevealed_secrets',
+    statements: [
+      // A secret nobody was shown (the one an environment is created with) is replaced at once
+      // by the first rotation instead of signing beside the new one through the grace period.
+      `alter table signing_secrets add column revealed integer not null default 1`,
+      // Until now only a rotation showed a secret: each environment's first one never was.
+      `update signing_secrets set revealed = 0
+        where id in (select min(id) from signing_secrets group by env_id)`,
+    ],
+  },
 ]

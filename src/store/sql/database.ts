@@ -26,6 +26,8 @@ export interface Database {
     ciphertext: string
     created: number
     expires: number | null
+    /** 1 once shown to someone; 0 for an environment's first secret (migration 6). */
+    revealed: Generated<number>
   }
   subscriptions: {
     id: string

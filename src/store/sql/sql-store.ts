@@ -85,6 +85,7 @@ const toSecret = (r: Selectable<Database['signing_secrets']>): SigningSecretRow 
   ciphertext: r.ciphertext,
   created: Number(r.created),
   expires: r.expires === null ? null : Number(r.expires),
+  revealed: Number(r.revealed) === 1,
 })
 
 const numOrNull = (v: number | null): number | null => (v === null ? null : Number(v))
@@ -310,16 +311,26 @@ export class SqlStore implements Store {
   }
 
   secrets: Store['secrets'] = {
-    rotate: (row, previousExpires) =>
+    rotate: (row, expires) =>
       this.#run(() =>
         this.#db.transaction().execute(async (tx) => {
-          await tx
-            .updateTable('signing_secrets')
-            .set({ expires: previousExpires })
-            .where('env_id', '=', row.envId)
-            .where('expires', 'is', null)
-            .execute()
+          const previous: SigningSecretRow[] = []
+          for (const [revealed, at] of [
+            [1, expires.revealed],
+            [0, expires.unrevealed],
+          ] as const) {
+            const rows = await tx
+              .updateTable('signing_secrets')
+              .set({ expires: at })
+              .where('env_id', '=', row.envId)
+              .where('expires', 'is', null)
+              .where('revealed', '=', revealed)
+              .returningAll()
+              .execute()
+            previous.push(...rows.map(toSecret))
+          }
           await insertSecret(tx, row)
+          return previous
         }),
       ),
     listValid: (envIds, now) =>
@@ -1500,6 +1511,7 @@ async function insertSecret(tx: Db, s: SigningSecretRow): Promise<void> {
       ciphertext: s.ciphertext,
       created: s.created,
       expires: s.expires,
+      revealed: s.revealed ? 1 : 0,
     })
     .execute()
 }
