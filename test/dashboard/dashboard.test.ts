@@ -370,7 +370,9 @@ describe('dashboard', () => {
       expect(r.body).toMatch(/whsec_[A-Za-z0-9+/=]+/)
       // The environment's first secret was never shown: nothing signs beside the new one.
       expect(r.body).toContain('no earlier secret had been shown')
-      expect((await b.post('/dashboard/portal/signing-secret')).body).toContain('keeps signing beside it until')
+      expect((await b.post('/dashboard/portal/signing-secret')).body).toContain(
+        'keeps signing beside it until',
+      )
       expect((await b.get('/dashboard/portal/signing-secret')).body).not.toMatch(/whsec_[A-Za-z0-9+/=]{10,}/)
     })
 
