@@ -61,6 +61,7 @@ details > summary { cursor: pointer; padding: .2rem 0; }
 code, pre { font-family: "DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; }
 code { overflow-wrap: anywhere; }
 td code.id { white-space: nowrap; }
+table.pairs td:first-child { width: 30%; }
 pre { background: #f0f2f6; border: 1px solid var(--line); padding: .6rem; overflow: auto; max-height: 24rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 label { display: block; font-weight: 600; margin: .6rem 0 .2rem; }
 label.inline { display: inline-flex; gap: .4rem; align-items: center; font-weight: normal; }

@@ -28,19 +28,28 @@ const sentBody = (() => {
   return `{\r\n"note":${JSON.stringify(xss)},"amount":1.50,"city":"Zürich ✓","blob":"${'x'.repeat(300)}",${example.slice(1)}`
 })()
 
-/** The page's horizontal overflow: the scrolling element's widths and elements past the right edge. */
+/**
+ * The page's horizontal overflow: the scrolling element's widths, elements past the right edge of
+ * the viewport, and elements sticking out of the card they are in.
+ */
 const overflowProbe = `(() => {
   const se = document.scrollingElement
   const vw = se.clientWidth
   const wide = []
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '')
   for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect()
     if (r.width === 0 && r.height === 0) continue
     if (r.right <= 0) continue
     if (r.right > vw + 0.5 || r.width > vw + 0.5) {
-      wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-        (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
-        ' ' + Math.round(r.left) + '..' + Math.round(r.right))
+      wide.push(name(el) + ' ' + Math.round(r.left) + '..' + Math.round(r.right))
+      continue
+    }
+    const card = el.parentElement && el.parentElement.closest('.card')
+    if (card && r.right > card.getBoundingClientRect().right + 0.5) {
+      wide.push(name(el) + ' out of its card ' + Math.round(r.right) + ' > ' +
+        Math.round(card.getBoundingClientRect().right))
     }
   }
   return { scrollWidth: se.scrollWidth, clientWidth: vw, wide: wide.slice(0, 12) }
@@ -55,6 +64,8 @@ browserSuite('dashboard layout and tools in a browser', () => {
   let consumer: BrowserContext
   let op: Page
   let page: Page
+  /** A consumer of an environment with nothing in it yet. */
+  let newcomer: Page
   const ids = { env: '', otherEnv: '', sub: '', delivery: '' }
 
   const signIn = async (ctx: BrowserContext, how: { token: string } | { key: string; secret: string }) => {
@@ -92,6 +103,7 @@ browserSuite('dashboard layout and tools in a browser', () => {
     }
     const a = await newEnv('BaseKit brand')
     const b = await newEnv('Northwind partner')
+    const empty = await newEnv('Fresh brand')
     ids.env = a.id
     ids.otherEnv = b.id
     const subscribe = async (auth: string, path: string) =>
@@ -126,6 +138,7 @@ browserSuite('dashboard layout and tools in a browser', () => {
     }
     op = await signIn(operator, { token: svc.adminToken })
     page = await signIn(consumer, cred(a.consumer))
+    newcomer = await signIn(await browser.newContext(), cred(empty.consumer))
   }, 60_000)
 
   afterAll(async () => {
@@ -137,6 +150,8 @@ browserSuite('dashboard layout and tools in a browser', () => {
       [op, 'operator-overview', '/dashboard/operator'],
       [op, 'environment', `/dashboard/operator/environments/${ids.env}`],
       [page, 'subscriptions', '/dashboard/portal/subscriptions'],
+      [newcomer, 'empty-portal', '/dashboard/portal/subscriptions'],
+      [newcomer, 'empty-log', '/dashboard/portal/deliveries'],
       [page, 'subscription-replay', `/dashboard/portal/subscriptions/${ids.sub}`],
       [page, 'delivery-log', '/dashboard/portal/deliveries'],
       [page, 'delivery', `/dashboard/portal/deliveries/${ids.delivery}`],

@@ -368,7 +368,7 @@ export function EnvironmentPage(props: {
         </div>
       ) : null}
 
-      <div class="grid">
+      <div>
         <section class="card" aria-labelledby="cred-h">
           <h2 id="cred-h">Credentials</h2>
           {props.credentials === undefined ? (

@@ -741,7 +741,7 @@ export function DeliveriesPage(props: {
 function HeaderTable({ headers, caption }: { headers: Record<string, string> | null; caption: string }) {
   if (!headers || Object.keys(headers).length === 0) return <p class="hint">{`${caption}: none recorded.`}</p>
   return (
-    <table>
+    <table class="pairs">
       <caption>{caption}</caption>
       <thead>
         <tr>
