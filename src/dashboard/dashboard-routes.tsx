@@ -7,7 +7,7 @@ import type { Hookpost } from '../hookpost.ts'
 import { statusOfKind } from '../http/error-response.ts'
 import { portalRoutes } from '../http/routes/portal-routes.ts'
 import { AppError } from '../shared/errors.ts'
-import { dashboardCss, loadHtmx } from './assets.ts'
+import { dashboardCss, dashboardScript, loadHtmx } from './assets.ts'
 import { authPages } from './auth-pages.tsx'
 import { operatorPages } from './operator-pages.tsx'
 import { portalPages } from './portal-pages.tsx'
@@ -42,6 +42,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
   const tokens = new DashboardTokens(opts.sessionKey)
   const htmx = loadHtmx()
   const css = dashboardCss()
+  const script = dashboardScript()
   const deps: DashDeps = {
     hookpost: opts.hookpost,
     adminToken: opts.adminToken,
@@ -51,6 +52,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     assets: {
       htmx: `/dashboard/assets/htmx.min.js?v=${htmx.version}`,
       css: `/dashboard/assets/dashboard.css?v=${css.version}`,
+      script: `/dashboard/assets/dashboard.js?v=${script.version}`,
     },
   }
 
@@ -62,6 +64,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
       for (const [name, a] of [
         ['htmx.min.js', htmx],
         ['dashboard.css', css],
+        ['dashboard.js', script],
       ] as const) {
         assets.get(`/${name}`, { schema: { hide: true } }, async (_req, reply) =>
           reply

@@ -102,6 +102,7 @@ export const operatorPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app,
         <OperatorHome
           ctx={pageCtx(deps, req)}
           envs={summaries}
+          envNames={new Map(all.map((e) => [e.id, e.name]))}
           totalEnvironments={all.length}
           timeline={timeline(deliveries, t)}
           failing={mostFailing(subs)}

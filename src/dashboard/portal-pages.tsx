@@ -11,11 +11,23 @@ import {
   DeliveryPage,
   EventTypesPage,
   NewSubscriptionPage,
+  replayPresets,
   SigningSecretPage,
   SubscriptionPage,
   SubscriptionsPage,
 } from './views/portal-views.tsx'
-import { type DashDeps, field, formOf, isId, mustState, pageCtx, queryOf, seeOther, sendHtml } from './web.ts'
+import {
+  type DashDeps,
+  type Form,
+  field,
+  formOf,
+  isId,
+  mustState,
+  pageCtx,
+  queryOf,
+  seeOther,
+  sendHtml,
+} from './web.ts'
 
 const base = '/dashboard/portal'
 const recentCount = 10
@@ -50,6 +62,29 @@ function refusal(e: unknown): { message: string; status: number } {
     return { message: e.message, status: statusOfKind[e.kind] }
   }
   throw e
+}
+
+/**
+ * The replay form's range: a preset (ending now) or, with range=custom (or no range: an older
+ * form), the two datetime fields. Dates given beside a preset are refused rather than ignored.
+ */
+function replayRange(f: Form, now: number): { since: string; until: string | undefined } {
+  const range = field(f, 'range', 20) ?? 'custom'
+  const since = utcInput(field(f, 'since', 40))
+  const until = utcInput(field(f, 'until', 40))
+  if (range === 'custom') {
+    if (since === undefined)
+      throw new AppError('invalid_request', { message: 'Choose when the range starts.' })
+    return { since, until }
+  }
+  const preset = replayPresets.find(([value]) => value === range)
+  if (!preset) throw new AppError('invalid_request', { message: 'Choose a time range.' })
+  if (since !== undefined || until !== undefined) {
+    throw new AppError('invalid_request', {
+      message: 'Dates are used with "Custom range" only: choose it, or clear the dates.',
+    })
+  }
+  return { since: new Date(now - preset[2]).toISOString(), until: new Date(now).toISOString() }
 }
 
 /** "2026-01-02T03:04" or "…:05" from <input type=datetime-local>, read as UTC. */
@@ -234,14 +269,9 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
   app.post<SubParams>('/subscriptions/:id/replay', async (req, reply) => {
     const env = envOf(req)
     const sub = await hookpost.subscriptions.get(env.id, req.params.id)
-    const f = formOf(req)
-    const since = utcInput(field(f, 'since', 40))
-    const until = utcInput(field(f, 'until', 40))
-    const status = field(f, 'status', 20)
+    const status = field(formOf(req), 'status', 20)
     try {
-      if (since === undefined)
-        throw new AppError('invalid_request', { message: 'Choose when the replay starts.' })
-      await hookpost.replays.start(env.id, sub.id, { since, until, status })
+      await hookpost.replays.start(env.id, sub.id, { ...replayRange(formOf(req), deps.now()), status })
       return seeOther(reply, `${base}/subscriptions/${sub.id}?notice=replay-started`)
     } catch (e) {
       const r = refusal(e)
@@ -310,7 +340,11 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     reply: FastifyReply,
     extra: { status?: number; error?: string } = {},
   ) => {
-    const r = await hookpost.deliveries.get(envOf(req).id, req.params.id)
+    const env = envOf(req)
+    const [r, payload] = await Promise.all([
+      hookpost.deliveries.get(env.id, req.params.id),
+      hookpost.deliveries.payload(env.id, req.params.id),
+    ])
     return sendHtml(
       reply,
       render(
@@ -318,6 +352,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           ctx={pageCtx(deps, req)}
           delivery={r.delivery}
           attempts={r.attempts}
+          payload={payload}
           self={`${base}/deliveries/${r.delivery.id}`}
           notice={noticeOf(req)}
           error={extra.error}

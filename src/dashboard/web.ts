@@ -14,7 +14,7 @@ export interface DashDeps {
   tokens: DashboardTokens
   ports: DashboardPorts
   now: () => number
-  assets: { htmx: string; css: string }
+  assets: { htmx: string; css: string; script: string }
 }
 
 export type Principal =

@@ -1,6 +1,6 @@
 // Consumer use cases for deliveries: the log (newest first, cursor pages), one delivery with
-// its attempts, and "one more attempt now" under the same delivery id (retry-policy.ts decides
-// what that does to the attempt limit).
+// its attempts, the payload it sends, and "one more attempt now" under the same delivery id
+// (retry-policy.ts decides what that does to the attempt limit).
 import { cursorPage } from '../shared/cursor-page.ts'
 import { AppError } from '../shared/errors.ts'
 import type { AttemptRow, DeliveryRow, DeliveryStatus, Store } from '../store/store.ts'
@@ -42,6 +42,17 @@ export function deliveries(deps: { store: Store; now: () => number; onRetry?: ()
       const delivery = await store.deliveries.get(envId, id)
       if (!delivery) throw new AppError('delivery_not_found')
       return { delivery, attempts: await store.deliveries.attempts(id) }
+    },
+
+    /**
+     * The body the delivery sends: its event's bytes as stored (and as signed). Scoped like get:
+     * another environment's delivery is not found. null once retention has removed the event.
+     */
+    async payload(envId: string, id: string): Promise<Buffer | null> {
+      const delivery = await store.deliveries.get(envId, id)
+      if (!delivery) throw new AppError('delivery_not_found')
+      const event = await store.events.get(envId, delivery.eventId)
+      return event ? event.body : null
     },
 
     async retry(envId: string, id: string): Promise<DeliveryRow> {

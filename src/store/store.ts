@@ -329,6 +329,8 @@ export interface Store {
     delete(envId: string, id: string, now: number): Promise<boolean>
   }
   events: {
+    /** One event of the environment, its body as stored (the bytes received); undefined elsewhere. */
+    get(envId: string, id: string): Promise<EventRow | undefined>
     /** One transaction: idempotency check, the event, one delivery per active subscription. */
     publish(input: PublishInput): Promise<PublishResult>
     /**

@@ -223,6 +223,18 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(Buffer.compare(c!.body, body)).toBe(0)
     })
 
+    it("reads an event's body byte for byte, in its own environment only", async () => {
+      const env = await anEnvironment(store)
+      const other = await anEnvironment(store, 'other')
+      const body = Buffer.from('{\r\n"a":1.50,"b":"é ✓"}', 'utf8')
+      const r = await publish(store, env.id, { body })
+      const event = await store.events.get(env.id, r.eventId)
+      expect(event).toMatchObject({ id: r.eventId, envId: env.id, eventName: 'site.publish' })
+      expect(Buffer.compare(event!.body, body)).toBe(0)
+      expect(await store.events.get(other.id, r.eventId)).toBeUndefined()
+      expect(await store.events.get(env.id, 'evt_missing')).toBeUndefined()
+    })
+
     it('returns the first event for a repeated Idempotency-Key within the window, and frees the key after', async () => {
       const env = await anEnvironment(store)
       await aSubscription(store, env.id)

@@ -3,33 +3,20 @@
 // receiver, send a test event and see it delivered, make the receiver fail, retry and see the
 // new attempt; then the operator's charts. Screenshots go to test-artifacts/dashboard/.
 // Browser code is passed to page.evaluate as strings: vitest rewrites functions (pitfall 9).
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { findEventType } from '../../src/events/event-types.ts'
-import { TestReceiver } from '../support/receiver.ts'
-import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
+import type { TestReceiver } from '../support/receiver.ts'
+import { client, repoRoot, type ServiceProcess } from '../support/service-process.ts'
+import { browserSuite, type Rig, startRig } from './chromium.ts'
 
-const chromiumPath = '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
 const artifacts = join(repoRoot, 'test-artifacts/dashboard')
 const eventName = 'account_holder.created'
 
-if (!haveChromium && process.env['CI'] === 'true') {
-  describe('dashboard in a browser', () => {
-    it('needs chromium', () => {
-      throw new Error(`${chromiumPath} is missing: CI must install it (bash scripts/ensure-chromium.sh)`)
-    })
-  })
-}
-
-const suite = haveChromium ? describe : describe.skip
-const title = haveChromium
-  ? 'dashboard in a browser'
-  : `dashboard in a browser (skipped: ${chromiumPath} is missing; run bash scripts/ensure-chromium.sh)`
-
-suite(title, () => {
+browserSuite('dashboard in a browser', () => {
+  let rig: Rig
   let svc: ServiceProcess
   let rx: TestReceiver
   let browser: Browser
@@ -40,13 +27,8 @@ suite(title, () => {
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true })
-    rx = await new TestReceiver().start()
-    svc = await startService({
-      HOOKPOST_ALLOW_HTTP: 'true',
-      HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
-      HOOKPOST_RETRY_SCHEDULE: '100ms',
-      HOOKPOST_LOG_LEVEL: 'warn',
-    })
+    rig = await startRig()
+    ;({ svc, rx, browser } = rig)
     const admin = client(svc.url, `Bearer ${svc.adminToken}`)
     const env = (await admin('POST', '/admin/environments', { name: 'BaseKit brand' })).json.environment
     const cred = async (role: string) =>
@@ -55,28 +37,12 @@ suite(title, () => {
         secret: string
       }
     consumerCred = await cred('consumer')
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
     page.setDefaultTimeout(10_000)
   }, 30_000)
 
   afterAll(async () => {
-    await browser?.close()
-    await svc?.stop()
-    svc?.cleanup()
-    await rx?.stop()
+    await rig?.stop()
   })
 
   it('does the consumer flow: sign in, subscribe, test event delivered, failure retried', async () => {

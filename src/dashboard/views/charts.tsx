@@ -164,7 +164,7 @@ function DataTable({ t }: { t: Timeline }) {
   return (
     <details>
       <summary>Show the numbers</summary>
-      <table>
+      <table class="stack">
         <thead>
           <tr>
             <th scope="col">From</th>
@@ -178,12 +178,12 @@ function DataTable({ t }: { t: Timeline }) {
         <tbody>
           {t.buckets.map((b) => (
             <tr key={b.start}>
-              <td>{formatTime(b.start)}</td>
-              <td>{b.delivered}</td>
-              <td>{b.failed}</td>
-              <td>{b.pending}</td>
-              <td>{b.cancelled}</td>
-              <td>{b.failing}</td>
+              <td data-label="From">{formatTime(b.start)}</td>
+              <td data-label="Delivered">{b.delivered}</td>
+              <td data-label="Failed">{b.failed}</td>
+              <td data-label="Pending">{b.pending}</td>
+              <td data-label="Cancelled">{b.cancelled}</td>
+              <td data-label="Latest attempt failed">{b.failing}</td>
             </tr>
           ))}
         </tbody>

@@ -15,7 +15,7 @@ export interface PageCtx {
   who: Who
   /** The navigation entry to mark as current. */
   current?: string
-  assets: { htmx: string; css: string }
+  assets: { htmx: string; css: string; script: string }
 }
 
 /**
@@ -106,6 +106,7 @@ export function Page(props: { ctx: PageCtx; title: string; children: ComponentCh
         <title>{`${props.title} · Hookpost`}</title>
         <link rel="stylesheet" href={ctx.assets.css} />
         <script src={ctx.assets.htmx} defer />
+        <script src={ctx.assets.script} defer />
       </head>
       <body hx-headers={JSON.stringify({ 'x-csrf-token': ctx.csrf })} hx-history="false">
         <a class="skip" href="#main">
@@ -123,6 +124,7 @@ export function Page(props: { ctx: PageCtx; title: string; children: ComponentCh
         <main id="main" tabindex={-1}>
           {props.children}
         </main>
+        <div id="copy-status" class="visually-hidden" role="status" aria-live="polite" />
       </body>
     </html>
   )
@@ -210,4 +212,42 @@ export function ErrorPage(props: {
       </p>
     </Page>
   )
+}
+
+/**
+ * A copy button (shown by dashboard.js; hidden without JavaScript). `value` for short text such
+ * as a key; `bytes` for a payload, copied exactly (carried as base64: HTML text would not keep
+ * CRLF). `label` names what it copies, for screen readers ("Copy signing secret").
+ */
+export function CopyButton(props: { label: string } & ({ value: string } | { bytes: Buffer })) {
+  const data =
+    'bytes' in props ? { 'data-copy-b64': props.bytes.toString('base64') } : { 'data-copy': props.value }
+  return (
+    <button type="button" class="copy" hidden aria-label={props.label} {...data}>
+      Copy
+    </button>
+  )
+}
+
+/** A short value (key, secret, id) in code with its copy button beside it. */
+export function Copyable({
+  value,
+  label,
+  attrs,
+}: {
+  value: string
+  label: string
+  attrs?: Record<string, string>
+}) {
+  return (
+    <span class="copyable">
+      <code {...attrs}>{value}</code>
+      <CopyButton label={label} value={value} />
+    </span>
+  )
+}
+
+/** An id in a table cell: kept on one line where the table has room. */
+export function Id({ id }: { id: string }) {
+  return <code class="id">{id}</code>
 }

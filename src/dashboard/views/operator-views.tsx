@@ -10,8 +10,11 @@ import type { EndpointFailure, EndpointLatency, Timeline } from '../stats.ts'
 import { FailureChart, ThroughputChart } from './charts.tsx'
 import {
   ActiveBadge,
+  Copyable,
+  CopyButton,
   CsrfField,
   ErrorBox,
+  Id,
   Notice,
   Page,
   type PageCtx,
@@ -29,6 +32,14 @@ export interface EnvSummary {
   active: number
   sampled: number
   failing: number
+}
+
+/** Environment names by id: the operator reads names, not ids. */
+export type EnvNames = ReadonlyMap<string, string>
+
+function EnvLink({ envId, names }: { envId: string; names: EnvNames }) {
+  const name = names.get(envId)
+  return <a href={`${base}/environments/${envId}`}>{name ?? <Id id={envId} />}</a>
 }
 
 export interface Sample {
@@ -51,10 +62,11 @@ function SampleNote({ sample }: { sample: Sample }) {
   )
 }
 
-function FailingTable({ rows, showEnv }: { rows: EndpointFailure[]; showEnv: boolean }) {
+function FailingTable({ rows, envNames }: { rows: EndpointFailure[]; envNames?: EnvNames | undefined }) {
   if (rows.length === 0) return <p>No endpoint has failed.</p>
+  const showEnv = envNames !== undefined
   return (
-    <table>
+    <table class="stack">
       <caption class="visually-hidden">Most failing endpoints</caption>
       <thead>
         <tr>
@@ -70,23 +82,21 @@ function FailingTable({ rows, showEnv }: { rows: EndpointFailure[]; showEnv: boo
       <tbody>
         {rows.map((r) => (
           <tr key={r.subscriptionId}>
-            <td>
+            <td data-label="URL">
               <code>{r.url}</code>
             </td>
-            <td>{r.event}</td>
-            {showEnv ? (
-              <td>
-                <a href={`${base}/environments/${r.envId}`}>
-                  <code>{r.envId}</code>
-                </a>
+            <td data-label="Event">{r.event}</td>
+            {envNames !== undefined ? (
+              <td data-label="Environment">
+                <EnvLink envId={r.envId} names={envNames} />
               </td>
             ) : null}
-            <td>{r.failureCount}</td>
-            <td>{percent(r.successRate)}</td>
-            <td>
+            <td data-label="Failed attempts">{r.failureCount}</td>
+            <td data-label="Success rate">{percent(r.successRate)}</td>
+            <td data-label="Failing since">
               <Time ms={r.failingSince} empty="not failing" />
             </td>
-            <td>
+            <td data-label="State">
               <ActiveBadge active={r.active} />
             </td>
           </tr>
@@ -99,7 +109,7 @@ function FailingTable({ rows, showEnv }: { rows: EndpointFailure[]; showEnv: boo
 function SlowTable({ rows }: { rows: EndpointLatency[] }) {
   if (rows.length === 0) return <p>No attempts recorded yet.</p>
   return (
-    <table>
+    <table class="stack">
       <caption class="visually-hidden">Slowest endpoints</caption>
       <thead>
         <tr>
@@ -113,13 +123,13 @@ function SlowTable({ rows }: { rows: EndpointLatency[] }) {
       <tbody>
         {rows.map((r) => (
           <tr key={r.subscriptionId}>
-            <td>
+            <td data-label="URL">
               <code>{r.url}</code>
             </td>
-            <td>{r.attempts}</td>
-            <td>{r.meanMs} ms</td>
-            <td>{r.p95Ms} ms</td>
-            <td>{r.maxMs} ms</td>
+            <td data-label="Attempts">{r.attempts}</td>
+            <td data-label="Mean">{r.meanMs} ms</td>
+            <td data-label="p95">{r.p95Ms} ms</td>
+            <td data-label="Max">{r.maxMs} ms</td>
           </tr>
         ))}
       </tbody>
@@ -145,6 +155,7 @@ function Charts({ t, idp }: { t: Timeline; idp: string }) {
 export function OperatorHome(props: {
   ctx: PageCtx
   envs: EnvSummary[]
+  envNames: EnvNames
   totalEnvironments: number
   timeline: Timeline
   failing: EndpointFailure[]
@@ -165,7 +176,7 @@ export function OperatorHome(props: {
       <div>
         <section aria-labelledby="failing-h">
           <h2 id="failing-h">Most failing endpoints</h2>
-          <FailingTable rows={props.failing} showEnv />
+          <FailingTable rows={props.failing} envNames={props.envNames} />
         </section>
         <section aria-labelledby="slow-h">
           <h2 id="slow-h">Slowest endpoints</h2>
@@ -177,7 +188,7 @@ export function OperatorHome(props: {
         {props.envs.length === 0 ? (
           <p>No environments yet.</p>
         ) : (
-          <table>
+          <table class="stack">
             <caption class="visually-hidden">Environments</caption>
             <thead>
               <tr>
@@ -192,18 +203,16 @@ export function OperatorHome(props: {
             <tbody>
               {props.envs.map((e) => (
                 <tr key={e.env.id}>
-                  <td>
+                  <td data-label="Name">
                     <a href={`${base}/environments/${e.env.id}`}>{e.env.name}</a>
                   </td>
-                  <td>
-                    <code>{e.env.id}</code>
+                  <td data-label="Id">
+                    <Id id={e.env.id} />
                   </td>
-                  <td>
-                    {e.subscriptions} ({e.active})
-                  </td>
-                  <td>{e.sampled}</td>
-                  <td>{e.failing}</td>
-                  <td>
+                  <td data-label="Subscriptions (active)">{`${e.subscriptions} (${e.active})`}</td>
+                  <td data-label="Recent deliveries">{e.sampled}</td>
+                  <td data-label="Latest attempt failed">{e.failing}</td>
+                  <td data-label="Created">
                     <Time ms={e.env.created} />
                   </td>
                 </tr>
@@ -224,19 +233,36 @@ export function OperatorHome(props: {
           </div>
         </form>
       </section>
-      <OperationalEvents events={props.events} />
+      <OperationalEvents events={props.events} envNames={props.envNames} />
     </Page>
   )
 }
 
-function OperationalEvents({ events }: { events: OperationalEventRow[] }) {
+/** An operational event's data as "key value" pairs (ids, counts, codes), not raw JSON. */
+function EventData({ data }: { data: Record<string, unknown> }) {
+  const entries = Object.entries(data).filter(([, v]) => v !== null && v !== undefined)
+  if (entries.length === 0) return <span class="data">—</span>
+  return (
+    <span class="data">
+      {entries.map(([k, v], i) => (
+        <span key={k}>
+          {i > 0 ? ' · ' : ''}
+          {`${k} `}
+          <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
+        </span>
+      ))}
+    </span>
+  )
+}
+
+function OperationalEvents({ events, envNames }: { events: OperationalEventRow[]; envNames: EnvNames }) {
   return (
     <section aria-labelledby="oev-h">
       <h2 id="oev-h">Recent operational events</h2>
       {events.length === 0 ? (
         <p>None.</p>
       ) : (
-        <table>
+        <table class="stack">
           <caption class="visually-hidden">Operational events, newest first</caption>
           <thead>
             <tr>
@@ -249,15 +275,15 @@ function OperationalEvents({ events }: { events: OperationalEventRow[] }) {
           <tbody>
             {events.map((e) => (
               <tr key={e.id}>
-                <td>
+                <td data-label="When">
                   <Time ms={e.created} />
                 </td>
-                <td>{e.type}</td>
-                <td>
-                  <code>{e.envId ?? '—'}</code>
+                <td data-label="Type">{e.type}</td>
+                <td data-label="Environment">
+                  {e.envId === null ? '—' : <EnvLink envId={e.envId} names={envNames} />}
                 </td>
-                <td>
-                  <code>{JSON.stringify(e.data)}</code>
+                <td data-label="Data">
+                  <EventData data={e.data} />
                 </td>
               </tr>
             ))}
@@ -294,7 +320,8 @@ export function EnvironmentPage(props: {
         Environment <q>{env.name}</q>
       </h1>
       <p>
-        <code>{env.id}</code> · signatures in {env.signatureEncoding} · created <Time ms={env.created} />
+        <Id id={env.id} /> <CopyButton label="Copy environment id" value={env.id} /> · signatures in{' '}
+        {env.signatureEncoding} · created <Time ms={env.created} />
       </p>
       <Notice text={props.notice} />
       <ErrorBox text={props.error} />
@@ -306,15 +333,23 @@ export function EnvironmentPage(props: {
           <dl class="facts">
             <dt>Key</dt>
             <dd>
-              <code>{props.newCredential.row.key}</code>
+              <Copyable
+                value={props.newCredential.row.key}
+                label="Copy credential key"
+                attrs={{ 'data-credential-key': '' }}
+              />
             </dd>
             <dt>Secret</dt>
             <dd>
-              <code>{props.newCredential.secret}</code>
+              <Copyable
+                value={props.newCredential.secret}
+                label="Copy credential secret"
+                attrs={{ 'data-credential-secret': '' }}
+              />
             </dd>
             <dt>Id</dt>
             <dd>
-              <code>{props.newCredential.row.id}</code>
+              <Copyable value={props.newCredential.row.id} label="Copy credential id" />
             </dd>
           </dl>
         </div>
@@ -326,11 +361,14 @@ export function EnvironmentPage(props: {
             <Time ms={props.portalLink.expires} />
             ):
           </p>
-          <Pre label="Portal link">{props.portalLink.url}</Pre>
+          <div class="copyable">
+            <Pre label="Portal link">{props.portalLink.url}</Pre>
+            <CopyButton label="Copy portal link" value={props.portalLink.url} />
+          </div>
         </div>
       ) : null}
 
-      <div class="grid">
+      <div>
         <section class="card" aria-labelledby="cred-h">
           <h2 id="cred-h">Credentials</h2>
           {props.credentials === undefined ? (
@@ -399,7 +437,7 @@ export function EnvironmentPage(props: {
       <div>
         <section aria-labelledby="failing-h">
           <h2 id="failing-h">Most failing endpoints</h2>
-          <FailingTable rows={props.failing} showEnv={false} />
+          <FailingTable rows={props.failing} />
         </section>
         <section aria-labelledby="slow-h">
           <h2 id="slow-h">Slowest endpoints</h2>
@@ -422,7 +460,7 @@ export function EnvironmentPage(props: {
           ))
         )}
       </section>
-      <OperationalEvents events={props.events} />
+      <OperationalEvents events={props.events} envNames={new Map([[env.id, env.name]])} />
     </Page>
   )
 }
@@ -430,7 +468,7 @@ export function EnvironmentPage(props: {
 function CredentialTable({ ctx, rows, self }: { ctx: PageCtx; rows: CredentialRow[]; self: string }) {
   if (rows.length === 0) return <p>No credentials.</p>
   return (
-    <table>
+    <table class="stack">
       <caption class="visually-hidden">Credentials</caption>
       <thead>
         <tr>
@@ -447,18 +485,18 @@ function CredentialTable({ ctx, rows, self }: { ctx: PageCtx; rows: CredentialRo
       <tbody>
         {rows.map((c) => (
           <tr key={c.id}>
-            <td>
-              <code>{c.key}</code>
+            <td data-label="Key">
+              <Id id={c.key} />
             </td>
-            <td>{c.role}</td>
-            <td>{c.name ?? '—'}</td>
-            <td>
+            <td data-label="Role">{c.role}</td>
+            <td data-label="Name">{c.name ?? '—'}</td>
+            <td data-label="Created">
               <Time ms={c.created} />
             </td>
-            <td>
+            <td data-label="Revoked">
               <Time ms={c.revoked} empty="no" />
             </td>
-            <td>
+            <td data-label="">
               {c.revoked === null ? (
                 <form method="post" action={`${self}/credentials/revoke`}>
                   <CsrfField ctx={ctx} />

@@ -3,11 +3,15 @@
 // then redirect); htmx only swaps a region in place and polls while deliveries are pending.
 import type { EventType } from '../../events/event-types.ts'
 import type { AttemptRow, DeliveryRow, ReplayJobRow, SubscriptionRow } from '../../store/store.ts'
+import { prettyJson } from '../pretty-json.ts'
 import { successRate } from '../stats.ts'
 import {
   ActiveBadge,
+  Copyable,
+  CopyButton,
   CsrfField,
   ErrorBox,
+  Id,
   Json,
   Notice,
   Page,
@@ -20,6 +24,13 @@ import {
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
+
+/** The replay form's ranges, ending now. */
+export const replayPresets: readonly (readonly [value: string, label: string, ms: number])[] = [
+  ['1h', 'Last hour', 3_600_000],
+  ['24h', 'Last 24 hours', 86_400_000],
+  ['7d', 'Last 7 days', 604_800_000],
+]
 
 export function LoginPage(props: { ctx: PageCtx; error?: string | undefined; key?: string | undefined }) {
   const { ctx } = props
@@ -128,9 +139,9 @@ export function SubscriptionsPage(props: {
         </a>
       </p>
       {props.subs.length === 0 ? (
-        <p>No subscriptions yet. Create one to receive events at your URL.</p>
+        <GettingStarted />
       ) : (
-        <table>
+        <table class="stack">
           <caption class="visually-hidden">Subscriptions and their health</caption>
           <thead>
             <tr>
@@ -145,20 +156,20 @@ export function SubscriptionsPage(props: {
           <tbody>
             {props.subs.map((s) => (
               <tr key={s.id}>
-                <td>
+                <td data-label="Event">
                   <a href={`${base}/subscriptions/${s.id}`}>{s.event}</a>
                 </td>
-                <td>
+                <td data-label="URL">
                   <code>{s.url}</code>
                 </td>
-                <td>
+                <td data-label="State">
                   <ActiveBadge active={s.active} reason={s.deactivatedReason} />
                 </td>
-                <td>{percent(successRate(s.health))}</td>
-                <td>
+                <td data-label="Success rate">{percent(successRate(s.health))}</td>
+                <td data-label="Last failure">
                   <Time ms={s.health.lastFailureAt} empty="never" />
                 </td>
-                <td>
+                <td data-label="Failing since">
                   <Time ms={s.health.failingSince} empty="—" />
                 </td>
               </tr>
@@ -167,6 +178,39 @@ export function SubscriptionsPage(props: {
         </table>
       )}
     </Page>
+  )
+}
+
+/** The empty portal: what to do first, in order, with the links to do it. */
+function GettingStarted() {
+  return (
+    <section class="card" aria-labelledby="start-h">
+      <h2 id="start-h">Get started</h2>
+      <p>You have no subscriptions yet. Four steps to your first verified delivery:</p>
+      <ol class="steps">
+        <li>
+          Pick what you want to hear about in the <a href={`${base}/event-types`}>event catalogue</a> (each
+          type has its schema and an example payload).
+        </li>
+        <li>
+          <a href={`${base}/subscriptions/new`}>Create a subscription</a>: the event type and the URL of your
+          endpoint. Hookpost POSTs each event there as JSON, signed, and retries failures on its schedule (by
+          default for about three days).
+        </li>
+        <li>
+          Generate your <a href={`${base}/signing-secret`}>signing secret</a> and verify every delivery with
+          it (<code>@hookpost/verify</code>, or any Standard Webhooks library).
+        </li>
+        <li>
+          On the subscription's page, <strong>Send test event</strong>, then follow it in the{' '}
+          <a href={`${base}/deliveries`}>delivery log</a>: each attempt's request, response and timing.
+        </li>
+      </ol>
+      <p class="hint">
+        No endpoint yet? <code>npx hookpost receive --port 9000 --secret whsec_…</code> prints and verifies
+        what it receives (your platform must allow its address).
+      </p>
+    </section>
   )
 }
 
@@ -243,7 +287,7 @@ export function NewSubscriptionPage(props: {
 
 function DeliveryRows({ rows, showSubscription }: { rows: DeliveryRow[]; showSubscription: boolean }) {
   return (
-    <table>
+    <table class="stack">
       <caption class="visually-hidden">Deliveries, newest first</caption>
       <thead>
         <tr>
@@ -259,25 +303,25 @@ function DeliveryRows({ rows, showSubscription }: { rows: DeliveryRow[]; showSub
       <tbody>
         {rows.map((d) => (
           <tr key={d.id} data-delivery={d.id} data-status={d.status}>
-            <td>
+            <td data-label="Delivery">
               <a href={`${base}/deliveries/${d.id}`}>
-                <code>{d.id}</code>
+                <Id id={d.id} />
               </a>
             </td>
-            <td>{d.event}</td>
+            <td data-label="Event">{d.event}</td>
             {showSubscription ? (
-              <td>
+              <td data-label="Subscription">
                 <a href={`${base}/subscriptions/${d.subscriptionId}`}>
-                  <code>{d.subscriptionId}</code>
+                  <Id id={d.subscriptionId} />
                 </a>
               </td>
             ) : null}
-            <td>
+            <td data-label="Status">
               <StatusBadge status={d.status} />
             </td>
-            <td>{d.attempts}</td>
-            <td>{lastResult(d)}</td>
-            <td>
+            <td data-label="Attempts">{d.attempts}</td>
+            <td data-label="Last result">{lastResult(d)}</td>
+            <td data-label="Created">
               <Time ms={d.created} />
             </td>
           </tr>
@@ -295,8 +339,11 @@ function lastResult(d: Pick<DeliveryRow, 'lastStatusCode' | 'lastError' | 'attem
   return parts.length ? parts.join(' · ') : '—'
 }
 
-/** While something is pending, the region re-fetches itself (and stops once nothing is). */
-function pollAttrs(active: boolean, url: string, id: string): Record<string, string> {
+/**
+ * While something is pending, the region re-fetches itself (and stops once nothing is); `also`
+ * names regions elsewhere on the page that the same answer refreshes (out of band).
+ */
+function pollAttrs(active: boolean, url: string, id: string, also?: string): Record<string, string> {
   return active
     ? {
         'hx-get': url,
@@ -304,6 +351,7 @@ function pollAttrs(active: boolean, url: string, id: string): Record<string, str
         'hx-select': `#${id}`,
         'hx-target': 'this',
         'hx-swap': 'outerHTML',
+        ...(also !== undefined ? { 'hx-select-oob': also } : {}),
       }
     : {}
 }
@@ -348,7 +396,7 @@ export function SubscriptionPage(props: {
           <dl class="facts">
             <dt>Id</dt>
             <dd>
-              <code>{sub.id}</code>
+              <Copyable value={sub.id} label="Copy subscription id" />
             </dd>
             <dt>URL</dt>
             <dd>
@@ -402,7 +450,7 @@ export function SubscriptionPage(props: {
         </details>
       </section>
 
-      <section aria-labelledby="health-h" class="card">
+      <section id="health" aria-labelledby="health-h" class="card">
         <h2 id="health-h">Health</h2>
         <HealthFacts sub={sub} />
       </section>
@@ -426,6 +474,7 @@ export function SubscriptionPage(props: {
             hx-post={`${self}/test`}
             hx-target="#activity"
             hx-select="#activity"
+            hx-select-oob="#health"
             hx-swap="outerHTML"
           >
             <CsrfField ctx={ctx} />
@@ -439,9 +488,12 @@ export function SubscriptionPage(props: {
               : 'Activate the subscription to send a test event.'}
           </span>
         </div>
-        <div id="recent" {...pollAttrs(pending, self, 'recent')}>
+        <div id="recent" {...pollAttrs(pending, self, 'recent', '#health')}>
           {props.recent.length === 0 ? (
-            <p>No deliveries yet.</p>
+            <p>
+              No deliveries yet. They appear here when an event of this type is published, or when you send a
+              test event.
+            </p>
           ) : (
             <DeliveryRows rows={props.recent} showSubscription={false} />
           )}
@@ -462,15 +514,35 @@ export function SubscriptionPage(props: {
         <ErrorBox text={props.replayError} />
         <form method="post" action={`${self}/replay`}>
           <CsrfField ctx={ctx} />
+          <fieldset>
+            <legend>Deliveries created in</legend>
+            <div class="choices">
+              {replayPresets.map(([value, label], i) => (
+                <label class="inline" key={value}>
+                  <input type="radio" name="range" value={value} checked={i === 0} /> {label}
+                </label>
+              ))}
+              <label class="inline">
+                <input type="radio" name="range" value="custom" /> Custom range (UTC)
+              </label>
+            </div>
+          </fieldset>
+          <div class="custom-range">
+            <div class="filters">
+              <div>
+                <label for="since">From (UTC)</label>
+                <input type="datetime-local" id="since" name="since" step="1" aria-describedby="range-hint" />
+              </div>
+              <div>
+                <label for="until">To (UTC, empty for now)</label>
+                <input type="datetime-local" id="until" name="until" step="1" aria-describedby="range-hint" />
+              </div>
+            </div>
+            <p class="hint" id="range-hint">
+              Only with <q>Custom range</q>. Times are UTC, whatever your browser's time zone.
+            </p>
+          </div>
           <div class="filters">
-            <div>
-              <label for="since">Since (UTC)</label>
-              <input type="datetime-local" id="since" name="since" required step="1" />
-            </div>
-            <div>
-              <label for="until">Until (UTC, empty for now)</label>
-              <input type="datetime-local" id="until" name="until" step="1" />
-            </div>
             <div>
               <label for="replay-status">Status</label>
               <select id="replay-status" name="status">
@@ -495,7 +567,7 @@ export function SubscriptionPage(props: {
 
 function ReplayTable({ ctx, replays }: { ctx: PageCtx; replays: ReplayJobRow[] }) {
   return (
-    <table>
+    <table class="stack" id="replays">
       <caption class="visually-hidden">Replays of this subscription</caption>
       <thead>
         <tr>
@@ -512,18 +584,18 @@ function ReplayTable({ ctx, replays }: { ctx: PageCtx; replays: ReplayJobRow[] }
       <tbody>
         {replays.map((r) => (
           <tr key={r.id}>
-            <td>
-              <code>{r.id}</code>
+            <td data-label="Replay">
+              <Id id={r.id} />
             </td>
-            <td>
+            <td data-label="Range">
               <Time ms={r.since} /> – <Time ms={r.until} />
             </td>
-            <td>{r.statusFilter ?? 'any'}</td>
-            <td>
+            <td data-label="Status filter">{r.statusFilter ?? 'any'}</td>
+            <td data-label="Progress">
               {r.done} / {r.total}
             </td>
-            <td>{r.state}</td>
-            <td>
+            <td data-label="State">{r.state}</td>
+            <td data-label="">
               {r.state === 'running' ? (
                 <form method="post" action={`${base}/replays/${r.id}/cancel`}>
                   <CsrfField ctx={ctx} />
@@ -644,7 +716,15 @@ export function DeliveriesPage(props: {
           </p>
         ) : null}
         {props.rows.length === 0 ? (
-          <p>No deliveries match.</p>
+          props.status || props.subscriptionId || props.error ? (
+            <p>No deliveries match these filters.</p>
+          ) : (
+            <p>
+              No deliveries yet. Each event published to one of your{' '}
+              <a href={`${base}/subscriptions`}>subscriptions</a> shows up here with every attempt; a
+              subscription's page can send a test event.
+            </p>
+          )
         ) : (
           <DeliveryRows rows={props.rows} showSubscription />
         )}
@@ -661,7 +741,7 @@ export function DeliveriesPage(props: {
 function HeaderTable({ headers, caption }: { headers: Record<string, string> | null; caption: string }) {
   if (!headers || Object.keys(headers).length === 0) return <p class="hint">{`${caption}: none recorded.`}</p>
   return (
-    <table>
+    <table class="pairs">
       <caption>{caption}</caption>
       <thead>
         <tr>
@@ -724,10 +804,46 @@ function Attempt({ a, latest }: { a: AttemptRow; latest: boolean }) {
   )
 }
 
+/** Whole bytes, KiB or MiB. */
+function size(n: number): string {
+  if (n < 1024) return `${n} bytes`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}
+
+/** The event's body as the delivery sends it; indented for reading, copied byte for byte. */
+function Payload({ body }: { body: Buffer | null }) {
+  if (body === null) {
+    return (
+      <section id="payload" class="card" aria-labelledby="payload-h">
+        <h2 id="payload-h">Payload</h2>
+        <p class="hint">No longer kept: the retention sweep has removed this event's body.</p>
+      </section>
+    )
+  }
+  const text = body.toString('utf8')
+  const pretty = prettyJson(text)
+  return (
+    <section id="payload" class="card" aria-labelledby="payload-h">
+      <div class="head">
+        <h2 id="payload-h">Payload</h2>
+        <CopyButton label="Copy payload" bytes={body} />
+      </div>
+      <p class="hint">
+        {`${size(body.length)}, sent and signed exactly as published.${
+          pretty !== undefined ? ' Indented here for reading; Copy gives the exact bytes.' : ''
+        }`}
+      </p>
+      <Pre label="Payload">{pretty ?? text}</Pre>
+    </section>
+  )
+}
+
 export function DeliveryPage(props: {
   ctx: PageCtx
   delivery: DeliveryRow
   attempts: AttemptRow[]
+  payload: Buffer | null
   self: string
   notice?: string | undefined
   error?: string | undefined
@@ -742,6 +858,10 @@ export function DeliveryPage(props: {
       <h1>
         Delivery <code>{d.id}</code>
       </h1>
+      <p class="hint">
+        Receivers see this id as <code>webhook-id</code> on every attempt.{' '}
+        <CopyButton label="Copy delivery id" value={d.id} />
+      </p>
       <div id="delivery">
         <Notice text={props.notice} />
         <ErrorBox text={props.error} />
@@ -752,6 +872,7 @@ export function DeliveryPage(props: {
             hx-post={`${props.self}/retry`}
             hx-target="#delivery"
             hx-select="#delivery"
+            hx-select-oob="#attempts"
             hx-swap="outerHTML"
           >
             <CsrfField ctx={ctx} />
@@ -761,7 +882,10 @@ export function DeliveryPage(props: {
           </form>
           <span class="hint">One more attempt now, under the same delivery id.</span>
         </div>
-        <div id="delivery-state" {...pollAttrs(d.status === 'pending', props.self, 'delivery-state')}>
+        <div
+          id="delivery-state"
+          {...pollAttrs(d.status === 'pending', props.self, 'delivery-state', '#attempts')}
+        >
           <div class="card">
             <dl class="facts">
               <dt>Status</dt>
@@ -798,14 +922,17 @@ export function DeliveryPage(props: {
               </dd>
             </dl>
           </div>
-          <h2>Attempts</h2>
-          {attempts.length === 0 ? (
-            <p>No attempt yet.</p>
-          ) : (
-            attempts.map((a, i) => <Attempt key={a.number} a={a} latest={i === 0} />)
-          )}
         </div>
       </div>
+      <Payload body={props.payload} />
+      <section id="attempts" aria-labelledby="attempts-h">
+        <h2 id="attempts-h">Attempts</h2>
+        {attempts.length === 0 ? (
+          <p>No attempt yet.</p>
+        ) : (
+          attempts.map((a, i) => <Attempt key={a.number} a={a} latest={i === 0} />)
+        )}
+      </section>
     </Page>
   )
 }
@@ -828,7 +955,12 @@ export function SigningSecretPage(props: {
           <p>
             <strong>Your new signing secret, shown this once:</strong>
           </p>
-          <Pre label="New signing secret">{props.rotated.secret}</Pre>
+          <div class="copyable">
+            <Pre label="New signing secret">
+              <span data-secret>{props.rotated.secret}</span>
+            </Pre>
+            <CopyButton label="Copy signing secret" value={props.rotated.secret} />
+          </div>
           {props.rotated.previousExpires === null ? (
             <p>
               It signs every delivery from now on: no earlier secret had been shown, so none signs beside it.

@@ -447,6 +447,26 @@ export class SqlStore implements Store {
   }
 
   events: Store['events'] = {
+    get: (envId, id) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .selectFrom('events')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return (
+          r && {
+            id: r.id,
+            envId: r.env_id,
+            eventName: r.event_name,
+            body: Buffer.from(r.body),
+            idempotencyKey: r.idempotency_key,
+            orderingKey: r.ordering_key,
+            created: Number(r.created),
+          }
+        )
+      }),
     publish: (input) => this.#run(() => this.#publish(input)),
     publishToSubscription: ({ event, subscriptionId, deliveryId, attemptLimit }) =>
       this.#run(() =>
