@@ -112,7 +112,7 @@ function itemError(i: number, e: AppError): AppError {
   })
 }
 
-/** One problem of item i, at `/events/<i><where>`. */
+/** One problem of a batch item, at `path` (`/events/<i>/…`). */
 function problem(
   code: 'invalid_request' | 'idempotency_key_invalid' | 'body_too_large',
   path: string,
@@ -186,6 +186,8 @@ function batchItems(body: Buffer, validator: PayloadValidator, maxPayloadBytes: 
       continue
     }
     if (errors.length > before) continue
+    // The payload is an object, so its bytes are {…}: anything else would be a slicing bug.
+    if (body[span.start] !== 0x7b || body[span.end - 1] !== 0x7d) throw new Error(`payload ${i} mis-sliced`)
     out.push({
       body: Buffer.from(body.subarray(span.start, span.end)),
       payload,
