@@ -313,6 +313,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       adminToken: adminTokenOf(config, log),
       version,
       eventBodyLimit: config.eventBodyLimitBytes,
+      batchBodyLimit: config.batchBodyLimitBytes,
       logger: log,
       sessionKey: dashboardKeyOf(config),
       dashboard: { listCredentials: (envId) => hookpost.environments.listCredentials(envId) },

@@ -31,6 +31,7 @@ export interface Config {
   workerConcurrency: number
   perSubscriptionConcurrency: number
   eventBodyLimitBytes: number
+  batchBodyLimitBytes: number
   failpoint: string | undefined
   retentionMs: number
   disableAfterMs: number
@@ -326,6 +327,14 @@ export const settings = [
     flag: '--event-body-limit',
     default: '1mb',
     doc: 'largest accepted event payload (larger: 413)',
+    parse: byteSize,
+  },
+  {
+    key: 'batchBodyLimitBytes',
+    env: 'HOOKPOST_BATCH_BODY_LIMIT',
+    flag: '--batch-body-limit',
+    default: '10mb',
+    doc: 'largest accepted `POST /events/batch` body (larger: 413); each payload in it is also held to the event limit',
     parse: byteSize,
   },
   {

@@ -23,16 +23,16 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   return false
 }
 
-export function parseJsonBody(body: Uint8Array): unknown {
+export function parseJsonBody(body: Uint8Array, maxDepth = maxJsonDepth): unknown {
   let text: string
   try {
     text = decoder.decode(body)
   } catch {
     throw new AppError('invalid_json', { message: 'The body is not valid UTF-8.' })
   }
-  if (jsonDepthExceeds(text, maxJsonDepth)) {
+  if (jsonDepthExceeds(text, maxDepth)) {
     throw new AppError('json_too_deep', {
-      message: `The JSON body nests deeper than ${maxJsonDepth} levels.`,
+      message: `The JSON body nests deeper than ${maxDepth} levels.`,
     })
   }
   try {

@@ -29,6 +29,8 @@ export interface AppDeps {
   adminToken: string
   version: string
   eventBodyLimit: number
+  /** Body of POST /events/batch; 10 MiB when absent. */
+  batchBodyLimit?: number
   logger?: FastifyBaseLogger
   /** Readiness beyond "the process is up", e.g. the store answers. */
   ready?: () => Promise<boolean>
@@ -159,7 +161,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(adminRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(consumerRoutes, { hookpost: deps.hookpost })
-  await app.register(publisherRoutes, { hookpost: deps.hookpost, bodyLimit: deps.eventBodyLimit })
+  await app.register(publisherRoutes, {
+    hookpost: deps.hookpost,
+    bodyLimit: deps.eventBodyLimit,
+    batchBodyLimit: deps.batchBodyLimit ?? 10 * 1024 * 1024,
+  })
   await app.register(dashboardRoutes, {
     hookpost: deps.hookpost,
     adminToken: deps.adminToken,

@@ -207,6 +207,52 @@ export const PublishedOut = Type.Object({
   }),
 })
 
+export const PublishBatchIn = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object(
+        {
+          payload: Type.Object(
+            { eventName: Type.String() },
+            {
+              additionalProperties: true,
+              description:
+                'The event itself, as POST /events takes it; stored and delivered as these exact bytes',
+            },
+          ),
+          idempotencyKey: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 255,
+              description: 'As the Idempotency-Key header of POST /events',
+            }),
+          ),
+          orderingKey: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 255,
+              description: 'As the X-Ordering-Key header of POST /events',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 1000 },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const PublishedBatchOut = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      eventName: Type.String(),
+      deliveries: Type.Integer(),
+    }),
+  ),
+})
+
 export const HmacSecretOut = Type.Object({
   hmacSecret: Type.Object({
     secret: Type.String({ description: 'whsec_ + base64 of 32 bytes; shown this once' }),

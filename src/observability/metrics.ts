@@ -58,7 +58,7 @@ export class Metrics {
     })
     this.#published = new Counter({
       name: 'hookpost_events_published_total',
-      help: 'Events accepted by POST /events that created them (idempotent repeats not counted), by event type',
+      help: 'Events accepted by POST /events or /events/batch that created them (idempotent repeats not counted), by event type',
       labelNames: ['event'],
       registers,
     })

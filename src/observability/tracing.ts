@@ -146,29 +146,60 @@ export function instrumentPublisher(
   publisher: Publisher,
   o: { tracing: Tracing; onPublished?: (r: PublishResult) => void },
 ): Publisher {
+  const tell = (r: PublishResult) => {
+    try {
+      o.onPublished?.(r)
+    } catch {
+      // Metrics must never break a publish.
+    }
+  }
+  /** A producer span over one request's publish; its results are told, their attributes set. */
+  const traced = <T>(
+    name: string,
+    envId: string,
+    body: Buffer,
+    run: () => Promise<T>,
+    results: (r: T) => PublishResult[],
+    attributes: (r: T) => SpanAttributes,
+  ): Promise<T> =>
+    o.tracing.span(
+      name,
+      'producer',
+      { 'hookpost.environment_id': envId, 'hookpost.body_bytes': body.length },
+      async (span) => {
+        const r = await run()
+        span.set(attributes(r))
+        for (const x of results(r)) tell(x)
+        return r
+      },
+    )
   return {
     ...publisher,
-    publish(envId: string, body: Buffer, opts?: PublishOptions): Promise<PublishResult> {
-      return o.tracing.span(
+    publish: (envId: string, body: Buffer, opts?: PublishOptions) =>
+      traced(
         'hookpost.publish',
-        'producer',
-        { 'hookpost.environment_id': envId, 'hookpost.body_bytes': body.length },
-        async (span) => {
-          const r = await publisher.publish(envId, body, opts)
-          span.set({
-            'hookpost.event_id': r.eventId,
-            'hookpost.event': r.eventName,
-            'hookpost.deliveries': r.deliveries,
-            'hookpost.idempotent_repeat': r.replayed,
-          })
-          try {
-            o.onPublished?.(r)
-          } catch {
-            // Metrics must never break a publish.
-          }
-          return r
-        },
-      )
-    },
+        envId,
+        body,
+        () => publisher.publish(envId, body, opts),
+        (r) => [r],
+        (r) => ({
+          'hookpost.event_id': r.eventId,
+          'hookpost.event': r.eventName,
+          'hookpost.deliveries': r.deliveries,
+          'hookpost.idempotent_repeat': r.replayed,
+        }),
+      ),
+    publishBatch: (envId: string, body: Buffer, opts?: { maxPayloadBytes?: number }) =>
+      traced(
+        'hookpost.publish_batch',
+        envId,
+        body,
+        () => publisher.publishBatch(envId, body, opts),
+        (rs) => rs,
+        (rs) => ({
+          'hookpost.events': rs.length,
+          'hookpost.idempotent_repeats': rs.filter((r) => r.replayed).length,
+        }),
+      ),
   }
 }

@@ -46,6 +46,11 @@ export const errorCatalogue = {
   missing_event_name: { kind: 'invalid', message: 'The payload has no known eventName.' },
   payload_invalid: { kind: 'unprocessable', message: 'The payload does not match the event type schema.' },
   idempotency_key_invalid: { kind: 'invalid', message: 'The Idempotency-Key header is empty or too long.' },
+  idempotency_key_reused: {
+    kind: 'conflict',
+    message: 'The idempotency key was already used for another event with a different body.',
+  },
+  too_many_events: { kind: 'too_large', message: 'A batch holds at most 1000 events.' },
   // Deliveries
   invalid_cursor: { kind: 'invalid', message: 'The pagination cursor is not valid.' },
   delivery_not_retryable: { kind: 'conflict', message: 'This delivery cannot be retried now.' },

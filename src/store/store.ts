@@ -331,8 +331,17 @@ export interface Store {
   events: {
     /** One event of the environment, its body as stored (the bytes received); undefined elsewhere. */
     get(envId: string, id: string): Promise<EventRow | undefined>
-    /** One transaction: idempotency check, the event, one delivery per active subscription. */
+    /**
+     * One transaction: idempotency check, the event, one delivery per active subscription. A key
+     * seen within the window for other body bytes throws idempotency_key_reused, writing nothing.
+     */
     publish(input: PublishInput): Promise<PublishResult>
+    /**
+     * Each input as publish, in order, all in one commit (an input may name an earlier one's
+     * key); any failure writes nothing. idempotency_key_reused names the item by its index:
+     * `/events/<index>/idempotencyKey`.
+     */
+    publishBatch(inputs: readonly PublishInput[]): Promise<PublishResult[]>
     /**
      * One transaction: the event and a single delivery (due now, no ordering key) to one active
      * subscription of the event's environment; false, writing nothing, when there is none.

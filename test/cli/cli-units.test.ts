@@ -1,7 +1,8 @@
 // The CLI's pure parts, in process: saved-request parsing and verdicts, --since, the progress
-// bar, API error formatting.
+// bar, API error formatting, events files for publish --file.
 import { describe, expect, it } from 'vitest'
 import { errorOf } from '../../src/cli/api-client.ts'
+import { batchBodies, payloadsOf } from '../../src/cli/commands/publish.ts'
 import { parseSince, progressBar } from '../../src/cli/commands/replay.ts'
 import { parseHeaders, verifySaved } from '../../src/cli/commands/verify.ts'
 import { generateSigningSecret, signDelivery, signingKey } from '../../src/signing/signature.ts'
@@ -111,5 +112,32 @@ describe('the API client', () => {
     )
     expect(e.message).toBe('invalid_request: Bad.\n  /url: missing')
     expect(errorOf(502, undefined, 'Bad Gateway').message).toBe('http_502: Bad Gateway')
+  })
+})
+
+describe('hookpost publish --file', () => {
+  it('takes each payload of an NDJSON file or a JSON array as its exact bytes', () => {
+    const a = '{ "eventName":"site.publish", "site": {"ref": 1.0} }'
+    const b = '{"eventName":"site.publish","site":{"ref":2},"t":"\\u00e9 é \\n ]"}'
+    const asText = (bs: Buffer[]) => bs.map((x) => x.toString('utf8'))
+    expect(asText(payloadsOf(Buffer.from(`${a}\r\n\n  ${b}  \n`)))).toEqual([a, b])
+    expect(asText(payloadsOf(Buffer.from(`\uFEFF[ ${a} ,\n${b}]`)))).toEqual([a, b])
+    expect(() => payloadsOf(Buffer.from(`${a}\n{"eventName": 1}, {"x": 2}`))).toThrow(/line 2/)
+    expect(() => payloadsOf(Buffer.from(`[${a},]`))).toThrow(/not a JSON array/)
+  })
+
+  it('sends at most 1000 events per batch, with numbered idempotency keys', () => {
+    const payloads = Array.from({ length: 2500 }, (_, i) =>
+      Buffer.from(`{"eventName":"site.publish","n":${i}}`),
+    )
+    const bodies = batchBodies(payloads, { idempotencyKey: 'import-7', orderingKey: 'o' })
+    expect(bodies.map((b) => b.first)).toEqual([0, 1000, 2000])
+    const items = bodies.flatMap((b) => JSON.parse(b.body.toString('utf8')).events)
+    expect(items).toHaveLength(2500)
+    expect(items[1234]).toEqual({
+      payload: { eventName: 'site.publish', n: 1234 },
+      idempotencyKey: 'import-7:1235',
+      orderingKey: 'o',
+    })
   })
 })

@@ -108,6 +108,39 @@ describe('hookpost client commands against a running service', () => {
     )
   })
 
+  it('publish --file sends an NDJSON file or a JSON array through one batch, each payload byte for byte', async () => {
+    const consumer = client(svc.url, t.consumer.authorization)
+    await consumer('POST', '/webhooks/subscription', {
+      event: 'booking.updated',
+      url: `${rx.url}/batch`,
+      active: true,
+    })
+    const one = JSON.stringify(example('booking.updated'), null, 3).replace(/\n/g, ' ')
+    const two = `{"eventName" : "booking.updated", "booking":{"ref": 2}, "note": "caf\\u00e9 \u{1F600}"}`
+    writeFileSync(join(dir, 'events.ndjson'), `${one}\n\n${two}\r\n`)
+    const [a, again, b] = await Promise.all([
+      runCli(
+        ['publish', '--file', join(dir, 'events.ndjson'), '--idempotency-key', 'import-1'],
+        t.publisherEnv,
+      ),
+      runCli(['publish', '--file', '-', '--idempotency-key', 'import-1'], t.publisherEnv, {
+        stdin: Buffer.from(`[${one},${two}]`),
+      }),
+      runCli(['publish', '--file', '-'], t.publisherEnv, { stdin: Buffer.from(`[\n${two}\n]`) }),
+    ])
+    for (const r of [a, again, b]) expect(r.code, r.stderr).toBe(0)
+    const events = JSON.parse(a.stdout).events
+    expect(events.map((e: { eventName: string }) => e.eventName)).toEqual([
+      'booking.updated',
+      'booking.updated',
+    ])
+    // The same keys and bytes: the first events again, nothing new.
+    expect(JSON.parse(again.stdout).events).toEqual(events)
+    await eventually(() => expect(rx.received.filter((r) => r.path === '/batch')).toHaveLength(3), 10_000)
+    const bodies = rx.received.filter((r) => r.path === '/batch').map((r) => r.body.toString('utf8'))
+    expect(bodies.sort()).toEqual([one, two, two].sort())
+  })
+
   it('deliveries tail printed each new delivery and its attempt', async () => {
     for (const id of published) {
       await tail.waitFor(new RegExp(`${id}\\s+site.publish\\s+${subId}\\s+new`))

@@ -6,6 +6,7 @@ import {
   type AuditEntryRow,
   type CompleteInput,
   freshHealth,
+  type PublishInput,
   type SigningSecretRow,
   type Store,
   type SubscriptionRow,
@@ -59,19 +60,21 @@ async function aSubscription(store: Store, envId: string, over: Partial<Subscrip
   return s
 }
 
-async function publish(
-  store: Store,
-  envId: string,
-  over: {
-    eventName?: string
-    key?: string | null
-    at?: number
-    body?: Buffer
-    orderingKey?: string | null
-  } = {},
-) {
+interface EventOver {
+  eventName?: string
+  key?: string | null
+  at?: number
+  body?: Buffer
+  orderingKey?: string | null
+}
+
+async function publish(store: Store, envId: string, over: EventOver = {}) {
+  return store.events.publish(aPublishInput(envId, over))
+}
+
+function aPublishInput(envId: string, over: EventOver = {}): PublishInput {
   const at = over.at ?? T0
-  return store.events.publish({
+  return {
     event: {
       id: newId('evt', at),
       envId,
@@ -84,8 +87,15 @@ async function publish(
     idempotencySince: at - 86_400_000,
     attemptLimit: 3,
     newDeliveryId: () => newId('dlv', at),
-  })
+  }
 }
+
+/** What a failed promise was rejected with. */
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
 
 function done(
   id: string,
@@ -248,6 +258,87 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       const later = await publish(store, env.id, { key: 'k1', at: T0 + 86_400_001 })
       expect(later.replayed).toBe(false)
       expect(later.eventId).not.toBe(first.eventId)
+    })
+
+    it('refuses a repeated Idempotency-Key with other bytes (idempotency_key_reused), writing nothing', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      const body = Buffer.from('{"eventName":"site.publish","site":{"ref":1}}')
+      const first = await publish(store, env.id, { key: 'k1', body })
+      const e = await rejection(publish(store, env.id, { key: 'k1', at: T0 + 1, body: Buffer.from(' {}') }))
+      expect(e).toMatchObject({ code: 'idempotency_key_reused' })
+      expect(await store.deliveries.list(env.id, { limit: 10 })).toHaveLength(1)
+      expect(await publish(store, env.id, { key: 'k1', at: T0 + 2, body: Buffer.from(body) })).toEqual({
+        ...first,
+        replayed: true,
+      })
+    })
+
+    it('publishes a batch in one commit, in order, with keys answered from earlier events or items', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await aSubscription(store, env.id, { event: 'booking.updated' })
+      const earlier = await publish(store, env.id, { key: 'k0' })
+      const rs = await store.events.publishBatch([
+        aPublishInput(env.id, { key: 'k0', at: T0 + 1 }),
+        aPublishInput(env.id, { key: 'k1', at: T0 + 1, eventName: 'booking.updated' }),
+        aPublishInput(env.id, { at: T0 + 1 }),
+        aPublishInput(env.id, { key: 'k1', at: T0 + 1, eventName: 'booking.updated' }),
+      ])
+      expect(rs[0]).toEqual({ ...earlier, replayed: true })
+      expect(rs[1]).toMatchObject({ eventName: 'booking.updated', deliveries: 1, replayed: false })
+      expect(rs[2]).toMatchObject({ eventName: 'site.publish', deliveries: 1, replayed: false })
+      expect(rs[3]).toEqual({ ...rs[1], replayed: true })
+      const ds = await store.deliveries.list(env.id, { limit: 10 })
+      expect(ds.map((d) => d.eventId).sort()).toEqual(
+        [earlier.eventId, rs[1]!.eventId, rs[2]!.eventId].sort(),
+      )
+    })
+
+    it('writes nothing of a batch when one item fails, naming the item, while publishes beside it commit', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await publish(store, env.id, { key: 'k1' })
+      const [before, failed, after] = await Promise.allSettled([
+        publish(store, env.id, { at: T0 + 1 }),
+        store.events.publishBatch([
+          aPublishInput(env.id, { at: T0 + 1 }),
+          aPublishInput(env.id, { at: T0 + 1 }),
+          aPublishInput(env.id, { key: 'k1', at: T0 + 1, body: Buffer.from('{"other":1}') }),
+        ]),
+        publish(store, env.id, { at: T0 + 1 }),
+      ])
+      expect(failed).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'idempotency_key_reused', details: [{ path: '/events/2/idempotencyKey' }] },
+      })
+      expect([before?.status, after?.status]).toEqual(['fulfilled', 'fulfilled'])
+      expect(await store.deliveries.list(env.id, { limit: 10 })).toHaveLength(3)
+    })
+
+    it('answers a key raced by two publishes with one event, or idempotency_key_reused for other bytes', async () => {
+      // Two stores where the adapter has them (two API nodes), else two publishes of one store.
+      const other = h.second ? await h.second() : store
+      try {
+        const env = await anEnvironment(store)
+        await aSubscription(store, env.id)
+        const same = await Promise.all([
+          publish(store, env.id, { key: 'race' }),
+          other.events.publishBatch([aPublishInput(env.id, { key: 'race' })]),
+        ])
+        expect(same[1][0]!.eventId).toBe(same[0].eventId)
+        const differ = await Promise.allSettled([
+          publish(store, env.id, { key: 'race2', body: Buffer.from('{"a":1}') }),
+          other.events.publish(aPublishInput(env.id, { key: 'race2', body: Buffer.from('{"a":2}') })),
+        ])
+        expect(differ.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+        expect(differ.find((r) => r.status === 'rejected')).toMatchObject({
+          reason: { code: 'idempotency_key_reused' },
+        })
+        expect(await store.deliveries.list(env.id, { limit: 10 })).toHaveLength(2)
+      } finally {
+        if (other !== store) await other.close()
+      }
     })
 
     it('claims due deliveries under a lease: attempts go up at claim time, a held lease is not claimed twice', async () => {

@@ -228,6 +228,20 @@ describe('the HTTP app: /metrics, request ids, logs', () => {
       // The repeated idempotency key created nothing and is not counted.
       expect(sample(r.body, 'hookpost_events_published_total{event="site.publish"}')).toBe(2)
       expect(sample(r.body, 'hookpost_queue_depth')).toBe(2)
+      // A batch counts each event it created, not the items whose key was seen.
+      const items = ['k2', 'k3', undefined].map((idempotencyKey) => ({
+        payload: JSON.parse(body('site.publish').toString('utf8')),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      }))
+      const b = await h.app.inject({
+        method: 'POST',
+        url: '/events/batch',
+        headers: { authorization: h.publisher, 'content-type': 'application/json' },
+        payload: JSON.stringify({ events: items }),
+      })
+      expect(b.statusCode).toBe(202)
+      const after = (await h.app.inject({ method: 'GET', url: '/metrics' })).body
+      expect(sample(after, 'hookpost_events_published_total{event="site.publish"}')).toBe(4)
       expect(sample(r.body, 'hookpost_oldest_pending_age_seconds')).toBeGreaterThanOrEqual(0)
     } finally {
       await h.close()

@@ -38,7 +38,7 @@ export const simpleUrlCheck: UrlCheck = (url) => {
 }
 
 export async function appHarness(
-  opts: { checkUrl?: UrlCheck; eventBodyLimit?: number; onWork?: () => void } = {},
+  opts: { checkUrl?: UrlCheck; eventBodyLimit?: number; batchBodyLimit?: number; onWork?: () => void } = {},
 ): Promise<AppHarness> {
   const store = openSqliteStore(':memory:')
   await store.migrate()
@@ -56,6 +56,7 @@ export async function appHarness(
     adminToken,
     version: '0.0.0-test',
     eventBodyLimit: opts.eventBodyLimit ?? 1024 * 1024,
+    ...(opts.batchBodyLimit ? { batchBodyLimit: opts.batchBodyLimit } : {}),
   })
   const env = await hookpost.environments.create({ name: 'acme' })
   const c = await hookpost.environments.createCredential(env.id, { role: 'consumer' })

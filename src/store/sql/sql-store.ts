@@ -30,6 +30,7 @@ import type {
   SubscriptionRow,
 } from '../store.ts'
 import type { Database } from './database.ts'
+import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
 
@@ -467,7 +468,8 @@ export class SqlStore implements Store {
           }
         )
       }),
-    publish: (input) => this.#run(() => this.#publish(input)),
+    publish: (input) => this.#run(async () => (await this.#publish([input], false))[0]!),
+    publishBatch: (inputs) => this.#run(() => this.#publish(inputs, true)),
     publishToSubscription: ({ event, subscriptionId, deliveryId, attemptLimit }) =>
       this.#run(() =>
         this.#db.transaction().execute(async (tx) => {
@@ -502,8 +504,9 @@ export class SqlStore implements Store {
   }
 
   #publishQueue: {
-    input: PublishInput
-    resolve: (r: PublishResult) => void
+    inputs: readonly PublishInput[]
+    batch: boolean
+    resolve: (r: PublishResult[]) => void
     reject: (e: unknown) => void
   }[] = []
   #draining = false
@@ -513,12 +516,12 @@ export class SqlStore implements Store {
    * synchronous, so no request is read while a commit waits for its fsync: the batch is instead
    * every publish that reaches the store within one turn of the event loop (all the requests
    * read in one poll), written in one transaction with one fsync. Each publish still gets its
-   * own answer only after that commit.
+   * own answer only after that commit. A batch publish joins as one unit: all its events or none.
    */
-  #publish(input: PublishInput): Promise<PublishResult> {
-    if (!this.#traits.groupCommit) return this.#publishOne(input)
+  #publish(inputs: readonly PublishInput[], batch: boolean): Promise<PublishResult[]> {
+    if (!this.#traits.groupCommit) return this.#publishAlone(inputs, batch)
     return new Promise((resolve, reject) => {
-      this.#publishQueue.push({ input, resolve, reject })
+      this.#publishQueue.push({ inputs, batch, resolve, reject })
       if (!this.#draining) {
         this.#draining = true
         setImmediate(() => void this.#drainPublishes())
@@ -530,18 +533,25 @@ export class SqlStore implements Store {
     this.#draining = true
     try {
       while (this.#publishQueue.length > 0) {
-        const batch = this.#publishQueue.splice(0, groupCommitMax)
-        let results: PublishResult[]
+        let n = 0
+        let take = 0
+        while (take < this.#publishQueue.length && n < groupCommitMax)
+          n += this.#publishQueue[take++]!.inputs.length
+        const batch = this.#publishQueue.splice(0, take)
+        let results: PublishResult[][]
         try {
           results = await this.#db.transaction().execute(async (tx) => {
-            const out: PublishResult[] = []
-            for (const b of batch) out.push(await publishIn(tx, this.#prepared, b.input))
-            if (out.some((r) => !r.replayed && r.deliveries > 0)) await this.#traits.notifyWork?.(tx)
+            const fanOuts: FanOuts = new Map()
+            const out: PublishResult[][] = []
+            for (const b of batch) out.push(await publishAllIn(tx, this.#prepared, b, fanOuts))
+            if (out.some((rs) => rs.some((r) => !r.replayed && r.deliveries > 0))) {
+              await this.#traits.notifyWork?.(tx)
+            }
             return out
           })
         } catch {
           // One bad apple must not fail the others: each goes again on its own.
-          for (const b of batch) await this.#publishOne(b.input).then(b.resolve, b.reject)
+          for (const b of batch) await this.#publishAlone(b.inputs, b.batch).then(b.resolve, b.reject)
           continue
         }
         for (const [k, b] of batch.entries()) b.resolve(results[k]!)
@@ -551,24 +561,22 @@ export class SqlStore implements Store {
     }
   }
 
-  async #publishOne(input: PublishInput): Promise<PublishResult> {
-    const { event } = input
+  async #publishAlone(
+    inputs: readonly PublishInput[],
+    batch: boolean,
+    again = true,
+  ): Promise<PublishResult[]> {
     try {
       return await this.#db.transaction().execute(async (tx) => {
-        const r = await publishIn(tx, this.#prepared, input)
-        if (!r.replayed && r.deliveries > 0) await this.#traits.notifyWork?.(tx)
-        return r
+        const rs = await publishAllIn(tx, this.#prepared, { inputs, batch }, new Map())
+        if (rs.some((r) => !r.replayed && r.deliveries > 0)) await this.#traits.notifyWork?.(tx)
+        return rs
       })
     } catch (e) {
-      // Two API nodes raced on the same Idempotency-Key: the loser answers with the winner's event.
-      if (input.idempotencyKey !== null && this.#traits.isUniqueViolation(e)) {
-        const prior = await findByIdempotencyKey(
-          this.#db,
-          event.envId,
-          input.idempotencyKey,
-          input.idempotencySince,
-        )
-        if (prior) return prior
+      // Two API nodes raced on the same Idempotency-Key and the other committed first: once more,
+      // and the key now answers with the winner's event (or idempotency_key_reused).
+      if (again && inputs.some((i) => i.idempotencyKey !== null) && this.#traits.isUniqueViolation(e)) {
+        return this.#publishAlone(inputs, batch, false)
       }
       throw e
     }
@@ -1545,35 +1553,33 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
     .execute()
 }
 
-async function findByIdempotencyKey(
-  db: Db,
-  envId: string,
-  key: string,
-  since: number,
-): Promise<PublishResult | undefined> {
-  const prior = await db
-    .selectFrom('events')
-    .select(['id', 'event_name', 'created'])
-    .where('env_id', '=', envId)
-    .where('idempotency_key', '=', key)
-    .executeTakeFirst()
-  if (!prior || Number(prior.created) <= since) return undefined
-  const n = await db
-    .selectFrom('deliveries')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('event_id', '=', prior.id)
-    .executeTakeFirstOrThrow()
-  return { eventId: prior.id, eventName: prior.event_name, deliveries: Number(n.n), replayed: true }
+/** Subscriptions (id, ordered) per environment and event type, read once per transaction. */
+type FanOuts = Map<string, { id: string; ordered: number }[]>
+
+/** Publishes each input in order; the errors of a batch name the item by its index. */
+async function publishAllIn(
+  tx: Transaction<Database>,
+  prepared: PreparedQueries,
+  { inputs, batch }: { inputs: readonly PublishInput[]; batch: boolean },
+  fanOuts: FanOuts,
+): Promise<PublishResult[]> {
+  const out: PublishResult[] = []
+  for (const [k, input] of inputs.entries()) {
+    out.push(await publishIn(tx, prepared, input, fanOuts, batch ? k : null))
+  }
+  return out
 }
 
 async function publishIn(
   tx: Transaction<Database>,
   prepared: PreparedQueries,
   input: PublishInput,
+  fanOuts: FanOuts,
+  index: number | null,
 ): Promise<PublishResult> {
   const { event, idempotencyKey } = input
   if (idempotencyKey !== null) {
-    const prior = await findByIdempotencyKey(tx, event.envId, idempotencyKey, input.idempotencySince)
+    const prior = await priorEvent(tx, input, index)
     if (prior) return prior
     // A key older than the window is free again.
     await tx
@@ -1615,7 +1621,12 @@ async function publishIn(
       .where('active', '=', 1)
       .orderBy('id'),
   )
-  const subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
+  const fanOutKey = `${event.envId}\u0000${event.eventName}`
+  let subs = fanOuts.get(fanOutKey)
+  if (!subs) {
+    subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
+    fanOuts.set(fanOutKey, subs)
+  }
   const rows = subs.map((s) =>
     deliveryRow(
       event,
