@@ -313,6 +313,10 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       adminToken: adminTokenOf(config, log),
       version,
       eventBodyLimit: config.eventBodyLimitBytes,
+      connections: {
+        receiveTimeoutMs: config.receiveTimeoutMs,
+        maxPerAddress: config.maxConnectionsPerAddress,
+      },
       logger: log,
       sessionKey: dashboardKeyOf(config),
       dashboard: { listCredentials: (envId) => hookpost.environments.listCredentials(envId) },
