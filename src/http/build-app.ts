@@ -39,8 +39,6 @@ export interface AppDeps {
   version: string
   eventBodyLimit: number
   logger?: FastifyBaseLogger
-  /** Readiness beyond "the process is up", e.g. the store answers. */
-  ready?: () => Promise<boolean>
   /** Token buckets per credential and per environment (per node); none when absent. */
   rateLimit?: RateLimitOptions
   /** Signs dashboard sessions and portal links (32 bytes); random per process when absent. */
@@ -163,13 +161,45 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       schema: {
         tags: ['service'],
-        summary: 'Liveness and readiness',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: ErrorOut },
+        operationId: 'getHealth',
+        summary: 'Liveness: the process is up and serving',
+        description: 'Always 200 while the process serves; whether it can take writes is GET /health/ready.',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
-    async () => {
-      if (deps.ready && !(await deps.ready())) throw new AppError('store_unavailable')
-      return { status: 'ok' as const }
+    async () => ({ status: 'ok' as const }),
+  )
+  let unready: string | undefined
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getReadiness',
+        summary: 'Readiness: the store takes writes',
+        description:
+          '503 store_unavailable (with Retry-After) while the store cannot write (disk full, read-only, unreachable), from the first failed write until a write succeeds again; the store is probed with a write at most once a second.',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorOut },
+      },
+    },
+    async (req) => {
+      const r = await deps.hookpost.store.readiness()
+      if (r.ready) {
+        if (unready !== undefined) req.log.info('the store takes writes again: ready')
+        unready = undefined
+        return { status: 'ready' as const }
+      }
+      // The reason (a driver's code) is for the server log; the answer says only "unavailable".
+      if (unready !== r.reason) {
+        req.log.warn(
+          { reason: r.reason, since: new Date(r.since).toISOString() },
+          'the store cannot write: not ready',
+        )
+      }
+      unready = r.reason
+      throw new AppError('store_unavailable')
     },
   )
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
