@@ -77,7 +77,10 @@ export function boundedDrain(limitBytes: number) {
     const raw = request.raw
     const socket = raw.socket as Socket | null
     if (raw.complete || raw.destroyed || !socket || answered.has(socket)) return payload
-    if (Number(raw.headers['content-length']) > limitBytes) return payload
+    if (Number(raw.headers['content-length']) > limitBytes) {
+      reply.header('connection', 'close')
+      return payload
+    }
     reply.removeHeader('connection')
     answered.add(socket)
     let left = limitBytes

@@ -141,6 +141,19 @@ describe('connection limits', () => {
       expect(statusAndError(await c.closed)).toEqual({ status: 413, code: 'body_too_large' })
     })
 
+    it('closes right after the answer when the announced body is past the drain limit', async () => {
+      await serve({ drainLimitBytes: 1024 * 1024 })
+      const c = await open(port)
+      // Unauthenticated: answered 401 before the body is read; none of the 1 GiB is sent.
+      c.socket.write(
+        'POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${1024 * 1024 * 1024}\r\n\r\n`,
+      )
+      const text = await c.closed
+      expect(statusAndError(text)).toEqual({ status: 401, code: 'unauthorized' })
+      expect(text.toLowerCase()).toContain('connection: close')
+    })
+
     it('reads and drops at most the drain limit after answering, then closes', async () => {
       const drainLimitBytes = 1024 * 1024
       await serve({ drainLimitBytes })
