@@ -56,6 +56,9 @@ export function classifySendError(e: unknown, timedOut: boolean): SendErrorCode 
   return 'network_error'
 }
 
+const ipv4Literal = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g
+const ipv6Literal = /\[?(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:%[\w.]+)?\]?/gi
+
 /** The addresses a connection error names (Node's `address`, also inside an AggregateError). */
 function addressesOf(e: unknown, out: Set<string> = new Set(), depth = 0): Set<string> {
   if (typeof e !== 'object' || e === null || depth > 4) return out
@@ -79,6 +82,8 @@ export function describeSendError(e: unknown): { message: string; detail?: strin
   }
   let message = raw
   for (const a of addressesOf(e)) message = message.split(a).join('(address withheld)')
+  // Messages that name addresses without an `address` field (undici's "attempted addresses").
+  message = message.replace(ipv4Literal, '(address withheld)').replace(ipv6Literal, '(address withheld)')
   return message === raw ? { message } : { message, detail: raw }
 }
 

@@ -8,7 +8,7 @@ import { eventTypes } from '../../src/events/event-types.ts'
 import { compileAddressPolicy } from '../../src/network/address-policy.ts'
 import { attemptLogger } from '../../src/observability/attempt-log.ts'
 import { createGuardedConnector } from '../../src/outbound/guarded-connector.ts'
-import { HttpSender } from '../../src/outbound/http-sender.ts'
+import { describeSendError, HttpSender } from '../../src/outbound/http-sender.ts'
 import type { Logger } from '../../src/shared/logger.ts'
 import { eventually } from '../support/eventually.ts'
 import { freePort } from '../support/service-process.ts'
@@ -96,5 +96,16 @@ describe('attempt errors', () => {
     expect(tenantSees).toContain('connection_refused')
     expect(tenantSees).not.toContain('127.0.0.1')
     expect(serverLog).toContain('127.0.0.1')
+  })
+
+  it('withholds addresses a message names without saying so (undici lists the ones it attempted)', () => {
+    const e = new Error('Connect Timeout Error (attempted addresses: 10.0.0.5:443, [fd00::1]:443, ::1:443)')
+    const d = describeSendError(e)
+    expect(d.message).toContain('Connect Timeout Error')
+    for (const a of ['10.0.0.5', 'fd00::1', '::1']) expect(d.message).not.toContain(a)
+    expect(d.detail).toBe(e.message)
+    expect(describeSendError(new Error('getaddrinfo ENOTFOUND nowhere.example'))).toEqual({
+      message: 'getaddrinfo ENOTFOUND nowhere.example',
+    })
   })
 })
