@@ -314,6 +314,10 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       version,
       eventBodyLimit: config.eventBodyLimitBytes,
       batchBodyLimit: config.batchBodyLimitBytes,
+      connections: {
+        receiveTimeoutMs: config.receiveTimeoutMs,
+        maxPerAddress: config.maxConnectionsPerAddress,
+      },
       logger: log,
       sessionKey: dashboardKeyOf(config),
       dashboard: { listCredentials: (envId) => hookpost.environments.listCredentials(envId) },

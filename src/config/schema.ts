@@ -32,6 +32,8 @@ export interface Config {
   perSubscriptionConcurrency: number
   eventBodyLimitBytes: number
   batchBodyLimitBytes: number
+  receiveTimeoutMs: number
+  maxConnectionsPerAddress: number
   failpoint: string | undefined
   retentionMs: number
   disableAfterMs: number
@@ -336,6 +338,22 @@ export const settings = [
     default: '10mb',
     doc: 'largest accepted `POST /events/batch` body (larger: 413); each payload in it is also held to the event limit',
     parse: byteSize,
+  },
+  {
+    key: 'receiveTimeoutMs',
+    env: 'HOOKPOST_RECEIVE_TIMEOUT',
+    flag: '--receive-timeout',
+    default: '30s',
+    doc: 'time a client has to send a whole request to the API (request line, headers and body), from its first byte or from connecting; past it: 408 and the connection is closed',
+    parse: durationBetween(1000, 600_000, '1s and 10m'),
+  },
+  {
+    key: 'maxConnectionsPerAddress',
+    env: 'HOOKPOST_MAX_CONNECTIONS_PER_ADDRESS',
+    flag: '--max-connections-per-address',
+    default: '512',
+    doc: 'connections open at once to the API from one client address (an IPv6 client: its /64); past it: 429 `too_many_connections` and closed. Behind a reverse proxy every connection comes from the proxy: size it for the proxy',
+    parse: int(1, 1_000_000),
   },
   {
     key: 'failpoint',

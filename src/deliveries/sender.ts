@@ -28,7 +28,15 @@ export type AttemptOutcome =
       body: string
       durationMs: number
     }
-  | { kind: 'error'; code: SendErrorCode; message: string; durationMs: number }
+  | {
+      kind: 'error'
+      code: SendErrorCode
+      /** Shown to the tenant (the attempt log): never an address a name resolved to. */
+      message: string
+      durationMs: number
+      /** For the server log only: the message with the addresses involved. */
+      detail?: string
+    }
 
 export interface Sender {
   send(req: OutboundRequest): Promise<AttemptOutcome>

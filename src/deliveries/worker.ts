@@ -43,6 +43,8 @@ export interface AttemptReport {
   outcome: CompleteInput['outcome']['kind']
   statusCode: number | null
   error: string | null
+  /** Server log only (never stored, never shown to the tenant): e.g. the address a name resolved to. */
+  detail?: string
   durationMs: number
   /** Milliseconds from the delivery's due time to the attempt's start. */
   lagMs: number
@@ -354,8 +356,9 @@ export class DeliveryWorker {
     const o = this.#o
     const started = o.now()
     let result: CompleteInput
+    let detail: string | undefined
     try {
-      result = await this.#send(d, started)
+      ;({ result, detail } = await this.#send(d, started))
     } catch (e) {
       // Our own fault (a bug, a bad secret): give the lease back to the schedule, never crash.
       o.log.error(
@@ -384,6 +387,7 @@ export class DeliveryWorker {
         outcome: result.outcome.kind,
         statusCode: result.statusCode,
         error: result.error,
+        ...(detail !== undefined ? { detail } : {}),
         durationMs: result.attempt.durationMs,
         lagMs: Math.max(0, started - d.dueAt),
       })
@@ -412,17 +416,18 @@ export class DeliveryWorker {
     }
   }
 
-  async #send(d: ClaimedDelivery, started: number): Promise<CompleteInput> {
+  async #send(d: ClaimedDelivery, started: number): Promise<{ result: CompleteInput; detail?: string }> {
     const o = this.#o
     if (d.attempts > d.attemptLimit) {
       // Claimed again after crashes used up its attempts: stop here instead of looping forever.
-      return this.#result(
+      const result = this.#result(
         d,
         started,
         { kind: 'error', code: 'network_error', message: 'attempt limit reached', durationMs: 0 },
         {},
         'attempts_exhausted',
       )
+      return { result }
     }
     const envKeys = this.#keys.get(d.id)?.get(d.envId)
     if (!envKeys || envKeys.keys.length === 0) throw new Error(`no valid signing secret for ${d.envId}`)
@@ -436,7 +441,10 @@ export class DeliveryWorker {
     }
     const outcome = await o.sender.send({ url: d.url, headers, body: d.body, timeoutMs: o.requestTimeoutMs })
     o.failpoints('worker.after_send')
-    return this.#result(d, started, outcome, headers)
+    const result = this.#result(d, started, outcome, headers)
+    return outcome.kind === 'error' && outcome.detail !== undefined
+      ? { result, detail: outcome.detail }
+      : { result }
   }
 
   #result(

@@ -15,9 +15,18 @@ import { requestIdFrom, requestIdHeader } from '../observability/request-id.ts'
 import type { RelayHub } from '../relay/relay-hub.ts'
 import { AppError } from '../shared/errors.ts'
 import { auditTrail } from './audit-trail.ts'
+import { capConnectionsPerAddress } from './connection-cap.ts'
 import { handleError, sendError } from './error-response.ts'
 import { type RateLimitOptions, rateLimitHook } from './rate-limit.ts'
-import { clientErrorHandler, maxHeaderSize, maxHeadersCount, urlLengthGuard } from './request-limits.ts'
+import {
+  boundedDrain,
+  clientErrorHandler,
+  defaultDrainLimitBytes,
+  maxHeaderSize,
+  maxHeadersCount,
+  receiveTimeoutOptions,
+  urlLengthGuard,
+} from './request-limits.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { consumerRoutes } from './routes/consumer-routes.ts'
 import { publisherRoutes } from './routes/publisher-routes.ts'
@@ -32,8 +41,6 @@ export interface AppDeps {
   /** Body of POST /events/batch; 10 MiB when absent. */
   batchBodyLimit?: number
   logger?: FastifyBaseLogger
-  /** Readiness beyond "the process is up", e.g. the store answers. */
-  ready?: () => Promise<boolean>
   /** Token buckets per credential and per environment (per node); none when absent. */
   rateLimit?: RateLimitOptions
   /** Signs dashboard sessions and portal links (32 bytes); random per process when absent. */
@@ -44,18 +51,36 @@ export interface AppDeps {
   metrics?: { contentType: string; render(): Promise<string>; token?: string | undefined }
   /** The development relay of `hookpost listen` (/relay/*); absent: no relay routes. */
   relay?: { hub: RelayHub; publicOrigin: () => string }
+  /** Connection limits (docs/security.md, request limits); the defaults below when absent. */
+  connections?: Partial<ConnectionLimits>
+}
+
+export interface ConnectionLimits {
+  /** Time a client has to send a whole request: HOOKPOST_RECEIVE_TIMEOUT. */
+  receiveTimeoutMs: number
+  /** Connections open at once from one address: HOOKPOST_MAX_CONNECTIONS_PER_ADDRESS. */
+  maxPerAddress: number
+  /** Body read and dropped after an early answer before the connection is closed. */
+  drainLimitBytes: number
+}
+
+export const defaultConnectionLimits: ConnectionLimits = {
+  receiveTimeoutMs: 30_000,
+  maxPerAddress: 512,
+  drainLimitBytes: defaultDrainLimitBytes,
 }
 
 /** Bodies of every route but POST /events (which has its own limit). */
 export const apiBodyLimit = 64 * 1024
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = { ...defaultConnectionLimits, ...deps.connections }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: apiBodyLimit,
     routerOptions: { maxParamLength: 200 },
-    requestTimeout: 30_000,
-    http: { maxHeaderSize },
+    requestTimeout: limits.receiveTimeoutMs,
+    http: { maxHeaderSize, ...receiveTimeoutOptions(limits.receiveTimeoutMs) },
     clientErrorHandler,
     // Errors raised while routing (bad %-encoding, an over-long id) in the API's error shape.
     frameworkErrors: (err, req, reply) =>
@@ -72,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.server.maxHeadersCount = maxHeadersCount
+  capConnectionsPerAddress(app.server, limits.maxPerAddress)
   app.setErrorHandler(handleError)
   // Root hooks reach every route: limits first, the rate limit once authentication has run
   // (preParsing follows the routes' onRequest guards), the audit trail on the way out.
@@ -81,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', urlLengthGuard)
   if (deps.rateLimit) app.addHook('preParsing', rateLimitHook(deps.rateLimit))
   app.addHook('onSend', auditTrail(auditLog({ store: deps.hookpost.store })))
+  app.addHook('onSend', boundedDrain(limits.drainLimitBytes))
   app.setNotFoundHandler((req, reply) =>
     sendError(
       reply,
@@ -136,13 +163,45 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       schema: {
         tags: ['service'],
-        summary: 'Liveness and readiness',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: ErrorOut },
+        operationId: 'getHealth',
+        summary: 'Liveness: the process is up and serving',
+        description: 'Always 200 while the process serves; whether it can take writes is GET /health/ready.',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
-    async () => {
-      if (deps.ready && !(await deps.ready())) throw new AppError('store_unavailable')
-      return { status: 'ok' as const }
+    async () => ({ status: 'ok' as const }),
+  )
+  let unready: string | undefined
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getReadiness',
+        summary: 'Readiness: the store takes writes',
+        description:
+          '503 store_unavailable (with Retry-After) while the store cannot write (disk full, read-only, unreachable), from the first failed write until a write succeeds again; the store is probed with a write at most once a second.',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorOut },
+      },
+    },
+    async (req) => {
+      const r = await deps.hookpost.store.readiness()
+      if (r.ready) {
+        if (unready !== undefined) req.log.info('the store takes writes again: ready')
+        unready = undefined
+        return { status: 'ready' as const }
+      }
+      // The reason (a driver's code) is for the server log; the answer says only "unavailable".
+      if (unready !== r.reason) {
+        req.log.warn(
+          { reason: r.reason, since: new Date(r.since).toISOString() },
+          'the store cannot write: not ready',
+        )
+      }
+      unready = r.reason
+      throw new AppError('store_unavailable')
     },
   )
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -69,9 +69,13 @@ function fromFastify(e: FastifyError): AppError | undefined {
   return undefined
 }
 
+/** Seconds a client is told to wait when the store is unavailable (503 store_unavailable). */
+export const unavailableRetryAfterSeconds = 5
+
 export function sendError(reply: FastifyReply, e: AppError): FastifyReply {
   if (e.kind === 'unauthorized') reply.header('www-authenticate', 'Basic realm="hookpost", charset="UTF-8"')
-  if (e.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfter))))
+  const retryAfter = e.retryAfter ?? (e.kind === 'unavailable' ? unavailableRetryAfterSeconds : undefined)
+  if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
   return reply.status(statusOfKind[e.kind]).send(errorBody(e))
 }
 

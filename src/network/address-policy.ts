@@ -15,7 +15,10 @@ export interface AddressPolicy {
   allowHttp: boolean
   /** Ranges exempt from the denylist, e.g. `127.0.0.0/8`, `::1/128`; a bare address means one host. */
   allowedCidrs: readonly string[]
-  /** The service's own addresses: always refused, even inside allowedCidrs (no loops). */
+  /**
+   * The service's own addresses (an address, or a range such as `127.0.0.0/8`): always refused,
+   * even inside allowedCidrs (no loops).
+   */
   deniedAddresses?: readonly string[]
 }
 
@@ -303,6 +306,8 @@ export class CompiledAddressPolicy implements AddressPolicy {
   readonly #allowV4: readonly V4Net[]
   readonly #allowV6: readonly V6Net[]
   readonly #denied: ReadonlySet<string>
+  readonly #deniedV4: readonly V4Net[]
+  readonly #deniedV6: readonly V6Net[]
   /** Whether loopback names (`localhost`) may be registered: loopback is exempted. */
   readonly allowsLoopback: boolean
   /** Whether some non-public range is exempted (then `*.internal`-style names may be registered). */
@@ -323,7 +328,21 @@ export class CompiledAddressPolicy implements AddressPolicy {
     }
     const denied = new Set<string>()
     const deniedText: string[] = []
+    const deniedV4: V4Net[] = []
+    const deniedV6: V6Net[] = []
     for (const raw of policy.deniedAddresses ?? []) {
+      if (typeof raw === 'string' && raw.includes('/')) {
+        let c: ReturnType<typeof parseCidr>
+        try {
+          c = parseCidr(raw)
+        } catch {
+          throw new AddressPolicyError(`invalid range ${JSON.stringify(raw)} in deniedAddresses`)
+        }
+        if (c.v4) deniedV4.push(c.v4)
+        else if (c.v6) deniedV6.push(c.v6)
+        deniedText.push(c.text)
+        continue
+      }
       const a = typeof raw === 'string' ? parseIp(raw.trim()) : null
       if (!a || isIP(bare(raw.trim())) === 0)
         throw new AddressPolicyError(`invalid address ${JSON.stringify(raw)} in deniedAddresses`)
@@ -336,6 +355,8 @@ export class CompiledAddressPolicy implements AddressPolicy {
     this.#allowV4 = allowV4
     this.#allowV6 = allowV6
     this.#denied = denied
+    this.#deniedV4 = deniedV4
+    this.#deniedV6 = deniedV6
     this.exemptsPrivate = exemptsPrivate
     this.allowsLoopback = false
     this.allowsLoopback = this.check('127.0.0.1').allowed || this.check('::1').allowed
@@ -347,20 +368,32 @@ export class CompiledAddressPolicy implements AddressPolicy {
     const a = parseIp(ip)
     if (!a) return { allowed: false, range: 'invalid', reason: `${JSON.stringify(ip)} is not an IP address` }
     const shown = ip.startsWith('[') ? ip.slice(1, -1) : ip
-    if (this.#denied.size > 0) {
-      for (const k of keysOf(a))
-        if (this.#denied.has(k))
-          return {
-            allowed: false,
-            range: 'denied',
-            reason: `address ${shown} is one of this service's own addresses`,
-          }
+    if (this.#isDenied(a)) {
+      return {
+        allowed: false,
+        range: 'denied',
+        reason: `address ${shown} is one of this service's own addresses`,
+      }
     }
     if (this.#exempt(a)) return { allowed: true, range: 'allowed by policy' }
     const c = classifyParsed(a)
     return c.allowed
       ? { allowed: true, range: c.range }
       : { allowed: false, range: c.range, reason: describe(shown, c) }
+  }
+
+  /** One of our own addresses or ranges, directly or as the IPv4 address an IPv6 form carries. */
+  #isDenied(a: Parsed): boolean {
+    if (this.#denied.size > 0 && keysOf(a).some((k) => this.#denied.has(k))) return true
+    if (this.#deniedV4.length === 0 && this.#deniedV6.length === 0) return false
+    let v4: number | undefined
+    if (a.kind() === 'ipv4') v4 = v4Int((a as ipaddr.IPv4).octets)
+    else {
+      const parts = (a as ipaddr.IPv6).parts
+      if (this.#deniedV6.some((n) => v6In(parts, n))) return true
+      v4 = embedded(parts)?.v4
+    }
+    return v4 !== undefined && this.#deniedV4.some((n) => v4In(v4, n))
   }
 
   #exempt(a: Parsed): boolean {
@@ -463,7 +496,7 @@ const compiledCache = new WeakMap<AddressPolicy, CompiledAddressPolicy>()
 
 /**
  * Validates a policy and parses its ranges once. Throws AddressPolicyError naming the bad entry
- * when an allowedCidrs entry is not a range or a deniedAddresses entry is not an IP address.
+ * when an allowedCidrs entry is not a range or a deniedAddresses entry is not an address or range.
  */
 export function compileAddressPolicy(policy: AddressPolicy): CompiledAddressPolicy {
   return policy instanceof CompiledAddressPolicy ? policy : new CompiledAddressPolicy(policy)

@@ -14,6 +14,8 @@ export function attemptLogger(log: Logger): (a: AttemptReport) => void {
       outcome: a.outcome,
       statusCode: a.statusCode,
       error: a.error,
+      // The address a name resolved to, refused or unreachable: the operator's to see, never the tenant's.
+      ...(a.detail !== undefined ? { detail: a.detail } : {}),
       durationMs: a.durationMs,
     }
     switch (a.outcome) {

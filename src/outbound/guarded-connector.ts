@@ -19,27 +19,36 @@ import type { ConnectionOptions } from 'node:tls'
 import { buildConnector } from 'undici'
 import type { CompiledAddressPolicy } from '../network/address-policy.ts'
 
-/** A connection refused by the sending policy. Safe to show: names the host and address only. */
+/**
+ * A connection refused by the sending policy. Its message is shown to the tenant (the attempt
+ * log): for a name it says only that the name resolves to an address that is not allowed, never
+ * which one (that would answer DNS questions about the operator's network). `detail`, with the
+ * address and its range, is for the server log only.
+ */
 export class BlockedAddressError extends Error {
   readonly code = 'blocked_address'
   /** The host as given in the URL (a name or an address). */
   readonly host: string
-  /** The address that was refused. */
+  /** The address that was refused. Server log only. */
   readonly address: string
-  /** What the address is, e.g. `loopback`, `private`, `denied`. */
+  /** What the address is, e.g. `loopback`, `private`, `denied`. Server log only for a name. */
   readonly range: string
+  /** The whole story, address included: server log only. */
+  readonly detail: string
 
   constructor(host: string, address: string, range: string, reason?: string) {
     const why = reason ?? `address ${address} is ${range}`
     super(
       host === address
         ? `refused to connect to ${host}: ${why}`
-        : `refused to connect to ${host}: it resolves to ${address}; ${why}`,
+        : `refused to connect to ${host}: it resolves to an address that is not public`,
     )
     this.name = 'BlockedAddressError'
     this.host = host
     this.address = address
     this.range = range
+    this.detail =
+      host === address ? this.message : `refused to connect to ${host}: it resolves to ${address}; ${why}`
   }
 }
 

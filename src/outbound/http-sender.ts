@@ -9,6 +9,7 @@ import {
   type SendErrorCode,
   type Sender,
 } from '../deliveries/sender.ts'
+import type { BlockedAddressError } from './guarded-connector.ts'
 
 export interface HttpSenderOptions {
   /** The connect function; the SSRF guard plugs in here. */
@@ -53,6 +54,37 @@ export function classifySendError(e: unknown, timedOut: boolean): SendErrorCode 
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'connection_reset'
   if (code === 'ERR_INVALID_URL' || code === 'UND_ERR_INVALID_ARG') return 'invalid_url'
   return 'network_error'
+}
+
+const ipv4Literal = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g
+const ipv6Literal = /\[?(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:%[\w.]+)?\]?/gi
+
+/** The addresses a connection error names (Node's `address`, also inside an AggregateError). */
+function addressesOf(e: unknown, out: Set<string> = new Set(), depth = 0): Set<string> {
+  if (typeof e !== 'object' || e === null || depth > 4) return out
+  const o = e as { address?: unknown; errors?: unknown; cause?: unknown }
+  if (typeof o.address === 'string' && o.address !== '') out.add(o.address)
+  if (Array.isArray(o.errors)) for (const x of o.errors) addressesOf(x, out, depth + 1)
+  addressesOf(o.cause, out, depth + 1)
+  return out
+}
+
+/**
+ * What a failed connection tells the tenant, and what only the server log gets: the addresses
+ * a name resolved to are taken out of the tenant's message (a DNS oracle into the operator's
+ * network otherwise), and kept in `detail`.
+ */
+export function describeSendError(e: unknown): { message: string; detail?: string } {
+  const raw = ((e as Error)?.message ?? String(e)).slice(0, 500)
+  if (e instanceof Error && (e as Partial<BlockedAddressError>).code === 'blocked_address') {
+    const b = e as BlockedAddressError
+    return b.detail === b.message ? { message: b.message } : { message: b.message, detail: b.detail }
+  }
+  let message = raw
+  for (const a of addressesOf(e)) message = message.split(a).join('(address withheld)')
+  // Messages that name addresses without an `address` field (undici's "attempted addresses").
+  message = message.replace(ipv4Literal, '(address withheld)').replace(ipv6Literal, '(address withheld)')
+  return message === raw ? { message } : { message, detail: raw }
 }
 
 function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -116,11 +148,14 @@ export class HttpSender implements Sender {
       }
       const fail = (e: unknown) => {
         const code = classifySendError(e, timedOut)
-        const message =
-          code === 'timeout'
-            ? `no complete response within ${req.timeoutMs} ms`
-            : ((e as Error)?.message ?? String(e)).slice(0, 500)
-        finish({ kind: 'error', code, message, durationMs: elapsed() })
+        if (code === 'timeout') {
+          finish({
+            kind: 'error',
+            code,
+            message: `no complete response within ${req.timeoutMs} ms`,
+            durationMs: elapsed(),
+          })
+        } else finish({ kind: 'error', code, ...describeSendError(e), durationMs: elapsed() })
       }
       const response = (): AttemptOutcome => ({
         kind: 'response',

@@ -20,18 +20,25 @@ import {
 } from '../network/address-policy.ts'
 import { createGuardedConnector, type GuardedConnectorOptions } from './guarded-connector.ts'
 
-/** The addresses a listener on `host` answers on. */
+/**
+ * The addresses (and ranges) a listener on `host` answers on. A wildcard listener answers on
+ * every interface address and on all of 127.0.0.0/8 (Linux routes the whole block to the
+ * loopback interface), and `::` on IPv4 too (dual stack). A name other than `localhost` is
+ * treated as a wildcard: whatever it resolves to, we can only listen on our own addresses.
+ * `0.0.0.0` and `::` as destinations reach this machine itself, so they are ours whatever the host.
+ */
 export function ownAddresses(host: string): string[] {
-  if (host === '0.0.0.0' || host === '::' || host === '') {
-    const all = Object.values(networkInterfaces())
-      .flat()
-      .map((i) => i?.address)
-      .filter((a): a is string => typeof a === 'string')
-      .map((a) => a.replace(/%.*$/, ''))
-    return [...new Set(['127.0.0.1', '::1', ...all])]
-  }
-  if (host === 'localhost') return ['127.0.0.1', '::1']
-  return [host]
+  const unspecified = ['0.0.0.0', '::']
+  const bare = host.replace(/^\[|\]$/g, '')
+  const wildcard = bare === '0.0.0.0' || /^[0:]*$/.test(bare)
+  if (bare === 'localhost') return ['127.0.0.1', '::1', ...unspecified]
+  if (isIP(bare) !== 0 && !wildcard) return [bare, ...unspecified]
+  const all = Object.values(networkInterfaces())
+    .flat()
+    .map((i) => i?.address)
+    .filter((a): a is string => typeof a === 'string')
+    .map((a) => a.replace(/%.*$/, ''))
+  return [...new Set(['127.0.0.0/8', '::1', ...unspecified, ...all])]
 }
 
 export interface SendingPolicy {

@@ -275,11 +275,19 @@ export interface StoreCapabilities {
   concurrentWriters: boolean
 }
 
+/** Whether the store takes writes now (GET /health/ready). */
+export type StoreReadiness = { ready: true } | { ready: false; reason: string; since: number }
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
   readonly capabilities: StoreCapabilities
   migrate(): Promise<void>
   close(): Promise<void>
+  /**
+   * Unready from a write that failed because the store is unavailable (disk full, read-only,
+   * unreachable) until a write succeeds again; it probes with a write at most once a second.
+   */
+  readiness(): Promise<StoreReadiness>
 
   work: {
     /**

@@ -877,6 +877,12 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await claimAll(store, T0 + 2000)).toHaveLength(1)
     })
 
+    it('is ready while it takes writes', async () => {
+      expect(await store.readiness()).toEqual({ ready: true })
+      expect(await store.maintenance.tryLock('sweep', 'a', T0, 1000)).toBe(true)
+      expect(await store.readiness()).toEqual({ ready: true })
+    })
+
     it('grants a cluster lock to one holder at a time until it expires', async () => {
       expect(await store.maintenance.tryLock('sweep', 'a', T0, 1000)).toBe(true)
       expect(await store.maintenance.tryLock('sweep', 'b', T0 + 1, 1000)).toBe(false)

@@ -161,9 +161,12 @@ describe('guarded connector', () => {
     expect(out).toMatchObject({ error: 'blocked_address' })
     if ('cause' in out) {
       expect(out.cause).toBeInstanceOf(BlockedAddressError)
+      // The tenant sees the host, not what it resolves to; the server log gets the detail.
       expect(out.message).toContain('internal.example')
-      expect(out.message).toContain('127.0.0.1')
-      expect(out.message).toContain('loopback')
+      expect(out.message).not.toContain('127.0.0.1')
+      expect(out.message).toContain('not public')
+      expect((out.cause as BlockedAddressError).detail).toContain('127.0.0.1')
+      expect((out.cause as BlockedAddressError).detail).toContain('loopback')
     }
     expect(lookup.calls).toEqual(['internal.example'])
     expect(canary.hits).toBe(0)
@@ -292,7 +295,8 @@ describe('guarded connector', () => {
       ]) {
         const out = await attempt(url, agent)
         expect(out, url).toMatchObject({ error: 'blocked_address' })
-        if ('message' in out) expect(out.message).toContain("this service's own addresses")
+        if ('cause' in out)
+          expect((out.cause as BlockedAddressError).detail).toContain("this service's own addresses")
       }
       expect(receiver.hits).toBe(0)
     } finally {

@@ -21,6 +21,34 @@ function pgCode(e: unknown): string {
 
 const channel = 'hookpost_work'
 
+/** Errors of the network or the socket: the server cannot be reached or the connection broke. */
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+
+/** pg's own errors for a lost or unobtainable connection carry no code. */
+const connectionMessages = /connection terminated|timeout exceeded when trying to connect|not queryable/i
+
+/**
+ * A database that cannot take the request now: connection exceptions (class 08), insufficient
+ * resources (53: disk full, out of memory, too many connections), system and I/O errors (58),
+ * shutdown or not accepting connections yet (57P01–57P03), a read-only transaction (25006: a
+ * standby after a failover), or the network.
+ */
+export function isPostgresUnavailable(e: unknown): boolean {
+  const c = pgCode(e)
+  if (/^(08|53|58)/.test(c) || ['57P01', '57P02', '57P03', '25006'].includes(c) || networkCodes.has(c))
+    return true
+  return c === '' && e instanceof Error && connectionMessages.test(e.message)
+}
+
 const namedLimit = 2000
 const names = new Map<string, string | null>()
 const named = Symbol('hookpost.namedStatements')
@@ -111,11 +139,6 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
       await sql`select pg_notify(${channel}, '')`.execute(db)
     },
     listenWork: (onWork) => listenWork(url, onWork),
-    isUnavailable: (e) => {
-      const c = pgCode(e)
-      return (
-        c.startsWith('08') || c === '57P01' || c === '57P03' || c === 'ECONNREFUSED' || c === 'ECONNRESET'
-      )
-    },
+    isUnavailable: isPostgresUnavailable,
   })
 }

@@ -27,12 +27,20 @@ import type {
   SigningSecretRow,
   Store,
   StoreCapabilities,
+  StoreReadiness,
   SubscriptionRow,
 } from '../store.ts'
 import type { Database } from './database.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
+import { StoreReadinessProbe } from './store-readiness.ts'
+
+/** The driver's code of an unavailable store's error, for the server log and readiness. */
+function unavailableReason(e: unknown): string {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : ''
+  return code || (e instanceof Error ? e.message.slice(0, 200) : 'unavailable')
+}
 
 export interface SqlDialectTraits {
   dialect: 'sqlite' | 'postgres'
@@ -41,6 +49,7 @@ export interface SqlDialectTraits {
   /** Locks the claim's inner select so that concurrent claimers skip each other's rows. */
   skipLocked: boolean
   isUniqueViolation(e: unknown): boolean
+  /** Disk full, read-only, I/O error, unreachable: answered 503 store_unavailable, never a 500. */
   isUnavailable(e: unknown): boolean
   onClose?: () => Promise<void>
   /**
@@ -190,10 +199,14 @@ export class SqlStore implements Store {
   readonly #db: Kysely<Database>
   readonly #traits: SqlDialectTraits
   readonly #prepared = new PreparedQueries()
+  readonly #readiness: StoreReadinessProbe
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
     this.#traits = traits
+    this.#readiness = new StoreReadinessProbe(db, (e) =>
+      traits.isUnavailable(e) ? unavailableReason(e) : undefined,
+    )
     this.dialect = traits.dialect
     this.capabilities = traits.capabilities
   }
@@ -205,9 +218,16 @@ export class SqlStore implements Store {
     } catch (e) {
       if (e instanceof AppError) throw e
       if (this.#traits.isUniqueViolation(e)) throw new AppError('conflict', { cause: e })
-      if (this.#traits.isUnavailable(e)) throw new AppError('store_unavailable', { cause: e })
+      if (this.#traits.isUnavailable(e)) {
+        this.#readiness.observe(e)
+        throw new AppError('store_unavailable', { cause: e })
+      }
       throw e
     }
+  }
+
+  readiness(): Promise<StoreReadiness> {
+    return this.#readiness.readiness()
   }
 
   #relaxed<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {

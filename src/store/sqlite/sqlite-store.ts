@@ -20,19 +20,32 @@ import { SqlStore } from '../sql/sql-store.ts'
 import { sqliteMigrations } from './migrations.ts'
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #inTransaction: () => boolean
+  constructor(config: SqliteDialectConfig, inTransaction: () => boolean) {
+    super(config)
+    this.#inTransaction = inTransaction
+  }
   override async beginTransaction(c: DatabaseConnection): Promise<void> {
     await c.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+  // SQLite rolls a transaction back by itself on SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM and
+  // some SQLITE_BUSY: a second rollback would fail ("no transaction is active") and replace the
+  // error that matters (store_unavailable) with one that becomes a 500.
+  override async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    if (this.#inTransaction()) await super.rollbackTransaction(c)
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig
-  constructor(config: SqliteDialectConfig) {
+  readonly #inTransaction: () => boolean
+  constructor(config: SqliteDialectConfig, inTransaction: () => boolean) {
     super(config)
     this.#config = config
+    this.#inTransaction = inTransaction
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config)
+    return new ImmediateSqliteDriver(this.#config, this.#inTransaction)
   }
 }
 
@@ -61,19 +74,45 @@ function sqliteCode(e: unknown): string {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
 }
 
+/**
+ * The errors of a database that cannot write or be read now: disk or database full, I/O error,
+ * read-only file or file system, cannot open, out of memory, locked past busy_timeout.
+ */
+const unavailableCodes = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_NOMEM',
+  'SQLITE_PROTOCOL',
+]
+
+export function isSqliteUnavailable(e: unknown): boolean {
+  const code = sqliteCode(e)
+  return unavailableCodes.some((c) => code.startsWith(c))
+}
+
+export interface SqliteStoreOptions {
+  /** Runs on the raw connection once it is open (tests cap its size with `max_page_count`). */
+  onOpen?: (raw: BetterSqlite3.Database) => void
+}
+
 /** path: a file path, or ':memory:'. */
-export function openSqliteStore(path: string): SqlStore {
+export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqlStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new BetterSqlite3(path)
   raw.pragma('journal_mode = WAL')
   raw.pragma('synchronous = FULL')
   raw.pragma('busy_timeout = 10000')
   raw.pragma('foreign_keys = ON')
+  opts.onOpen?.(raw)
   // Payloads and sealed secrets live here: owner-only, whatever the umask.
   if (path !== ':memory:')
     for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600)
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }, () => raw.inTransaction),
   })
   return new SqlStore(db, {
     dialect: 'sqlite',
@@ -91,10 +130,7 @@ export function openSqliteStore(path: string): SqlStore {
       }),
     skipLocked: false,
     isUniqueViolation: (e) => sqliteCode(e).startsWith('SQLITE_CONSTRAINT'),
-    isUnavailable: (e) =>
-      ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL'].some((c) =>
-        sqliteCode(e).startsWith(c),
-      ),
+    isUnavailable: isSqliteUnavailable,
   })
 }
 
