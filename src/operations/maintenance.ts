@@ -1,6 +1,7 @@
 // Background jobs of a worker process: advance replay jobs, send operational events to the
-// operator webhook, and sweep expired data. The sweep runs once per cluster (a lock in the
-// store), not once per node; replay steps lease their job, so any node may take one.
+// operator webhook, and sweep expired data, dashboard sessions and portal links. The sweep runs
+// once per cluster (a lock in the store), not once per node; replay steps lease their job, so
+// any node may take one.
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../shared/logger.ts'
 import type { Store } from '../store/store.ts'
@@ -101,6 +102,8 @@ export class Maintenance {
       total += r.deliveries + r.events
       if (r.deliveries < sweepBatch && r.events < sweepBatch) break
     }
+    // Ended dashboard sessions and portal links go at once (they are dead rows, not history).
+    total += (await o.store.dashboardSessions.sweep(now)) + (await o.store.portalLinks.sweep(now))
     if (total > 0) o.log.info({ before: new Date(before).toISOString(), rows: total }, 'retention sweep')
   }
 }

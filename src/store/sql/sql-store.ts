@@ -29,6 +29,7 @@ import type {
   StoreCapabilities,
   SubscriptionRow,
 } from '../store.ts'
+import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
@@ -188,12 +189,17 @@ export class SqlStore implements Store {
   readonly #db: Kysely<Database>
   readonly #traits: SqlDialectTraits
   readonly #prepared = new PreparedQueries()
+  readonly dashboardSessions: Store['dashboardSessions']
+  readonly portalLinks: Store['portalLinks']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
     this.#traits = traits
     this.dialect = traits.dialect
     this.capabilities = traits.capabilities
+    const run = <T>(fn: () => Promise<T>) => this.#run(fn)
+    this.dashboardSessions = sqlDashboardSessions(db, run, this.#prepared)
+    this.portalLinks = sqlPortalLinks(db, run)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
@@ -297,16 +303,20 @@ export class SqlStore implements Store {
         ).map(toCredential),
       ),
     revoke: (envId, id, now) =>
-      this.#run(async () => {
-        const r = await this.#db
-          .updateTable('credentials')
-          .set({ revoked: now })
-          .where('id', '=', id)
-          .where('env_id', '=', envId)
-          .where('revoked', 'is', null)
-          .executeTakeFirst()
-        return Number(r.numUpdatedRows) > 0
-      }),
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const r = await tx
+            .updateTable('credentials')
+            .set({ revoked: now })
+            .where('id', '=', id)
+            .where('env_id', '=', envId)
+            .where('revoked', 'is', null)
+            .executeTakeFirst()
+          if (Number(r.numUpdatedRows) === 0) return false
+          await deleteCredentialSessions(tx, id)
+          return true
+        }),
+      ),
   }
 
   secrets: Store['secrets'] = {
