@@ -7,6 +7,9 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
 import { createLogger, openSecretBox, rotateMasterKey } from '../../src/main.ts'
+import { Maintenance } from '../../src/operations/maintenance.ts'
+import { hashToken, sessionIdleMs } from '../../src/sessions/dashboard-sessions.ts'
+import { silentLogger } from '../../src/shared/logger.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { adminToken } from '../support/app-harness.ts'
 import { Browser, type DashHarness, dashHarness } from './harness.ts'
@@ -125,6 +128,28 @@ describe('dashboard sessions end on the server', () => {
     expect(
       (await h.app.inject({ method: 'GET', url: `/admin/environments/${h.envId}/portal-links` })).statusCode,
     ).toBe(401)
+  })
+
+  it('the retention sweep deletes expired sessions and links', async () => {
+    const t0 = clock
+    const b = new Browser(h.app)
+    await b.signIn(h.consumer)
+    const idHash = hashToken(b.cookie!.split('=')[1]!)
+    await issueLink(h, 60)
+    const sweeper = new Maintenance({
+      store: h.store,
+      log: silentLogger,
+      retentionMs: 86_400_000,
+      replayAttempts: 1,
+      now: () => clock,
+    })
+    await sweeper.sweep()
+    expect(await h.store.dashboardSessions.get(idHash, t0)).toBeDefined()
+    expect(await h.store.portalLinks.list(h.envId, t0)).toHaveLength(1)
+    clock += sessionIdleMs
+    await sweeper.sweep()
+    expect(await h.store.dashboardSessions.get(idHash, t0)).toBeUndefined()
+    expect(await h.store.portalLinks.list(h.envId, t0)).toEqual([])
   })
 
   it('the operator view lists a link and revokes it', async () => {
