@@ -10,8 +10,11 @@ import { createLogger, openSecretBox, rotateMasterKey } from '../../src/main.ts'
 import { Maintenance } from '../../src/operations/maintenance.ts'
 import { hashToken, sessionIdleMs } from '../../src/sessions/dashboard-sessions.ts'
 import { silentLogger } from '../../src/shared/logger.ts'
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
+import type { Store } from '../../src/store/store.ts'
 import { adminToken } from '../support/app-harness.ts'
+import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { Browser, type DashHarness, dashHarness } from './harness.ts'
 
 const admin = { authorization: `Bearer ${adminToken}` }
@@ -167,43 +170,73 @@ describe('dashboard sessions end on the server', () => {
   })
 })
 
-describe('master key rotation ends sessions on every node, without a restart', () => {
-  let dir: string
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hookpost-sessions-'))
-  })
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
+const pg = await postgresAvailable()
+if (!pg.ok && postgresRequired) throw new Error(pg.reason)
 
-  it('signs out the sessions of a second app on the same database and voids its links', async () => {
-    const config = loadConfig({
-      HOOKPOST_DATABASE_URL: `sqlite:${join(dir, 'hookpost.db')}`,
-      HOOKPOST_DATA_DIR: dir,
+interface SharedDatabase {
+  url: string
+  open(): Store
+  drop(): Promise<void>
+}
+
+/** Where two app instances share one database: a SQLite file, and PostgreSQL when it answers. */
+const databases: [string, (dir: string) => Promise<SharedDatabase>][] = [
+  [
+    'sqlite',
+    async (dir) => {
+      const file = join(dir, 'hookpost.db')
+      return { url: `sqlite:${file}`, open: () => openSqliteStore(file), drop: async () => {} }
+    },
+  ],
+]
+if (pg.ok) {
+  databases.push([
+    'postgres',
+    async () => {
+      const db = await freshDatabase()
+      return { url: db.url, open: () => openPostgresStore(db.url), drop: db.drop }
+    },
+  ])
+}
+
+describe.each(databases)(
+  'master key rotation ends sessions on every node, without a restart (%s)',
+  (_, database) => {
+    let dir: string
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'hookpost-sessions-'))
     })
-    const log = createLogger('silent')
-    openSecretBox(config, log) // the first master key file, as `serve` makes it
-    const file = join(dir, 'hookpost.db')
-    const first = await dashHarness({}, { store: openSqliteStore(file) })
-    const second = await dashHarness({}, { store: openSqliteStore(file) })
-    try {
-      const consumer = new Browser(second.app)
-      await consumer.signIn(second.consumer)
-      const operator = new Browser(second.app)
-      await operator.signInOperator(adminToken)
-      const link = await issueLink(first)
-      expect((await consumer.get('/dashboard/portal/subscriptions')).status).toBe(200)
-      expect((await operator.get('/dashboard/operator')).status).toBe(200)
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true })
+    })
 
-      const r = await rotateMasterKey(config, log, { generate: true })
+    it('signs out the sessions of a second app on the same database and voids its links', async () => {
+      const db = await database(dir)
+      const config = loadConfig({ HOOKPOST_DATABASE_URL: db.url, HOOKPOST_DATA_DIR: dir })
+      const log = createLogger('silent')
+      openSecretBox(config, log) // the first master key file, as `serve` makes it
+      const first = await dashHarness({}, { store: db.open() })
+      const second = await dashHarness({}, { store: db.open() })
+      try {
+        const consumer = new Browser(second.app)
+        await consumer.signIn(second.consumer)
+        const operator = new Browser(second.app)
+        await operator.signInOperator(adminToken)
+        const link = await issueLink(first)
+        expect((await consumer.get('/dashboard/portal/subscriptions')).status).toBe(200)
+        expect((await operator.get('/dashboard/operator')).status).toBe(200)
 
-      expect((await consumer.get('/dashboard/portal/subscriptions')).status).toBe(303)
-      expect((await operator.get('/dashboard/operator')).status).toBe(303)
-      expect((await new Browser(second.app).openPortalLink(link.url)).status).toBe(401)
-      expect(r).toMatchObject({ generated: true, sessionsEnded: 2, portalLinksVoided: 1 })
-    } finally {
-      await first.close()
-      await second.close()
-    }
-  })
-})
+        const r = await rotateMasterKey(config, log, { generate: true })
+
+        expect((await consumer.get('/dashboard/portal/subscriptions')).status).toBe(303)
+        expect((await operator.get('/dashboard/operator')).status).toBe(303)
+        expect((await new Browser(second.app).openPortalLink(link.url)).status).toBe(401)
+        expect(r).toMatchObject({ generated: true, sessionsEnded: 2, portalLinksVoided: 1 })
+      } finally {
+        await first.close()
+        await second.close()
+        await db.drop()
+      }
+    })
+  },
+)
