@@ -334,7 +334,7 @@ export interface Store {
   }
   dashboardSessions: {
     create(row: DashboardSessionRow): Promise<void>
-    /** The session with this id hash, unless it has expired (idle or absolute) at `now`. */
+    /** The session with this id hash, unless it has expired (idle or absolute) at `now` or its credential is revoked. */
     get(idHash: string, now: number): Promise<DashboardSessionRow | undefined>
     /** Moves the idle expiry. */
     touch(idHash: string, idleExpires: number): Promise<void>

@@ -119,6 +119,10 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
         expect(await store.credentials.revoke(envId, credentialId, T0 + 1)).toBe(true)
         expect(await second.dashboardSessions.get(mine.idHash, T0 + 1)).toBeUndefined()
         expect(await second.dashboardSessions.get(operator.idHash, T0 + 1)).toBeDefined()
+        // A sign-in that raced the revocation and inserted its session after it is not honoured.
+        const late = aSession({ kind: 'credential', envId, credentialId, binding: null, label: 'web' })
+        await store.dashboardSessions.create(late)
+        expect(await second.dashboardSessions.get(late.idHash, T0 + 2)).toBeUndefined()
       } finally {
         await other?.close()
       }

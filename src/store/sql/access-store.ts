@@ -64,13 +64,17 @@ export function sqlDashboardSessions(
     create: (s) => run(() => insertSession(db, s)),
     get: (idHash, now) =>
       run(async () => {
+        // Revoking a credential deletes its sessions; the join also refuses one that a sign-in
+        // racing the revocation inserted after that delete.
         const q = prepared.get('dashboardSessions.get', (p) =>
           db
-            .selectFrom('dashboard_sessions')
-            .selectAll()
-            .where('id_hash', '=', p('idHash'))
-            .where('idle_expires', '>', p('now'))
-            .where('expires', '>', p('now')),
+            .selectFrom('dashboard_sessions as s')
+            .leftJoin('credentials as c', 'c.id', 's.credential_id')
+            .selectAll('s')
+            .where('s.id_hash', '=', p('idHash'))
+            .where('s.idle_expires', '>', p('now'))
+            .where('s.expires', '>', p('now'))
+            .where((w) => w.or([w('s.credential_id', 'is', null), w('c.revoked', 'is', null)])),
         )
         const r = (await db.executeQuery(q.bind({ idHash, now }))).rows[0]
         return r && toSession(r)
