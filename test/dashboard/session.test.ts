@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   anonymousSessionMs,
@@ -8,6 +11,7 @@ import {
   serializeSessionCookie,
   sessionCookieOf,
 } from '../../src/dashboard/session.ts'
+import { KeyFileSecretBox, rotateKeyFiles } from '../../src/data-dir/master-key-files.ts'
 import {
   hashToken,
   newSessionRow,
@@ -42,6 +46,20 @@ describe('dashboard cookies', () => {
     expect(following.openAnonymous(sealed, t0)).toBeDefined()
     key = Buffer.alloc(32, 4)
     expect(following.openAnonymous(sealed, t0)).toBeUndefined()
+  })
+
+  it("derives its key from the master key files' current key, following a rotation without a restart", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookpost-dashkey-'))
+    try {
+      rotateKeyFiles(dir)
+      const box = new KeyFileSecretBox(dir)
+      const first = box.currentKey()
+      rotateKeyFiles(dir)
+      expect(box.currentKey().id).not.toBe(first.id)
+      expect(dashboardSessionKey(box.currentKey().key).equals(dashboardSessionKey(first.key))).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('binds operator sessions to the operator token', () => {
