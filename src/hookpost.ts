@@ -12,6 +12,8 @@ import type { UrlExplanation } from './network/address-policy.ts'
 import { operationalEvents } from './operations/operational-events.ts'
 import type { SecretBox } from './secrets/secret-box.ts'
 import { signingSecrets } from './secrets/signing-secrets.ts'
+import { dashboardSessions } from './sessions/dashboard-sessions.ts'
+import { portalLinks } from './sessions/portal-links.ts'
 import type { Failpoints } from './shared/failpoints.ts'
 import type { Store } from './store/store.ts'
 import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
@@ -55,6 +57,8 @@ export function createHookpost(deps: HookpostDeps) {
     replays: replays({ store, now, onWork }),
     testDeliveries: testDeliveries({ store, attemptLimit: attemptLimit(deps.retryPolicy), now, onWork }),
     operationalEvents: operationalEvents({ store }),
+    sessions: dashboardSessions({ store, now }),
+    portalLinks: portalLinks({ store, now }),
     explainUrl:
       deps.explainUrl ??
       ((url: string): UrlExplanation => {

@@ -10,7 +10,7 @@ import pino, { type Logger as Pino } from 'pino'
 import { auditLog } from './audit/audit-log.ts'
 import type { Config } from './config/schema.ts'
 import { dashboardSessionKey } from './dashboard/session.ts'
-import { KeyFileSecretBox, masterKeyFile, readKeyFiles, rotateKeyFiles } from './data-dir/master-key-files.ts'
+import { KeyFileSecretBox, masterKeyFile, rotateKeyFiles } from './data-dir/master-key-files.ts'
 import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { DeliveryWorker } from './deliveries/worker.ts'
 import { createHookpost, type Hookpost } from './hookpost.ts'
@@ -88,12 +88,17 @@ export function openSecretBox(config: Config, log: Pino): SecretBox {
 }
 
 /**
- * The dashboard's session and portal-link key, derived (HKDF) from the current master key, so
- * every API process and every restart agree on it. Rotating the master key signs everyone out.
+ * The key of the dashboard's anonymous cookies and operator binding, derived (HKDF) from the
+ * current master key, so every API process and every restart agree on it; it follows the key
+ * files when they change. (Sessions and portal links themselves live in the store.)
  */
-function dashboardKeyOf(config: Config): Buffer {
-  const master = config.masterKey ? parseMasterKey(config.masterKey) : readKeyFiles(config.dataDir).current
-  return dashboardSessionKey(master.key)
+function dashboardKeyOf(box: SecretBox): () => Buffer {
+  let derived: { id: string; key: Buffer } | undefined
+  return () => {
+    const k = box.currentKey()
+    if (derived?.id !== k.id) derived = { id: k.id, key: dashboardSessionKey(k.key) }
+    return derived.key
+  }
 }
 
 /**
@@ -319,7 +324,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         maxPerAddress: config.maxConnectionsPerAddress,
       },
       logger: log,
-      sessionKey: dashboardKeyOf(config),
+      sessionKey: dashboardKeyOf(box),
       dashboard: { listCredentials: (envId) => hookpost.environments.listCredentials(envId) },
       rateLimit: {
         perCredential: config.rateLimitPerCredential,

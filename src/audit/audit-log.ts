@@ -12,6 +12,7 @@ export const auditActions = [
   'credential.revoked',
   'signing_secret.rotated',
   'portal_link.issued',
+  'portal_link.revoked',
   'master_key.rotated',
 ] as const
 
@@ -32,8 +33,8 @@ export interface AuditInput {
 
 /** Keys whose values are never kept, whatever they hold. */
 const secretKeys = /secret|token|password|authorization|ciphertext|masterkey|^key$/i
-/** Values that look like one of Hookpost's secrets (signing, credential, operator token). */
-const secretValues = /(whsec_|hps_|hpa_)[A-Za-z0-9+/=_-]*/g
+/** Values that look like one of Hookpost's secrets (signing, credential, operator token, portal link, session). */
+const secretValues = /(whsec_|hps_|hpa_|hpl_|hds_)[A-Za-z0-9+/=_-]*/g
 
 /** Copies detail without secret-named keys and with secret-looking strings masked. */
 export function scrubDetail(detail: Record<string, unknown>, depth = 0): Record<string, unknown> {

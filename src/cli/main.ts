@@ -165,6 +165,60 @@ withSettings(
   process.stdout.write('revoked\n')
 })
 
+const links = program
+  .command('portal-links')
+  .description("one-time links to an environment's consumer portal (dashboard)")
+withSettings(
+  links
+    .command('create')
+    .argument('<envId>')
+    .option('--ttl <seconds>', 'how long the link works (60..86400)', '3600')
+    .description('issue a link; it is printed this once, and works once'),
+).action(async (envId: string, flags: Flags) => {
+  const ttl = Number(flags['ttl'])
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > 86_400)
+    throw new Error('--ttl must be an integer in 60..86400')
+  const { link, token } = await withCore(flags, async (h) => {
+    const l = await h.portalLinks.issue(envId, ttl * 1000)
+    await audit(h, {
+      action: 'portal_link.issued',
+      envId,
+      target: l.link.id,
+      detail: { expires: iso(l.link.expires) },
+    })
+    return l
+  })
+  const url = `/dashboard/portal-login?token=${token}`
+  print({ portalLink: { id: link.id, created: iso(link.created), expires: iso(link.expires), url } })
+})
+withSettings(
+  links.command('list').argument('<envId>').description('list the links that have not expired, used or not'),
+).action(async (envId: string, flags: Flags) => {
+  const rows = await withCore(flags, (h) => h.portalLinks.list(envId))
+  const at = (ms: number | null) => (ms === null ? null : iso(ms))
+  print({
+    portalLinks: rows.map((l) => ({
+      id: l.id,
+      created: iso(l.created),
+      expires: iso(l.expires),
+      used: at(l.used),
+    })),
+  })
+})
+withSettings(
+  links
+    .command('revoke')
+    .argument('<envId>')
+    .argument('<linkId>')
+    .description('void a link at once, and end the session it started'),
+).action(async (envId: string, linkId: string, flags: Flags) => {
+  await withCore(flags, async (h) => {
+    await h.portalLinks.revoke(envId, linkId)
+    await audit(h, { action: 'portal_link.revoked', envId, target: linkId })
+  })
+  process.stdout.write('revoked\n')
+})
+
 const secrets = program.command('secrets').description('signing secrets at rest')
 withSettings(
   secrets

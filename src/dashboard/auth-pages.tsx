@@ -1,9 +1,12 @@
 // Signing in and out: a consumer credential (the same check as the REST API's Basic auth), the
-// operator token, or a portal link. Each sign-in starts a new session with a new CSRF token.
+// operator token, or a portal link. Each sign-in starts a new session in the store, with a new
+// cookie and CSRF token; signing out deletes it.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { sessionCookieOf } from './session.ts'
+import { PortalLinkOpen } from './views/access-views.tsx'
 import { ErrorPage, render } from './views/layout.tsx'
-import { LoginPage, PortalLinkDone } from './views/portal-views.tsx'
+import { LoginPage } from './views/portal-views.tsx'
 import {
   type DashDeps,
   envOrUndefined,
@@ -12,9 +15,10 @@ import {
   mustState,
   pageCtx,
   queryOf,
-  replaceSession,
   seeOther,
   sendHtml,
+  signedIn,
+  signedOut,
 } from './web.ts'
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
@@ -22,6 +26,12 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
 export const authPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, { deps }) => {
   const { hookpost, tokens } = deps
   const operatorDigest = digest(deps.adminToken)
+
+  /** A sign-in replaces the browser's session: the one it had ends. */
+  const endCurrent = async (req: FastifyRequest) => {
+    const raw = sessionCookieOf(req.headers.cookie)
+    if (raw !== undefined) await hookpost.sessions.end(raw)
+  }
 
   app.get('/', async (req, reply) => {
     const p = mustState(req).principal
@@ -39,7 +49,6 @@ export const authPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, { d
 
   app.post('/login', async (req, reply) => {
     const f = formOf(req)
-    const t = deps.now()
     if (field(f, 'mode') === 'operator') {
       const token = field(f, 'token', 1000)
       if (token === undefined || !timingSafeEqual(digest(token), operatorDigest)) {
@@ -49,9 +58,10 @@ export const authPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, { d
           401,
         )
       }
-      replaceSession(
+      await endCurrent(req)
+      signedIn(
         req,
-        tokens.newSession({ kind: 'operator', binding: tokens.operatorBinding(deps.adminToken) }, t),
+        await hookpost.sessions.start({ kind: 'operator', binding: tokens.operatorBinding(deps.adminToken) }),
         { kind: 'operator' },
       )
       return seeOther(reply, '/dashboard/operator')
@@ -80,53 +90,52 @@ export const authPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, { d
       )
     }
     const env = await hookpost.environments.get(cred.envId)
-    replaceSession(
+    const label = cred.name ?? cred.key
+    await endCurrent(req)
+    signedIn(
       req,
-      tokens.newSession(
-        { kind: 'credential', envId: env.id, credentialId: cred.id, credentialKey: cred.key },
-        t,
-      ),
-      { kind: 'consumer', env, via: 'credential', label: cred.name ?? cred.key },
+      await hookpost.sessions.start({ kind: 'credential', envId: env.id, credentialId: cred.id, label }),
+      { kind: 'consumer', env, via: 'credential', label },
     )
     return seeOther(reply, '/dashboard/portal/subscriptions')
   })
 
   app.post('/logout', async (req, reply) => {
-    replaceSession(req, tokens.newSession({ kind: 'anonymous' }, deps.now()), { kind: 'anonymous' })
+    await endCurrent(req)
+    signedOut(deps, req)
     return seeOther(reply, '/dashboard/login')
   })
 
-  // A GET that signs in: the token itself is the proof. The answer is a page, not a redirect, so
-  // that the SameSite=Strict cookie is sent on the next (same-site) navigation even when the link
-  // was opened from another site (a mail client).
+  const linkNotValid = (req: FastifyRequest) =>
+    render(
+      <ErrorPage
+        ctx={pageCtx(deps, req)}
+        title="Portal link not valid"
+        message="This portal link is not valid, was used already, or has expired. Ask your platform for a new one."
+      >
+        <p>
+          <a href="/dashboard/login">Sign in with a credential instead</a>
+        </p>
+      </ErrorPage>,
+    )
+
+  // Opening the link shows a button; only pressing it (a POST) uses the link. A link works once,
+  // so a mail scanner or chat preview that fetches it must not spend it. The POST comes from this
+  // page (same site), so the SameSite=Strict cookie goes with it and with the redirect after it.
   // Logged at warn only: the request line carries the token.
   app.get('/portal-login', { logLevel: 'warn' }, async (req, reply) => {
-    const raw = queryOf(req, 'token', 4096)
-    const link = raw === undefined ? undefined : tokens.openPortalLink(raw, deps.now())
-    const env = link && (await envOrUndefined(deps, link.envId))
-    if (!link || !env) {
-      return sendHtml(
-        reply,
-        render(
-          <ErrorPage
-            ctx={pageCtx(deps, req)}
-            title="Portal link not valid"
-            message="This portal link is not valid or has expired. Ask your platform for a new one."
-          >
-            <p>
-              <a href="/dashboard/login">Sign in with a credential instead</a>
-            </p>
-          </ErrorPage>,
-        ),
-        401,
-      )
-    }
-    replaceSession(req, tokens.newSession({ kind: 'portal', envId: env.id }, deps.now()), {
-      kind: 'consumer',
-      env,
-      via: 'portal link',
-      label: 'portal link',
-    })
-    return sendHtml(reply, render(<PortalLinkDone ctx={pageCtx(deps, req)} envName={env.name} />))
+    const token = queryOf(req, 'token', 200)
+    if (token === undefined) return sendHtml(reply, linkNotValid(req), 401)
+    return sendHtml(reply, render(<PortalLinkOpen ctx={pageCtx(deps, req)} token={token} />))
+  })
+
+  app.post('/portal-login', { logLevel: 'warn' }, async (req, reply) => {
+    const token = field(formOf(req), 'token', 200)
+    const started = token === undefined ? undefined : await hookpost.portalLinks.redeem(token)
+    const env = started?.session.envId ? await envOrUndefined(deps, started.session.envId) : undefined
+    if (!started || !env) return sendHtml(reply, linkNotValid(req), 401)
+    await endCurrent(req)
+    signedIn(req, started, { kind: 'consumer', env, via: 'portal link', label: started.session.label })
+    return seeOther(reply, '/dashboard/portal/subscriptions')
   })
 }

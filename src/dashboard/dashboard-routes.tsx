@@ -1,6 +1,6 @@
 // The dashboard at /dashboard: server-rendered pages (Preact) with htmx for partial updates,
-// plus the operator API's portal links. Sessions are signed cookies; every state-changing request
-// carries the session's CSRF token. The pages call the same use cases as the REST API, scoped to
+// plus the operator API's portal links. Sessions live in the store (the cookie holds a random
+// token); every state-changing request carries the session's CSRF token. The pages call the same use cases as the REST API, scoped to
 // the signed-in environment: there is no privileged path.
 import type { FastifyError, FastifyPluginAsync } from 'fastify'
 import type { Hookpost } from '../hookpost.ts'
@@ -19,8 +19,8 @@ import { type DashDeps, mustState, pageCtx, resolveSession, sendHtml, stateOf } 
 export interface DashboardOptions extends DashboardPorts {
   hookpost: Hookpost
   adminToken: string
-  /** At least 32 bytes; signs session cookies and portal links. */
-  sessionKey: Buffer
+  /** At least 32 bytes (or a function that follows the master key); signs anonymous cookies. */
+  sessionKey: Buffer | (() => Buffer)
   now?: () => number
 }
 
@@ -56,7 +56,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     },
   }
 
-  await app.register(portalRoutes, { hookpost: opts.hookpost, adminToken: opts.adminToken, tokens, now })
+  await app.register(portalRoutes, { hookpost: opts.hookpost, adminToken: opts.adminToken })
 
   // Static files: no session, cached (the URL carries a content hash).
   await app.register(
@@ -108,7 +108,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
               ? (body['_csrf'] as string)
               : undefined
         // An anonymous session started by this very request has never shown a form: refuse too.
-        if (!sameToken(sent, s.session.csrf)) {
+        if (!sameToken(sent, s.csrf)) {
           return sendHtml(
             reply,
             render(
@@ -132,10 +132,9 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
         const s = stateOf(req)
         const secure = req.protocol === 'https'
         if (s?.writeCookie) {
-          const value = tokens.sealSession(s.session)
           reply.header(
             'set-cookie',
-            serializeSessionCookie(value, { maxAgeMs: s.session.exp - now(), secure }),
+            serializeSessionCookie(s.cookie, { maxAgeMs: s.cookieExpires - now(), secure }),
           )
         } else if (!s) {
           reply.header('set-cookie', clearSessionCookie(secure))

@@ -2,6 +2,7 @@
 // and endpoint rankings computed from bounded samples of the delivery log and subscription health.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { statusOfKind } from '../http/error-response.ts'
+import { portalLinkDefaultMs } from '../sessions/portal-links.ts'
 import { AppError } from '../shared/errors.ts'
 import type {
   CredentialRole,
@@ -10,7 +11,6 @@ import type {
   EnvironmentRow,
   SubscriptionRow,
 } from '../store/store.ts'
-import { portalLinkDefaultMs } from './session.ts'
 import { lastAttemptFailed, mostFailing, slowest, timeline } from './stats.ts'
 import { render } from './views/layout.tsx'
 import { EnvironmentPage, type EnvSummary, OperatorHome, type Sample } from './views/operator-views.tsx'
@@ -26,7 +26,8 @@ const eventsShown = 20
 
 const notices: Record<string, string> = {
   'env-created': 'Environment created. Create a consumer credential or a portal link for it.',
-  revoked: 'Credential revoked; it stopped working at once.',
+  revoked: 'Credential revoked; it stopped working at once, and its dashboard sessions ended.',
+  'link-revoked': 'Portal link revoked; the session it started, if any, ended.',
 }
 
 function refusal(e: unknown): { message: string; status: number } {
@@ -37,7 +38,7 @@ function refusal(e: unknown): { message: string; status: number } {
 }
 
 export const operatorPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, { deps }) => {
-  const { hookpost, tokens } = deps
+  const { hookpost } = deps
 
   app.addHook('preHandler', async (req, reply) => {
     const p = mustState(req).principal
@@ -139,6 +140,7 @@ export const operatorPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app,
     const attempts = await attemptSample(d.deliveries, new Map(d.subs.map((s) => [s.id, s])))
     const events = await hookpost.operationalEvents.list({ envId: env.id, limit: eventsShown })
     const credentials = deps.ports.listCredentials ? await deps.ports.listCredentials(env.id) : undefined
+    const portalLinks = await hookpost.portalLinks.list(env.id)
     const notice = queryOf(req, 'notice', 40)
     return sendHtml(
       reply,
@@ -160,6 +162,7 @@ export const operatorPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app,
           credentials={credentials}
           newCredential={extra.newCredential}
           portalLink={extra.portalLink}
+          portalLinks={portalLinks}
           notice={notice !== undefined && Object.hasOwn(notices, notice) ? notices[notice] : undefined}
           error={extra.error}
         />,
@@ -183,26 +186,42 @@ export const operatorPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app,
     return environmentPage(req, reply, { newCredential: c })
   })
 
-  app.post<EnvParams>('/environments/:envId/credentials/revoke', async (req, reply) => {
-    const id = field(formOf(req), 'credentialId', 100)
+  /** Revokes what the form's `name` field names, then back to the page with a notice. */
+  async function revokeThen(
+    req: FastifyRequest<EnvParams>,
+    reply: FastifyReply,
+    name: string,
+    revoke: (id: string) => Promise<void>,
+    notice: string,
+  ) {
+    const id = field(formOf(req), name, 100)
     try {
       if (id === undefined)
-        throw new AppError('invalid_request', { message: 'Give the id of the credential.' })
-      await hookpost.environments.revokeCredential(req.params.envId, id)
-      return seeOther(reply, `${base}/environments/${encodeURIComponent(req.params.envId)}?notice=revoked`)
+        throw new AppError('invalid_request', { message: 'Give the id of what to revoke.' })
+      await revoke(id)
+      return seeOther(reply, `${base}/environments/${encodeURIComponent(req.params.envId)}?notice=${notice}`)
     } catch (e) {
       if (e instanceof AppError && e.code === 'environment_not_found') throw e
       const r = refusal(e)
       return environmentPage(req, reply, { status: r.status, error: r.message })
     }
-  })
+  }
 
   app.post<EnvParams>('/environments/:envId/portal-links', async (req, reply) => {
-    const env = await hookpost.environments.get(req.params.envId)
     const minutes = Number(field(formOf(req), 'ttlMinutes', 10) ?? portalLinkDefaultMs / 60_000)
     const ttlMs = Number.isFinite(minutes) ? minutes * 60_000 : portalLinkDefaultMs
-    const link = tokens.issuePortalLink(env.id, ttlMs, deps.now())
-    const url = `${req.protocol}://${req.host}/dashboard/portal-login?token=${encodeURIComponent(link.token)}`
+    const { link, token } = await hookpost.portalLinks.issue(req.params.envId, ttlMs)
+    const url = `${req.protocol}://${req.host}/dashboard/portal-login?token=${encodeURIComponent(token)}`
     return environmentPage(req, reply, { portalLink: { url, expires: link.expires } })
   })
+
+  const revocations = [
+    ['credentials', 'credentialId', hookpost.environments.revokeCredential, 'revoked'],
+    ['portal-links', 'linkId', hookpost.portalLinks.revoke, 'link-revoked'],
+  ] as const
+  for (const [what, name, revoke, notice] of revocations) {
+    app.post<EnvParams>(`/environments/:envId/${what}/revoke`, async (req, reply) =>
+      revokeThen(req, reply, name, (id) => revoke(req.params.envId, id), notice),
+    )
+  }
 }

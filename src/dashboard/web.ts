@@ -1,11 +1,12 @@
-// Request plumbing shared by the dashboard's pages: who is signed in (re-checked on every
-// request), the session cookie, form and query fields, and HTML replies.
+// Request plumbing shared by the dashboard's pages: who is signed in (the session looked up in
+// the store on every request), the session cookie, form and query fields, and HTML replies.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Hookpost } from '../hookpost.ts'
+import { isSessionToken } from '../sessions/dashboard-sessions.ts'
 import { AppError } from '../shared/errors.ts'
-import type { EnvironmentRow } from '../store/store.ts'
+import type { DashboardSessionRow, EnvironmentRow } from '../store/store.ts'
 import type { DashboardPorts } from './ports.ts'
-import { type DashboardTokens, type Session, sessionCookieOf } from './session.ts'
+import { csrfOfSession, type DashboardTokens, sessionCookieOf } from './session.ts'
 import type { PageCtx, Who } from './views/layout.tsx'
 
 export interface DashDeps {
@@ -23,9 +24,13 @@ export type Principal =
   | { kind: 'consumer'; env: EnvironmentRow; via: 'credential' | 'portal link'; label: string }
 
 export interface DashState {
-  session: Session
   principal: Principal
-  /** Send the session cookie with this reply (new, changed or refreshed). */
+  csrf: string
+  /** The cookie's value: a session token once signed in, else a signed anonymous token. */
+  cookie: string
+  /** When the cookie should expire (when written). */
+  cookieExpires: number
+  /** Send the cookie with this reply (a new session, or a new anonymous one). */
   writeCookie: boolean
 }
 
@@ -45,39 +50,52 @@ export function mustState(req: FastifyRequest): DashState {
   return s
 }
 
-/** Replaces the session (sign-in, sign-out): a fresh CSRF token with every change of subject. */
-export function replaceSession(req: FastifyRequest, session: Session, principal: Principal): void {
-  setState(req, { session, principal, writeCookie: true })
+/** A signed-in session replaces the request's state (sign-in): its own cookie and CSRF token. */
+export function signedIn(
+  req: FastifyRequest,
+  started: { token: string; session: DashboardSessionRow },
+  principal: Principal,
+): void {
+  setState(req, {
+    principal,
+    csrf: csrfOfSession(started.token),
+    cookie: started.token,
+    cookieExpires: started.session.expires,
+    writeCookie: true,
+  })
+}
+
+/** A fresh anonymous state (no session, or signed out): a new CSRF token. */
+export function signedOut(deps: DashDeps, req: FastifyRequest): void {
+  const a = deps.tokens.newAnonymous(deps.now())
+  setState(req, {
+    principal: { kind: 'anonymous' },
+    csrf: a.csrf,
+    cookie: deps.tokens.sealAnonymous(a),
+    cookieExpires: a.exp,
+    writeCookie: true,
+  })
 }
 
 /**
- * Who the session names, re-checked against the store now: a revoked credential, a deleted
- * environment or a changed operator token gives an anonymous principal.
+ * Who a live session names. The store has already ended the sessions of revoked credentials
+ * and links; here a deleted environment or a changed operator token still gives no principal.
  */
-async function principalOf(deps: DashDeps, s: Session): Promise<Principal | undefined> {
-  const sub = s.subject
-  switch (sub.kind) {
-    case 'anonymous':
-      return { kind: 'anonymous' }
+async function principalOf(deps: DashDeps, s: DashboardSessionRow): Promise<Principal | undefined> {
+  switch (s.kind) {
     case 'operator':
-      return sub.binding === deps.tokens.operatorBinding(deps.adminToken) ? { kind: 'operator' } : undefined
-    case 'credential': {
-      // The session proved the secret at sign-in; here only "still live, same credential".
-      const row = await deps.hookpost.environments.liveCredential(sub.credentialKey)
-      if (
-        !row ||
-        row.id !== sub.credentialId ||
-        row.envId !== sub.envId ||
-        row.revoked !== null ||
-        row.role !== 'consumer'
-      )
-        return undefined
-      const env = await envOrUndefined(deps, sub.envId)
-      return env && { kind: 'consumer', env, via: 'credential', label: row.name ?? row.key }
-    }
+      return s.binding === deps.tokens.operatorBinding(deps.adminToken) ? { kind: 'operator' } : undefined
+    case 'credential':
     case 'portal': {
-      const env = await envOrUndefined(deps, sub.envId)
-      return env && { kind: 'consumer', env, via: 'portal link', label: 'portal link' }
+      const env = s.envId === null ? undefined : await envOrUndefined(deps, s.envId)
+      return (
+        env && {
+          kind: 'consumer',
+          env,
+          via: s.kind === 'credential' ? 'credential' : 'portal link',
+          label: s.label,
+        }
+      )
     }
   }
 }
@@ -91,22 +109,35 @@ export async function envOrUndefined(deps: DashDeps, envId: string): Promise<Env
   }
 }
 
-/** Resolves the request's session (onRequest), starting an anonymous one when there is none. */
+/** Resolves the request's session (onRequest): the store's session, else an anonymous one. */
 export async function resolveSession(deps: DashDeps, req: FastifyRequest): Promise<void> {
-  const now = deps.now()
   const raw = sessionCookieOf(req.headers.cookie)
-  const opened = raw === undefined ? undefined : deps.tokens.openSession(raw, now)
-  const principal = opened && (await principalOf(deps, opened))
-  if (opened && principal) {
-    const refreshed = deps.tokens.refreshed(opened, now)
-    setState(req, { session: refreshed, principal, writeCookie: refreshed.exp !== opened.exp })
+  if (raw !== undefined && isSessionToken(raw)) {
+    const session = await deps.hookpost.sessions.resolve(raw)
+    const principal = session && (await principalOf(deps, session))
+    if (session && principal) {
+      setState(req, {
+        principal,
+        csrf: csrfOfSession(raw),
+        cookie: raw,
+        cookieExpires: session.expires,
+        writeCookie: false,
+      })
+      return
+    }
+  }
+  const anonymous = raw === undefined ? undefined : deps.tokens.openAnonymous(raw, deps.now())
+  if (anonymous) {
+    setState(req, {
+      principal: { kind: 'anonymous' },
+      csrf: anonymous.csrf,
+      cookie: raw!,
+      cookieExpires: anonymous.exp,
+      writeCookie: false,
+    })
     return
   }
-  setState(req, {
-    session: deps.tokens.newSession({ kind: 'anonymous' }, now),
-    principal: { kind: 'anonymous' },
-    writeCookie: true,
-  })
+  signedOut(deps, req)
 }
 
 export function whoOf(p: Principal): Who {
@@ -117,7 +148,7 @@ export function whoOf(p: Principal): Who {
 export function pageCtx(deps: DashDeps, req: FastifyRequest, current?: string): PageCtx {
   const s = stateOf(req)
   return {
-    csrf: s?.session.csrf ?? '',
+    csrf: s?.csrf ?? '',
     who: s ? whoOf(s.principal) : { kind: 'anonymous' },
     ...(current !== undefined ? { current } : {}),
     assets: deps.assets,

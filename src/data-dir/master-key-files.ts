@@ -116,6 +116,11 @@ export class KeyFileSecretBox extends SecretBox {
     return this.#inner.currentKeyId
   }
 
+  override currentKey(): MasterKey {
+    this.#refresh()
+    return this.#inner.currentKey()
+  }
+
   override seal(plaintext: string, associatedData: string): Sealed {
     this.#refresh()
     return this.#inner.seal(plaintext, associatedData)

@@ -55,12 +55,6 @@ export function environments(deps: EnvironmentsDeps) {
       return store.credentials.list(envId)
     },
 
-    /** The live credential with this key (no secret check): for sessions that already proved it. */
-    async liveCredential(key: string): Promise<CredentialRow | undefined> {
-      const row = await store.credentials.findByKey(key)
-      return row && row.revoked === null ? row : undefined
-    },
-
     async revokeCredential(envId: string, credentialId: string): Promise<void> {
       await requireEnvironment(envId)
       if (!(await store.credentials.revoke(envId, credentialId, now())))

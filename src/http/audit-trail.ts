@@ -53,12 +53,20 @@ export const auditedRoutes: Readonly<Record<string, AuditedRoute>> = {
   },
   'POST /admin/environments/:envId/portal-links': {
     status: 201,
-    // The link carries a bearer token: only its expiry is kept.
+    // The link carries a bearer token: only its id and expiry are kept.
     entry: (p, body) => ({
       action: 'portal_link.issued',
       envId: p['envId'] ?? null,
-      target: p['envId'] ?? null,
+      target: str(obj(body['portalLink'])['id']),
       detail: { expires: obj(body['portalLink'])['expires'] },
+    }),
+  },
+  'DELETE /admin/environments/:envId/portal-links/:linkId': {
+    status: 204,
+    entry: (p) => ({
+      action: 'portal_link.revoked',
+      envId: p['envId'] ?? null,
+      target: p['linkId'] ?? null,
     }),
   },
   'POST /webhooks/hmac-secret': {

@@ -43,8 +43,8 @@ export interface AppDeps {
   logger?: FastifyBaseLogger
   /** Token buckets per credential and per environment (per node); none when absent. */
   rateLimit?: RateLimitOptions
-  /** Signs dashboard sessions and portal links (32 bytes); random per process when absent. */
-  sessionKey?: Buffer
+  /** Signs the dashboard's anonymous cookies (32 bytes, or a function); random per process when absent. */
+  sessionKey?: Buffer | (() => Buffer)
   /** Optional dashboard features the core does not offer yet (listing credentials). */
   dashboard?: DashboardPorts
   /** GET /metrics (Prometheus text); behind `Authorization: Bearer <token>` when token is set. */

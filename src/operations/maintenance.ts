@@ -1,7 +1,8 @@
 // Background jobs of a worker process: advance replay jobs, send operational events to the
-// operator webhook, and sweep expired data. The sweep runs once per cluster (a lock in the
-// store), not once per node; a replay step locks its job for one transaction, so any node may
-// take the next one, and a job whose node died goes on at the next tick of any other.
+// operator webhook, and sweep expired data, dashboard sessions and portal links. The sweep runs
+// once per cluster (a lock in the store), not once per node; a replay step locks its job for one
+// transaction, so any node may take the next one, and a job whose node died goes on at the next
+// tick of any other.
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../shared/logger.ts'
 import type { Store } from '../store/store.ts'
@@ -101,6 +102,8 @@ export class Maintenance {
       total += r.deliveries + r.events
       if (r.deliveries < sweepBatch && r.events < sweepBatch) break
     }
+    // Ended dashboard sessions and portal links go at once (they are dead rows, not history).
+    total += (await o.store.dashboardSessions.sweep(now)) + (await o.store.portalLinks.sweep(now))
     if (total > 0) o.log.info({ before: new Date(before).toISOString(), rows: total }, 'retention sweep')
   }
 }

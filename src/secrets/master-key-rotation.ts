@@ -3,8 +3,11 @@
 // ciphertext change, one row at a time, so a node that can open both keys (the new one as
 // current, the old one as previous) never meets a row it cannot open. Once this reports no
 // row left under an old key, the old key can be removed. Running it again is harmless.
+// Rotation answers a suspected compromise, so it also ends every dashboard session and voids
+// every portal link, in the store, so that every node stops accepting them at once.
 import type { AuditLog } from '../audit/audit-log.ts'
 import { operatorActor } from '../audit/audit-log.ts'
+import { endAllAccess } from '../sessions/dashboard-sessions.ts'
 import type { Store } from '../store/store.ts'
 import type { SecretBox } from './secret-box.ts'
 import { secretAssociatedData } from './signing-keyring.ts'
@@ -24,6 +27,10 @@ export interface MasterKeyRotationReport {
   unopenableCount: number
   /** The first 100 of them. */
   unopenable: { id: string; keyId: string }[]
+  /** Dashboard sessions ended. */
+  sessionsEnded: number
+  /** Portal links voided. */
+  portalLinksVoided: number
 }
 
 export interface MasterKeyRotationDeps {
@@ -50,7 +57,13 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
     fromKeyIds: [],
     unopenableCount: 0,
     unopenable: [],
+    sessionsEnded: 0,
+    portalLinksVoided: 0,
   }
+  // First: whoever holds a session or link signed under the suspect key is out before anything else.
+  const ended = await endAllAccess(store)
+  report.sessionsEnded = ended.sessions
+  report.portalLinksVoided = ended.portalLinks
   let after: string | null = null
   for (;;) {
     const rows = await store.secrets.listAll(after, batchSize)
@@ -94,6 +107,8 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
       alreadyCurrent: report.alreadyCurrent,
       fromKeyIds: report.fromKeyIds,
       unopenable: report.unopenableCount,
+      sessionsEnded: report.sessionsEnded,
+      portalLinksVoided: report.portalLinksVoided,
     },
   })
   return report

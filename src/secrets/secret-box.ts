@@ -45,6 +45,11 @@ export class SecretBox {
     return this.#current.id
   }
 
+  /** The current key, for keys derived from it (the dashboard's cookie key). */
+  currentKey(): MasterKey {
+    return this.#current
+  }
+
   seal(plaintext: string, associatedData: string): Sealed {
     const iv = randomBytes(12)
     const c = createCipheriv('aes-256-gcm', this.#current.key, iv)

@@ -35,6 +35,7 @@ export const errorCatalogue = {
   // Resources
   environment_not_found: { kind: 'not_found', message: 'No such environment.' },
   credential_not_found: { kind: 'not_found', message: 'No such credential.' },
+  portal_link_not_found: { kind: 'not_found', message: 'No such portal link (or it has expired).' },
   subscription_not_found: { kind: 'not_found', message: 'No such subscription.' },
   delivery_not_found: { kind: 'not_found', message: 'No such delivery.' },
   event_not_found: { kind: 'not_found', message: 'No such event.' },

@@ -222,6 +222,38 @@ export interface SweepResult {
   operationalEvents: number
 }
 
+export type DashboardSessionKind = 'operator' | 'credential' | 'portal'
+
+/** A signed-in dashboard session. Its cookie holds a random id; the store keeps only its SHA-256. */
+export interface DashboardSessionRow {
+  idHash: string
+  kind: DashboardSessionKind
+  /** credential and portal sessions: the environment they act in. */
+  envId: string | null
+  credentialId: string | null
+  portalLinkId: string | null
+  /** operator sessions: ties them to the operator token (changing it ends them). */
+  binding: string | null
+  /** Who signed in, as shown on the page (never a secret). */
+  label: string
+  created: number
+  /** Idle expiry, pushed forward by use, never past `expires`. */
+  idleExpires: number
+  /** Absolute expiry. */
+  expires: number
+}
+
+/** A one-time link to an environment's consumer portal; the store keeps only its token's SHA-256. */
+export interface PortalLinkRow {
+  id: string
+  envId: string
+  tokenHash: string
+  created: number
+  expires: number
+  /** When it was opened (it works once); null while unused. */
+  used: number | null
+}
+
 export interface DeliveryFilter {
   subscriptionId?: string
   status?: DeliveryStatus
@@ -307,8 +339,41 @@ export interface Store {
     findByKey(key: string): Promise<CredentialRow | undefined>
     /** An environment's credentials, live and revoked, oldest first. */
     list(envId: string): Promise<CredentialRow[]>
-    /** Revokes; false when no such live credential in that environment. */
+    /** Revokes and ends its dashboard sessions; false when no such live credential in that environment. */
     revoke(envId: string, id: string, now: number): Promise<boolean>
+  }
+  dashboardSessions: {
+    create(row: DashboardSessionRow): Promise<void>
+    /** The session with this id hash, unless it has expired (idle or absolute) at `now` or its credential is revoked. */
+    get(idHash: string, now: number): Promise<DashboardSessionRow | undefined>
+    /** Moves the idle expiry. */
+    touch(idHash: string, idleExpires: number): Promise<void>
+    /** Ends one session; false when there was none. */
+    delete(idHash: string): Promise<boolean>
+    /** Ends every session (master key rotation); how many there were. */
+    deleteAll(): Promise<number>
+    /** Deletes the sessions expired at `now`; how many. */
+    sweep(now: number): Promise<number>
+  }
+  portalLinks: {
+    create(row: PortalLinkRow): Promise<void>
+    /** An environment's links not yet expired at `now`, used or not, newest first. */
+    list(envId: string, now: number): Promise<PortalLinkRow[]>
+    /**
+     * One transaction: marks the unused link with this token hash, unexpired at `now`, used and
+     * creates the session start(link) gives. Undefined, writing nothing, when there is no such link.
+     */
+    redeem(
+      tokenHash: string,
+      now: number,
+      start: (link: PortalLinkRow) => DashboardSessionRow,
+    ): Promise<DashboardSessionRow | undefined>
+    /** Deletes an unexpired link of that environment and ends its session; false when none. */
+    revoke(envId: string, id: string, now: number): Promise<boolean>
+    /** Deletes every link (master key rotation, before every session ends); how many. */
+    deleteAll(): Promise<number>
+    /** Deletes the links expired at `now`; how many. */
+    sweep(now: number): Promise<number>
   }
   secrets: {
     /**

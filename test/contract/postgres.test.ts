@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
-import { storeContract } from './store.contract.ts'
+import { accessContract } from './access.contract.ts'
+import { type StoreHarness, storeContract } from './store.contract.ts'
 
 const available = await postgresAvailable()
 
 if (available.ok) {
-  storeContract('postgres', async () => {
+  const postgresHarness = async (): Promise<StoreHarness> => {
     const db = await freshDatabase()
     const store = openPostgresStore(db.url)
     return {
@@ -18,7 +19,9 @@ if (available.ok) {
         await db.drop()
       },
     }
-  })
+  }
+  storeContract('postgres', postgresHarness)
+  accessContract('postgres', postgresHarness)
   describe('postgres: migrations', () => {
     it('applies them once when several processes start together on a fresh database', async () => {
       const db = await freshDatabase()

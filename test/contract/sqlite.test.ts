@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
-import { storeContract } from './store.contract.ts'
+import { accessContract } from './access.contract.ts'
+import { type StoreHarness, storeContract } from './store.contract.ts'
 
-storeContract('sqlite', async () => {
+async function sqliteHarness(): Promise<StoreHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'hookpost-contract-'))
   const file = join(dir, 'test.db')
   const store = openSqliteStore(file)
@@ -18,4 +19,7 @@ storeContract('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true })
     },
   }
-})
+}
+
+storeContract('sqlite', sqliteHarness)
+accessContract('sqlite', sqliteHarness)

@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core, against the real
 // service process and a loopback receiver. Sign in with a consumer credential, subscribe the
 // receiver, send a test event and see it delivered, make the receiver fail, retry and see the
-// new attempt; then the operator's charts. Screenshots go to test-artifacts/dashboard/.
+// new attempt; then the operator's charts; then a portal link opened from another site, once.
+// Screenshots go to test-artifacts/dashboard/.
 // Browser code is passed to page.evaluate as strings: vitest rewrites functions (pitfall 9).
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -139,5 +140,27 @@ browserSuite('dashboard in a browser', () => {
     expect(await page.locator('svg[role="img"]').count()).toBeGreaterThanOrEqual(2)
     expect(await page.textContent('main')).toContain(`${rx.url}/hook`)
     await shot('08-operator')
+  }, 30_000)
+
+  it('opens a portal link from another site once, with a button press; a second opening is refused', async () => {
+    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
+    const envId = (await admin('GET', '/admin/environments')).json.environments[0].id as string
+    const link = (await admin('POST', `/admin/environments/${envId}/portal-links`, {})).json.portalLink
+    const url = `${svc.url}${link.url}`
+    for (const [n, expected] of [
+      [1, 'Subscriptions'],
+      [2, 'Portal link not valid'],
+    ] as const) {
+      // A mail client's page: the navigation to the link is cross-site (SameSite=Strict cookies).
+      const context = await browser.newContext()
+      const mail = await context.newPage()
+      mail.setDefaultTimeout(10_000)
+      await mail.setContent(`<a href="${url}">Open your webhook portal</a>`)
+      await mail.getByRole('link', { name: 'Open your webhook portal' }).click()
+      await mail.getByRole('button', { name: 'Continue to the portal' }).click()
+      await mail.getByRole('heading', { name: expected }).waitFor()
+      if (n === 1) await mail.screenshot({ path: join(artifacts, '09-portal-link.png'), fullPage: true })
+      await context.close()
+    }
   }, 30_000)
 })

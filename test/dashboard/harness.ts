@@ -22,11 +22,15 @@ export interface DashHarness {
   close(): Promise<void>
 }
 
-export async function dashHarness(ports: DashboardPorts = {}): Promise<DashHarness> {
-  const store = openSqliteStore(':memory:')
+export async function dashHarness(
+  ports: DashboardPorts = {},
+  opts: { store?: Store; now?: () => number } = {},
+): Promise<DashHarness> {
+  const store = opts.store ?? openSqliteStore(':memory:')
   await store.migrate()
   const hookpost = createHookpost({
     store,
+    ...(opts.now ? { now: opts.now } : {}),
     box: new SecretBox(parseMasterKey(generateMasterKey())),
     checkUrl: simpleUrlCheck,
     retryPolicy: { scheduleMs: [1000, 2000], jitter: 0.2, maxRetryAfterMs: 60_000 },
@@ -136,5 +140,13 @@ export class Browser {
   async signInOperator(token: string): Promise<Res> {
     await this.get('/dashboard/login')
     return this.post('/dashboard/login', { mode: 'operator', token })
+  }
+
+  /** Opens a portal link as a person does: the landing page, then its button. */
+  async openPortalLink(url: string): Promise<Res> {
+    const landing = await this.get(url)
+    if (landing.status !== 200) return landing
+    const token = /name="token" value="([^"]+)"/.exec(landing.body)![1]!
+    return this.post('/dashboard/portal-login', { token })
   }
 }

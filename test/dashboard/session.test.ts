@@ -1,45 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
+  anonymousSessionMs,
+  csrfOfSession,
   DashboardTokens,
   dashboardSessionKey,
-  portalLinkMaxMs,
   sameToken,
   serializeSessionCookie,
   sessionCookieOf,
+} from '../../src/dashboard/session.ts'
+import { KeyFileSecretBox, rotateKeyFiles } from '../../src/data-dir/master-key-files.ts'
+import {
+  hashToken,
+  newSessionRow,
   sessionIdleMs,
   sessionMaxMs,
-} from '../../src/dashboard/session.ts'
+} from '../../src/sessions/dashboard-sessions.ts'
 
 const t0 = 1_800_000_000_000
 const tokens = new DashboardTokens(Buffer.alloc(32, 1))
 
-describe('dashboard sessions', () => {
-  it('round-trips a session and refuses another key, a changed payload, or an expired one', () => {
-    const s = tokens.newSession(
-      { kind: 'credential', envId: 'env_1', credentialId: 'key_1', credentialKey: 'hpk_1' },
-      t0,
-    )
-    const sealed = tokens.sealSession(s)
-    expect(tokens.openSession(sealed, t0 + 1000)).toEqual(s)
-    expect(new DashboardTokens(Buffer.alloc(32, 2)).openSession(sealed, t0)).toBeUndefined()
+describe('dashboard cookies', () => {
+  it('round-trips an anonymous cookie and refuses another key, a changed payload, or an expired one', () => {
+    const a = tokens.newAnonymous(t0)
+    const sealed = tokens.sealAnonymous(a)
+    expect(tokens.openAnonymous(sealed, t0 + 1000)).toEqual(a)
+    expect(new DashboardTokens(Buffer.alloc(32, 2)).openAnonymous(sealed, t0)).toBeUndefined()
     const [data, sig] = sealed.split('.')
     const changed = JSON.parse(Buffer.from(data!, 'base64url').toString())
-    changed.s.envId = 'env_2'
+    changed.c = 'chosen-by-attacker'
     expect(
-      tokens.openSession(`${Buffer.from(JSON.stringify(changed)).toString('base64url')}.${sig}`, t0),
+      tokens.openAnonymous(`${Buffer.from(JSON.stringify(changed)).toString('base64url')}.${sig}`, t0),
     ).toBeUndefined()
-    expect(tokens.openSession(sealed, t0 + sessionIdleMs)).toBeUndefined()
-    expect(tokens.openSession('garbage', t0)).toBeUndefined()
-    expect(tokens.openSession('', t0)).toBeUndefined()
+    expect(tokens.openAnonymous(sealed, t0 + anonymousSessionMs)).toBeUndefined()
+    expect(tokens.openAnonymous('garbage', t0)).toBeUndefined()
+    expect(tokens.openAnonymous('', t0)).toBeUndefined()
   })
 
-  it('slides the idle expiry forward but never past the absolute limit', () => {
-    const s = tokens.newSession({ kind: 'portal', envId: 'env_1' }, t0)
-    const later = tokens.refreshed(s, t0 + sessionIdleMs - 1)
-    expect(later.exp).toBe(t0 + 2 * sessionIdleMs - 1)
-    const end = tokens.refreshed(s, t0 + sessionMaxMs - 1000)
-    expect(end.exp).toBe(t0 + sessionMaxMs)
-    expect(tokens.openSession(tokens.sealSession(end), t0 + sessionMaxMs)).toBeUndefined()
+  it('follows a key given as a function (the master key files)', () => {
+    let key = Buffer.alloc(32, 3)
+    const following = new DashboardTokens(() => key)
+    const sealed = following.sealAnonymous(following.newAnonymous(t0))
+    expect(following.openAnonymous(sealed, t0)).toBeDefined()
+    key = Buffer.alloc(32, 4)
+    expect(following.openAnonymous(sealed, t0)).toBeUndefined()
+  })
+
+  it("derives its key from the master key files' current key, following a rotation without a restart", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookpost-dashkey-'))
+    try {
+      rotateKeyFiles(dir)
+      const box = new KeyFileSecretBox(dir)
+      const first = box.currentKey()
+      rotateKeyFiles(dir)
+      expect(box.currentKey().id).not.toBe(first.id)
+      expect(dashboardSessionKey(box.currentKey().key).equals(dashboardSessionKey(first.key))).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('binds operator sessions to the operator token', () => {
@@ -47,14 +67,22 @@ describe('dashboard sessions', () => {
     expect(tokens.operatorBinding('a')).not.toBe(tokens.operatorBinding('b'))
   })
 
-  it('keeps portal links and session cookies apart, and caps a link at 24 h', () => {
-    const link = tokens.issuePortalLink('env_1', 10 * portalLinkMaxMs, t0)
-    expect(link.expires).toBe(t0 + portalLinkMaxMs)
-    expect(tokens.openPortalLink(link.token, t0)).toEqual({ envId: 'env_1', expires: link.expires })
-    expect(tokens.openPortalLink(link.token, link.expires)).toBeUndefined()
-    expect(tokens.openSession(link.token, t0)).toBeUndefined()
-    const cookie = tokens.sealSession(tokens.newSession({ kind: 'portal', envId: 'env_1' }, t0))
-    expect(tokens.openPortalLink(cookie, t0)).toBeUndefined()
+  it('gives a signed-in session a CSRF token derived from, but not revealing, its token', () => {
+    const { token, row } = newSessionRow({ kind: 'operator', binding: 'b' }, t0)
+    expect(csrfOfSession(token)).toBe(csrfOfSession(token))
+    expect(csrfOfSession(token)).not.toContain(token)
+    expect(row.idHash).toBe(hashToken(token))
+    expect(row.idHash).not.toBe(csrfOfSession(token))
+  })
+
+  it('ends a session after an idle hour, after 12 h, and a portal session when its link would have', () => {
+    const op = newSessionRow({ kind: 'operator', binding: 'b' }, t0).row
+    expect(op).toMatchObject({ idleExpires: t0 + sessionIdleMs, expires: t0 + sessionMaxMs })
+    const portal = newSessionRow(
+      { kind: 'portal', envId: 'env_1', portalLinkId: 'plk_1', until: t0 + 5 * 60_000 },
+      t0,
+    ).row
+    expect(portal).toMatchObject({ idleExpires: t0 + 5 * 60_000, expires: t0 + 5 * 60_000 })
   })
 
   it('derives a stable 32-byte key from the master key', () => {

@@ -4,9 +4,11 @@ import type {
   CredentialRow,
   EnvironmentRow,
   OperationalEventRow,
+  PortalLinkRow,
   SubscriptionRow,
 } from '../../store/store.ts'
 import type { EndpointFailure, EndpointLatency, Timeline } from '../stats.ts'
+import { PortalLinkTable, RevokeForm } from './access-views.tsx'
 import { FailureChart, ThroughputChart } from './charts.tsx'
 import {
   ActiveBadge,
@@ -306,6 +308,7 @@ export function EnvironmentPage(props: {
   credentials: CredentialRow[] | undefined
   newCredential?: { row: CredentialRow; secret: string } | undefined
   portalLink?: { url: string; expires: number } | undefined
+  portalLinks: PortalLinkRow[]
   notice?: string | undefined
   error?: string | undefined
 }) {
@@ -357,7 +360,7 @@ export function EnvironmentPage(props: {
       {props.portalLink ? (
         <div class="secret" role="status">
           <p>
-            <strong>Portal link</strong> (anyone holding it acts as a consumer of this environment until{' '}
+            <strong>Portal link</strong> (the first to open it acts as a consumer of this environment until{' '}
             <Time ms={props.portalLink.expires} />
             ):
           </p>
@@ -412,8 +415,10 @@ export function EnvironmentPage(props: {
         <section class="card" aria-labelledby="link-h">
           <h2 id="link-h">Consumer portal link</h2>
           <p class="hint">
-            A signed link that opens this environment's portal with consumer rights, without a credential.
+            A one-time link that opens this environment's portal with consumer rights, without a credential,
+            until it expires.
           </p>
+          <PortalLinkTable ctx={ctx} rows={props.portalLinks} self={self} />
           <form method="post" action={`${self}/portal-links`}>
             <CsrfField ctx={ctx} />
             <label for="link-ttl">Valid for</label>
@@ -498,13 +503,12 @@ function CredentialTable({ ctx, rows, self }: { ctx: PageCtx; rows: CredentialRo
             </td>
             <td data-label="">
               {c.revoked === null ? (
-                <form method="post" action={`${self}/credentials/revoke`}>
-                  <CsrfField ctx={ctx} />
-                  <input type="hidden" name="credentialId" value={c.id} />
-                  <button type="submit" class="danger" aria-label={`Revoke ${c.key}`}>
-                    Revoke
-                  </button>
-                </form>
+                <RevokeForm
+                  ctx={ctx}
+                  action={`${self}/credentials/revoke`}
+                  field={['credentialId', c.id]}
+                  label={c.key}
+                />
               ) : null}
             </td>
           </tr>

@@ -83,22 +83,6 @@ export function LoginPage(props: { ctx: PageCtx; error?: string | undefined; key
   )
 }
 
-export function PortalLinkDone({ ctx, envName }: { ctx: PageCtx; envName: string }) {
-  return (
-    <Page ctx={ctx} title="Signed in">
-      <h1>Signed in</h1>
-      <p>
-        You are signed in to the portal of <strong>{envName}</strong>.
-      </p>
-      <p>
-        <a class="button" href={`${base}/subscriptions`}>
-          Continue to the portal
-        </a>
-      </p>
-    </Page>
-  )
-}
-
 export function HealthFacts({ sub }: { sub: SubscriptionRow }) {
   const h = sub.health
   return (

@@ -124,6 +124,26 @@ export interface Database {
     created: number
     request_id: string | null
   }
+  dashboard_sessions: {
+    id_hash: string
+    kind: string
+    env_id: string | null
+    credential_id: string | null
+    portal_link_id: string | null
+    binding: string | null
+    label: string
+    created: number
+    idle_expires: number
+    expires: number
+  }
+  portal_links: {
+    id: string
+    env_id: string
+    token_hash: string
+    created: number
+    expires: number
+    used: number | null
+  }
   schema_migrations: {
     version: number
     name: string

@@ -30,6 +30,7 @@ import type {
   StoreReadiness,
   SubscriptionRow,
 } from '../store.ts'
+import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
@@ -200,6 +201,8 @@ export class SqlStore implements Store {
   readonly #traits: SqlDialectTraits
   readonly #prepared = new PreparedQueries()
   readonly #readiness: StoreReadinessProbe
+  readonly dashboardSessions: Store['dashboardSessions']
+  readonly portalLinks: Store['portalLinks']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -209,6 +212,9 @@ export class SqlStore implements Store {
     )
     this.dialect = traits.dialect
     this.capabilities = traits.capabilities
+    const run = <T>(fn: () => Promise<T>) => this.#run(fn)
+    this.dashboardSessions = sqlDashboardSessions(db, run, this.#prepared)
+    this.portalLinks = sqlPortalLinks(db, run)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
@@ -319,16 +325,20 @@ export class SqlStore implements Store {
         ).map(toCredential),
       ),
     revoke: (envId, id, now) =>
-      this.#run(async () => {
-        const r = await this.#db
-          .updateTable('credentials')
-          .set({ revoked: now })
-          .where('id', '=', id)
-          .where('env_id', '=', envId)
-          .where('revoked', 'is', null)
-          .executeTakeFirst()
-        return Number(r.numUpdatedRows) > 0
-      }),
+      this.#run(() =>
+        this.#db.transaction().execute(async (tx) => {
+          const r = await tx
+            .updateTable('credentials')
+            .set({ revoked: now })
+            .where('id', '=', id)
+            .where('env_id', '=', envId)
+            .where('revoked', 'is', null)
+            .executeTakeFirst()
+          if (Number(r.numUpdatedRows) === 0) return false
+          await deleteCredentialSessions(tx, id)
+          return true
+        }),
+      ),
   }
 
   secrets: Store['secrets'] = {

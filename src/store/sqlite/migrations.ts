@@ -113,4 +113,24 @@ export const sqliteMigrations: readonly Migration[] = [
         where id in (select min(id) from signing_secrets group by env_id)`,
     ],
   },
+  {
+    version: 7,
+    name: 'dashboard_sessions',
+    statements: [
+      // Dashboard sessions and portal links live here, so that every node agrees on them: a
+      // cookie or link holds a random token, a row only its SHA-256.
+      `create table dashboard_sessions (
+        id_hash text primary key, kind text not null, env_id text, credential_id text,
+        portal_link_id text, binding text, label text not null, created integer not null,
+        idle_expires integer not null, expires integer not null)`,
+      `create index dashboard_sessions_credential on dashboard_sessions(credential_id) where credential_id is not null`,
+      `create index dashboard_sessions_link on dashboard_sessions(portal_link_id) where portal_link_id is not null`,
+      `create index dashboard_sessions_expires on dashboard_sessions(expires)`,
+      `create table portal_links (
+        id text primary key, env_id text not null, token_hash text not null unique,
+        created integer not null, expires integer not null, used integer)`,
+      `create index portal_links_env on portal_links(env_id, id)`,
+      `create index portal_links_expires on portal_links(expires)`,
+    ],
+  },
 ]
