@@ -47,6 +47,7 @@ export const portalRoutes: FastifyPluginAsyncTypebox<PortalRoutesOptions> = asyn
     {
       schema: {
         tags: ['operator'],
+        operationId: 'createPortalLink',
         summary: "Issue a signed, expiring link to an environment's consumer portal (dashboard)",
         description:
           'Whoever opens the link is signed in to the dashboard with consumer rights in this environment only. The link is not stored: it works until it expires.',
