@@ -300,7 +300,8 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
         })
         switch (outcome.kind) {
           case 'answer':
-            return reply
+            // Whatever status the local server chose (the schema names 200 and the relay's own).
+            return (reply as FastifyReply)
               .status(outcome.answer.status)
               .headers(outcome.answer.headers)
               .send(outcome.answer.body)
