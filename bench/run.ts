@@ -16,11 +16,13 @@
 //   --out DIR          results directory (default bench/results)
 //   --cpu-prof         Hookpost processes write V8 CPU profiles into <results>/profiles/ (open
 //                      them in Chrome DevTools or speedscope); profiling slows them down
+//   --node PATH        run Hookpost's processes under this node binary (default: BENCH_NODE, else
+//                      the harness's node); the report names its version. better-sqlite3 must be
+//                      built for it: run the bench under scripts/with-node.sh (bench/README.md)
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os, { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import { existsSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import { join, resolve } from 'node:path'
 import pg from 'pg'
 import { type RedisPersistence, RedisServer } from './baselines/redis.ts'
 import { benchDir, cleanupAll, repoRoot } from './lib/child.ts'
@@ -59,6 +61,7 @@ interface Options {
   redisAof: RedisPersistence
   out: string
   cpuProf: boolean
+  node: string | undefined
 }
 
 function usage(): never {
@@ -83,6 +86,7 @@ function parseArgs(argv: string[]): Options {
     redisAof: 'none',
     out: join(benchDir, 'results'),
     cpuProf: false,
+    node: process.env['BENCH_NODE'] || undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
@@ -104,6 +108,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--redis-aof') o.redisAof = val() as RedisPersistence
     else if (a === '--out') o.out = val()
     else if (a === '--cpu-prof') o.cpuProf = true
+    else if (a === '--node') o.node = val()
     else if (a === '--help' || a === '-h') usage()
     else throw new Error(`unknown option ${a} (see --help)`)
   }
@@ -139,28 +144,10 @@ function pkgVersion(name: string): string {
   }
 }
 
-/** The disk's fsync rate as SQLite sees it: single-row inserts, synchronous=FULL, for ms. */
-function fsyncProbe(ms: number): number {
-  const dir = mkdtempSync(join(tmpdir(), 'hookpost-bench-fsync-'))
-  try {
-    const db = new Database(join(dir, 'probe.db'))
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
-    db.exec('create table t (id integer primary key, v blob)')
-    const ins = db.prepare('insert into t (v) values (?)')
-    const body = Buffer.alloc(1000, 120)
-    const t0 = performance.now()
-    let n = 0
-    while (performance.now() - t0 < ms && n < 500_000) {
-      ins.run(body)
-      n++
-    }
-    const rate = (n * 1000) / (performance.now() - t0)
-    db.close()
-    return rate
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+/** The disk's fsync rate as SQLite sees it (bench/lib/fsync-probe.js), under the service's node. */
+function fsyncProbe(ms: number, node: string): number {
+  const out = execFileSync(node, [join(benchDir, 'lib/fsync-probe.js'), String(ms)], { encoding: 'utf8' })
+  return Number(out.trim())
 }
 
 async function pgCheck(url: string): Promise<{ version?: string; error?: string }> {
@@ -177,8 +164,8 @@ async function pgCheck(url: string): Promise<{ version?: string; error?: string 
 }
 
 /** The example event through the public API (and a check that the service starts at all). */
-async function fetchExample(): Promise<unknown> {
-  const svc = await HookpostService.create({})
+async function fetchExample(node: string | undefined): Promise<unknown> {
+  const svc = await HookpostService.create({ node })
   try {
     await svc.start({ api: true, workers: 0 })
     const s = await svc.setup([])
@@ -245,9 +232,17 @@ async function main(): Promise<void> {
   if (plan.length === 0) throw new Error('nothing to run with these options')
 
   const calibration: number[] = []
+  // The node Hookpost's processes run under (--node), named in the report; the harness and the
+  // baselines keep the node that runs this script.
+  const serviceNode = opts.node ? resolve(opts.node) : undefined
+  const serviceNodeVersion = serviceNode
+    ? execFileSync(serviceNode, ['--version'], { encoding: 'utf8' }).trim()
+    : process.version
   const versions: Record<string, string> = {
     hookpost: 'unknown',
-    node: process.version,
+    node: serviceNode
+      ? `${serviceNodeVersion} (Hookpost, ${serviceNode}); ${process.version} (harness, baselines)`
+      : process.version,
     undici: pkgVersion('undici'),
     'better-sqlite3': pkgVersion('better-sqlite3'),
     bullmq: pkgVersion('bullmq'),
@@ -270,11 +265,11 @@ async function main(): Promise<void> {
   progress.start(plan.length + 2) // + preflight and the closing calibration
   progress.cell('preflight')
   progress.phase('fsync probe')
-  calibration.push(fsyncProbe(mode === 'quick' ? 1000 : 2000))
+  calibration.push(fsyncProbe(mode === 'quick' ? 1000 : 2000, serviceNode ?? process.execPath))
   progress.phase('start the service once')
   let example: unknown = fallbackExample
   try {
-    example = await fetchExample()
+    example = await fetchExample(serviceNode)
   } catch (e) {
     await finish()
     throw new Error(`Hookpost did not start: ${(e as Error).message}`)
@@ -302,6 +297,7 @@ async function main(): Promise<void> {
     pgAdminUrl: opts.pg ? opts.pgUrl : undefined,
     pgUnavailable,
     example,
+    node: serviceNode,
     profileDir: opts.cpuProf
       ? join(runDirOf(opts.out, startedAt.toISOString(), mode), 'profiles')
       : undefined,
@@ -323,7 +319,7 @@ async function main(): Promise<void> {
   }
   progress.cell('calibration')
   progress.phase('fsync probe')
-  calibration.push(fsyncProbe(mode === 'quick' ? 1000 : 2000))
+  calibration.push(fsyncProbe(mode === 'quick' ? 1000 : 2000, serviceNode ?? process.execPath))
   await finish()
 
   const finishedAt = new Date()

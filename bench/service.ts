@@ -19,6 +19,8 @@ export interface ServiceOptions {
   env?: Record<string, string>
   /** Extra node options before the script, e.g. ['--cpu-prof', '--cpu-prof-dir=…']. */
   nodeArgs?: string[]
+  /** The node binary the service runs under (default: the harness's own). */
+  node?: string | undefined
 }
 
 export interface LogProblems {
@@ -120,7 +122,7 @@ export class HookpostService {
         : {}),
     }
     const args = [...(this.options.nodeArgs ?? []), join(repoRoot, 'bin/hookpost.js'), 'serve']
-    const child = spawn(process.execPath, args, {
+    const child = spawn(this.options.node ?? process.execPath, args, {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

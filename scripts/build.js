@@ -4,23 +4,31 @@
 // packages stay external. Run by `npm install` (prepare) and
 // before `npm start` (prestart). bin/hookpost.js runs the bundle while it is fresh and the
 // TypeScript sources through tsx otherwise.
+//   node scripts/build.js [--out <dir>]   writes <dir>/dist (default: the repository's dist)
+//
+// esbuild and tsx are devDependencies: a production install (npm ci --omit=dev) has neither,
+// and runs the dist/ built beforehand (docs/deploy.md).
 //
 // Why a bundle: the tsx loader costs ~50 MB of RSS (its own loader thread) and CPU for every
 // module it transforms; the bundle starts faster and runs leaner. The code is the same: a
 // bundle, not a rewrite, and the tests exercise both ways.
 import { mkdirSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const outDir = join(root, 'dist')
+const outFlag = process.argv.indexOf('--out')
+// The package root the bundle is for: its stamp names the outputs relative to it.
+const outRoot = outFlag > 0 ? resolve(process.argv[outFlag + 1] ?? '') : root
+const outDir = join(outRoot, 'dist')
 
 let esbuild
 try {
   esbuild = await import('esbuild')
 } catch (e) {
+  // A production install (npm ci --omit=dev) runs the prepare script too: it has no build tools.
   console.warn(
-    `hookpost build skipped (esbuild unavailable: ${e.message}); bin/hookpost.js will run the sources through tsx`,
+    `hookpost build skipped (esbuild, a devDependency, is not installed: ${e.code ?? e.message}); bin/hookpost.js runs an existing dist/, or the sources when tsx is installed`,
   )
   process.exit(0)
 }
@@ -51,7 +59,7 @@ try {
   }
   const outputs = Object.keys(result.metafile.outputs)
     .filter((f) => f.endsWith('.js'))
-    .map((f) => relative(root, join(root, f)))
+    .map((f) => relative(outRoot, join(root, f)))
   writeFileSync(join(outDir, 'build-stamp.json'), `${JSON.stringify({ inputs, outputs }, null, 1)}\n`)
 } catch (e) {
   console.warn(`hookpost build failed (${e.message}); bin/hookpost.js will run the sources through tsx`)

@@ -32,6 +32,8 @@ export interface Ctx {
   example: unknown
   /** When set, Hookpost processes write V8 CPU profiles under this directory. */
   profileDir?: string | undefined
+  /** The node binary Hookpost's processes run under (--node); the harness's own when unset. */
+  node?: string | undefined
 }
 
 /** Hookpost's default retry schedule, used by the baselines when a workload sets none. */
@@ -122,6 +124,7 @@ class HookpostSut implements Sut {
       pgAdminUrl: pg ? ctx.pgAdminUrl : undefined,
       env,
       nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, label)}`] : [],
+      node: ctx.node,
     })
     const s = new HookpostSut(svc, workers, sc.backlog === true, pg)
     if (ctx.mode === 'full') s.countMaxMs = 900_000

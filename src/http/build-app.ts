@@ -144,7 +144,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: deps.version,
         description:
           'Webhook delivery service with a BaseKit-compatible consumer API. Deliveries are signed with X-Delivery-Hmac-SHA256 and Standard Webhooks headers.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      // Relative: the document describes the instance that serves it, whatever its address.
+      servers: [{ url: '/', description: 'this Hookpost instance' }],
       components: {
         securitySchemes: {
           basicAuth: {

@@ -10,7 +10,10 @@ import { AppError } from '../shared/errors.ts'
 
 /** Request line + all headers, in bytes (Node's parser answers 431 beyond it). */
 export const maxHeaderSize = 16 * 1024
-/** Headers past this count are dropped by Node's parser, unseen by any route. */
+/**
+ * Header fields per request. Node releases with the fix for CVE-2026-58044 (22.23.2+, 24.18.1+)
+ * refuse a request with more (431, like the size limit); Node 20 drops the ones past it, unseen.
+ */
 export const maxHeadersCount = 100
 /** Path and query, in characters. */
 export const maxUrlLength = 4096
@@ -105,7 +108,11 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   if (socket.writable && !answered.has(socket)) {
     if (err.code === 'HPE_HEADER_OVERFLOW') {
       socket.write(
-        rawAnswer(431, 'headers_too_large', `The request line and headers exceed ${maxHeaderSize} bytes.`),
+        rawAnswer(
+          431,
+          'headers_too_large',
+          `The request line and headers exceed ${maxHeaderSize} bytes, or ${maxHeadersCount} header fields.`,
+        ),
       )
     } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       socket.write(rawAnswer(408, 'request_timeout', 'The request was not received in time.'))

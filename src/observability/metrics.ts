@@ -25,6 +25,12 @@ export interface MetricsOptions {
 export const attemptBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30]
 export const defaultMaxSubscriptionLabels = 1000
 export const otherSubscriptions = 'other'
+/** prom-client's default gauges whose names end in _total (left out, see the constructor). */
+export const nonCounterTotals = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+]
 
 export class Metrics {
   readonly registry = new Registry()
@@ -104,7 +110,12 @@ export class Metrics {
         },
       })
     }
-    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
+    if (o.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry })
+      // Gauges named like counters (promtool check metrics refuses them); the same numbers are
+      // the sums of nodejs_active_handles, _requests and _resources, by type.
+      for (const name of nonCounterTotals) this.registry.removeSingleMetric(name)
+    }
   }
 
   get contentType(): string {

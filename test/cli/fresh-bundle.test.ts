@@ -45,6 +45,14 @@ describe('freshBundle', () => {
     expect(freshBundle(tree(), { HOOKPOST_RUN_SOURCES: '1' })).toBe(false)
   })
 
+  it('runs the bundle of a production copy, which has no src/ at all (npm pack, the Docker image)', () => {
+    const packed = tree()
+    rmSync(join(packed, 'src'), { recursive: true })
+    expect(freshBundle(packed, {})).toBe(true)
+    rmSync(join(packed, 'dist/sender-thread.js'))
+    expect(freshBundle(packed, {})).toBe(false)
+  })
+
   it('runs the sources when a built file is missing, or the stamp does not list them', () => {
     const missing = tree()
     rmSync(join(missing, 'dist/sender-thread.js'))

@@ -40,6 +40,8 @@ describe('hookpost listen: a development tunnel through our own Hookpost', () =>
       t.consumerEnv,
     )
     await listen.waitFor(/listening: booking.updated deliveries → http:\/\/127\.0\.0\.1:\d+\/local\/hook/)
+    // The next line (relay URL, temporary subscription) may come in a later chunk.
+    await listen.waitFor(/temporary subscription sub_\w+/)
     const relayUrl = /via (http:\/\/\S+\/relay\/rly_\w+)/.exec(listen.output())![1]!
     const tempSub = /temporary subscription (sub_\w+)/.exec(listen.output())![1]!
     const consumer = client(svc.url, t.consumer.authorization)

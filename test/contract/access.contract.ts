@@ -40,7 +40,15 @@ async function anEnvironment(store: Store): Promise<string> {
   const id = newId('env')
   await store.environments.create(
     { id, name: 'acme', signatureEncoding: 'hex', created: T0 },
-    { id: newId('sec'), envId: id, keyId: 'mk_test', ciphertext: 'ct', created: T0, expires: null, revealed: false },
+    {
+      id: newId('sec'),
+      envId: id,
+      keyId: 'mk_test',
+      ciphertext: 'ct',
+      created: T0,
+      expires: null,
+      revealed: false,
+    },
   )
   return id
 }

@@ -24,9 +24,11 @@ export interface VerifyOptions {
   /**
    * `'standard'`: the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
    * `webhook-signature`; `svix-*` accepted too), with the timestamp check: replay protection.
+   * The default: Hookpost always sends them, and a delivery stripped of them is refused.
    * `'basekit'`: `X-Delivery-Hmac-SHA256` over the body only: no timestamp, so no replay protection.
-   * `'auto'` (default): `'standard'` when a `webhook-signature` header is present, else `'basekit'`.
-   * Hookpost always sends both; pin `'standard'` to refuse deliveries stripped of their timestamp.
+   * `'auto'`: `'standard'` when a `webhook-signature` header is present, else `'basekit'`. Opt in
+   * only for senders without the standard headers: whoever strips them from a captured delivery
+   * gets it accepted again, with no timestamp to check.
    */
   scheme?: 'auto' | WebhookScheme
   /** WebCrypto to use instead of `globalThis.crypto`, e.g. `require('node:crypto').webcrypto` on Node 18. */
@@ -68,7 +70,9 @@ function checkOptions(options: VerifyOptions): { tolerance: number; scheme: 'aut
   if (typeof tolerance !== 'number' || Number.isNaN(tolerance) || tolerance < 0) {
     throw new TypeError('options.toleranceSeconds must be a number of seconds >= 0')
   }
-  const scheme = options.scheme ?? 'auto'
+  // Never 'auto' by default: a silent fallback to the timestamp-less header would undo the
+  // replay protection of the standard one.
+  const scheme = options.scheme ?? 'standard'
   if (scheme !== 'auto' && scheme !== 'basekit' && scheme !== 'standard') {
     throw new TypeError("options.scheme must be 'auto', 'basekit' or 'standard'")
   }

@@ -94,7 +94,7 @@ describe.each(recipes.map((r) => [r.name, r] as const))('%s recipe', (_name, rec
     expect(running.events).toHaveLength(0)
   })
 
-  it('refuses a delivery with no signature, and accepts one with only the BaseKit header', async () => {
+  it('refuses a delivery with no signature, or stripped down to the BaseKit header (no timestamp)', async () => {
     const d = signed()
     const unsigned = { 'content-type': 'application/json' }
     expect(await post(running.url, d.body, unsigned)).toMatchObject({
@@ -102,7 +102,11 @@ describe.each(recipes.map((r) => [r.name, r] as const))('%s recipe', (_name, rec
       json: { error: 'missing_signature' },
     })
     const basekitOnly = { ...unsigned, 'x-delivery-hmac-sha256': d.headers['x-delivery-hmac-sha256']! }
-    expect((await post(running.url, d.body, basekitOnly)).status).toBe(200)
+    expect(await post(running.url, d.body, basekitOnly)).toMatchObject({
+      status: 400,
+      json: { error: 'missing_signature' },
+    })
+    expect((await post(running.url, d.body, { ...unsigned, ...d.headers })).status).toBe(200)
   })
 })
 

@@ -206,7 +206,7 @@ describe('BaseKit header (X-Delivery-Hmac-SHA256)', () => {
     const d = delivery()
     const basekitOnly = { 'x-delivery-hmac-sha256': d.headers['x-delivery-hmac-sha256']! }
     const bare = d.secret.slice('whsec_'.length)
-    expect(await codeOf(verifyWebhook(d.body, basekitOnly, bare))).toBe('accepted')
+    expect(await codeOf(verifyWebhook(d.body, basekitOnly, bare, { scheme: 'basekit' }))).toBe('accepted')
   })
 
   it('has no timestamp: an old body still verifies (replay protection needs the standard scheme)', async () => {
@@ -221,20 +221,32 @@ describe('BaseKit header (X-Delivery-Hmac-SHA256)', () => {
 })
 
 describe('scheme selection', () => {
-  it('auto uses the standard headers when present, the BaseKit header otherwise', async () => {
+  it('by default, refuses a delivery stripped of its standard headers (no silent BaseKit fallback)', async () => {
     const d = delivery()
     expect((await verifyWebhookSignature(d.body, d.headers, d.secret)).scheme).toBe('standard')
     const basekitOnly = without(d.headers, 'webhook-signature', 'webhook-timestamp')
-    const r = await verifyWebhookSignature(d.body, basekitOnly, d.secret)
+    expect(await codeOf(verifyWebhook(d.body, basekitOnly, d.secret))).toBe('missing_signature')
+    expect(await codeOf(verifyWebhook(d.body, without(d.headers, 'webhook-signature'), d.secret))).toBe(
+      'missing_signature',
+    )
+  })
+
+  it('auto, chosen explicitly, uses the standard headers when present, the BaseKit header otherwise', async () => {
+    const d = delivery()
+    const auto = { scheme: 'auto' } as const
+    expect((await verifyWebhookSignature(d.body, d.headers, d.secret, auto)).scheme).toBe('standard')
+    const basekitOnly = without(d.headers, 'webhook-signature', 'webhook-timestamp')
+    const r = await verifyWebhookSignature(d.body, basekitOnly, d.secret, auto)
     expect(r).toMatchObject({ scheme: 'basekit', id: d.id, timestamp: null })
   })
 
   it('auto does not fall back to the BaseKit header when the standard signature is wrong', async () => {
     const d = delivery()
+    const auto = { scheme: 'auto' } as const
     const headers = { ...d.headers, 'webhook-signature': 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=' }
-    expect(await codeOf(verifyWebhook(d.body, headers, d.secret))).toBe('bad_signature')
+    expect(await codeOf(verifyWebhook(d.body, headers, d.secret, auto))).toBe('bad_signature')
     const noTimestamp = without(d.headers, 'webhook-timestamp')
-    expect(await codeOf(verifyWebhook(d.body, noTimestamp, d.secret))).toBe('missing_signature')
+    expect(await codeOf(verifyWebhook(d.body, noTimestamp, d.secret, auto))).toBe('missing_signature')
   })
 
   it('standard, pinned, refuses a delivery carrying only the BaseKit header', async () => {
@@ -322,7 +334,9 @@ describe('body', () => {
     expect(reserialized).not.toBe(d.body)
     expect(await codeOf(verifyWebhook(reserialized, d.headers, d.secret))).toBe('bad_signature')
     const basekitOnly = { 'x-delivery-hmac-sha256': d.headers['x-delivery-hmac-sha256']! }
-    expect(await codeOf(verifyWebhook(reserialized, basekitOnly, d.secret))).toBe('bad_signature')
+    expect(await codeOf(verifyWebhook(reserialized, basekitOnly, d.secret, { scheme: 'basekit' }))).toBe(
+      'bad_signature',
+    )
   })
 
   it('hashes bytes, not text: a body with invalid UTF-8 verifies, then fails to parse with invalid_payload', async () => {

@@ -35,6 +35,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'createEnvironment',
         summary: 'Create an environment (a tenant) with its first signing secret',
         security,
         body: EnvironmentIn,
@@ -55,6 +56,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'listEnvironments',
         summary: 'List environments',
         security,
         response: { 200: Type.Object({ environments: Type.Array(EnvironmentOut) }), 401: ErrorOut },
@@ -68,6 +70,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'createCredential',
         summary: 'Create an API credential; its secret is shown this once',
         security,
         params: Type.Object({ envId: Type.String({ maxLength: 100 }) }),
@@ -95,6 +98,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'listCredentials',
         summary: "An environment's credentials, live and revoked (never their secrets)",
         security,
         params: Type.Object({ envId: Type.String({ maxLength: 100 }) }),
@@ -132,6 +136,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'revokeCredential',
         summary: 'Revoke a credential; it stops working at once',
         security,
         params: Type.Object({
@@ -151,6 +156,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'listAllOperationalEvents',
         summary: 'Operational events of every environment, newest first',
         security,
         querystring: Type.Object({
@@ -182,6 +188,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     {
       schema: {
         tags: ['operator'],
+        operationId: 'listAuditEntries',
         summary: 'The audit log of operator and secret actions, newest first; never holds a secret',
         security,
         querystring: Type.Object({

@@ -47,6 +47,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'listSubscriptions',
         summary: 'List subscriptions, active and inactive',
         security,
         response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionOut) }), ...errors },
@@ -60,6 +61,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'createSubscription',
         summary: 'Create a subscription: one event type, one URL',
         security,
         body: SubscriptionIn,
@@ -77,6 +79,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'getSubscription',
         summary: 'Get one subscription',
         security,
         params: SubscriptionParams,
@@ -93,6 +96,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'replaceSubscription',
         summary: 'Replace a subscription (all fields required); deactivating cancels its pending deliveries',
         security,
         params: SubscriptionParams,
@@ -110,6 +114,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'deleteSubscription',
         summary: 'Delete a subscription; its pending deliveries are cancelled',
         security,
         params: SubscriptionParams,
@@ -127,6 +132,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['secrets'],
+        operationId: 'rotateSigningSecret',
         summary:
           'Generate a new signing secret for the environment (shown once); the previous one keeps signing beside it until previousExpires',
         description:
@@ -155,6 +161,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['event types'],
+        operationId: 'listEventTypes',
         summary: 'The event catalogue, each type with its JSON Schema and an example payload',
         security,
         response: { 200: Type.Object({ eventTypes: Type.Array(EventTypeOut) }), ...errors },
@@ -175,6 +182,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'listDeliveries',
         summary: 'The delivery log, newest first, in pages',
         security,
         querystring: DeliveriesQuery,
@@ -202,6 +210,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'getDelivery',
         summary: 'One delivery with its attempt log',
         security,
         params: DeliveryParams,
@@ -219,6 +228,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'retryDelivery',
         summary: 'One more attempt now, under the same delivery id',
         description:
           'A pending delivery gets this attempt on top of its schedule: if it fails, the automatic retries go on as before (the same number left, the next after the delay the schedule had reached). A delivered, failed or cancelled delivery gets this one attempt. 409 delivery_not_retryable while an attempt is in flight or when its subscription was deleted.',
@@ -237,6 +247,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'sendTestDelivery',
         summary: "Send the event type's example payload to this one subscription, signed like any delivery",
         security,
         params: SubscriptionParams,
@@ -261,6 +272,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'startReplay',
         summary:
           "Replay a subscription's deliveries created in [since, until), optionally of one status, under their own ids",
         description:
@@ -282,6 +294,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'listReplays',
         summary: 'Replay jobs, newest first',
         security,
         querystring: Type.Object({ subscriptionId: Type.Optional(Type.String({ maxLength: 100 })) }),
@@ -298,6 +311,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'getReplay',
         summary: 'One replay job and its progress',
         security,
         params: ReplayParams,
@@ -312,6 +326,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['deliveries'],
+        operationId: 'cancelReplay',
         summary: 'Stop a replay; deliveries already re-queued still go out',
         security,
         params: ReplayParams,
@@ -328,6 +343,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['operations'],
+        operationId: 'listOperationalEvents',
         summary:
           "The environment's operational events (delivery.failed, subscription.deactivated, replay.finished), newest first",
         security,
@@ -357,6 +373,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
     {
       schema: {
         tags: ['subscriptions'],
+        operationId: 'checkUrl',
         summary: 'Explain whether the sending policy accepts a URL, without saving anything',
         security,
         body: UrlCheckIn,

@@ -53,6 +53,7 @@ export const publisherRoutes: FastifyPluginAsyncTypebox<PublisherRoutesOptions> 
       bodyLimit: opts.bodyLimit,
       schema: {
         tags: ['events'],
+        operationId: 'publishEvent',
         summary: 'Publish an event: the JSON payload itself, with its eventName; 202 once durably committed',
         description:
           'The body is stored and later delivered byte-for-byte. Optional header Idempotency-Key: the same key within 24 h with the same body bytes returns the first event and creates nothing; with other bytes it answers 409 idempotency_key_reused.',

@@ -44,6 +44,11 @@ const hopByHop = new Set([
 const TokenParams = Type.Object({ token: Type.String({ pattern: '^[0-9A-Za-z_-]{1,100}$' }) })
 const security = [{ basicAuth: [] }]
 const errors = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut }
+// Documentation only: fastify sends a string with a non-JSON type, and a Buffer, as they are.
+const plainText = (description: string) => ({
+  description,
+  content: { 'text/plain': { schema: Type.String() } },
+})
 
 export function endToEndHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -76,6 +81,7 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
       {
         schema: {
           tags: ['relay'],
+          operationId: 'openRelaySession',
           summary: 'Open a development relay session (hookpost listen)',
           description:
             'Returns a relay URL to subscribe; deliveries to it are pushed on GET /relay/{token}/events. The session closes when no stream is attached for 30 s, then its URL answers 410 Gone.',
@@ -118,12 +124,19 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
       {
         schema: {
           tags: ['relay'],
+          operationId: 'streamRelayRequests',
           summary: "The session's requests as a server-sent event stream",
           description:
             'Events: `ready`, then one `request` per relayed delivery ({ id, method, headers, body (base64) }), and `closed`. Comments keep the stream alive.',
           security,
           params: TokenParams,
-          response: errors,
+          response: {
+            200: {
+              description: 'The event stream',
+              content: { 'text/event-stream': { schema: Type.String() } },
+            },
+            ...errors,
+          },
         },
       },
       async (req, reply) => {
@@ -178,6 +191,7 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
         bodyLimit: 4 * maxRelayAnswerBytes,
         schema: {
           tags: ['relay'],
+          operationId: 'answerRelayRequest',
           summary: "The local server's answer to one relayed request",
           security,
           params: Type.Object({
@@ -218,6 +232,7 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
       {
         schema: {
           tags: ['relay'],
+          operationId: 'closeRelaySession',
           summary: 'Close a relay session; its URL answers 410 Gone from now on',
           security,
           params: TokenParams,
@@ -247,10 +262,23 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
         bodyLimit: opts.bodyLimit,
         schema: {
           tags: ['relay'],
+          operationId: 'relayDelivery',
           summary: 'A delivery to a relay session, answered with what the local server answered',
           description:
             '410 when the session is closed (the subscription is then deactivated), 504 when no answer came in time.',
+          // No credential: the token in the path is the capability (see the top of this file).
+          security: [],
           params: TokenParams,
+          response: {
+            200: {
+              description: "The local server's answer: its status (any), headers and body, as it gave them",
+              content: { '*/*': { schema: Type.Unknown() } },
+            },
+            403: plainText("The delivery is not one of the session's environment"),
+            410: plainText('The session is closed'),
+            503: plainText('Too many requests are waiting on this session'),
+            504: plainText('No answer from hookpost listen in time'),
+          },
         },
       },
       async (req, reply) => {
@@ -272,7 +300,8 @@ export const relayRoutes: FastifyPluginAsyncTypebox<RelayRoutesOptions> = async 
         })
         switch (outcome.kind) {
           case 'answer':
-            return reply
+            // Whatever status the local server chose (the schema names 200 and the relay's own).
+            return (reply as FastifyReply)
               .status(outcome.answer.status)
               .headers(outcome.answer.headers)
               .send(outcome.answer.body)
