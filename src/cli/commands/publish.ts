@@ -1,7 +1,8 @@
 // `hookpost publish [file]`: POST /events with a file's bytes, or stdin's, sent unchanged.
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { ApiClient, clientOptionsOf, type Flags, printJson, withClientOptions } from '../api-client.ts'
+import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
+import { fields, output } from '../output.ts'
 
 async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY) {
@@ -25,6 +26,7 @@ export function register(program: Command): void {
       const headers: Record<string, string> = { 'content-type': 'application/json' }
       if (typeof flags['idempotencyKey'] === 'string') headers['idempotency-key'] = flags['idempotencyKey']
       if (typeof flags['orderingKey'] === 'string') headers['x-ordering-key'] = flags['orderingKey']
-      printJson(await api.call('POST', '/events', { body, headers }))
+      const r = await api.call<{ event: object }>('POST', '/events', { body, headers })
+      output(flags, r, () => fields(r.event))
     })
 }
