@@ -120,11 +120,17 @@ describe('hookpost client commands against a running service', () => {
 
   it('deliveries list, get (with attempts) and retry', async () => {
     const id = published[0]!
-    const [list, get, missing] = await Promise.all([
+    const [list, get, missing, human] = await Promise.all([
       runCli(['deliveries', 'list', '--subscription', subId, '--json'], t.consumerEnv),
       runCli(['deliveries', 'get', id, '--json'], t.consumerEnv),
       runCli(['deliveries', 'get', 'dlv_0000000000000000000000000'], t.consumerEnv),
+      runCli(['deliveries', 'get', id], t.consumerEnv),
     ])
+    // For people: the delivery's fields, then its attempts as a table.
+    expect(human.stdout).toMatch(new RegExp(`^id\\s+${id}$`, 'm'))
+    expect(human.stdout).toMatch(
+      /^NUMBER\s+STARTED\s+DURATIONMS\s+STATUSCODE\s+ERROR\n1\s+\S+\s+\d+\s+200\s+-$/m,
+    )
     expect(
       JSON.parse(list.stdout)
         .deliveries.map((d: { id: string }) => d.id)

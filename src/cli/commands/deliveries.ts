@@ -80,7 +80,9 @@ export function register(program: Command): void {
       )
       output(flags, r, () => {
         const attempts = r.delivery.attemptLog
-        return `${fields(r.delivery, ['attemptLog'])}\n\n${attempts.length === 0 ? 'no attempts yet' : rowsOf(attempts)}`
+        // The request and response headers and bodies are in --json.
+        const log = attempts.length === 0 ? 'no attempts yet' : rowsOf(attempts, attemptColumns)
+        return `${fields(r.delivery, ['attemptLog'])}\n\n${log}`
       })
     })
 
@@ -117,6 +119,8 @@ export function register(program: Command): void {
       })
     })
 }
+
+const attemptColumns = ['number', 'started', 'durationMs', 'statusCode', 'error'] as const
 
 function last(d: Delivery): string {
   if (d.lastStatusCode !== null) return String(d.lastStatusCode)
