@@ -1,7 +1,7 @@
 // Every `npx hookpost …` command that README.md and docs/*.md print runs, as printed, against a
 // real service: a documented command that does not work fails here. Only placeholders are
-// substituted (ids such as `env_…` or `<envId>`, secrets, and the example ports 8080 and 9000,
-// which may be taken on the machine running the tests). Lines that use shell variables belong to
+// substituted (ids such as `env_…` or `<envId>`, secrets, the example ports 8080 and 9000, which
+// may be taken on the machine running the tests, and the example PostgreSQL URL: a fresh database). Lines that use shell variables belong to
 // the README tour, which readme-tour.test.ts runs whole.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { eventually } from '../support/eventually.ts'
+import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess } from '../support/service-process.ts'
 import { createTenant, loopbackService, type Tenant } from './cli-harness.ts'
@@ -37,6 +38,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
   let subId: string
   let deliveryId: string
   const scratch: string[] = []
+  const databases: { drop(): Promise<void> }[] = []
 
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), 'hookpost-docs-'))
@@ -74,7 +76,18 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     svc?.cleanup()
     await rx?.stop()
     for (const d of [cwd, shimDir, ...scratch]) if (d) rmSync(d, { recursive: true, force: true })
+    for (const db of databases) await db.drop()
   })
+
+  /** A documented PostgreSQL URL → a fresh database here (SQLite where there is no PostgreSQL). */
+  async function databaseFor(dir: string): Promise<string> {
+    const pg = await postgresAvailable()
+    if (!pg.ok && postgresRequired) throw new Error(pg.reason)
+    if (!pg.ok) return `sqlite:${join(dir, 'migrated.db')}`
+    const db = await freshDatabase()
+    databases.push(db)
+    return db.url
+  }
 
   /** Placeholders → real values; a destructive command gets a subscription or credential of its own. */
   async function substitute(c: DocCommand): Promise<{ text: string; env: Record<string, string> }> {
@@ -106,7 +119,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
       .replaceAll('<command>', 'publish')
       .replaceAll('http://127.0.0.1:8080', svc.url)
       .replace(/--port (8080|9000)\b/g, `--port ${await freePort()}`)
-      .replaceAll('postgres://hookpost@db/hookpost', `sqlite:${join(serveDir, 'migrated.db')}`)
+      .replace(/postgres:\/\/\S+/, await databaseFor(serveDir))
     const left = text.match(/\S*…\S*|<[a-zA-Z]+>/)
     if (left) throw new Error(`${c.file}:${c.line}: no value for the placeholder ${left[0]} in: ${c.text}`)
     const credential = /hookpost publish\b/.test(text) ? t.publisher : t.consumer
