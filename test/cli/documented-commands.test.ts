@@ -12,7 +12,7 @@ import { eventually } from '../support/eventually.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess } from '../support/service-process.ts'
-import { createTenant, loopbackService, type Tenant } from './cli-harness.ts'
+import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
 import { type DocCommand, documentedCommands, npxShim, runShell } from './doc-commands.ts'
 import { requireJq } from './jq.ts'
 
@@ -136,6 +136,25 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
       },
     }
   }
+
+  it('has an example for every command of hookpost --help', async () => {
+    const names = async (path: string[]): Promise<string[]> => {
+      const help = (await runCli([...path, '--help'], {})).stdout
+      const section = help.split('Commands:\n')[1]
+      if (!section) return [path.join(' ')]
+      const subs = [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((n) => n !== 'help')
+      return (await Promise.all(subs.map((n) => names([...path, n])))).flat()
+    }
+    const leaves = await names([])
+    expect(leaves).toContain('credentials create')
+    const documented = commands.map((c) => c.text)
+    for (const leaf of leaves) {
+      expect(
+        documented.some((d) => d.includes(`npx hookpost ${leaf}`)),
+        `no example of hookpost ${leaf} in README.md or docs/`,
+      ).toBe(true)
+    }
+  })
 
   it('finds the commands of README.md and docs/cli.md', () => {
     expect(
