@@ -17,6 +17,7 @@ import { createHookpost, type Hookpost } from './hookpost.ts'
 import { buildApp } from './http/build-app.ts'
 import type { AddressPolicy } from './network/address-policy.ts'
 import { attemptLogger } from './observability/attempt-log.ts'
+import { prettyDestination } from './observability/log-format.ts'
 import { Metrics, serveMetrics } from './observability/metrics.ts'
 import { instrumentPublisher, loadTracing, tracedSender } from './observability/tracing.ts'
 import { Maintenance } from './operations/maintenance.ts'
@@ -49,8 +50,23 @@ export const redactPaths = [
   '*.ciphertext',
 ]
 
-export function createLogger(level: string): Pino {
-  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'hookpost' } })
+export interface LogDestination {
+  /** 1 (stdout, the service's) or 2 (stderr, a one-off command's, whose stdout is its output). */
+  fd: 1 | 2
+  /** Readable lines (a person at a terminal) instead of JSON lines. */
+  pretty: boolean
+  /** ANSI colours on the level (pretty only; off under NO_COLOR). */
+  color?: boolean
+}
+
+export function createLogger(level: string, to: LogDestination = { fd: 1, pretty: false }): Pino {
+  const options = {
+    level,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    base: { service: 'hookpost' },
+  }
+  if (to.pretty) return pino(options, prettyDestination(to.fd, to.color === true))
+  return to.fd === 1 ? pino(options) : pino(options, pino.destination(to.fd))
 }
 
 /** Reads a file kept in the data directory, creating it (mode 0600) with make() the first time. */

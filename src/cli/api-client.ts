@@ -145,20 +145,3 @@ export function errorOf(status: number, parsed: unknown, text: string): ApiError
   }
   return new ApiError(status, `http_${status}`, text.slice(0, 200) || 'no body')
 }
-
-export const printJson = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`)
-}
-
-/** Columns padded to their widest cell; the last one is left as it is. */
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = []
-  for (const r of rows) {
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.length)
-    })
-  }
-  return rows
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
-    .join('\n')
-}

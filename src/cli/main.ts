@@ -1,8 +1,8 @@
 // The `hookpost` command: argv → Config → the same entry points main.ts and the HTTP API use.
 // No logic of its own beyond parsing and printing.
-import { Command, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { type AuditInput, auditLog, operatorActor } from '../audit/audit-log.ts'
-import { ConfigError, loadConfig } from '../config/load.ts'
+import { loadConfig } from '../config/load.ts'
 import { type Config, settings } from '../config/schema.ts'
 import type { Hookpost } from '../hookpost.ts'
 import type { CredentialRole } from '../store/store.ts'
@@ -10,10 +10,21 @@ import { version } from '../version.ts'
 import { register as registerDeliveries } from './commands/deliveries.ts'
 import { register as registerListen } from './commands/listen.ts'
 import { register as registerPublish } from './commands/publish.ts'
+import { register as registerReceive } from './commands/receive.ts'
 import { register as registerReplay } from './commands/replay.ts'
 import { register as registerSubscriptions } from './commands/subscriptions.ts'
 import { register as registerVerify } from './commands/verify.ts'
-import { receive } from './receive.ts'
+import {
+  addJsonOption,
+  errorText,
+  exitCode,
+  exitCodeOf,
+  fields,
+  output,
+  rowsOf,
+  UsageError,
+  wantsJson,
+} from './output.ts'
 
 type Flags = Record<string, string | boolean | undefined>
 
@@ -42,9 +53,14 @@ function withSettings(cmd: Command, scope: 'all' | 'store' = 'store'): Command {
   return cmd
 }
 
-function configFrom(flags: Flags): Readonly<Config> {
+/**
+ * Only the settings the command has as flags are read from its flags: an operator command's own
+ * options (`credentials create --role`) are not settings of the same name (`serve --role`).
+ */
+function configFrom(flags: Flags, scope: 'all' | 'store' = 'store'): Readonly<Config> {
   const given: Partial<Record<keyof Config, string>> = {}
   for (const s of settings) {
+    if (scope === 'store' && !storeSettings.has(s.key)) continue
     const name = s.flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())
     const v = flags[name]
     if (typeof v === 'string') given[s.key] = v
@@ -61,7 +77,7 @@ const composition = () => import('../main.ts')
 /** Runs an operator action against the configured store, then closes it. */
 async function withCore<T>(flags: Flags, fn: (h: Hookpost) => Promise<T>): Promise<T> {
   const { openHookpost, createLogger } = await composition()
-  const core = await openHookpost(configFrom(flags), createLogger('warn'))
+  const core = await openHookpost(configFrom(flags), operatorLogger(flags, createLogger))
   try {
     return await fn(core.hookpost)
   } finally {
@@ -73,20 +89,34 @@ async function withCore<T>(flags: Flags, fn: (h: Hookpost) => Promise<T>): Promi
 const audit = (h: Hookpost, entry: Omit<AuditInput, 'actor'>) =>
   auditLog({ store: h.store }).record({ ...entry, actor: operatorActor })
 
-const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`)
+/** An operator command's warnings go to stderr, so that its stdout stays what it prints. */
+const operatorLogger = (flags: Flags, createLogger: typeof import('../main.ts')['createLogger']) =>
+  createLogger('warn', logTo(2, flags))
+
+/** Readable log lines for a person at a terminal, JSON lines otherwise (and always with --json). */
+const logTo = (fd: 1 | 2, flags: Flags) => ({
+  fd,
+  pretty: (fd === 1 ? process.stdout : process.stderr).isTTY === true && !wantsJson(flags),
+  color: !process.env['NO_COLOR'],
+})
 const iso = (ms: number) => new Date(ms).toISOString()
 
 const program = new Command('hookpost')
   .description('Hookpost: durable, signed, SSRF-safe webhook delivery')
   .version(version)
   .showHelpAfterError()
+  // Every command then throws instead of exiting: a wrong command line exits 2 (after commander's
+  // message), help and --version exit 0.
+  .exitOverride()
 
 withSettings(
   program.command('serve').description('run the API and/or the delivery worker (HOOKPOST_ROLE)'),
+  'all',
 ).action(async (flags: Flags) => {
-  const config = configFrom(flags)
+  const config = configFrom(flags, 'all')
   const { createLogger, start } = await composition()
-  const log = createLogger(config.logLevel)
+  // Readable lines for a person at a terminal, JSON for everything else (and with --json).
+  const log = createLogger(config.logLevel, logTo(1, flags))
   const running = await start(config, log)
   let stopping = false
   const stop = (signal: string) => {
@@ -112,7 +142,7 @@ withSettings(program.command('migrate').description('apply database migrations a
     const store = await openStore(config)
     await store.migrate()
     await store.close()
-    process.stdout.write('migrations applied\n')
+    output(flags, { migrated: true }, () => 'migrations applied')
   },
 )
 
@@ -124,12 +154,16 @@ withSettings(envs.command('create').argument('<name>').description('create an en
       await audit(h, { action: 'environment.created', envId: env.id, target: env.id, detail: { name } })
       return env
     })
-    print({ environment: { id: env.id, name: env.name, created: iso(env.created) } })
+    const environment = { id: env.id, name: env.name, created: iso(env.created) }
+    output(flags, { environment }, () => fields(environment))
   },
 )
 withSettings(envs.command('list').description('list environments')).action(async (flags: Flags) => {
   const list = await withCore(flags, (h) => h.environments.list())
-  print({ environments: list.map((e) => ({ id: e.id, name: e.name, created: iso(e.created) })) })
+  const environments = list.map((e) => ({ id: e.id, name: e.name, created: iso(e.created) }))
+  output(flags, { environments }, () =>
+    environments.length === 0 ? 'no environments' : rowsOf(environments),
+  )
 })
 
 const creds = program.command('credentials').description('manage API credentials')
@@ -142,14 +176,16 @@ withSettings(
     .description('create a credential; its secret is printed this once'),
 ).action(async (envId: string, flags: Flags) => {
   const role = flags['role']
-  if (role !== 'consumer' && role !== 'publisher') throw new Error('--role must be consumer or publisher')
+  if (role !== 'consumer' && role !== 'publisher')
+    throw new UsageError('--role must be consumer or publisher')
   const name = typeof flags['name'] === 'string' ? flags['name'] : undefined
   const { row, secret } = await withCore(flags, async (h) => {
     const c = await h.environments.createCredential(envId, { role: role as CredentialRole, name })
     await audit(h, { action: 'credential.created', envId, target: c.row.id, detail: { role, name } })
     return c
   })
-  print({ credential: { id: row.id, role: row.role, key: row.key, secret, created: iso(row.created) } })
+  const credential = { id: row.id, role: row.role, key: row.key, secret, created: iso(row.created) }
+  output(flags, { credential }, () => `${fields(credential)}\nthe secret is shown this once: keep it now`)
 })
 withSettings(
   creds
@@ -162,7 +198,7 @@ withSettings(
     await h.environments.revokeCredential(envId, credentialId)
     await audit(h, { action: 'credential.revoked', envId, target: credentialId })
   })
-  process.stdout.write('revoked\n')
+  output(flags, { revoked: credentialId }, () => `revoked ${credentialId}`)
 })
 
 const links = program
@@ -189,21 +225,21 @@ withSettings(
     return l
   })
   const url = `/dashboard/portal-login?token=${token}`
-  print({ portalLink: { id: link.id, created: iso(link.created), expires: iso(link.expires), url } })
+  const portalLink = { id: link.id, created: iso(link.created), expires: iso(link.expires), url }
+  output(flags, { portalLink }, () => `${fields(portalLink)}\nthe link is shown this once and works once`)
 })
 withSettings(
   links.command('list').argument('<envId>').description('list the links that have not expired, used or not'),
 ).action(async (envId: string, flags: Flags) => {
   const rows = await withCore(flags, (h) => h.portalLinks.list(envId))
   const at = (ms: number | null) => (ms === null ? null : iso(ms))
-  print({
-    portalLinks: rows.map((l) => ({
-      id: l.id,
-      created: iso(l.created),
-      expires: iso(l.expires),
-      used: at(l.used),
-    })),
-  })
+  const portalLinks = rows.map((l) => ({
+    id: l.id,
+    created: iso(l.created),
+    expires: iso(l.expires),
+    used: at(l.used),
+  }))
+  output(flags, { portalLinks }, () => (portalLinks.length === 0 ? 'no portal links' : rowsOf(portalLinks)))
 })
 withSettings(
   links
@@ -216,7 +252,7 @@ withSettings(
     await h.portalLinks.revoke(envId, linkId)
     await audit(h, { action: 'portal_link.revoked', envId, target: linkId })
   })
-  process.stdout.write('revoked\n')
+  output(flags, { revoked: linkId }, () => `revoked ${linkId}`)
 })
 
 const secrets = program.command('secrets').description('signing secrets at rest')
@@ -234,13 +270,13 @@ withSettings(
 ).action(async (flags: Flags) => {
   const batchSize = Number(flags['batchSize'])
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
-    throw new Error('--batch-size must be an integer in 1..10000')
+    throw new UsageError('--batch-size must be an integer in 1..10000')
   const { rotateMasterKey, createLogger } = await composition()
-  const r = await rotateMasterKey(configFrom(flags), createLogger('warn'), {
+  const r = await rotateMasterKey(configFrom(flags), operatorLogger(flags, createLogger), {
     generate: flags['generate'] === true,
     batchSize,
   })
-  print({ masterKeyRotation: r })
+  output(flags, { masterKeyRotation: r }, () => fields(r))
   if (r.unopenableCount > 0) {
     process.stderr.write(
       `hookpost: ${r.unopenableCount} signing secret(s) open under no configured key; keep the previous keys until they are resolved\n`,
@@ -249,40 +285,17 @@ withSettings(
   }
 })
 
-program
-  .command('receive')
-  .description('run a development receiver that prints deliveries and checks their signatures')
-  .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'port to listen on', '9000')
-  .option('--secret <whsec>', 'the signing secret to check both signatures with (POST /webhooks/hmac-secret)')
-  .option('--status <code>', 'always answer with this HTTP status (to watch retries)')
-  .option('--print-body', 'print each body too')
-  .action(async (flags: Flags) => {
-    const port = Number(flags['port'])
-    const status = flags['status'] === undefined ? undefined : Number(flags['status'])
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number')
-    if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) {
-      throw new Error('--status must be an HTTP status code')
-    }
-    await receive({
-      host: String(flags['host']),
-      port,
-      secret: typeof flags['secret'] === 'string' ? flags['secret'] : undefined,
-      status,
-      printBody: flags['printBody'] === true,
-      out: (l) => process.stdout.write(`${l}\n`),
-    })
-  })
-
 registerSubscriptions(program)
 registerPublish(program)
 registerDeliveries(program)
 registerReplay(program)
 registerVerify(program)
 registerListen(program)
+registerReceive(program)
+addJsonOption(program)
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError) process.stderr.write(`${e.message}\n`)
-  else process.stderr.write(`hookpost: ${(e as Error).message ?? String(e)}\n`)
-  process.exit(1)
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? exitCode.ok : exitCode.usage)
+  process.stderr.write(errorText(e, process.argv.includes('--json')))
+  process.exit(exitCodeOf(e))
 })

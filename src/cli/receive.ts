@@ -10,7 +10,8 @@ export interface ReceiveOptions {
   /** Answer with this status instead of 200/400 (to try retries). */
   status: number | undefined
   printBody: boolean
-  out: (line: string) => void
+  /** A line for a person, and the same as an object (for --json). */
+  out: (line: string, json?: object) => void
 }
 
 async function verdict(
@@ -37,24 +38,44 @@ export function receive(o: ReceiveOptions): Promise<() => Promise<void>> {
       void (async () => {
         const body = Buffer.concat(chunks)
         const h = req.headers
-        let line = `${req.method} ${req.url} ${h['x-delivery-event'] ?? '-'} ${h['webhook-id'] ?? '-'} attempt ${h['x-delivery-attempt'] ?? '-'}`
+        const seen = {
+          method: req.method,
+          path: req.url,
+          event: h['x-delivery-event'] ?? null,
+          deliveryId: h['webhook-id'] ?? null,
+          attempt: h['x-delivery-attempt'] === undefined ? null : Number(h['x-delivery-attempt']),
+        }
+        let line = `${seen.method} ${seen.path} ${seen.event ?? '-'} ${seen.deliveryId ?? '-'} attempt ${seen.attempt ?? '-'}`
         let ok = true
+        let signatures: { basekit: string; standard: string } | undefined
         if (o.secret) {
           const basekit = await verdict('basekit', body, h, o.secret)
           const standard = await verdict('standard', body, h, o.secret)
           ok = basekit === 'ok' && standard === 'ok'
+          signatures = { basekit, standard }
           line += `: X-Delivery-Hmac-SHA256 ${basekit}, webhook-signature ${standard}`
         }
-        o.out(line)
-        if (o.printBody) o.out(body.toString('utf8'))
+        const text = body.toString('utf8')
+        o.out(o.printBody ? `${line}\n${text}` : line, {
+          ...seen,
+          ...(signatures ? { signatures } : {}),
+          ...(o.printBody ? { body: text } : {}),
+        })
         res.writeHead(o.status ?? (ok ? 200 : 400), { 'content-type': 'text/plain' })
         res.end(ok ? 'ok' : 'signature check failed')
       })()
     })
   })
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`could not listen on ${o.host}:${o.port}: ${e.code ?? e.message}`)),
+    )
     server.listen(o.port, o.host, () => {
-      o.out(`listening on http://${o.host}:${o.port}${o.secret ? ', checking signatures' : ''}`)
+      const url = `http://${o.host}:${o.port}`
+      o.out(`listening on ${url}${o.secret ? ', checking signatures' : ''}`, {
+        listening: url,
+        checkingSignatures: o.secret !== undefined,
+      })
       resolve(() => new Promise<void>((r) => server.close(() => r())))
     })
   })

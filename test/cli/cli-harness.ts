@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
-import { client, repoRoot, type ServiceProcess } from '../support/service-process.ts'
+import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
 
 export interface CliResult {
   code: number | null
@@ -134,3 +134,11 @@ export async function createTenant(svc: ServiceProcess, name: string): Promise<T
     publisherEnv: envOf(publisher),
   }
 }
+
+/** The real service, allowed to deliver to receivers on loopback, retrying fast. */
+export const loopbackService = (): Promise<ServiceProcess> =>
+  startService({
+    HOOKPOST_ALLOW_HTTP: 'true',
+    HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
+    HOOKPOST_RETRY_SCHEDULE: '200ms,400ms',
+  })

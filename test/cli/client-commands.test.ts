@@ -7,8 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
-import { client, type ServiceProcess, startService } from '../support/service-process.ts'
-import { type CliProcess, createTenant, runCli, spawnCli, type Tenant } from './cli-harness.ts'
+import { client, type ServiceProcess } from '../support/service-process.ts'
+import {
+  type CliProcess,
+  createTenant,
+  loopbackService,
+  runCli,
+  spawnCli,
+  type Tenant,
+} from './cli-harness.ts'
 
 const example = (name: string) => eventTypes.find((t) => t.name === name)!.example
 
@@ -24,11 +31,7 @@ describe('hookpost client commands against a running service', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hookpost-cli-'))
     rx = await new TestReceiver().start()
-    svc = await startService({
-      HOOKPOST_ALLOW_HTTP: 'true',
-      HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
-      HOOKPOST_RETRY_SCHEDULE: '200ms,400ms',
-    })
+    svc = await loopbackService()
     t = await createTenant(svc, 'cli')
     // Following from the start, so it sees everything the tests below cause.
     tail = spawnCli(['deliveries', 'tail', '--interval', '300', '--lines', '0'], t.consumerEnv)
@@ -43,7 +46,7 @@ describe('hookpost client commands against a running service', () => {
 
   it('subscriptions: create, list, get, check-url, update, delete', async () => {
     const created = await runCli(
-      ['subscriptions', 'create', '--event', 'site.publish', '--endpoint', `${rx.url}/crud`],
+      ['subscriptions', 'create', '--event', 'site.publish', '--endpoint', `${rx.url}/crud`, '--json'],
       t.consumerEnv,
     )
     expect(created.code, created.stderr).toBe(0)
@@ -52,8 +55,8 @@ describe('hookpost client commands against a running service', () => {
 
     const [table, get, refused] = await Promise.all([
       runCli(['subscriptions', 'list'], t.consumerEnv),
-      runCli(['subscriptions', 'get', sub.id], t.consumerEnv),
-      runCli(['subscriptions', 'check-url', `${svc.url}/admin/environments`], t.consumerEnv),
+      runCli(['subscriptions', 'get', sub.id, '--json'], t.consumerEnv),
+      runCli(['subscriptions', 'check-url', `${svc.url}/admin/environments`, '--json'], t.consumerEnv),
     ])
     expect(table.stdout).toMatch(new RegExp(`${sub.id}\\s+site.publish\\s+yes\\s+0\\s+${rx.url}/crud`))
     expect(JSON.parse(get.stdout).subscription.id).toBe(sub.id)
@@ -62,7 +65,7 @@ describe('hookpost client commands against a running service', () => {
     expect(JSON.parse(refused.stdout)).toMatchObject({ allowed: false, code: 'url_not_allowed' })
 
     const updated = await runCli(
-      ['subscriptions', 'update', sub.id, '--active', 'false', '--event', 'booking.updated'],
+      ['subscriptions', 'update', sub.id, '--active', 'false', '--event', 'booking.updated', '--json'],
       t.consumerEnv,
     )
     expect(updated.code, updated.stderr).toBe(0)
@@ -92,7 +95,7 @@ describe('hookpost client commands against a running service', () => {
     const fromStdin = JSON.stringify(example('site.publish'), null, 1)
     writeFileSync(join(dir, 'event.json'), fromFile)
     const [a, b] = await Promise.all([
-      runCli(['publish', join(dir, 'event.json'), '--idempotency-key', 'cli-file'], t.publisherEnv),
+      runCli(['publish', join(dir, 'event.json'), '--idempotency-key', 'cli-file', '--json'], t.publisherEnv),
       runCli(['publish', '--idempotency-key', 'cli-stdin'], t.publisherEnv, {
         stdin: Buffer.from(fromStdin),
       }),
@@ -150,11 +153,17 @@ describe('hookpost client commands against a running service', () => {
 
   it('deliveries list, get (with attempts) and retry', async () => {
     const id = published[0]!
-    const [list, get, missing] = await Promise.all([
+    const [list, get, missing, human] = await Promise.all([
       runCli(['deliveries', 'list', '--subscription', subId, '--json'], t.consumerEnv),
-      runCli(['deliveries', 'get', id], t.consumerEnv),
+      runCli(['deliveries', 'get', id, '--json'], t.consumerEnv),
       runCli(['deliveries', 'get', 'dlv_0000000000000000000000000'], t.consumerEnv),
+      runCli(['deliveries', 'get', id], t.consumerEnv),
     ])
+    // For people: the delivery's fields, then its attempts as a table.
+    expect(human.stdout).toMatch(new RegExp(`^id\\s+${id}$`, 'm'))
+    expect(human.stdout).toMatch(
+      /^NUMBER\s+STARTED\s+DURATIONMS\s+STATUSCODE\s+ERROR\n1\s+\S+\s+\d+\s+200\s+-$/m,
+    )
     expect(
       JSON.parse(list.stdout)
         .deliveries.map((d: { id: string }) => d.id)
@@ -167,7 +176,7 @@ describe('hookpost client commands against a running service', () => {
     expect(delivery.attemptLog).toHaveLength(1)
     expect(delivery.attemptLog[0]).toMatchObject({ number: 1, statusCode: 200 })
 
-    const retry = await runCli(['deliveries', 'retry', id], t.consumerEnv)
+    const retry = await runCli(['deliveries', 'retry', id, '--json'], t.consumerEnv)
     expect(retry.code, retry.stderr).toBe(0)
     expect(JSON.parse(retry.stdout).delivery).toMatchObject({ id, status: 'pending' })
     await eventually(() =>

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from './cli-harness.ts'
 
-/** The printed answer (after the log line of a first run, which generates the master key). */
-const answer = (stdout: string) => JSON.parse(stdout.slice(stdout.indexOf('{\n')))
+/** The printed answer of a command run with --json (warnings go to stderr). */
+const answer = (stdout: string) => JSON.parse(stdout)
 
 describe('hookpost portal-links', () => {
   let dir: string
@@ -21,23 +21,30 @@ describe('hookpost portal-links', () => {
   })
 
   it('creates a link (shown once), lists the outstanding ones and revokes one', async () => {
-    const created = await runCli(['environments', 'create', 'acme'], env)
+    const created = await runCli(['environments', 'create', 'acme', '--json'], env)
     expect(created.code).toBe(0)
     const envId = answer(created.stdout).environment.id as string
 
-    const issued = await runCli(['portal-links', 'create', envId, '--ttl', '600'], env)
+    const issued = await runCli(['portal-links', 'create', envId, '--ttl', '600', '--json'], env)
     expect(issued.code).toBe(0)
     const link = answer(issued.stdout).portalLink
     expect(link.url).toMatch(/^\/dashboard\/portal-login\?token=hpl_\w{43}$/)
     expect(Date.parse(link.expires) - Date.parse(link.created)).toBe(600_000)
 
-    const listed = await runCli(['portal-links', 'list', envId], env)
+    const table = await runCli(['portal-links', 'list', envId], env)
+    expect(table.stdout).toMatch(/^ID\s+CREATED\s+EXPIRES\s+USED\n/)
+    expect(table.stdout).toContain(link.id)
+    const listed = await runCli(['portal-links', 'list', envId, '--json'], env)
     expect(answer(listed.stdout).portalLinks).toEqual([
       { id: link.id, created: link.created, expires: link.expires, used: null },
     ])
     expect(listed.stdout).not.toContain('hpl_')
 
-    expect((await runCli(['portal-links', 'revoke', envId, link.id], env)).stdout).toBe('revoked\n')
-    expect(answer((await runCli(['portal-links', 'list', envId], env)).stdout).portalLinks).toEqual([])
+    expect((await runCli(['portal-links', 'revoke', envId, link.id], env)).stdout).toBe(
+      `revoked ${link.id}\n`,
+    )
+    expect(answer((await runCli(['portal-links', 'list', envId, '--json'], env)).stdout).portalLinks).toEqual(
+      [],
+    )
   }, 90_000)
 })

@@ -206,7 +206,7 @@ describe('hookpost secrets rotate-master-key --generate beside a running service
   })
 
   const cli = async (...args: string[]) => {
-    const r = await run(process.execPath, [join(repoRoot, 'bin/hookpost.js'), ...args], {
+    const r = await run(process.execPath, [join(repoRoot, 'bin/hookpost.js'), ...args, '--json'], {
       cwd: repoRoot,
       env: {
         PATH: process.env['PATH'] ?? '',

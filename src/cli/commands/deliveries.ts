@@ -1,15 +1,8 @@
 // `hookpost deliveries …`: the delivery log, one delivery with its attempts, a manual retry, and
 // `tail`, which follows the log live by polling it.
 import type { Command } from 'commander'
-import {
-  ApiClient,
-  ApiError,
-  clientOptionsOf,
-  type Flags,
-  printJson,
-  table,
-  withClientOptions,
-} from '../api-client.ts'
+import { ApiClient, ApiError, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
+import { fields, lineOutput, output, rowsOf, table, UsageError } from '../output.ts'
 
 export interface Delivery {
   id: string
@@ -43,7 +36,8 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
 
 function positiveInt(raw: string, name: string, max: number): number {
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer in 1..${max}`)
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`${name} must be an integer in 1..${max}`)
   return n
 }
 
@@ -66,27 +60,41 @@ export function register(program: Command): void {
           cursor: str(flags['cursor']),
         },
       })
-      if (flags['json']) return printJson(r)
-      const rows = [['ID', 'EVENT', 'SUBSCRIPTION', 'STATUS', 'ATTEMPTS', 'LAST', 'CREATED']]
-      for (const d of r.deliveries) {
-        rows.push([d.id, d.event, d.subscriptionId, d.status, String(d.attempts), last(d), d.created])
-      }
-      process.stdout.write(`${r.deliveries.length === 0 ? 'no deliveries' : table(rows)}\n`)
-      if (r.nextCursor) process.stdout.write(`more: --cursor ${r.nextCursor}\n`)
+      output(flags, r, () => {
+        const rows = [['ID', 'EVENT', 'SUBSCRIPTION', 'STATUS', 'ATTEMPTS', 'LAST', 'CREATED']]
+        for (const d of r.deliveries) {
+          rows.push([d.id, d.event, d.subscriptionId, d.status, String(d.attempts), last(d), d.created])
+        }
+        const more = r.nextCursor ? `\nmore: --cursor ${r.nextCursor}` : ''
+        return `${r.deliveries.length === 0 ? 'no deliveries' : table(rows)}${more}`
+      })
     })
 
   withClientOptions(dl.command('get'), 'consumer')
     .argument('<deliveryId>')
     .description('one delivery with its attempt log')
     .action(async (id: string, flags: Flags) => {
-      printJson(await client(flags).call('GET', `/webhooks/deliveries/${encodeURIComponent(id)}`))
+      const r = await client(flags).call<{ delivery: Delivery & { attemptLog: Attempt[] } }>(
+        'GET',
+        `/webhooks/deliveries/${encodeURIComponent(id)}`,
+      )
+      output(flags, r, () => {
+        const attempts = r.delivery.attemptLog
+        // The request and response headers and bodies are in --json.
+        const log = attempts.length === 0 ? 'no attempts yet' : rowsOf(attempts, attemptColumns)
+        return `${fields(r.delivery, ['attemptLog'])}\n\n${log}`
+      })
     })
 
   withClientOptions(dl.command('retry'), 'consumer')
     .argument('<deliveryId>')
     .description('one more attempt now, under the same delivery id')
     .action(async (id: string, flags: Flags) => {
-      printJson(await client(flags).call('POST', `/webhooks/deliveries/${encodeURIComponent(id)}/retry`))
+      const r = await client(flags).call<{ delivery: Delivery }>(
+        'POST',
+        `/webhooks/deliveries/${encodeURIComponent(id)}/retry`,
+      )
+      output(flags, r, () => fields(r.delivery))
     })
 
   withClientOptions(dl.command('tail'), 'consumer')
@@ -96,7 +104,8 @@ export function register(program: Command): void {
     .option('--interval <ms>', 'how often to poll', '1000')
     .action(async (flags: Flags) => {
       const lines = Number(flags['lines'])
-      if (!Number.isInteger(lines) || lines < 0 || lines > 200) throw new Error('--lines must be in 0..200')
+      if (!Number.isInteger(lines) || lines < 0 || lines > 200)
+        throw new UsageError('--lines must be in 0..200')
       const stop = new AbortController()
       const onSignal = () => stop.abort()
       process.once('SIGINT', onSignal)
@@ -106,10 +115,12 @@ export function register(program: Command): void {
         lines,
         intervalMs: positiveInt(String(flags['interval']), '--interval', 60_000),
         signal: stop.signal,
-        out: (l) => process.stdout.write(`${l}\n`),
+        out: lineOutput(flags),
       })
     })
 }
+
+const attemptColumns = ['number', 'started', 'durationMs', 'statusCode', 'error'] as const
 
 function last(d: Delivery): string {
   if (d.lastStatusCode !== null) return String(d.lastStatusCode)
@@ -121,7 +132,8 @@ export interface TailOptions {
   lines: number
   intervalMs: number
   signal: AbortSignal
-  out: (line: string) => void
+  /** A line for a person, and the same as an object (for --json). */
+  out: (line: string, json?: object) => void
 }
 
 interface Seen {
@@ -154,15 +166,26 @@ export async function tail(api: ApiClient, o: TailOptions): Promise<void> {
     let next = 'retry'
     if (lastOfLog && d.status !== 'pending') next = d.status
     else if (lastOfLog && d.attempts === a.number && d.nextAttemptAt) next = `retry at ${d.nextAttemptAt}`
-    return `${a.started}  ${d.id}  attempt ${a.number}: ${result} in ${a.durationMs} ms → ${next}`
+    o.out(`${a.started}  ${d.id}  attempt ${a.number}: ${result} in ${a.durationMs} ms → ${next}`, {
+      type: 'attempt',
+      deliveryId: d.id,
+      ...a,
+      next,
+    })
   }
-  const created = (d: Delivery) => `${d.created}  ${d.id}  ${d.event}  ${d.subscriptionId}  new (${d.status})`
+  const created = (d: Delivery) =>
+    o.out(`${d.created}  ${d.id}  ${d.event}  ${d.subscriptionId}  new (${d.status})`, {
+      type: 'delivery',
+      ...d,
+    })
 
   let watermark = ''
   try {
     const first = await list(Math.max(1, o.lines))
     const initial = first.deliveries.slice(0, o.lines).reverse()
-    for (const d of initial) o.out(`${d.updated}  ${d.id}  ${d.event}  ${d.subscriptionId}  ${d.status}`)
+    for (const d of initial) {
+      o.out(`${d.updated}  ${d.id}  ${d.event}  ${d.subscriptionId}  ${d.status}`, { type: 'recent', ...d })
+    }
     for (const d of first.deliveries) {
       // An attempt in flight (claimed, no result yet) is not counted as printed.
       const inFlight = d.status === 'pending' && d.lastStatusCode === null && !d.lastError && d.attempts > 0
@@ -192,7 +215,7 @@ export async function tail(api: ApiClient, o: TailOptions): Promise<void> {
         for (const d of rows.reverse()) {
           const s = seen.get(d.id)
           const isNew = d.id > watermark && !s
-          if (isNew) o.out(created(d))
+          if (isNew) created(d)
           if (!isNew && (!s || s.updated === d.updated)) continue
           const entry = s ?? { updated: '', status: 'pending', printed: 0 }
           seen.set(d.id, entry)
@@ -209,11 +232,16 @@ export async function tail(api: ApiClient, o: TailOptions): Promise<void> {
             const log = [...full.delivery.attemptLog].sort((a, b) => a.number - b.number)
             const fresh = log.filter((a) => a.number > entry.printed)
             fresh.forEach((a) => {
-              o.out(attemptLine(full.delivery, a, a === log.at(-1)))
+              attemptLine(full.delivery, a, a === log.at(-1))
             })
             if (fresh.length > 0) entry.printed = fresh.at(-1)!.number
             else if (full.delivery.status !== entry.status && full.delivery.status !== 'pending') {
-              o.out(`${full.delivery.updated}  ${d.id}  ${full.delivery.status}`)
+              o.out(`${full.delivery.updated}  ${d.id}  ${full.delivery.status}`, {
+                type: 'status',
+                deliveryId: d.id,
+                status: full.delivery.status,
+                updated: full.delivery.updated,
+              })
             }
             entry.status = full.delivery.status
           } else if (!unprinted) entry.status = d.status

@@ -16,6 +16,7 @@
 import type { Command } from 'commander'
 import { request } from 'undici'
 import { ApiClient, ApiError, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
+import { exitCode, lineOutput, UsageError } from '../output.ts'
 
 interface RelaySession {
   token: string
@@ -37,7 +38,8 @@ export interface ListenOptions {
   api: ApiClient
   forward: string
   event: string
-  out: (line: string) => void
+  /** A line for a person, and the same as an object (for --json). */
+  out: (line: string, json?: object) => void
   signal: AbortSignal
 }
 
@@ -56,10 +58,10 @@ export function register(program: Command): void {
         const u = new URL(forward)
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error()
       } catch {
-        throw new Error(`--forward: "${forward}" is not an http(s) URL`)
+        throw new UsageError(`--forward: "${forward}" is not an http(s) URL`)
       }
       let event = typeof flags['event'] === 'string' ? flags['event'] : undefined
-      if (!event && !subscriptionId) throw new Error('give a subscription id or --event <type>')
+      if (!event && !subscriptionId) throw new UsageError('give a subscription id or --event <type>')
       if (!event) {
         const r = await api.call<{ subscription: { event: string } }>(
           'GET',
@@ -75,11 +77,11 @@ export function register(program: Command): void {
         api,
         forward,
         event,
-        out: (l) => process.stdout.write(`${l}\n`),
+        out: lineOutput(flags),
         signal: stop.signal,
       })
       // Undici keeps sockets alive a while; nothing else is left to do.
-      process.exit(end === 'closed' ? 1 : (process.exitCode ?? 0))
+      process.exit(end === 'closed' ? exitCode.failed : (process.exitCode ?? exitCode.ok))
     })
 }
 
@@ -236,8 +238,17 @@ async function relay(o: ListenOptions, s: RelaySession, r: RelayedRequest): Prom
   }
   const status = answer.status >= 200 && answer.status <= 599 ? answer.status : 502
   const ms = Date.now() - started
+  const seen = {
+    at: new Date(started).toISOString(),
+    method: r.method,
+    path: new URL(o.forward).pathname,
+    event: r.headers['x-delivery-event'] ?? null,
+    deliveryId: r.headers['webhook-id'] ?? null,
+    attempt: r.headers['x-delivery-attempt'] === undefined ? null : Number(r.headers['x-delivery-attempt']),
+  }
   o.out(
-    `${new Date(started).toISOString()}  ${r.method} ${new URL(o.forward).pathname}  ${r.headers['x-delivery-event'] ?? '-'}  ${r.headers['webhook-id'] ?? '-'}  attempt ${r.headers['x-delivery-attempt'] ?? '-'} → ${status} in ${ms} ms`,
+    `${seen.at}  ${seen.method} ${seen.path}  ${seen.event ?? '-'}  ${seen.deliveryId ?? '-'}  attempt ${seen.attempt ?? '-'} → ${status} in ${ms} ms`,
+    { ...seen, status, durationMs: ms },
   )
   await o.api
     .call('POST', `/relay/${s.token}/responses/${r.id}`, {

@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { elementSpans, rootSpan, type Span } from '../../events/json-spans.ts'
-import { ApiClient, clientOptionsOf, type Flags, printJson, withClientOptions } from '../api-client.ts'
+import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
+import { fields, output, rowsOf } from '../output.ts'
 
 /** Events per POST /events/batch (the API's maximum). */
 const batchMax = 1000
@@ -110,7 +111,7 @@ export function register(program: Command): void {
             throw e
           }
         }
-        printJson({ events: published })
+        output(flags, { events: published }, () => rowsOf(published as object[]))
         return
       }
       const body = file === undefined || file === '-' ? await readStdin() : await readFile(file)
@@ -118,6 +119,7 @@ export function register(program: Command): void {
       const headers: Record<string, string> = { 'content-type': 'application/json' }
       if (typeof flags['idempotencyKey'] === 'string') headers['idempotency-key'] = flags['idempotencyKey']
       if (typeof flags['orderingKey'] === 'string') headers['x-ordering-key'] = flags['orderingKey']
-      printJson(await api.call('POST', '/events', { body, headers }))
+      const r = await api.call<{ event: object }>('POST', '/events', { body, headers })
+      output(flags, r, () => fields(r.event))
     })
 }

@@ -3,6 +3,7 @@
 import type { Command } from 'commander'
 import { parseDuration } from '../../config/duration.ts'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
+import { exitCode, lineOutput, UsageError, wantsJson } from '../output.ts'
 
 interface Replay {
   id: string
@@ -20,7 +21,9 @@ export function parseSince(raw: string, now: number, name: string): string {
   if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(raw.trim())) return new Date(now - parseDuration(raw)).toISOString()
   const t = Date.parse(raw)
   if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(t)) {
-    throw new Error(`${name} must be an ISO-8601 time (2026-05-01T10:00:00Z) or a duration before now (2h)`)
+    throw new UsageError(
+      `${name} must be an ISO-8601 time (2026-05-01T10:00:00Z) or a duration before now (2h)`,
+    )
   }
   return new Date(t).toISOString()
 }
@@ -49,7 +52,8 @@ export function register(program: Command): void {
       if (typeof flags['until'] === 'string') body['until'] = parseSince(flags['until'], now, '--until')
       if (typeof flags['status'] === 'string') body['status'] = flags['status']
       const interval = Number(flags['interval'])
-      if (!Number.isInteger(interval) || interval < 50) throw new Error('--interval must be at least 50 ms')
+      if (!Number.isInteger(interval) || interval < 50)
+        throw new UsageError('--interval must be at least 50 ms')
 
       let job = (
         await api.call<{ replay: Replay }>(
@@ -58,8 +62,14 @@ export function register(program: Command): void {
           { json: body },
         )
       ).replay
-      const tty = process.stdout.isTTY === true
-      const out = (s: string) => process.stdout.write(s)
+      // A progress bar on a terminal; a line per change otherwise; with --json, a JSON line per change.
+      const json = wantsJson(flags)
+      const tty = process.stdout.isTTY === true && !json
+      const line = lineOutput(flags)
+      const out = (s: string) => {
+        if (!json) process.stdout.write(s)
+      }
+      const result = (text: string, j: Replay) => (json ? line(text, { replay: j }) : out(`${text}\n`))
       out(
         `replay ${job.id}: ${job.total} deliveries of ${job.subscriptionId} from ${job.since} to ${job.until}\n`,
       )
@@ -71,10 +81,11 @@ export function register(program: Command): void {
       process.once('SIGINT', onSigint)
       let shown = ''
       const show = (j: Replay) => {
-        const line = `${progressBar(j.done, j.total)} ${j.state}`
-        if (line === shown) return
-        shown = line
-        out(tty ? `\r${line}` : `${line}\n`)
+        const bar = `${progressBar(j.done, j.total)} ${j.state}`
+        if (bar === shown) return
+        shown = bar
+        if (json) line(bar, { replay: j })
+        else out(tty ? `\r${bar}` : `${bar}\n`)
       }
       show(job)
       while (job.state === 'running' && !interrupted) {
@@ -90,18 +101,17 @@ export function register(program: Command): void {
           await api.call<{ replay: Replay }>('POST', `/webhooks/replays/${encodeURIComponent(job.id)}/cancel`)
         ).replay
         show(job)
-        out(
-          `${tty ? '\n' : ''}cancelled ${job.id}: ${job.done} of ${job.total} re-queued (those still go out)\n`,
-        )
-        process.exitCode = 130
+        if (tty) out('\n')
+        result(`cancelled ${job.id}: ${job.done} of ${job.total} re-queued (those still go out)`, job)
+        process.exitCode = exitCode.interrupted
         return
       }
       if (tty) out('\n')
       if (job.state === 'finished')
-        out(`finished ${job.id}: ${job.done} of ${job.total} deliveries re-queued\n`)
+        result(`finished ${job.id}: ${job.done} of ${job.total} deliveries re-queued`, job)
       else {
-        out(`${job.id} was ${job.state}: ${job.done} of ${job.total} re-queued\n`)
-        process.exitCode = 1
+        result(`${job.id} was ${job.state}: ${job.done} of ${job.total} re-queued`, job)
+        process.exitCode = exitCode.failed
       }
     })
 }

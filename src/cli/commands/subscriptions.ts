@@ -1,6 +1,7 @@
 // `hookpost subscriptions …`: the consumer's subscriptions over the API.
 import type { Command } from 'commander'
-import { ApiClient, clientOptionsOf, type Flags, printJson, table, withClientOptions } from '../api-client.ts'
+import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
+import { fields, output, table, UsageError } from '../output.ts'
 
 interface Subscription {
   id: string
@@ -19,7 +20,7 @@ const sub = (id: string) => `/webhooks/subscription/${encodeURIComponent(id)}`
 function bool(raw: string): boolean {
   if (raw === 'true') return true
   if (raw === 'false') return false
-  throw new Error(`--active must be true or false, not "${raw}"`)
+  throw new UsageError(`--active must be true or false, not "${raw}"`)
 }
 
 export function register(program: Command): void {
@@ -30,14 +31,15 @@ export function register(program: Command): void {
     .option('--json', 'print the API answer as JSON')
     .action(async (flags: Flags) => {
       const r = await client(flags).call<{ subscriptions: Subscription[] }>('GET', '/webhooks/subscription')
-      if (flags['json']) return printJson(r)
-      if (r.subscriptions.length === 0) return void process.stdout.write('no subscriptions\n')
-      const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
-      for (const s of r.subscriptions) {
-        const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
-        rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
-      }
-      process.stdout.write(`${table(rows)}\n`)
+      output(flags, r, () => {
+        if (r.subscriptions.length === 0) return 'no subscriptions'
+        const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
+        for (const s of r.subscriptions) {
+          const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
+          rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
+        }
+        return table(rows)
+      })
     })
 
   withClientOptions(subs.command('create'), 'consumer')
@@ -46,18 +48,18 @@ export function register(program: Command): void {
     .requiredOption('--endpoint <url>', 'where deliveries go')
     .option('--inactive', 'create it inactive')
     .action(async (flags: Flags) => {
-      printJson(
-        await client(flags).call('POST', '/webhooks/subscription', {
-          json: { event: flags['event'], url: flags['endpoint'], active: flags['inactive'] !== true },
-        }),
-      )
+      const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
+        json: { event: flags['event'], url: flags['endpoint'], active: flags['inactive'] !== true },
+      })
+      output(flags, r, () => fields(r.subscription))
     })
 
   withClientOptions(subs.command('get'), 'consumer')
     .argument('<subscriptionId>')
     .description('show one subscription')
     .action(async (id: string, flags: Flags) => {
-      printJson(await client(flags).call('GET', sub(id)))
+      const r = await client(flags).call<{ subscription: Subscription }>('GET', sub(id))
+      output(flags, r, () => fields(r.subscription))
     })
 
   withClientOptions(subs.command('update'), 'consumer')
@@ -74,7 +76,8 @@ export function register(program: Command): void {
         url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
       }
-      printJson(await c.call('PUT', sub(id), { json: body }))
+      const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
+      output(flags, r, () => fields(r.subscription))
     })
 
   withClientOptions(subs.command('delete'), 'consumer')
@@ -82,21 +85,23 @@ export function register(program: Command): void {
     .description('delete a subscription; its pending deliveries are cancelled')
     .action(async (id: string, flags: Flags) => {
       await client(flags).call('DELETE', sub(id))
-      process.stdout.write(`deleted ${id}\n`)
+      output(flags, { deleted: id }, () => `deleted ${id}`)
     })
 
   withClientOptions(subs.command('check-url'), 'consumer')
     .argument('<endpoint>')
     .description('ask whether the sending policy accepts a URL (exits 1 when it does not)')
     .action(async (endpoint: string, flags: Flags) => {
-      const r = await client(flags).call<{ allowed: boolean; reason: string }>(
+      const r = await client(flags).call<{ allowed: boolean; reason: string; code?: string }>(
         'POST',
         '/webhooks/url-check',
-        {
-          json: { url: endpoint },
-        },
+        { json: { url: endpoint } },
       )
-      printJson(r)
+      output(flags, r, () =>
+        r.allowed
+          ? `allowed: ${endpoint}`
+          : `refused: ${endpoint}\n${r.code ?? 'url_not_allowed'}: ${r.reason}`,
+      )
       if (!r.allowed) process.exitCode = 1
     })
 }

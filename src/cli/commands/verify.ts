@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { verifyWebhookSignature, type WebhookScheme } from '../../../packages/verify/src/index.ts'
+import { exitCode, output, UsageError } from '../output.ts'
 
 type Headers = Record<string, string | string[]>
 
@@ -52,6 +53,8 @@ const schemeHeader: Record<WebhookScheme, string> = {
 export interface VerifyReport {
   ok: boolean
   lines: string[]
+  /** Per scheme: 'ok', or the failure's code (or message). */
+  schemes: Partial<Record<WebhookScheme, string>>
 }
 
 export async function verifySaved(o: {
@@ -68,6 +71,7 @@ export async function verifySaved(o: {
   const ts = rawTs !== undefined && /^\d{1,15}$/.test(rawTs) ? Number(rawTs) : undefined
   const ignore = o.ignoreTimestamp || o.toleranceSeconds === 0
   const lines: string[] = []
+  const schemes: VerifyReport['schemes'] = {}
   let ok = true
   for (const scheme of o.schemes) {
     try {
@@ -85,9 +89,11 @@ export async function verifySaved(o: {
           : ` (signed ${age} s ago, within ${o.toleranceSeconds} s)`
       }
       lines.push(`${schemeHeader[scheme]}: ok${note}`)
+      schemes[scheme] = 'ok'
     } catch (e) {
       ok = false
       const code = (e as { code?: unknown }).code
+      schemes[scheme] = typeof code === 'string' ? code : (e as Error).message
       lines.push(
         `${schemeHeader[scheme]}: FAILED ${typeof code === 'string' ? `${code}: ` : ''}${(e as Error).message}`,
       )
@@ -97,7 +103,7 @@ export async function verifySaved(o: {
   const event = first(o.headers['x-delivery-event'])
   if (id || event) lines.unshift(`delivery ${id ?? '-'} ${event ?? ''}`.trimEnd())
   lines.push(ok ? 'verdict: accepted' : 'verdict: REFUSED')
-  return { ok, lines }
+  return { ok, lines, schemes }
 }
 
 export function register(program: Command): void {
@@ -116,10 +122,11 @@ export function register(program: Command): void {
     .option('--ignore-timestamp', 'do not check the age of webhook-timestamp (old saved requests)')
     .action(async (flags: Record<string, string | boolean | undefined>) => {
       const tolerance = Number(flags['tolerance'])
-      if (!Number.isFinite(tolerance) || tolerance < 0) throw new Error('--tolerance must be seconds >= 0')
+      if (!Number.isFinite(tolerance) || tolerance < 0)
+        throw new UsageError('--tolerance must be seconds >= 0')
       const scheme = String(flags['scheme'])
       if (!['both', 'basekit', 'standard'].includes(scheme)) {
-        throw new Error('--scheme must be both, basekit or standard')
+        throw new UsageError('--scheme must be both, basekit or standard')
       }
       const secrets = String(flags['secret'])
         .split(',')
@@ -133,7 +140,7 @@ export function register(program: Command): void {
         toleranceSeconds: tolerance,
         ignoreTimestamp: flags['ignoreTimestamp'] === true,
       })
-      process.stdout.write(`${report.lines.join('\n')}\n`)
-      if (!report.ok) process.exitCode = 1
+      output(flags, { accepted: report.ok, schemes: report.schemes }, () => report.lines.join('\n'))
+      if (!report.ok) process.exitCode = exitCode.failed
     })
 }

@@ -1,0 +1,211 @@
+// Every `npx hookpost …` command that README.md and docs/*.md print runs, as printed, against a
+// real service: a documented command that does not work fails here. Only placeholders are
+// substituted (ids such as `env_…` or `<envId>`, secrets, the example ports 8080 and 9000, which
+// may be taken on the machine running the tests, and the example PostgreSQL URL: a fresh database). Lines that use shell variables belong to
+// the README tour, which readme-tour.test.ts runs whole.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventTypes } from '../../src/events/event-types.ts'
+import { eventually } from '../support/eventually.ts'
+import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
+import { TestReceiver } from '../support/receiver.ts'
+import { client, freePort, type ServiceProcess } from '../support/service-process.ts'
+import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
+import { type DocCommand, documentedCommands, npxShim, runShell } from './doc-commands.ts'
+import { requireJq } from './jq.ts'
+
+const commands = documentedCommands()
+
+/** Commands that keep running until Ctrl-C, and what they print once up (as text or --json). */
+const longRunning: [RegExp, RegExp][] = [
+  [/hookpost serve\b/, /hookpost is listening/],
+  [/hookpost deliveries tail\b/, /following/],
+  [/hookpost listen\b/, /listening: \S+ deliveries/],
+  [/hookpost receive\b(?!.*--background)/, /listening on http|"listening":"http/],
+]
+
+/** Documented to exit 1. */
+const refused = [/hookpost subscriptions check-url http:\/\/10\./]
+
+describe.skipIf(!requireJq())('every hookpost command the documentation prints runs as printed', () => {
+  let svc: ServiceProcess
+  let rx: TestReceiver
+  let t: Tenant
+  let cwd: string
+  let shimDir: string
+  let subId: string
+  let deliveryId: string
+  const scratch: string[] = []
+  const databases: { drop(): Promise<void> }[] = []
+
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), 'hookpost-docs-'))
+    shimDir = npxShim()
+    rx = await new TestReceiver().start()
+    svc = await loopbackService()
+    t = await createTenant(svc, 'docs')
+    const consumer = client(svc.url, t.consumer.authorization)
+    subId = (
+      await consumer('POST', '/webhooks/subscription', {
+        event: 'site.publish',
+        url: `${rx.url}/hook`,
+        active: true,
+      })
+    ).json.subscription.id
+    const example = eventTypes.find((e) => e.name === 'site.publish')!.example
+    writeFileSync(join(cwd, 'event.json'), JSON.stringify(example))
+    // `publish --file events.ndjson`: two payloads, one a line.
+    writeFileSync(join(cwd, 'events.ndjson'), `${JSON.stringify(example)}\n${JSON.stringify(example)}\n`)
+    writeFileSync(
+      join(cwd, 'catalogue.json'),
+      JSON.stringify((await consumer('GET', '/webhooks/event-types')).json),
+    )
+    await client(svc.url, t.publisher.authorization)('POST', '/events', example)
+    await eventually(() => expect(rx.received).toHaveLength(1), 10_000)
+    // A delivery as received, saved the way `verify` reads it.
+    const saved = rx.received[0]!
+    deliveryId = String(saved.headers['webhook-id'])
+    writeFileSync(join(cwd, 'body.bin'), saved.body)
+    const headerLines = Object.entries(saved.headers).map(
+      ([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`,
+    )
+    writeFileSync(join(cwd, 'headers.txt'), `POST /hook HTTP/1.1\n${headerLines.join('\n')}\n`)
+  })
+  afterAll(async () => {
+    await svc?.stop()
+    svc?.cleanup()
+    await rx?.stop()
+    for (const d of [cwd, shimDir, ...scratch]) if (d) rmSync(d, { recursive: true, force: true })
+    for (const db of databases) await db.drop()
+  })
+
+  /** A documented PostgreSQL URL → a fresh database here (SQLite where there is no PostgreSQL). */
+  async function databaseFor(dir: string): Promise<string> {
+    const pg = await postgresAvailable()
+    if (!pg.ok && postgresRequired) throw new Error(pg.reason)
+    if (!pg.ok) return `sqlite:${join(dir, 'migrated.db')}`
+    const db = await freshDatabase()
+    databases.push(db)
+    return db.url
+  }
+
+  /** Placeholders → real values; a destructive command gets a subscription or credential of its own. */
+  async function substitute(c: DocCommand): Promise<{ text: string; env: Record<string, string> }> {
+    const consumer = client(svc.url, t.consumer.authorization)
+    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
+    let text = c.text
+    if (text.includes('sub_…') && /subscriptions (delete|update)/.test(text)) {
+      const own = await consumer('POST', '/webhooks/subscription', {
+        event: 'site.publish',
+        url: `${rx.url}/scratch`,
+        active: true,
+      })
+      text = text.replaceAll('sub_…', own.json.subscription.id)
+    }
+    if (text.includes('key_…')) {
+      const own = await admin('POST', `/admin/environments/${t.envId}/credentials`, { role: 'consumer' })
+      text = text.replaceAll('key_…', own.json.credential.id)
+    }
+    const serveDir = mkdtempSync(join(tmpdir(), 'hookpost-docs-serve-'))
+    scratch.push(serveDir)
+    text = text
+      .replaceAll('<envId>', t.envId)
+      .replaceAll('env_…', t.envId)
+      .replaceAll('sub_…', subId)
+      .replaceAll('dlv_…', deliveryId)
+      .replaceAll('whsec_…', t.signingSecret)
+      .replaceAll('hpk_…', t.consumer.key)
+      .replaceAll('hps_…', t.consumer.secret)
+      .replaceAll('<command>', 'publish')
+      .replaceAll('http://127.0.0.1:8080', svc.url)
+      .replace(/--port (8080|9000)\b/g, `--port ${await freePort()}`)
+      .replace(/postgres:\/\/\S+/, await databaseFor(serveDir))
+    const left = text.match(/\S*…\S*|<[a-zA-Z]+>/)
+    if (left) throw new Error(`${c.file}:${c.line}: no value for the placeholder ${left[0]} in: ${c.text}`)
+    const credential = /hookpost publish\b/.test(text) ? t.publisher : t.consumer
+    const store = /hookpost serve\b/.test(text)
+      ? { HOOKPOST_DATA_DIR: serveDir, HOOKPOST_DATABASE_URL: `sqlite:${join(serveDir, 'hookpost.db')}` }
+      : { HOOKPOST_DATA_DIR: svc.dataDir, HOOKPOST_DATABASE_URL: svc.env['HOOKPOST_DATABASE_URL']! }
+    return {
+      text,
+      env: {
+        ...store,
+        HOOKPOST_URL: svc.url,
+        HOOKPOST_KEY: credential.key,
+        HOOKPOST_SECRET: credential.secret,
+      },
+    }
+  }
+
+  it('has an example for every command of hookpost --help', async () => {
+    const names = async (path: string[]): Promise<string[]> => {
+      const help = (await runCli([...path, '--help'], {})).stdout
+      const section = help.split('Commands:\n')[1]
+      if (!section) return [path.join(' ')]
+      const subs = [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((n) => n !== 'help')
+      return (await Promise.all(subs.map((n) => names([...path, n])))).flat()
+    }
+    const leaves = await names([])
+    expect(leaves).toContain('credentials create')
+    const documented = commands.map((c) => c.text)
+    for (const leaf of leaves) {
+      expect(
+        documented.some((d) => d.includes(`npx hookpost ${leaf}`)),
+        `no example of hookpost ${leaf} in README.md or docs/`,
+      ).toBe(true)
+    }
+  })
+
+  it('finds the commands of README.md and docs/cli.md', () => {
+    expect(
+      commands.some((c) => c.file === 'README.md' && c.text.includes('credentials create <envId>')),
+    ).toBe(true)
+    expect(commands.filter((c) => c.file === 'docs/cli.md').length).toBeGreaterThan(25)
+  })
+
+  /** Runs it; a long-running command until it is up, then Ctrl-C. Resolves with its exit code. */
+  async function run(text: string, env: Record<string, string>) {
+    const shell = runShell(text, { cwd, env, shimDir })
+    const ready = longRunning.find(([cmd]) => cmd.test(text))?.[1]
+    if (ready) {
+      try {
+        await shell.waitFor(ready)
+      } finally {
+        shell.signal('SIGINT')
+      }
+    }
+    return { code: await shell.exited, shell }
+  }
+
+  const expectedCode = (text: string) => (refused.some((r) => r.test(text)) ? 1 : 0)
+
+  for (const c of commands) {
+    it(`${c.file}:${c.line}  ${c.text}`, async () => {
+      const { text, env } = await substitute(c)
+      const { code, shell } = await run(text, env)
+      expect(code, `${text}\n${shell.output()}`).toBe(expectedCode(text))
+      // For people: tables and lines, never JSON (the service's own log lines aside).
+      if (!/hookpost serve\b/.test(text)) expect(shell.stdout(), text).not.toMatch(/^\s*[[{]/)
+    })
+  }
+
+  // The same commands for scripts: with --json, stdout is one JSON value, or JSON lines for a
+  // command that follows something (serve's lines are its logs).
+  const forScripts = [
+    ...new Map(commands.filter((c) => !/--help|--json/.test(c.text)).map((c) => [c.text, c])).values(),
+  ]
+  for (const c of forScripts) {
+    it(`--json: ${c.text}`, async () => {
+      const { text, env } = await substitute(c)
+      const { code, shell } = await run(`${text} --json`, env)
+      expect(code, `${text} --json\n${shell.output()}`).toBe(expectedCode(text))
+      const out = shell.stdout().trim()
+      expect(out, text).not.toBe('')
+      if (longRunning.some(([cmd]) => cmd.test(text)) || /hookpost replay\b/.test(text)) {
+        for (const line of out.split('\n')) expect(() => JSON.parse(line), line).not.toThrow()
+      } else expect(() => JSON.parse(out), out).not.toThrow()
+    })
+  }
+})
