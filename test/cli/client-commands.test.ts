@@ -123,13 +123,13 @@ describe('hookpost client commands against a running service', () => {
     writeFileSync(join(dir, 'events.ndjson'), `${one}\n\n${two}\r\n`)
     const [a, again, b] = await Promise.all([
       runCli(
-        ['publish', '--file', join(dir, 'events.ndjson'), '--idempotency-key', 'import-1'],
+        ['publish', '--file', join(dir, 'events.ndjson'), '--idempotency-key', 'import-1', '--json'],
         t.publisherEnv,
       ),
-      runCli(['publish', '--file', '-', '--idempotency-key', 'import-1'], t.publisherEnv, {
+      runCli(['publish', '--file', '-', '--idempotency-key', 'import-1', '--json'], t.publisherEnv, {
         stdin: Buffer.from(`[${one},${two}]`),
       }),
-      runCli(['publish', '--file', '-'], t.publisherEnv, { stdin: Buffer.from(`[\n${two}\n]`) }),
+      runCli(['publish', '--file', '-', '--json'], t.publisherEnv, { stdin: Buffer.from(`[\n${two}\n]`) }),
     ])
     for (const r of [a, again, b]) expect(r.code, r.stderr).toBe(0)
     const events = JSON.parse(a.stdout).events

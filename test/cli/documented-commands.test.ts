@@ -104,6 +104,10 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
       })
       text = text.replaceAll('sub_…', own.json.subscription.id)
     }
+    if (text.includes('plk_…')) {
+      const own = await admin('POST', `/admin/environments/${t.envId}/portal-links`, {})
+      text = text.replaceAll('plk_…', own.json.portalLink.id)
+    }
     if (text.includes('key_…')) {
       const own = await admin('POST', `/admin/environments/${t.envId}/credentials`, { role: 'consumer' })
       text = text.replaceAll('key_…', own.json.credential.id)
