@@ -153,36 +153,27 @@ export function compareSchemas(
   allowed: readonly AllowedDifference[] = [],
 ): string[] {
   const out: string[] = []
-  const names = (a: object, b: object) => [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
-  for (const table of names(sqlite.tables, postgres.tables)) {
-    const s = sqlite.tables[table]
-    const p = postgres.tables[table]
-    if (!s || !p) {
-      out.push(`table ${table}: only on ${s ? 'SQLite' : 'PostgreSQL'}`)
-      continue
-    }
-    for (const column of names(s, p)) {
-      const sc = s[column]
-      const pc = p[column]
-      if (!sc || !pc) {
-        out.push(`column ${table}.${column}: only on ${sc ? 'SQLite' : 'PostgreSQL'}`)
-        continue
-      }
-      const allow = allowed.find((a) => a.table === table && a.column === column)
+  /** The names on both sides, with their two values; a name on one side only is a difference. */
+  const both = <T>(what: string, a: Record<string, T>, b: Record<string, T>): [string, T, T][] =>
+    [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().flatMap((name): [string, T, T][] => {
+      const [x, y] = [a[name], b[name]]
+      if (x !== undefined && y !== undefined) return [[name, x, y]]
+      out.push(`${what} ${name}: only on ${x !== undefined ? 'SQLite' : 'PostgreSQL'}`)
+      return []
+    })
+  for (const [table, s, p] of both('table', sqlite.tables, postgres.tables)) {
+    const columns = (t: Record<string, ColumnShape>) =>
+      Object.fromEntries(Object.entries(t).map(([c, shape]) => [`${table}.${c}`, shape]))
+    for (const [column, sc, pc] of both('column', columns(s), columns(p))) {
+      const allow = allowed.find((a) => `${a.table}.${a.column}` === column)
       for (const k of ['type', 'notNull', 'hasDefault'] as const) {
         if (sc[k] === pc[k]) continue
         if (allow && allow.sqlite[k] === sc[k] && allow.postgres[k] === pc[k]) continue
-        out.push(`column ${table}.${column}: ${k} is ${sc[k]} on SQLite, ${pc[k]} on PostgreSQL`)
+        out.push(`column ${column}: ${k} is ${sc[k]} on SQLite, ${pc[k]} on PostgreSQL`)
       }
     }
   }
-  for (const name of names(sqlite.indexes, postgres.indexes)) {
-    const s = sqlite.indexes[name]
-    const p = postgres.indexes[name]
-    if (!s || !p) {
-      out.push(`index ${name}: only on ${s ? 'SQLite' : 'PostgreSQL'}`)
-      continue
-    }
+  for (const [name, s, p] of both('index', sqlite.indexes, postgres.indexes)) {
     if (JSON.stringify(s) !== JSON.stringify(p)) {
       out.push(`index ${name}: ${JSON.stringify(s)} on SQLite, ${JSON.stringify(p)} on PostgreSQL`)
     }
