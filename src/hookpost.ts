@@ -1,5 +1,7 @@
-// The core's use cases assembled over their ports. Transports (HTTP, CLI, dashboard) receive
-// this object and call nothing else; main.ts builds it from the adapters it picks.
+// The core's use cases assembled over their ports. Transports (HTTP, CLI, dashboard, relay)
+// receive this object and call nothing else: it holds no store, so a transport cannot reach
+// around the use cases. main.ts builds it from the adapters it picks.
+import { auditLog } from './audit/audit-log.ts'
 import { deliveries } from './deliveries/deliveries.ts'
 import { replays } from './deliveries/replays.ts'
 import { attemptLimit, type RetryPolicy } from './deliveries/retry-policy.ts'
@@ -39,7 +41,6 @@ export function createHookpost(deps: HookpostDeps) {
   const { store, box } = deps
   const onWork = () => deps.onWork?.()
   return {
-    store,
     eventTypes,
     environments: environments({ store, box, now }),
     subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now }),
@@ -59,6 +60,9 @@ export function createHookpost(deps: HookpostDeps) {
     operationalEvents: operationalEvents({ store }),
     sessions: dashboardSessions({ store, now }),
     portalLinks: portalLinks({ store, now }),
+    audit: auditLog({ store, now }),
+    /** Whether the store takes writes (GET /health/ready). */
+    readiness: () => store.readiness(),
     explainUrl:
       deps.explainUrl ??
       ((url: string): UrlExplanation => {

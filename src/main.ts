@@ -14,7 +14,6 @@ import { KeyFileSecretBox, masterKeyFile, rotateKeyFiles } from './data-dir/mast
 import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { DeliveryWorker } from './deliveries/worker.ts'
 import { createHookpost, type Hookpost } from './hookpost.ts'
-import { buildApp } from './http/build-app.ts'
 import type { AddressPolicy } from './network/address-policy.ts'
 import { attemptLogger } from './observability/attempt-log.ts'
 import { prettyDestination } from './observability/log-format.ts'
@@ -35,6 +34,7 @@ import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
 import { version } from './version.ts'
+import { buildWebApp } from './web-app.ts'
 
 export const redactPaths = [
   'req.headers.authorization',
@@ -329,7 +329,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   let url: string | undefined
   let metricsServer: Server | undefined
   if (config.role !== 'worker') {
-    app = await buildApp({
+    app = await buildWebApp({
       hookpost,
       adminToken: adminTokenOf(config, log),
       version,

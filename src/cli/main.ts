@@ -1,7 +1,7 @@
 // The `hookpost` command: argv → Config → the same entry points main.ts and the HTTP API use.
 // No logic of its own beyond parsing and printing.
 import { Command, CommanderError, Option } from 'commander'
-import { type AuditInput, auditLog, operatorActor } from '../audit/audit-log.ts'
+import { type AuditInput, operatorActor } from '../audit/audit-log.ts'
 import { loadConfig } from '../config/load.ts'
 import { type Config, settings } from '../config/schema.ts'
 import type { Hookpost } from '../hookpost.ts'
@@ -87,7 +87,7 @@ async function withCore<T>(flags: Flags, fn: (h: Hookpost) => Promise<T>): Promi
 
 /** Operator actions from the command line enter the audit log like those of the API. */
 const audit = (h: Hookpost, entry: Omit<AuditInput, 'actor'>) =>
-  auditLog({ store: h.store }).record({ ...entry, actor: operatorActor })
+  h.audit.record({ ...entry, actor: operatorActor })
 
 /** An operator command's warnings go to stderr, so that its stdout stays what it prints. */
 const operatorLogger = (flags: Flags, createLogger: typeof import('../main.ts')['createLogger']) =>

@@ -1,11 +1,9 @@
-// The dashboard at /dashboard: server-rendered pages (Preact) with htmx for partial updates,
-// plus the operator API's portal links. Sessions live in the store (the cookie holds a random
-// token); every state-changing request carries the session's CSRF token. The pages call the same use cases as the REST API, scoped to
+// The dashboard at /dashboard: server-rendered pages (Preact) with htmx for partial updates.
+// Sessions live in the store (the cookie holds a random token); every state-changing request carries the session's CSRF token. The pages call the same use cases as the REST API, scoped to
 // the signed-in environment: there is no privileged path.
 import type { FastifyError, FastifyPluginAsync } from 'fastify'
 import type { Hookpost } from '../hookpost.ts'
-import { statusOfKind } from '../http/error-response.ts'
-import { portalRoutes } from '../http/routes/portal-routes.ts'
+import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import { dashboardCss, dashboardScript, loadHtmx } from './assets.ts'
 import { authPages } from './auth-pages.tsx'
@@ -55,8 +53,6 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
       script: `/dashboard/assets/dashboard.js?v=${script.version}`,
     },
   }
-
-  await app.register(portalRoutes, { hookpost: opts.hookpost, adminToken: opts.adminToken })
 
   // Static files: no session, cached (the URL carries a content hash).
   await app.register(

@@ -1,8 +1,8 @@
 // The operator view (/dashboard/operator/*): environments, credentials, portal links, and charts
 // and endpoint rankings computed from bounded samples of the delivery log and subscription health.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { statusOfKind } from '../http/error-response.ts'
 import { portalLinkDefaultMs } from '../sessions/portal-links.ts'
+import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type {
   CredentialRole,

@@ -2,7 +2,7 @@
 // write goes through the same use cases as /webhooks/*, with the session's environment, so
 // another environment's ids are simply not found (404).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { statusOfKind } from '../http/error-response.ts'
+import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
 import { render } from './views/layout.tsx'

@@ -38,6 +38,11 @@ export function deliveries(deps: { store: Store; now: () => number; onRetry?: ()
       return { deliveries: page, nextCursor }
     },
 
+    /** Whether the delivery is one of the environment's (the relay forwards only those). */
+    async exists(envId: string, id: string): Promise<boolean> {
+      return (await store.deliveries.get(envId, id)) !== undefined
+    },
+
     async get(envId: string, id: string): Promise<{ delivery: DeliveryRow; attempts: AttemptRow[] }> {
       const delivery = await store.deliveries.get(envId, id)
       if (!delivery) throw new AppError('delivery_not_found')

@@ -1,13 +1,10 @@
-// Builds the HTTP app as an object (tests drive it with inject; main.ts listens). Transports
-// call the core's use cases only.
-import { randomBytes } from 'node:crypto'
+// Builds the HTTP API as an object (tests drive it with inject; main.ts listens). Transports
+// call the core's use cases only. The dashboard is added by src/web-app.ts (`more`): the API
+// and the dashboard do not import each other.
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { auditLog } from '../audit/audit-log.ts'
-import { dashboardRoutes } from '../dashboard/dashboard-routes.tsx'
-import type { DashboardPorts } from '../dashboard/ports.ts'
 import { parseJsonBody } from '../events/json-body.ts'
 import type { Hookpost } from '../hookpost.ts'
 import { bearerMatches } from '../observability/metrics.ts'
@@ -29,6 +26,7 @@ import {
 } from './request-limits.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { consumerRoutes } from './routes/consumer-routes.ts'
+import { portalRoutes } from './routes/portal-routes.ts'
 import { publisherRoutes } from './routes/publisher-routes.ts'
 import { relayRoutes } from './routes/relay-routes.ts'
 import { ErrorOut } from './schemas.ts'
@@ -43,16 +41,14 @@ export interface AppDeps {
   logger?: FastifyBaseLogger
   /** Token buckets per credential and per environment (per node); none when absent. */
   rateLimit?: RateLimitOptions
-  /** Signs the dashboard's anonymous cookies (32 bytes, or a function); random per process when absent. */
-  sessionKey?: Buffer | (() => Buffer)
-  /** Optional dashboard features the core does not offer yet (listing credentials). */
-  dashboard?: DashboardPorts
   /** GET /metrics (Prometheus text); behind `Authorization: Bearer <token>` when token is set. */
   metrics?: { contentType: string; render(): Promise<string>; token?: string | undefined }
   /** The development relay of `hookpost listen` (/relay/*); absent: no relay routes. */
   relay?: { hub: RelayHub; publicOrigin: () => string }
   /** Connection limits (docs/security.md, request limits); the defaults below when absent. */
   connections?: Partial<ConnectionLimits>
+  /** More routes under the API's hooks and error handler (the dashboard, from src/web-app.ts). */
+  more?: (app: FastifyInstance) => Promise<void>
 }
 
 export interface ConnectionLimits {
@@ -106,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   app.addHook('onRequest', urlLengthGuard)
   if (deps.rateLimit) app.addHook('preParsing', rateLimitHook(deps.rateLimit))
-  app.addHook('onSend', auditTrail(auditLog({ store: deps.hookpost.store })))
+  app.addHook('onSend', auditTrail(deps.hookpost.audit))
   app.addHook('onSend', boundedDrain(limits.drainLimitBytes))
   app.setNotFoundHandler((req, reply) =>
     sendError(
@@ -190,7 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     async (req) => {
-      const r = await deps.hookpost.store.readiness()
+      const r = await deps.hookpost.readiness()
       if (r.ready) {
         if (unready !== undefined) req.log.info('the store takes writes again: ready')
         unready = undefined
@@ -222,18 +218,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   await app.register(adminRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
+  await app.register(portalRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(consumerRoutes, { hookpost: deps.hookpost })
   await app.register(publisherRoutes, {
     hookpost: deps.hookpost,
     bodyLimit: deps.eventBodyLimit,
     batchBodyLimit: deps.batchBodyLimit ?? 10 * 1024 * 1024,
   })
-  await app.register(dashboardRoutes, {
-    hookpost: deps.hookpost,
-    adminToken: deps.adminToken,
-    sessionKey: deps.sessionKey ?? randomBytes(32),
-    ...deps.dashboard,
-  })
+  await deps.more?.(app)
   if (deps.relay) {
     await app.register(relayRoutes, {
       hookpost: deps.hookpost,

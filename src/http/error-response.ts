@@ -1,28 +1,9 @@
-// The only map from error kinds to HTTP statuses, and the one shape of every error body:
+// The one shape of every error body (statuses from src/shared/error-status.ts):
 // { "error": { "code", "message", "details"? } }. Anything that is not an AppError is logged
 // and answered as an opaque 500 so that internals never leak.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import {
-  AppError,
-  type ErrorCode,
-  type ErrorDetail,
-  type ErrorKind,
-  errorCatalogue,
-} from '../shared/errors.ts'
-
-export const statusOfKind: Record<ErrorKind, number> = {
-  invalid: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  too_large: 413,
-  unsupported_media: 415,
-  unprocessable: 422,
-  rate_limited: 429,
-  internal: 500,
-  unavailable: 503,
-}
+import { statusOfKind } from '../shared/error-status.ts'
+import { AppError, type ErrorCode, type ErrorDetail, errorCatalogue } from '../shared/errors.ts'
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: ErrorDetail[] }

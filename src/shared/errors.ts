@@ -1,5 +1,5 @@
 // The one catalogue of error codes. The core raises AppError with a code from here; only
-// src/http/error-response.ts turns a kind into an HTTP status. docs/errors.md lists every code
+// src/shared/error-status.ts turns a kind into an HTTP status. docs/errors.md lists every code
 // (a test keeps the two in step).
 
 export type ErrorKind =

@@ -11,6 +11,13 @@ import { sqliteMigrations } from '../../src/store/sqlite/migrations.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { freshDatabase, postgresAvailable } from '../support/postgres.ts'
+import {
+  type AllowedDifference,
+  compareSchemas,
+  postgresSchema,
+  type SchemaShape,
+  sqliteSchema,
+} from './schema-shape.ts'
 
 describe('migrations', () => {
   it('keep the same numbers and names in both adapters', () => {
@@ -90,5 +97,78 @@ describe('migration 6 (unrevealed_secrets)', () => {
     } finally {
       await db.drop()
     }
+  })
+})
+
+/**
+ * Intended differences between the two schemas, column by column. Anything else that differs
+ * (a column, its type family, nullability or default, an index) fails the test below.
+ */
+const intendedDifferences: readonly AllowedDifference[] = [
+  {
+    table: 'events',
+    column: 'body',
+    sqlite: { type: 'blob' },
+    postgres: { type: 'bytea' },
+    // The received bytes, kept as they are (never jsonb): each engine's byte string.
+    why: 'raw bytes',
+  },
+]
+
+async function migratedSqlite(): Promise<SchemaShape> {
+  const dir = mkdtempSync(join(tmpdir(), 'hookpost-shape-'))
+  try {
+    const file = join(dir, 'shape.db')
+    const store = openSqliteStore(file)
+    await store.migrate()
+    await store.close()
+    const raw = new BetterSqlite3(file, { readonly: true })
+    try {
+      return sqliteSchema(raw)
+    } finally {
+      raw.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe('the two schemas, column by column', () => {
+  it.runIf(postgres.ok)('match after every migration, but for the intended differences', async () => {
+    const db = await freshDatabase()
+    try {
+      const store = openPostgresStore(db.url)
+      await store.migrate()
+      await store.close()
+      const c = new pg.Client({ connectionString: db.url })
+      await c.connect()
+      const pgShape = await postgresSchema(c).finally(() => c.end())
+      const sqliteShape = await migratedSqlite()
+      expect(Object.keys(sqliteShape.tables).length).toBeGreaterThan(10)
+      expect(compareSchemas(sqliteShape, pgShape, intendedDifferences)).toEqual([])
+    } finally {
+      await db.drop()
+    }
+  })
+
+  it('the comparison names each planted mismatch', async () => {
+    const good = await migratedSqlite()
+    const planted: SchemaShape = structuredClone(good)
+    const deliveries = planted.tables['deliveries']!
+    delete deliveries['lease_token']
+    deliveries['next_attempt_at'] = { ...deliveries['next_attempt_at']!, notNull: true }
+    planted.tables['events']!['body']!.type = 'text'
+    planted.indexes['deliveries_due'] = { ...planted.indexes['deliveries_due']!, partial: false }
+    planted.indexes['credentials(key)'] = { ...planted.indexes['credentials(key)']!, unique: false }
+    delete planted.indexes['audit_log_action']
+    expect(compareSchemas(good, good, intendedDifferences)).toEqual([])
+    expect(compareSchemas(good, planted, intendedDifferences)).toEqual([
+      'column deliveries.lease_token: only on SQLite',
+      'column deliveries.next_attempt_at: notNull is false on SQLite, true on PostgreSQL',
+      'column events.body: type is blob on SQLite, text on PostgreSQL',
+      'index audit_log_action: only on SQLite',
+      expect.stringMatching(/^index credentials\(key\): .*"unique":true.*"unique":false/),
+      expect.stringMatching(/^index deliveries_due: .*"partial":true.*"partial":false/),
+    ])
   })
 })

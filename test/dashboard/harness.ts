@@ -3,10 +3,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { DashboardPorts } from '../../src/dashboard/ports.ts'
 import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
-import { buildApp } from '../../src/http/build-app.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
+import { buildWebApp } from '../../src/web-app.ts'
 import { adminToken, simpleUrlCheck } from '../support/app-harness.ts'
 
 export const sessionKey = Buffer.alloc(32, 7)
@@ -36,7 +36,7 @@ export async function dashHarness(
     retryPolicy: { scheduleMs: [1000, 2000], jitter: 0.2, maxRetryAfterMs: 60_000 },
     secretGraceMs: 86_400_000,
   })
-  const app = await buildApp({
+  const app = await buildWebApp({
     hookpost,
     adminToken,
     version: '0.0.0-test',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { statusOfKind } from '../../src/http/error-response.ts'
+import { statusOfKind } from '../../src/shared/error-status.ts'
 import { errorCatalogue } from '../../src/shared/errors.ts'
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')

@@ -2,11 +2,11 @@
 // token, one environment and a consumer and a publisher credential.
 import type { FastifyInstance } from 'fastify'
 import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
-import { buildApp } from '../../src/http/build-app.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import type { UrlCheck } from '../../src/subscriptions/subscriptions.ts'
+import { buildWebApp } from '../../src/web-app.ts'
 import { basic } from './basic-auth.ts'
 
 export const adminToken = 'test-admin-token-0123456789'
@@ -51,7 +51,7 @@ export async function appHarness(
     secretGraceMs: 86_400_000,
     ...(opts.onWork ? { onWork: opts.onWork } : {}),
   })
-  const app = await buildApp({
+  const app = await buildWebApp({
     hookpost,
     adminToken,
     version: '0.0.0-test',

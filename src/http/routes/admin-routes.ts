@@ -1,7 +1,7 @@
 // Operator API (contract section 3): environments and their credentials, behind the admin token.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { auditActions, auditLog } from '../../audit/audit-log.ts'
+import { auditActions } from '../../audit/audit-log.ts'
 import type { Hookpost } from '../../hookpost.ts'
 import { adminGuard } from '../auth.ts'
 import { iso, presentEnvironment, presentOperationalEvent } from '../presenters.ts'
@@ -182,7 +182,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     },
   )
 
-  const audit = auditLog({ store: hookpost.store })
+  const audit = hookpost.audit
   app.get(
     '/admin/audit',
     {
