@@ -90,9 +90,14 @@ export async function postBatch(
     })
     text = await res.text()
   } catch (e) {
-    const cause = (e as { cause?: { code?: unknown } }).cause
-    const code = typeof cause?.code === 'string' ? cause.code : (e as Error).name
-    return { kind: 'retry', error: `POST ${url} failed: ${code}` }
+    const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause
+    const why =
+      typeof cause?.code === 'string'
+        ? cause.code
+        : typeof cause?.message === 'string'
+          ? cause.message
+          : (e as Error).message
+    return { kind: 'retry', error: `POST ${url} failed: ${why}` }
   }
   let body: (ErrorBody & { events?: unknown }) | undefined
   try {

@@ -47,10 +47,13 @@ export async function mysqlRelayDatabase(
       let rows: PendingRow[]
       try {
         await conn.query('start transaction')
+        // Ordered by t.id, the column (`id` alone would be the text alias: a sort of every
+        // pending row, and a locking read locks every row it reads, leaving the other relays
+        // nothing to take).
         const [r] = await conn.query(
-          `select cast(id as char) as id, payload, idempotency_key, ordering_key from ${table.sql}
-           where published_at is null and failed_at is null
-           order by id limit ? for update skip locked`,
+          `select cast(t.id as char) as id, t.payload, t.idempotency_key, t.ordering_key from ${table.sql} as t
+           where t.published_at is null and t.failed_at is null
+           order by t.id limit ? for update skip locked`,
           [limit],
         )
         rows = (r as Rows).map(pendingRowOf)

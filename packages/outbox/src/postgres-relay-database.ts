@@ -42,9 +42,10 @@ export async function postgresRelayDatabase(
       try {
         await client.query('begin')
         const r = await client.query(
-          `select id::text as id, payload, idempotency_key, ordering_key from ${table.sql}
-           where published_at is null and failed_at is null
-           order by id limit $1 for update skip locked`,
+          // Ordered by t.id, the column: `id` alone would sort by the text alias.
+          `select t.id::text as id, t.payload, t.idempotency_key, t.ordering_key from ${table.sql} as t
+           where t.published_at is null and t.failed_at is null
+           order by t.id limit $1 for update skip locked`,
           [limit],
         )
         rows = r.rows.map(pendingRowOf)
