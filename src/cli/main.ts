@@ -9,6 +9,7 @@ import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
 import { register as registerDeliveries } from './commands/deliveries.ts'
 import { register as registerListen } from './commands/listen.ts'
+import { register as registerOutbox } from './commands/outbox.ts'
 import { register as registerPublish } from './commands/publish.ts'
 import { register as registerReplay } from './commands/replay.ts'
 import { register as registerSubscriptions } from './commands/subscriptions.ts'
@@ -226,6 +227,7 @@ registerDeliveries(program)
 registerReplay(program)
 registerVerify(program)
 registerListen(program)
+registerOutbox(program)
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) process.stderr.write(`${e.message}\n`)

@@ -22,6 +22,8 @@ export interface FakeHookpost {
   events: Map<string, string>
   /** Answers a request instead of accepting it when it returns something. */
   script: ((r: BatchRequest) => ScriptedAnswer | undefined | Promise<ScriptedAnswer | undefined>) | undefined
+  /** Runs once an answer has been written (a test kills the relay there). */
+  afterAnswer: ((r: BatchRequest, status: number) => void) | undefined
   close(): Promise<void>
 }
 
@@ -31,19 +33,22 @@ export async function startFakeHookpost(): Promise<FakeHookpost> {
     requests: [],
     events: new Map(),
     script: undefined,
+    afterAnswer: undefined,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const raw = Buffer.concat(chunks).toString('utf8')
+    if (req.method !== 'POST' || req.url !== '/events/batch') {
+      res.writeHead(404, { 'content-type': 'application/json' })
+      return res.end('{"error":{"code":"not_found","message":"no such route"}}')
+    }
+    const r: BatchRequest = { authorization: req.headers.authorization, raw, items: JSON.parse(raw).events }
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers })
-      res.end(JSON.stringify(body))
+      res.end(JSON.stringify(body), () => fake.afterAnswer?.(r, status))
     }
-    if (req.method !== 'POST' || req.url !== '/events/batch')
-      return answer(404, { error: { code: 'not_found' } })
-    const r: BatchRequest = { authorization: req.headers.authorization, raw, items: JSON.parse(raw).events }
     fake.requests.push(r)
     const scripted = await fake.script?.(r)
     if (scripted) return answer(scripted.status, scripted.body ?? {}, scripted.headers)

@@ -44,6 +44,7 @@ describe.each(dialects)('outbox relay on %s', (dialect) => {
     fake.requests.length = 0
     fake.events.clear()
     fake.script = undefined
+    fake.afterAnswer = undefined
     logs.length = 0
     fx = await outboxFixture(dialect)
   })
