@@ -4,13 +4,13 @@
 // POST /events/batch (which, like the service, answers a known idempotency key with its first
 // event), and against the real service once it has the batch endpoint (contract section 10).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { OutboxDialect } from '../../packages/outbox/src/index.ts'
 import { type OutboxFixture, outboxFixture } from '../../packages/outbox/test/databases.ts'
 import { type FakeHookpost, startFakeHookpost } from '../../packages/outbox/test/fake-hookpost.ts'
 import { basic } from '../support/basic-auth.ts'
+import { serviceHasBatchEndpoint } from '../support/batch-endpoint.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
@@ -152,13 +152,7 @@ describe.each(dialects)('hookpost outbox relay (process) on %s, against a fake /
 
 // The service's batch endpoint (contract section 10) lands on another branch; these run once
 // the service routes POST /events/batch.
-const routesDir = join(repoRoot, 'src/http')
-const serviceHasBatch = readdirSync(routesDir, { recursive: true })
-  .map(String)
-  .filter((f) => f.endsWith('.ts'))
-  .some((f) => readFileSync(join(routesDir, f), 'utf8').includes('/events/batch'))
-
-describe.skipIf(!serviceHasBatch).each(dialects)(
+describe.skipIf(!serviceHasBatchEndpoint()).each(dialects)(
   'hookpost outbox relay (process) on %s, against the real service',
   (dialect) => {
     let svc: ServiceProcess
