@@ -18,8 +18,11 @@ export interface WriteOptions {
   orderingKey?: string
 }
 
-/** The values of one outbox row, for inserting through an ORM's own builder. */
-export interface OutboxRowValues {
+/**
+ * The values of one outbox row, for inserting through an ORM's own builder. A type alias, not an
+ * interface, so that it fits builders typed with an index signature (Kysely's `Record` tables).
+ */
+export type OutboxRowValues = {
   event_name: string
   payload: string
   ordering_key: string | null
