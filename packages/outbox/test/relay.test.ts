@@ -274,6 +274,25 @@ describe.each(dialects)('outbox relay on %s', (dialect) => {
     expect(await r.lag()).toEqual({ oldestPendingMs: 0, pending: 0, failed: 0 })
   })
 
+  it('run() with concurrency 3: batches in flight at once, every row sent once', async () => {
+    await expect(relay({ concurrency: 0 })).rejects.toThrow(RangeError)
+    await fx.commitRows(60)
+    fake.script = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return undefined
+    }
+    const r = await relay({ batchSize: 5, concurrency: 3, idleDelayMs: { min: 5, max: 20 } })
+    const running = r.run()
+    while ((await fx.rows()).some((row) => !row.published))
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    await r.stop()
+    await running
+    const keys = fake.requests.flatMap((q) => q.items.map((i) => i.idempotencyKey))
+    expect(keys).toHaveLength(60)
+    expect(new Set(keys).size).toBe(60)
+    expect(logs.filter((l) => l.msg === 'outbox relay started')).toHaveLength(1)
+  })
+
   it('run() ships what is committed while it runs, logs its lag, and stop() ends it', async () => {
     const r = await relay({ idleDelayMs: { min: 5, max: 20 }, lagLogIntervalMs: 1 })
     const running = r.run()

@@ -35,10 +35,12 @@ export function register(program: Command): void {
   withClientOptions(withDatabase(outbox.command('relay')), 'publisher')
     .description('publish committed outbox rows until SIGTERM or Ctrl-C (several relays may run at once)')
     .option('--batch-size <n>', 'rows per POST /events/batch (1 to 1000)', '500')
+    .option('--concurrency <n>', 'batches in flight at once (more than 1: faster, not in id order)', '1')
     .option('--lag-interval <seconds>', 'how often to log the lag (0: never)', '10')
     .action(async (flags: Flags) => {
       const api = new ApiClient(clientOptionsOf(flags)).requireCredentials()
       const batchSize = positiveInteger(flags['batchSize'], '--batch-size', 1000)
+      const concurrency = positiveInteger(flags['concurrency'], '--concurrency', 64)
       const lagSeconds = Number(flags['lagInterval'])
       if (!Number.isFinite(lagSeconds) || lagSeconds < 0)
         throw new Error('--lag-interval must be a number of seconds')
@@ -58,6 +60,7 @@ export function register(program: Command): void {
         table: String(flags['table']),
         hookpost: { url: api.base, key: key as string, secret: secret as string },
         batchSize,
+        concurrency,
         lagLogIntervalMs: lagSeconds * 1000,
         log: (entry) =>
           process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`),
