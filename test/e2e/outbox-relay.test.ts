@@ -6,8 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { OutboxDialect } from '../../packages/outbox/src/index.ts'
-import { type OutboxFixture, outboxFixture } from '../../packages/outbox/test/databases.ts'
+import { type OutboxFixture, outboxFixture, testDialects } from '../../packages/outbox/test/databases.ts'
 import { type FakeHookpost, startFakeHookpost } from '../../packages/outbox/test/fake-hookpost.ts'
 import { basic } from '../support/basic-auth.ts'
 import { serviceHasBatchEndpoint } from '../support/batch-endpoint.ts'
@@ -15,7 +14,7 @@ import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
 
-const dialects: OutboxDialect[] = ['postgres', 'mysql']
+const dialects = await testDialects()
 
 interface RelayProcess {
   child: ChildProcess

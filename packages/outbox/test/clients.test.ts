@@ -5,10 +5,10 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect } from 'kysely'
 import { createPool } from 'mysql2'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { HookpostEvent, OutboxDialect } from '../src/index.js'
-import { databaseUrls, type OutboxFixture, outboxFixture } from './databases.ts'
+import type { HookpostEvent } from '../src/index.js'
+import { databaseUrls, type OutboxFixture, outboxFixture, testDialects } from './databases.ts'
 
-const dialects: OutboxDialect[] = ['postgres', 'mysql']
+const dialects = await testDialects()
 const event: HookpostEvent = { eventName: 'store.order_updated', order: { ref: 42, status: 'paid' } }
 
 describe.each(dialects)('writing with Kysely on %s', (dialect) => {

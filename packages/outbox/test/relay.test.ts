@@ -12,10 +12,10 @@ import {
   type RelayLogEntry,
   type RelayOptions,
 } from '../src/index.js'
-import { type OutboxFixture, outboxFixture } from './databases.ts'
+import { type OutboxFixture, outboxFixture, testDialects } from './databases.ts'
 import { type FakeHookpost, startFakeHookpost } from './fake-hookpost.ts'
 
-const dialects: OutboxDialect[] = ['postgres', 'mysql']
+const dialects = await testDialects()
 
 describe.each(dialects)('outbox relay on %s', (dialect) => {
   let fake: FakeHookpost
