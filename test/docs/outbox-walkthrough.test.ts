@@ -38,6 +38,31 @@ function walkthroughSteps(markdown: string): WalkthroughStep[] {
 
 const doc = readFileSync(join(repoRoot, 'docs/outbox.md'), 'utf8')
 
+/** A project directory as step 1's `npm install` leaves it: the two packages as packed, their peers. */
+async function projectAfterInstall(): Promise<string> {
+  const project = mkdtempSync(join(tmpdir(), 'hookpost-outbox-walkthrough-'))
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'shop', private: true, type: 'module' }),
+  )
+  const modules = join(project, 'node_modules')
+  for (const name of ['outbox', 'verify']) {
+    const dir = join(modules, '@hookpost', name)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'package.json'), readFileSync(join(repoRoot, 'packages', name, 'package.json')))
+    await run(process.execPath, [
+      join(repoRoot, 'packages', name, 'scripts', 'build.mjs'),
+      '--out-dir',
+      join(dir, 'dist'),
+    ])
+  }
+  for (const dep of ['pg', 'express', 'tsx', '@types'])
+    symlinkSync(join(repoRoot, 'node_modules', dep), join(modules, dep))
+  mkdirSync(join(modules, '.bin'))
+  symlinkSync(join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(modules, '.bin', 'tsx'))
+  return project
+}
+
 describe('docs/outbox.md', () => {
   it('marks the walkthrough: files, commands, two terminals and the expected output', () => {
     const kinds = walkthroughSteps(doc).map((s) => (s.kind === 'run' ? 'run' : `${s.kind} ${s.name}`))
@@ -53,6 +78,36 @@ describe('docs/outbox.md', () => {
       'output receiver',
     ])
   })
+
+  it("has TypeScript files that typecheck against the packed packages' types (strict)", async () => {
+    const project = await projectAfterInstall()
+    try {
+      const files = walkthroughSteps(doc).flatMap((s) => (s.kind === 'file' ? [s] : []))
+      for (const f of files) writeFileSync(join(project, f.name), f.code)
+      writeFileSync(
+        join(project, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            types: ['node'],
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+          },
+          files: files.map((f) => f.name),
+        }),
+      )
+      const tsc = join(repoRoot, 'node_modules', '.bin', 'tsc')
+      const result = await run(tsc, ['-p', join(project, 'tsconfig.json')], { cwd: project }).catch(
+        (e: { stdout: string }) => ({ stdout: e.stdout }),
+      )
+      expect(result.stdout).toBe('')
+    } finally {
+      rmSync(project, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
 
 describe.skipIf(!serviceHasBatchEndpoint())('docs/outbox.md walkthrough, run as written', () => {
@@ -82,27 +137,8 @@ describe.skipIf(!serviceHasBatchEndpoint())('docs/outbox.md walkthrough, run as 
   it('takes an order from the Express app to a verified delivery; the rolled-back order sends nothing', async () => {
     svc = await startService({ HOOKPOST_ALLOW_HTTP: 'true', HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8,::1/128' })
     db = await freshDatabase()
-    project = mkdtempSync(join(tmpdir(), 'hookpost-outbox-walkthrough-'))
-    // What `npm install` of step 1 leaves: the two packages as packed, and their peers.
-    writeFileSync(
-      join(project, 'package.json'),
-      JSON.stringify({ name: 'shop', private: true, type: 'module' }),
-    )
+    project = await projectAfterInstall()
     const modules = join(project, 'node_modules')
-    for (const name of ['outbox', 'verify']) {
-      const dir = join(modules, '@hookpost', name)
-      mkdirSync(dir, { recursive: true })
-      writeFileSync(join(dir, 'package.json'), readFileSync(join(repoRoot, 'packages', name, 'package.json')))
-      await run(process.execPath, [
-        join(repoRoot, 'packages', name, 'scripts', 'build.mjs'),
-        '--out-dir',
-        join(dir, 'dist'),
-      ])
-    }
-    for (const dep of ['pg', 'express', 'tsx'])
-      symlinkSync(join(repoRoot, 'node_modules', dep), join(modules, dep))
-    mkdirSync(join(modules, '.bin'))
-    symlinkSync(join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(modules, '.bin', 'tsx'))
     // Step 2 reads the operator token from Hookpost's data directory.
     symlinkSync(svc.dataDir, join(project, 'data'))
 
