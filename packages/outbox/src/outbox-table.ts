@@ -37,6 +37,17 @@ export class OutboxTable {
     return this.#parts[this.#parts.length - 1] as string
   }
 
+  /** PostgreSQL: the channel an insert notifies (the relay listens to it). */
+  get channel(): string {
+    return this.baseName
+  }
+
+  /** A quoted name beside the table's (same schema), e.g. its trigger function. */
+  sibling(suffix: string): string {
+    const q = this.dialect === 'postgres' ? '"' : '`'
+    return [...this.#parts.slice(0, -1), `${this.baseName}_${suffix}`].map((p) => `${q}${p}${q}`).join('.')
+  }
+
   /** Placeholder number `i` (1-based): `$i` on PostgreSQL, `?` on MySQL. */
   placeholder(i: number): string {
     return this.dialect === 'postgres' ? `$${i}` : '?'
@@ -51,6 +62,8 @@ export class OutboxTable {
  * `idempotency_key` (generated per row, sent as the event's idempotency key so that a row shipped
  * twice creates one event), `ordering_key`, `created_at`, and what the relay records:
  * `published_at` + `event_id`, or `failed_at` + `last_error` for a row Hookpost refused.
+ * On PostgreSQL a statement trigger also NOTIFYs the table's channel at commit, so that a
+ * listening relay picks rows up at once instead of at its next poll.
  */
 export function outboxMigration(table: OutboxTable): string[] {
   const t = table.sql
@@ -70,6 +83,14 @@ export function outboxMigration(table: OutboxTable): string[] {
   last_error text
 )`,
       `create index if not exists "${index}" on ${t} (id) where published_at is null and failed_at is null`,
+      `create or replace function ${table.sibling('notify')}() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('${table.channel}', '');
+  return null;
+end $$`,
+      `drop trigger if exists "${table.baseName}_notify" on ${t}`,
+      `create trigger "${table.baseName}_notify" after insert on ${t}
+  for each statement execute function ${table.sibling('notify')}()`,
     ]
   }
   return [

@@ -12,6 +12,7 @@ import {
 interface PgClient {
   query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>
   release(err?: Error | boolean): void
+  on?(event: 'notification' | 'error', listener: (arg: unknown) => void): unknown
 }
 
 /** The part of a `pg` Pool the relay uses; pass your own Pool, or a URL. */
@@ -69,6 +70,20 @@ export async function postgresRelayDatabase(
       )
       const row = r.rows[0] ?? {}
       return lagOfRow(row)
+    },
+    async listen(table, onReady) {
+      // A connection of its own for as long as the relay runs (a pool's, held).
+      const client = await pool.connect()
+      let broken = false
+      client.on?.('notification', () => onReady())
+      client.on?.('error', () => {
+        broken = true // polling goes on; the pool drops the connection
+      })
+      await client.query(`listen "${table.channel}"`)
+      return async () => {
+        if (!broken) await client.query(`unlisten "${table.channel}"`).catch(() => undefined)
+        client.release(broken)
+      }
     },
     async migrate(statements) {
       for (const s of statements) await pool.query(s)

@@ -40,6 +40,11 @@ export interface RelayDatabase {
   /** Locks up to `limit` pending rows in id order, skipping rows another relay holds. */
   claim(table: OutboxTable, limit: number): Promise<ClaimedRows | null>
   lag(table: OutboxTable): Promise<OutboxLag>
+  /**
+   * PostgreSQL: calls `onReady` whenever rows are committed (LISTEN on the table's channel);
+   * resolves to a function that stops listening. Absent where the database cannot notify.
+   */
+  listen?(table: OutboxTable, onReady: () => void): Promise<() => Promise<void>>
   /** Runs the table's migration. */
   migrate(statements: string[]): Promise<void>
   close(): Promise<void>

@@ -25,7 +25,8 @@ export interface RelayLogEntry {
 export interface RelayOptions {
   /**
    * The application's database: a URL (`postgres://…`, `mysql://…`, `mariadb://…`; the relay
-   * opens a small pool of its own) or your own `pg` / `mysql2/promise` pool.
+   * opens a small pool of its own) or your own `pg` / `mysql2/promise` pool, with room for
+   * `concurrency` + 2 connections (claims, the PostgreSQL LISTEN, lag queries).
    */
   database: string | { dialect: 'postgres'; pool: PgPoolLike } | { dialect: 'mysql'; pool: MysqlPoolLike }
   /** Default `hookpost_outbox`. */
@@ -102,7 +103,7 @@ function localProblem(payload: string): string | undefined {
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const db: RelayDatabase =
     typeof options.database === 'string'
-      ? await openRelayDatabase(options.database, (options.concurrency ?? 1) + 1)
+      ? await openRelayDatabase(options.database, (options.concurrency ?? 1) + 2)
       : options.database.dialect === 'postgres'
         ? await (await import('./postgres-relay-database.js')).postgresRelayDatabase({
             pool: options.database.pool,
@@ -125,6 +126,7 @@ class OutboxRelay implements Relay {
   #stopping = false
   #running: Promise<void> | undefined
   readonly #wakers = new Set<() => void>()
+  #wokenEarly = false
   readonly #concurrency: number
 
   constructor(db: RelayDatabase, o: RelayOptions) {
@@ -258,11 +260,18 @@ class OutboxRelay implements Relay {
   }
 
   wake(): void {
+    // A wake-up while no lane sleeps (rows committed during a claim that did not see them) is
+    // kept for the next sleep, which then returns at once.
+    if (this.#wakers.size === 0) this.#wokenEarly = true
     for (const wake of this.#wakers) wake()
   }
 
   #sleep(ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve()
+    if (this.#wokenEarly) {
+      this.#wokenEarly = false
+      return Promise.resolve()
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms)
       const wakers = this.#wakers
@@ -285,7 +294,18 @@ class OutboxRelay implements Relay {
   async #lanes(): Promise<void> {
     this.#stopping = false
     this.#log({ level: 'info', msg: 'outbox relay started', table: this.table, dialect: this.#db.dialect })
-    await Promise.all(Array.from({ length: this.#concurrency }, (_, lane) => this.#loop(lane === 0)))
+    // PostgreSQL: committed rows wake the relay at once; polling stays as the fallback.
+    const unlisten = await this.#db
+      .listen?.(this.#t, () => this.wake())
+      .catch((e: Error) => {
+        this.#log({ level: 'warn', msg: 'outbox relay polls only: LISTEN failed', error: e.message })
+        return undefined
+      })
+    try {
+      await Promise.all(Array.from({ length: this.#concurrency }, (_, lane) => this.#loop(lane === 0)))
+    } finally {
+      await unlisten?.()
+    }
     this.#log({ level: 'info', msg: 'outbox relay stopped', table: this.table })
   }
 

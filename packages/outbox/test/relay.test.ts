@@ -5,6 +5,7 @@ import { createServer } from 'node:net'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { eventually } from '../../../test/support/eventually.ts'
 import {
   createRelay,
   type OutboxDialect,
@@ -273,6 +274,21 @@ describe.each(dialects)('outbox relay on %s', (dialect) => {
     await r.step()
     expect(await r.lag()).toEqual({ oldestPendingMs: 0, pending: 0, failed: 0 })
   })
+
+  it.runIf(dialect === 'postgres')(
+    'run() is woken by the insert trigger (LISTEN/NOTIFY), not by its next poll',
+    async () => {
+      // Polls an hour apart: only the notification can make the relay see the rows.
+      const r = await relay({ idleDelayMs: { min: 3_600_000, max: 3_600_000 } })
+      const running = r.run()
+      await new Promise((resolve) => setTimeout(resolve, 200)) // its first claim found nothing: it sleeps
+      await fx.commitRows(3)
+      await eventually(async () => expect((await fx.rows()).every((row) => row.published)).toBe(true), 10_000)
+      await r.stop()
+      await running
+      expect(fake.events.size).toBe(3)
+    },
+  )
 
   it('run() with concurrency 3: batches in flight at once, every row sent once', async () => {
     await expect(relay({ concurrency: 0 })).rejects.toThrow(RangeError)
