@@ -62,10 +62,11 @@ export class OutboxTable {
  * `idempotency_key` (generated per row, sent as the event's idempotency key so that a row shipped
  * twice creates one event), `ordering_key`, `created_at`, and what the relay records:
  * `published_at` + `event_id`, or `failed_at` + `last_error` for a row Hookpost refused.
- * On PostgreSQL a statement trigger also NOTIFYs the table's channel at commit, so that a
- * listening relay picks rows up at once instead of at its next poll.
+ * PostgreSQL with `notify`: a statement trigger also NOTIFYs the table's channel at commit, so
+ * that an idle relay (which LISTENs) picks rows up at once instead of at its next poll. It has a
+ * price on the application's side: PostgreSQL serializes the commits that notify.
  */
-export function outboxMigration(table: OutboxTable): string[] {
+export function outboxMigration(table: OutboxTable, options: { notify?: boolean } = {}): string[] {
   const t = table.sql
   const index = `${table.baseName}_pending`
   if (table.dialect === 'postgres') {
@@ -83,14 +84,7 @@ export function outboxMigration(table: OutboxTable): string[] {
   last_error text
 )`,
       `create index if not exists "${index}" on ${t} (id) where published_at is null and failed_at is null`,
-      `create or replace function ${table.sibling('notify')}() returns trigger language plpgsql as $$
-begin
-  perform pg_notify('${table.channel}', '');
-  return null;
-end $$`,
-      `drop trigger if exists "${table.baseName}_notify" on ${t}`,
-      `create trigger "${table.baseName}_notify" after insert on ${t}
-  for each statement execute function ${table.sibling('notify')}()`,
+      ...(options.notify ? notifyTrigger(table) : []),
     ]
   }
   return [
@@ -107,5 +101,18 @@ end $$`,
   last_error text null,
   key \`${index}\` (published_at, failed_at, id)
 ) engine=InnoDB default charset=utf8mb4`,
+  ]
+}
+
+function notifyTrigger(table: OutboxTable): string[] {
+  return [
+    `create or replace function ${table.sibling('notify')}() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('${table.channel}', '');
+  return null;
+end $$`,
+    `drop trigger if exists "${table.baseName}_notify" on ${table.sql}`,
+    `create trigger "${table.baseName}_notify" after insert on ${table.sql}
+  for each statement execute function ${table.sibling('notify')}()`,
   ]
 }

@@ -38,6 +38,8 @@ export interface OutboxOptions {
   dialect: OutboxDialect
   /** Default `hookpost_outbox`; `schema.table` is accepted. */
   table?: string
+  /** PostgreSQL: `migration()` adds the NOTIFY trigger (see `outboxMigration`). Default false. */
+  notify?: boolean
 }
 
 /**
@@ -90,6 +92,6 @@ export function createOutbox<E extends { eventName: string } = HookpostEvent>(
       const s = insert(payload, o)
       await db.query(s.sql, s.params)
     },
-    migration: () => outboxMigration(table),
+    migration: () => outboxMigration(table, { notify: options.notify ?? false }),
   }
 }

@@ -77,8 +77,8 @@ export interface Relay {
   wake(): void
   /** How far behind the relay is. */
   lag(): Promise<OutboxLag>
-  /** Creates the table and its index when missing. */
-  migrate(): Promise<void>
+  /** Creates the table and its index when missing (PostgreSQL: `notify` adds the NOTIFY trigger). */
+  migrate(options?: { notify?: boolean }): Promise<void>
   /** Stops, then closes the pool the relay opened (never a pool you passed). */
   close(): Promise<void>
 }
@@ -152,8 +152,8 @@ class OutboxRelay implements Relay {
     return this.#db.lag(this.#t)
   }
 
-  migrate(): Promise<void> {
-    return this.#db.migrate(outboxMigration(this.#t))
+  migrate(options: { notify?: boolean } = {}): Promise<void> {
+    return this.#db.migrate(outboxMigration(this.#t, options))
   }
 
   async step(): Promise<RelayStep> {
@@ -294,7 +294,7 @@ class OutboxRelay implements Relay {
   async #lanes(): Promise<void> {
     this.#stopping = false
     this.#log({ level: 'info', msg: 'outbox relay started', table: this.table, dialect: this.#db.dialect })
-    // PostgreSQL: committed rows wake the relay at once; polling stays as the fallback.
+    // PostgreSQL: with the NOTIFY trigger, committed rows wake the relay at once; polling stays.
     const unlisten = await this.#db
       .listen?.(this.#t, () => this.wake())
       .catch((e: Error) => {

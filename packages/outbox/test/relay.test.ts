@@ -280,6 +280,7 @@ describe.each(dialects)('outbox relay on %s', (dialect) => {
     async () => {
       // Polls an hour apart: only the notification can make the relay see the rows.
       const r = await relay({ idleDelayMs: { min: 3_600_000, max: 3_600_000 } })
+      await r.migrate({ notify: true }) // adds the trigger to the fixture's table
       const running = r.run()
       await new Promise((resolve) => setTimeout(resolve, 200)) // its first claim found nothing: it sleeps
       await fx.commitRows(3)

@@ -75,10 +75,16 @@ export function register(program: Command): void {
   withDatabase(outbox.command('migrate'))
     .description('create the outbox table and its index when missing (or print the statements)')
     .option('--print', "print the statements for the URL's dialect instead of running them")
+    .option(
+      '--notify',
+      'PostgreSQL: add the trigger that wakes an idle relay at once (costs commit throughput)',
+    )
     .action(async (flags: Flags) => {
       const { dialectOfUrl, openRelayDatabase, OutboxTable, outboxMigration } = await outboxPackage()
       const url = String(flags['databaseUrl'])
-      const statements = outboxMigration(new OutboxTable(dialectOfUrl(url), String(flags['table'])))
+      const statements = outboxMigration(new OutboxTable(dialectOfUrl(url), String(flags['table'])), {
+        notify: flags['notify'] === true,
+      })
       if (flags['print']) {
         process.stdout.write(`${statements.map((s) => `${s};`).join('\n\n')}\n`)
         return
