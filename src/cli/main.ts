@@ -9,6 +9,7 @@ import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
 import { register as registerDeliveries } from './commands/deliveries.ts'
 import { register as registerListen } from './commands/listen.ts'
+import { register as registerOutbox } from './commands/outbox.ts'
 import { register as registerPublish } from './commands/publish.ts'
 import { register as registerReceive } from './commands/receive.ts'
 import { register as registerReplay } from './commands/replay.ts'
@@ -292,6 +293,7 @@ registerReplay(program)
 registerVerify(program)
 registerListen(program)
 registerReceive(program)
+registerOutbox(program)
 addJsonOption(program)
 
 program.parseAsync(process.argv).catch((e: unknown) => {
