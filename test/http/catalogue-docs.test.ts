@@ -1,6 +1,7 @@
 // GET /asyncapi.json and the `webhooks` of /openapi.json: both documents describe the catalogue the
 // app serves, with identical schemas, and the AsyncAPI one passes @asyncapi/parser.
 import { Parser } from '@asyncapi/parser'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { type AppHarness, appHarness } from '../support/app-harness.ts'
@@ -82,6 +83,14 @@ describe('the event catalogue as AsyncAPI 3.0 and OpenAPI 3.1 webhooks', () => {
       'X-Delivery-Attempt',
     ]
     expect(headers.required).toEqual(contract)
+    // @asyncapi/parser does not check examples against their schemas: each message's example
+    // headers are checked here (its payload is the catalogue's example, checked by its own tests).
+    const validHeaders = new Ajv2020({ strict: false }).compile(headers)
+    for (const type of eventTypes) {
+      const example = asyncapi.doc.channels[type.name].messages[type.name].examples[0].headers
+      expect(validHeaders(example), JSON.stringify(validHeaders.errors)).toBe(true)
+      expect(example['X-Delivery-Event']).toBe(type.name)
+    }
     expect(Object.keys(headers.properties)).toEqual([...contract, 'traceparent'])
     for (const type of eventTypes) {
       expect(asyncapi.doc.channels[type.name].messages[type.name].headers).toEqual({
