@@ -56,6 +56,7 @@ export interface AppDeps {
   connections?: Partial<ConnectionLimits>
 }
 
+// The catalogue's documents are plain JSON built in the core (no OpenAPI types there): typed here.
 type Components = NonNullable<OpenAPIV3_2.Document['components']>
 
 export interface ConnectionLimits {
