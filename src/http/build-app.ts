@@ -1,10 +1,11 @@
 // Builds the HTTP API as an object (tests drive it with inject; main.ts listens). Transports
 // call the core's use cases only. The dashboard is added by src/web-app.ts (`more`): the API
 // and the dashboard do not import each other.
-import swagger from '@fastify/swagger'
+import swagger, { type OpenAPIV3_2 } from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { asyncApiDocument, deliveryHeaderParameters, openApiWebhooks } from '../events/catalogue-docs.ts'
 import { parseJsonBody } from '../events/json-body.ts'
 import type { Hookpost } from '../hookpost.ts'
 import { bearerMatches } from '../observability/metrics.ts'
@@ -50,6 +51,9 @@ export interface AppDeps {
   /** More routes under the API's hooks and error handler (the dashboard, from src/web-app.ts). */
   more?: (app: FastifyInstance) => Promise<void>
 }
+
+// The catalogue's documents are plain JSON built in the core (no OpenAPI types there): typed here.
+type Components = NonNullable<OpenAPIV3_2.Document['components']>
 
 export interface ConnectionLimits {
   /** Time a client has to send a whole request: HOOKPOST_RECEIVE_TIMEOUT. */
@@ -153,7 +157,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           },
           adminToken: { type: 'http', scheme: 'bearer', description: 'HOOKPOST_ADMIN_TOKEN' },
         },
+        parameters: deliveryHeaderParameters() as Components['parameters'],
       },
+      // The requests Hookpost sends to subscribers, from the catalogue that /asyncapi.json describes.
+      webhooks: openApiWebhooks(deps.hookpost.eventTypes) as OpenAPIV3_2.Document['webhooks'],
     },
   })
 
@@ -204,6 +211,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   )
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  const asyncapi = asyncApiDocument(deps.hookpost.eventTypes, deps.version)
+  app.get(
+    '/asyncapi.json',
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getAsyncApi',
+        summary: 'The event catalogue as an AsyncAPI 3.0 document',
+        description:
+          'One channel, message and send operation per event type: its JSON Schema as the payload, the delivery headers, the HTTP POST to the subscription URL. The same event types are the `webhooks` of /openapi.json.',
+        security: [],
+        response: {
+          200: Type.Object({ asyncapi: Type.Literal('3.0.0') }, { additionalProperties: true }),
+        },
+      },
+    },
+    // Built once: the catalogue does not change while the process runs.
+    async () => asyncapi,
+  )
   const metrics = deps.metrics
   if (metrics) {
     app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
