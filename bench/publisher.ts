@@ -1,7 +1,8 @@
 // The load generator (run as a script): publishes events to a system's ingest API
 // (POST /events with HTTP Basic auth) through an undici Pool on keep-alive connections.
 //
-// closed loop: `events` events with `concurrency` requests in flight, as fast as answered.
+// closed loop: `events` events with `concurrency` requests in flight, as fast as answered; with
+//              `batch`, each request is POST /events/batch carrying up to `batch` events.
 // open loop:   events scheduled at a fixed rate; t0 (carried in the body as benchT0) is the
 //              *scheduled* time, so a generator that falls behind shows in the latencies rather
 //              than hiding them. In-flight requests are capped (maxInFlight); past it, events wait
@@ -24,6 +25,8 @@ export interface PublishPlan {
   events: number
   /** closed loop: requests in flight. */
   concurrency?: number
+  /** closed loop: events per request, through POST /events/batch (contract section 10). */
+  batch?: number | undefined
   /** open loop: events per second. */
   rate?: number
   maxInFlight?: number
@@ -82,29 +85,30 @@ async function publish(plan: PublishPlan, progress: (n: number) => void): Promis
   let stoppedByTime = false
 
   const measureFrom = startedAt + (plan.warmupMs ?? 0)
-  async function one(seq: number, t0: number): Promise<void> {
+  /** Publishes events seq … seq + count − 1 in one request (a batch when plan.batch is set). */
+  async function one(seq: number, t0: number, count = 1): Promise<void> {
     const t1 = clock()
     const measured = t0 >= measureFrom
-    if (measured) lag.push(t1 - t0)
-    sent++
+    if (measured) for (let k = 0; k < count; k++) lag.push(t1 - t0)
+    sent += count
     inFlight++
     try {
+      const items = Array.from({ length: count }, (_, k) => makeBody(plan.tail, t0, seqBase + seq + k))
       const r = await pool.request({
-        path: '/events',
+        path: plan.batch ? '/events/batch' : '/events',
         method: 'POST',
         headers: { authorization: plan.authorization, 'content-type': 'application/json' },
-        body: makeBody(plan.tail, t0, seqBase + seq),
+        body: plan.batch ? `{"events":[${items.map((b) => `{"payload":${b}}`).join(',')}]}` : items[0],
       })
       const text = await r.body.text()
       const t2 = clock()
       endedAt = t2
       if (r.statusCode >= 200 && r.statusCode < 300) {
-        accepted++
-        if (measured) ingest.push(t2 - t0)
-        const m = /"deliveries":(\d+)/.exec(text)
-        deliveries += m ? Number(m[1]) : 0
+        accepted += count
+        if (measured) for (let k = 0; k < count; k++) ingest.push(t2 - t0)
+        for (const m of text.matchAll(/"deliveries":(\d+)/g)) deliveries += Number(m[1])
       } else {
-        rejected[String(r.statusCode)] = (rejected[String(r.statusCode)] ?? 0) + 1
+        rejected[String(r.statusCode)] = (rejected[String(r.statusCode)] ?? 0) + count
         firstError ??= `${r.statusCode} ${text.slice(0, 200)}`
       }
     } catch (e) {
@@ -126,8 +130,10 @@ async function publish(plan: PublishPlan, progress: (n: number) => void): Promis
             stoppedByTime = true
             return
           }
-          const seq = next++
-          await one(seq, clock())
+          const seq = next
+          const count = Math.min(plan.batch ?? 1, plan.events - seq)
+          next += count
+          await one(seq, clock(), count)
         }
       })
       await Promise.all(lanes)

@@ -25,3 +25,21 @@ export const fanout: Workload = {
   ],
   headline: { label: 'deliveries/s', unit: '/s', value: (r) => r.throughput, higherIsBetter: true },
 }
+
+/** Events per batch request in fanout-batch: a small platform flushing what it has. */
+export const fanoutBatchSize = 50
+
+// A small platform: 4 publishers, each sending what it has in one POST /events/batch (contract
+// section 10), so that ingest is one commit per batch rather than per event.
+export const fanoutBatch: Workload = {
+  id: 'fanout-batch',
+  title: `Fan-out: 1 event → 10 subscriptions, 4 publishers, batches of ${fanoutBatchSize}`,
+  question:
+    'Deliveries per second when 4 publishers send their events through POST /events/batch, next to the raw HTTP ceiling.',
+  scenario: (mode) => ({
+    ...fanout.scenario(mode),
+    publish: { mode: 'closed', concurrency: 4, batch: fanoutBatchSize },
+  }),
+  systems: (_mode, { pg }) => ['hookpost', 'raw', ...(pg ? (['hookpost-pg-w1'] as const) : [])],
+  headline: fanout.headline,
+}

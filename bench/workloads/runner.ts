@@ -470,6 +470,7 @@ async function runQueued(workload: Workload, system: SystemId, res: RunResult, c
         mode: 'closed',
         events: sc.warmupEvents,
         concurrency: sc.publish.concurrency,
+        batch: sc.publish.batch,
         maxMs: 30_000,
         seqBase: res.rep * 10_000_000 + 9_000_000,
       })
@@ -512,6 +513,7 @@ async function runQueued(workload: Workload, system: SystemId, res: RunResult, c
         mode: sc.publish.mode,
         events: sc.events,
         concurrency: sc.publish.mode === 'closed' ? sc.publish.concurrency : undefined,
+        batch: sc.publish.mode === 'closed' ? sc.publish.batch : undefined,
         rate: sc.publish.mode === 'open' ? sc.publish.rate : undefined,
         warmupMs: sc.publish.mode === 'open' ? sc.publish.warmupMs : undefined,
         maxMs: sc.publishMaxMs,

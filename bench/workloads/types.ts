@@ -30,7 +30,14 @@ export interface Scenario {
   endpoints: EndpointSpec[]
   /** Events to publish (each goes to every endpoint). */
   events: number
-  publish: { mode: 'closed'; concurrency: number } | { mode: 'open'; rate: number; warmupMs: number }
+  publish:
+    | {
+        mode: 'closed'
+        concurrency: number
+        /** Events per request through POST /events/batch; absent: one event per POST /events. */
+        batch?: number
+      }
+    | { mode: 'open'; rate: number; warmupMs: number }
   /**
    * Closed loop only: events published (and delivered) before the measured phase, so that the
    * numbers are not those of a cold process. They are in the ledger, not in the rates.

@@ -435,7 +435,7 @@ export const settings = [
     env: 'HOOKPOST_DATABASE_POOL',
     flag: '--database-pool',
     default: '10',
-    doc: 'PostgreSQL connections per process (a worker also holds one more for LISTEN)',
+    doc: 'PostgreSQL connections per process (plus one for NOTIFY once work is announced, and a worker one for LISTEN)',
     parse: int(1, 200),
   },
   {

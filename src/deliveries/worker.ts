@@ -53,7 +53,7 @@ export interface AttemptReport {
 const flushDelayMs = 5
 const flushBatch = 256
 const fairShareEveryMs = 2000
-const claimCoalesceMs = 2
+const claimCoalesceMs = 1
 const fairShareSubscriptions = 200
 const fairShareSlots = 4
 const fullScanEveryMs = 1000
@@ -185,16 +185,17 @@ export class DeliveryWorker {
       return Promise.resolve()
     }
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms)
-      function done() {
+      // Either way the sleep ends, its wake-up goes with it: left behind, it would swallow the
+      // next wake (one arriving during the claim that follows a timed-out sleep), and the
+      // worker would sleep a whole poll interval with work announced.
+      const done = () => {
         clearTimeout(t)
-        resolve()
-      }
-      this.#wakeUp = () => {
         this.#wakeUp = undefined
         this.#woken = false
-        done()
+        resolve()
       }
+      const t = setTimeout(done, ms)
+      this.#wakeUp = done
     })
   }
 

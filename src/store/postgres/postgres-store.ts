@@ -6,6 +6,7 @@ import pg from 'pg'
 import type { Database } from '../sql/database.ts'
 import { SqlStore } from '../sql/sql-store.ts'
 import { postgresMigrations } from './migrations.ts'
+import { NotifyChannel } from './notify-channel.ts'
 
 // int8 (epoch ms) as numbers: safe below 2^53.
 const types = {
@@ -80,42 +81,6 @@ export function nameStatements(client: pg.PoolClient): pg.PoolClient {
   return client
 }
 
-/**
- * A dedicated connection LISTENing for work; reconnects after a drop (workers keep polling in
- * the meantime, so a lost notification only costs one poll interval).
- */
-function listenWork(url: string, onWork: () => void): Promise<() => Promise<void>> {
-  let client: pg.Client | undefined
-  let closed = false
-  let retry: NodeJS.Timeout | undefined
-  const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url })
-    c.on('notification', () => onWork())
-    c.on('error', () => {
-      if (closed) return
-      c.end().catch(() => {})
-      retry = setTimeout(() => void connect().catch(() => {}), 1000)
-      retry.unref()
-    })
-    try {
-      await c.connect()
-      await c.query(`listen ${channel}`)
-      client = c
-    } catch {
-      await c.end().catch(() => {})
-      if (!closed) {
-        retry = setTimeout(() => void connect().catch(() => {}), 1000)
-        retry.unref()
-      }
-    }
-  }
-  return connect().then(() => async () => {
-    closed = true
-    if (retry) clearTimeout(retry)
-    await client?.end().catch(() => {})
-  })
-}
-
 export function openPostgresStore(url: string, poolSize = 10): SqlStore {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
@@ -125,6 +90,7 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     end: () => pool.end(),
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statements }) })
+  const work = new NotifyChannel(url, channel)
   return new SqlStore(db, {
     dialect: 'postgres',
     capabilities: { concurrentWriters: true },
@@ -135,10 +101,9 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     migrationLock: async (tx) => {
       await sql`select pg_advisory_xact_lock(7340117, 1)`.execute(tx)
     },
-    notifyWork: async (db) => {
-      await sql`select pg_notify(${channel}, '')`.execute(db)
-    },
-    listenWork: (onWork) => listenWork(url, onWork),
+    announceWork: () => work.notify(),
+    listenWork: (onWork) => work.listen(onWork),
+    onClose: () => work.close(),
     isUnavailable: isPostgresUnavailable,
   })
 }

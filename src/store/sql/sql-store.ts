@@ -63,8 +63,12 @@ export interface SqlDialectTraits {
   migrationLock?: (tx: Transaction<Database>) => Promise<void>
   /** Commit concurrent publishes together (one writer: SQLite). */
   groupCommit: boolean
-  /** Announces, inside the transaction, that deliveries became due (PostgreSQL: NOTIFY). */
-  notifyWork?: (db: Kysely<Database>) => Promise<void>
+  /**
+   * Announces, after the commit, that deliveries became due (PostgreSQL: a coalesced NOTIFY of
+   * its own, see notify-channel.ts). Never inside the transaction: a NOTIFY there serialises
+   * every commit on the cluster.
+   */
+  announceWork?: () => void
   /** Calls onWork whenever another process announces work; resolves to an unsubscribe. */
   listenWork?: (onWork: () => void) => Promise<() => Promise<void>>
 }
@@ -501,8 +505,8 @@ export class SqlStore implements Store {
     publish: (input) => this.#run(async () => (await this.#publish([input], false))[0]!),
     publishBatch: (inputs) => this.#run(() => this.#publish(inputs, true)),
     publishToSubscription: ({ event, subscriptionId, deliveryId, attemptLimit }) =>
-      this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+      this.#run(async () => {
+        const published = await this.#db.transaction().execute(async (tx) => {
           const sub = await tx
             .selectFrom('subscriptions')
             .select('id')
@@ -527,10 +531,11 @@ export class SqlStore implements Store {
             .insertInto('deliveries')
             .values(deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null))
             .execute()
-          await this.#traits.notifyWork?.(tx)
           return true
-        }),
-      ),
+        })
+        if (published) this.#traits.announceWork?.()
+        return published
+      }),
   }
 
   #publishQueue: {
@@ -574,11 +579,9 @@ export class SqlStore implements Store {
             const fanOuts: FanOuts = new Map()
             const out: PublishResult[][] = []
             for (const b of batch) out.push(await publishAllIn(tx, this.#prepared, b, fanOuts))
-            if (out.some((rs) => rs.some((r) => !r.replayed && r.deliveries > 0))) {
-              await this.#traits.notifyWork?.(tx)
-            }
             return out
           })
+          if (results.some(createdWork)) this.#traits.announceWork?.()
         } catch {
           // One bad apple must not fail the others: each goes again on its own.
           for (const b of batch) await this.#publishAlone(b.inputs, b.batch).then(b.resolve, b.reject)
@@ -597,11 +600,11 @@ export class SqlStore implements Store {
     again = true,
   ): Promise<PublishResult[]> {
     try {
-      return await this.#db.transaction().execute(async (tx) => {
-        const rs = await publishAllIn(tx, this.#prepared, { inputs, batch }, new Map())
-        if (rs.some((r) => !r.replayed && r.deliveries > 0)) await this.#traits.notifyWork?.(tx)
-        return rs
-      })
+      const rs = await this.#db
+        .transaction()
+        .execute((tx) => publishAllIn(tx, this.#prepared, { inputs, batch }, new Map()))
+      if (createdWork(rs)) this.#traits.announceWork?.()
+      return rs
     } catch (e) {
       // Two API nodes raced on the same Idempotency-Key and the other committed first: once more,
       // and the key now answers with the winner's event (or idempotency_key_reused).
@@ -668,7 +671,7 @@ export class SqlStore implements Store {
           )
           .returningAll()
           .executeTakeFirst()
-        if (r) await this.#traits.notifyWork?.(this.#db)
+        if (r) this.#traits.announceWork?.()
         return r && toDelivery(r)
       }),
     claimDue: (input) => this.#run(() => this.#claim(input)),
@@ -1278,8 +1281,9 @@ export class SqlStore implements Store {
         return cur && toReplay(cur)
       }),
     step: (now, opts) =>
-      this.#run(() =>
-        this.#relaxed(async (tx) => {
+      this.#run(async () => {
+        let requeued = false
+        const step = await this.#relaxed(async (tx) => {
           const job = await tx
             .selectFrom('replay_jobs')
             .selectAll()
@@ -1327,7 +1331,7 @@ export class SqlStore implements Store {
                 ]),
               )
               .execute()
-            await this.#traits.notifyWork?.(tx)
+            requeued = true
           }
           const done = Number(job.done) + ids.length
           const finished = found.length <= opts.chunk
@@ -1355,8 +1359,10 @@ export class SqlStore implements Store {
               .execute()
           }
           return toReplay(updated)
-        }),
-      ),
+        })
+        if (requeued) this.#traits.announceWork?.()
+        return step
+      }),
   }
 
   maintenance: Store['maintenance'] = {
@@ -1586,6 +1592,9 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
 /** Subscriptions (id, ordered) per environment and event type, read once per transaction. */
 type FanOuts = Map<string, { id: string; ordered: number }[]>
 
+/** True when a publish created deliveries that a worker should look for. */
+const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r.replayed && r.deliveries > 0)
+
 /** Publishes each input in order; the errors of a batch name the item by its index. */
 async function publishAllIn(
   tx: Transaction<Database>,
@@ -1611,12 +1620,15 @@ async function publishIn(
   if (idempotencyKey !== null) {
     const prior = await priorEvent(tx, input, index)
     if (prior) return prior
-    // A key older than the window is free again.
+    // A key older than the window is free again. Only an old one: on PostgreSQL this statement
+    // sees a racing publish's event committed since priorEvent looked, and clearing its key
+    // would let both events keep one key (the unique index must make this one retry instead).
     await tx
       .updateTable('events')
       .set({ idempotency_key: null })
       .where('env_id', '=', event.envId)
       .where('idempotency_key', '=', idempotencyKey)
+      .where('created', '<=', input.idempotencySince)
       .execute()
   }
   // The statements below run for every event: prepared once (see prepared-queries.ts).
