@@ -16,6 +16,15 @@ export interface OutboxDatabases {
 
 export async function outboxDatabases(): Promise<OutboxDatabases> {
   const pgDb = await freshDatabase()
+  try {
+    return await withMysql(pgDb)
+  } catch (e) {
+    await pgDb.drop()
+    throw e
+  }
+}
+
+async function withMysql(pgDb: Awaited<ReturnType<typeof freshDatabase>>): Promise<OutboxDatabases> {
   const pgClient = new pg.Client({ connectionString: pgDb.url })
   await pgClient.connect()
   try {
