@@ -1,8 +1,10 @@
 // Every `npx hookpost …` command that README.md and docs/*.md print runs, as printed, against a
 // real service: a documented command that does not work fails here. Only placeholders are
 // substituted (ids such as `env_…` or `<envId>`, secrets, the example ports 8080 and 9000, which
-// may be taken on the machine running the tests, and the example PostgreSQL URL: a fresh database). Lines that use shell variables belong to
-// the README tour, which readme-tour.test.ts runs whole.
+// may be taken on the machine running the tests, and the example database URLs: Hookpost's
+// PostgreSQL URL a fresh database, the application's `…://app@db/shop` of the outbox commands a
+// PostgreSQL or MariaDB database of this run holding the outbox table). Lines that use shell
+// variables belong to the README tour, which readme-tour.test.ts runs whole.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +17,7 @@ import { client, freePort, type ServiceProcess } from '../support/service-proces
 import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
 import { type DocCommand, documentedCommands, npxShim, runShell } from './doc-commands.ts'
 import { requireJq } from './jq.ts'
+import { type OutboxDatabases, outboxDatabases } from './outbox-databases.ts'
 
 const commands = documentedCommands()
 
@@ -24,6 +27,7 @@ const longRunning: [RegExp, RegExp][] = [
   [/hookpost deliveries tail\b/, /following/],
   [/hookpost listen\b/, /listening: \S+ deliveries/],
   [/hookpost receive\b(?!.*--background)/, /listening on http|"listening":"http/],
+  [/hookpost outbox relay\b/, /relaying \S+|"msg":"outbox relay started"/],
 ]
 
 /** Documented to exit 1. */
@@ -39,10 +43,20 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
   let deliveryId: string
   const scratch: string[] = []
   const databases: { drop(): Promise<void> }[] = []
+  let outbox: OutboxDatabases | undefined
+  /** Why the outbox commands are skipped (no PostgreSQL or MariaDB here, outside CI). */
+  let noOutbox = ''
 
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), 'hookpost-docs-'))
     shimDir = npxShim()
+    try {
+      outbox = await outboxDatabases()
+      databases.push(outbox)
+    } catch (e) {
+      if (postgresRequired) throw e
+      noOutbox = `outbox commands skipped: ${(e as Error).message}`
+    }
     rx = await new TestReceiver().start()
     svc = await loopbackService()
     t = await createTenant(svc, 'docs')
@@ -125,10 +139,15 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
       .replaceAll('<command>', 'publish')
       .replaceAll('http://127.0.0.1:8080', svc.url)
       .replace(/--port (8080|9000)\b/g, `--port ${await freePort()}`)
-      .replace(/postgres:\/\/\S+/, await databaseFor(serveDir))
+      .replace(/\b(postgres|mysql|mariadb):\/\/app@db\/shop\b/g, (_, d: string) =>
+        d === 'postgres' ? outbox!.postgres : outbox!.mysql,
+      )
+    if (/postgres:\/\/\S+/.test(text) && !/hookpost outbox\b/.test(text)) {
+      text = text.replace(/postgres:\/\/\S+/, await databaseFor(serveDir))
+    }
     const left = text.match(/\S*…\S*|<[a-zA-Z]+>/)
     if (left) throw new Error(`${c.file}:${c.line}: no value for the placeholder ${left[0]} in: ${c.text}`)
-    const credential = /hookpost publish\b/.test(text) ? t.publisher : t.consumer
+    const credential = /hookpost (publish|outbox relay)\b/.test(text) ? t.publisher : t.consumer
     const store = /hookpost serve\b/.test(text)
       ? { HOOKPOST_DATA_DIR: serveDir, HOOKPOST_DATABASE_URL: `sqlite:${join(serveDir, 'hookpost.db')}` }
       : { HOOKPOST_DATA_DIR: svc.dataDir, HOOKPOST_DATABASE_URL: svc.env['HOOKPOST_DATABASE_URL']! }
@@ -186,7 +205,8 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
   const expectedCode = (text: string) => (refused.some((r) => r.test(text)) ? 1 : 0)
 
   for (const c of commands) {
-    it(`${c.file}:${c.line}  ${c.text}`, async () => {
+    it(`${c.file}:${c.line}  ${c.text}`, async (ctx) => {
+      if (/hookpost outbox\b/.test(c.text) && !outbox) ctx.skip(noOutbox)
       const { text, env } = await substitute(c)
       const { code, shell } = await run(text, env)
       expect(code, `${text}\n${shell.output()}`).toBe(expectedCode(text))
@@ -201,7 +221,8 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     ...new Map(commands.filter((c) => !/--help|--json/.test(c.text)).map((c) => [c.text, c])).values(),
   ]
   for (const c of forScripts) {
-    it(`--json: ${c.text}`, async () => {
+    it(`--json: ${c.text}`, async (ctx) => {
+      if (/hookpost outbox\b/.test(c.text) && !outbox) ctx.skip(noOutbox)
       const { text, env } = await substitute(c)
       const { code, shell } = await run(`${text} --json`, env)
       expect(code, `${text} --json\n${shell.output()}`).toBe(expectedCode(text))

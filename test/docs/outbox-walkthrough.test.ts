@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { serviceHasBatchEndpoint } from '../support/batch-endpoint.ts'
 import { eventually } from '../support/eventually.ts'
 import { freshDatabase } from '../support/postgres.ts'
 import { freePort, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
@@ -110,7 +109,7 @@ describe('docs/outbox.md', () => {
   }, 60_000)
 })
 
-describe.skipIf(!serviceHasBatchEndpoint())('docs/outbox.md walkthrough, run as written', () => {
+describe('docs/outbox.md walkthrough, run as written', () => {
   let svc: ServiceProcess | undefined
   let db: { url: string; drop(): Promise<void> } | undefined
   let project: string | undefined

@@ -2,14 +2,13 @@
 // in the middle of its work, then two relays finish the table. Every committed row must become
 // exactly one event and a rolled-back one none; SIGTERM stops a relay cleanly. Against a fake
 // POST /events/batch (which, like the service, answers a known idempotency key with its first
-// event), and against the real service once it has the batch endpoint (contract section 10).
+// event), and against the real service's POST /events/batch (contract section 10).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type OutboxFixture, outboxFixture, testDialects } from '../../packages/outbox/test/databases.ts'
 import { type FakeHookpost, startFakeHookpost } from '../../packages/outbox/test/fake-hookpost.ts'
 import { basic } from '../support/basic-auth.ts'
-import { serviceHasBatchEndpoint } from '../support/batch-endpoint.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
@@ -38,6 +37,7 @@ function startRelay(
       String(batchSize),
       '--lag-interval',
       '0.2',
+      '--json',
     ],
     {
       cwd: repoRoot,
@@ -149,81 +149,76 @@ describe.each(dialects)('hookpost outbox relay (process) on %s, against a fake /
   }, 60_000)
 })
 
-// The service's batch endpoint (contract section 10) lands on another branch; these run once
-// the service routes POST /events/batch.
-describe.skipIf(!serviceHasBatchEndpoint()).each(dialects)(
-  'hookpost outbox relay (process) on %s, against the real service',
-  (dialect) => {
-    let svc: ServiceProcess
-    let rx: TestReceiver
-    let fx: OutboxFixture
-    beforeAll(async () => {
-      rx = await new TestReceiver().start()
-      svc = await startService({ HOOKPOST_ALLOW_HTTP: 'true', HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8' })
+describe.each(dialects)('hookpost outbox relay (process) on %s, against the real service', (dialect) => {
+  let svc: ServiceProcess
+  let rx: TestReceiver
+  let fx: OutboxFixture
+  beforeAll(async () => {
+    rx = await new TestReceiver().start()
+    svc = await startService({ HOOKPOST_ALLOW_HTTP: 'true', HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8' })
+  })
+  afterAll(async () => {
+    await svc?.stop()
+    svc?.cleanup()
+    await rx?.stop()
+    await fx?.drop()
+  })
+
+  it('killed mid-way with SIGKILL, then two relays: each committed row is delivered as exactly one event', async () => {
+    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
+    const env = (await admin('POST', '/admin/environments', { name: `outbox-${dialect}` })).json.environment
+    const cred = async (role: string) =>
+      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
+    const consumerCred = await cred('consumer')
+    const publisherCred = await cred('publisher')
+    const consumer = client(svc.url, basic(consumerCred.key, consumerCred.secret))
+    const sub = await consumer('POST', '/webhooks/subscription', {
+      event: 'store.order_updated',
+      url: `${rx.url}/orders`,
+      active: true,
     })
-    afterAll(async () => {
-      await svc?.stop()
-      svc?.cleanup()
-      await rx?.stop()
-      await fx?.drop()
-    })
+    expect(sub.status).toBe(201)
 
-    it('killed mid-way with SIGKILL, then two relays: each committed row is delivered as exactly one event', async () => {
-      const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-      const env = (await admin('POST', '/admin/environments', { name: `outbox-${dialect}` })).json.environment
-      const cred = async (role: string) =>
-        (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-      const consumerCred = await cred('consumer')
-      const publisherCred = await cred('publisher')
-      const consumer = client(svc.url, basic(consumerCred.key, consumerCred.secret))
-      const sub = await consumer('POST', '/webhooks/subscription', {
-        event: 'store.order_updated',
-        url: `${rx.url}/orders`,
-        active: true,
-      })
-      expect(sub.status).toBe(201)
+    fx = await outboxFixture(dialect)
+    const total = 600
+    await writeRows(fx, total, 25)
+    const target = { url: svc.url, key: publisherCred.key, secret: publisherCred.secret }
+    const first = startRelay(fx, target, 10)
+    relays.push(first)
+    await eventually(async () => expect(await publishedCount(fx)).toBeGreaterThanOrEqual(100), 30_000, 10)
+    first.child.kill('SIGKILL')
+    await first.exited
+    expect(await publishedCount(fx)).toBeLessThan(total)
 
-      fx = await outboxFixture(dialect)
-      const total = 600
-      await writeRows(fx, total, 25)
-      const target = { url: svc.url, key: publisherCred.key, secret: publisherCred.secret }
-      const first = startRelay(fx, target, 10)
-      relays.push(first)
-      await eventually(async () => expect(await publishedCount(fx)).toBeGreaterThanOrEqual(100), 30_000, 10)
-      first.child.kill('SIGKILL')
-      await first.exited
-      expect(await publishedCount(fx)).toBeLessThan(total)
+    relays.push(startRelay(fx, target, 25), startRelay(fx, target, 25))
+    await eventually(async () => expect(await publishedCount(fx)).toBe(total), 60_000, 100)
 
-      relays.push(startRelay(fx, target, 25), startRelay(fx, target, 25))
-      await eventually(async () => expect(await publishedCount(fx)).toBe(total), 60_000, 100)
-
-      // One event per row: the rows' event ids are distinct, and the consumer API lists exactly
-      // one delivery per event, for those events.
-      const rows = await fx.rows()
-      const eventIds = new Set(rows.map((r) => r.event_id))
-      expect(eventIds.size).toBe(total)
-      const deliveries: { eventId: string }[] = []
-      for (let cursor: string | null = null; ; ) {
-        const page = await consumer(
-          'GET',
-          `/webhooks/deliveries?subscriptionId=${sub.json.subscription.id}&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-        )
-        deliveries.push(...page.json.deliveries)
-        cursor = page.json.nextCursor
-        if (!cursor) break
-      }
-      expect(deliveries).toHaveLength(total)
-      expect(new Set(deliveries.map((d) => d.eventId))).toEqual(eventIds)
-
-      // The receiver gets every committed row (at least once; a redelivery keeps its webhook-id),
-      // as the bytes the application wrote, and never a rolled-back one.
-      await eventually(
-        () => expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(total),
-        60_000,
+    // One event per row: the rows' event ids are distinct, and the consumer API lists exactly
+    // one delivery per event, for those events.
+    const rows = await fx.rows()
+    const eventIds = new Set(rows.map((r) => r.event_id))
+    expect(eventIds.size).toBe(total)
+    const deliveries: { eventId: string }[] = []
+    for (let cursor: string | null = null; ; ) {
+      const page = await consumer(
+        'GET',
+        `/webhooks/deliveries?subscriptionId=${sub.json.subscription.id}&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
       )
-      const bodies = new Set(rx.received.map((r) => r.body.toString('utf8')))
-      expect(bodies).toEqual(new Set(rows.map((r) => r.payload)))
-      expect([...bodies].some((b) => b.includes('rolled back'))).toBe(false)
-    }, 120_000)
-  },
-)
+      deliveries.push(...page.json.deliveries)
+      cursor = page.json.nextCursor
+      if (!cursor) break
+    }
+    expect(deliveries).toHaveLength(total)
+    expect(new Set(deliveries.map((d) => d.eventId))).toEqual(eventIds)
+
+    // The receiver gets every committed row (at least once; a redelivery keeps its webhook-id),
+    // as the bytes the application wrote, and never a rolled-back one.
+    await eventually(
+      () => expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(total),
+      60_000,
+    )
+    const bodies = new Set(rx.received.map((r) => r.body.toString('utf8')))
+    expect(bodies).toEqual(new Set(rows.map((r) => r.payload)))
+    expect([...bodies].some((b) => b.includes('rolled back'))).toBe(false)
+  }, 120_000)
+})

@@ -2,9 +2,9 @@
 // The package (and the driver it needs: pg, or mysql2 which the service does not depend on) is
 // loaded only when one of these commands runs.
 import { type Command, Option } from 'commander'
-import type { Relay } from '../../../packages/outbox/src/index.ts'
+import type { Relay, RelayLogEntry } from '../../../packages/outbox/src/index.ts'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
-import { output, table } from '../output.ts'
+import { lineOutput, output, table } from '../output.ts'
 
 const outboxPackage = () => import('../../../packages/outbox/src/index.ts')
 
@@ -26,6 +26,30 @@ function positiveInteger(raw: unknown, name: string, max: number): number {
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer from 1 to ${max}`)
   return n
+}
+
+/**
+ * One relay log entry: a JSON line with --json, a line for a person otherwise (the start names
+ * where rows go, so that a person sees the relay is up).
+ */
+function logLine(entry: RelayLogEntry, hookpostUrl: string, flags: Flags): void {
+  const { level, msg, ...fields } = entry
+  const json = { time: new Date().toISOString(), ...entry }
+  const out = lineOutput(flags)
+  if (msg === 'outbox relay started') {
+    out(
+      `relaying ${String(fields['table'])} (${String(fields['dialect'])}) to ${hookpostUrl}/events/batch`,
+      json,
+    )
+    return
+  }
+  const details = Object.entries(fields).map(
+    ([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`,
+  )
+  out(
+    [json.time, level === 'info' ? '' : level.toUpperCase(), msg, ...details].filter(Boolean).join(' '),
+    json,
+  )
 }
 
 export function register(program: Command): void {
@@ -63,8 +87,7 @@ export function register(program: Command): void {
         batchSize,
         concurrency,
         lagLogIntervalMs: lagSeconds * 1000,
-        log: (entry) =>
-          process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`),
+        log: (entry) => logLine(entry, api.base, flags),
       })
       try {
         if (!stopRequested) await relay.run()
@@ -87,7 +110,7 @@ export function register(program: Command): void {
         notify: flags['notify'] === true,
       })
       if (flags['print']) {
-        process.stdout.write(`${statements.map((s) => `${s};`).join('\n\n')}\n`)
+        output(flags, { statements }, () => statements.map((s) => `${s};`).join('\n\n'))
         return
       }
       const db = await openRelayDatabase(url, 1)
