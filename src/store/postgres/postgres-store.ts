@@ -20,6 +20,8 @@ function pgCode(e: unknown): string {
 }
 
 const channel = 'hookpost_work'
+/** Feed readers' channel: the payload is the id of an environment that got events. */
+const feedChannel = 'hookpost_feed'
 
 /** Errors of the network or the socket: the server cannot be reached or the connection broke. */
 const networkCodes = new Set([
@@ -84,13 +86,17 @@ export function nameStatements(client: pg.PoolClient): pg.PoolClient {
  * A dedicated connection LISTENing for work; reconnects after a drop (workers keep polling in
  * the meantime, so a lost notification only costs one poll interval).
  */
-function listenWork(url: string, onWork: () => void): Promise<() => Promise<void>> {
+function listenOn(
+  url: string,
+  on: string,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
   let client: pg.Client | undefined
   let closed = false
   let retry: NodeJS.Timeout | undefined
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url })
-    c.on('notification', () => onWork())
+    c.on('notification', (n) => onNotify(n.payload ?? ''))
     c.on('error', () => {
       if (closed) return
       c.end().catch(() => {})
@@ -99,7 +105,7 @@ function listenWork(url: string, onWork: () => void): Promise<() => Promise<void
     })
     try {
       await c.connect()
-      await c.query(`listen ${channel}`)
+      await c.query(`listen ${on}`)
       client = c
     } catch {
       await c.end().catch(() => {})
@@ -138,7 +144,12 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     notifyWork: async (db) => {
       await sql`select pg_notify(${channel}, '')`.execute(db)
     },
-    listenWork: (onWork) => listenWork(url, onWork),
+    listenWork: (onWork) => listenOn(url, channel, () => onWork()),
+    notifyFeed: async (db, envIds) => {
+      await sql`select pg_notify(${feedChannel}, e) from unnest(${envIds}::text[]) as e`.execute(db)
+    },
+    listenFeed: (onEvents) => listenOn(url, feedChannel, onEvents),
+    feedHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
     isUnavailable: isPostgresUnavailable,
   })
 }

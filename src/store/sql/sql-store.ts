@@ -32,6 +32,7 @@ import type {
 } from '../store.ts'
 import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
+import { type FeedTraits, sqlFeed } from './feed-store.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
@@ -43,7 +44,7 @@ function unavailableReason(e: unknown): string {
   return code || (e instanceof Error ? e.message.slice(0, 200) : 'unavailable')
 }
 
-export interface SqlDialectTraits {
+export interface SqlDialectTraits extends FeedTraits {
   dialect: 'sqlite' | 'postgres'
   capabilities: StoreCapabilities
   migrations: readonly Migration[]
@@ -65,6 +66,13 @@ export interface SqlDialectTraits {
   groupCommit: boolean
   /** Announces, inside the transaction, that deliveries became due (PostgreSQL: NOTIFY). */
   notifyWork?: (db: Kysely<Database>) => Promise<void>
+  /** Announces, inside the transaction, that these environments got events (the feed's long-poll). */
+  notifyFeed?: (db: Kysely<Database>, envIds: readonly string[]) => Promise<void>
+  /**
+   * The next feed_seq (= feed_tx), taken inside the publish transaction, where one writer makes
+   * it commit-ordered (SQLite). Absent: the columns' defaults (PostgreSQL).
+   */
+  nextFeedSeq?: (tx: Transaction<Database>) => Promise<number>
   /** Calls onWork whenever another process announces work; resolves to an unsubscribe. */
   listenWork?: (onWork: () => void) => Promise<() => Promise<void>>
 }
@@ -203,6 +211,7 @@ export class SqlStore implements Store {
   readonly #readiness: StoreReadinessProbe
   readonly dashboardSessions: Store['dashboardSessions']
   readonly portalLinks: Store['portalLinks']
+  readonly feed: Store['feed']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -215,6 +224,7 @@ export class SqlStore implements Store {
     const run = <T>(fn: () => Promise<T>) => this.#run(fn)
     this.dashboardSessions = sqlDashboardSessions(db, run, this.#prepared)
     this.portalLinks = sqlPortalLinks(db, run)
+    this.feed = sqlFeed(db, run, traits)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
@@ -495,6 +505,7 @@ export class SqlStore implements Store {
             idempotencyKey: r.idempotency_key,
             orderingKey: r.ordering_key,
             created: Number(r.created),
+            traceparent: r.traceparent,
           }
         )
       }),
@@ -521,6 +532,10 @@ export class SqlStore implements Store {
               idempotency_key: null,
               ordering_key: null,
               created: event.created,
+              traceparent: event.traceparent ?? null,
+              // Not in the feed: a test sent to one subscription is no published event.
+              feed_tx: null,
+              feed_seq: null,
             })
             .execute()
           await tx
@@ -573,10 +588,15 @@ export class SqlStore implements Store {
           results = await this.#db.transaction().execute(async (tx) => {
             const fanOuts: FanOuts = new Map()
             const out: PublishResult[][] = []
-            for (const b of batch) out.push(await publishAllIn(tx, this.#prepared, b, fanOuts))
+            for (const b of batch) out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts))
             if (out.some((rs) => rs.some((r) => !r.replayed && r.deliveries > 0))) {
               await this.#traits.notifyWork?.(tx)
             }
+            await this.#notifyFeed(
+              tx,
+              batch.flatMap((b) => b.inputs),
+              out.flat(),
+            )
             return out
           })
         } catch {
@@ -591,6 +611,17 @@ export class SqlStore implements Store {
     }
   }
 
+  /** Tells feed readers on other nodes which environments got new events. */
+  async #notifyFeed(
+    tx: Transaction<Database>,
+    inputs: readonly PublishInput[],
+    rs: readonly PublishResult[],
+  ): Promise<void> {
+    if (!this.#traits.notifyFeed) return
+    const envIds = new Set(inputs.filter((_, k) => !rs[k]?.replayed).map((i) => i.event.envId))
+    if (envIds.size > 0) await this.#traits.notifyFeed(tx, [...envIds])
+  }
+
   async #publishAlone(
     inputs: readonly PublishInput[],
     batch: boolean,
@@ -598,8 +629,9 @@ export class SqlStore implements Store {
   ): Promise<PublishResult[]> {
     try {
       return await this.#db.transaction().execute(async (tx) => {
-        const rs = await publishAllIn(tx, this.#prepared, { inputs, batch }, new Map())
+        const rs = await publishAllIn(tx, this.#traits, this.#prepared, { inputs, batch }, new Map())
         if (rs.some((r) => !r.replayed && r.deliveries > 0)) await this.#traits.notifyWork?.(tx)
+        await this.#notifyFeed(tx, inputs, rs)
         return rs
       })
     } catch (e) {
@@ -855,13 +887,15 @@ export class SqlStore implements Store {
     const bodiesOf = this.#prepared.get(`claim.bodies:${eventIds.length}`, (p) =>
       tx
         .selectFrom('events')
-        .select(['id', 'body'])
+        .select(['id', 'body', 'traceparent'])
         .where('id', 'in', listParams(p, 'id', eventIds.length)),
     )
     const bodies = new Map<string, Buffer>()
+    const traces = new Map<string, string | null>()
     for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
       // Both drivers hand a BLOB back as a Buffer of its own: no copy needed.
       bodies.set(r.id, Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body))
+      traces.set(r.id, r.traceparent)
     }
     const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
       tx
@@ -903,6 +937,7 @@ export class SqlStore implements Store {
         url,
         body,
         orderingKey: c.ordering_key,
+        traceparent: traces.get(c.event_id) ?? null,
         dueAt: dueAt.get(c.id) ?? input.now,
       })
     }
@@ -1589,19 +1624,21 @@ type FanOuts = Map<string, { id: string; ordered: number }[]>
 /** Publishes each input in order; the errors of a batch name the item by its index. */
 async function publishAllIn(
   tx: Transaction<Database>,
+  traits: SqlDialectTraits,
   prepared: PreparedQueries,
   { inputs, batch }: { inputs: readonly PublishInput[]; batch: boolean },
   fanOuts: FanOuts,
 ): Promise<PublishResult[]> {
   const out: PublishResult[] = []
   for (const [k, input] of inputs.entries()) {
-    out.push(await publishIn(tx, prepared, input, fanOuts, batch ? k : null))
+    out.push(await publishIn(tx, traits, prepared, input, fanOuts, batch ? k : null))
   }
   return out
 }
 
 async function publishIn(
   tx: Transaction<Database>,
+  traits: SqlDialectTraits,
   prepared: PreparedQueries,
   input: PublishInput,
   fanOuts: FanOuts,
@@ -1629,6 +1666,8 @@ async function publishIn(
       idempotency_key: p('idempotencyKey'),
       ordering_key: p('orderingKey'),
       created: p('created'),
+      traceparent: p('traceparent'),
+      ...(traits.nextFeedSeq ? { feed_tx: p('feedSeq'), feed_seq: p('feedSeq') } : {}),
     }),
   )
   await tx.executeQuery(
@@ -1640,6 +1679,8 @@ async function publishIn(
       idempotencyKey,
       orderingKey: event.orderingKey,
       created: event.created,
+      traceparent: event.traceparent ?? null,
+      ...(traits.nextFeedSeq ? { feedSeq: await traits.nextFeedSeq(tx) } : {}),
     }),
   )
   const fanOut = prepared.get('publish.subscriptions', (p) =>
