@@ -54,6 +54,9 @@ const shown = (store: Store, envId: string, q: FeedQuery, n: number) =>
     return rows
   })
 
+/** Only PostgreSQL announces commits to other processes. */
+const h0announces = (name: string) => name === 'postgres'
+
 export function feedContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`${name}: Store contract, feed and traceparent`, () => {
     let h: StoreHarness
@@ -124,6 +127,23 @@ export function feedContract(name: string, makeHarness: () => Promise<StoreHarne
       ).toBe(true)
       expect((await shown(store, env, { after: null, limit: 10 }, 1)).map((r) => r.created)).toEqual([T0 + 1])
     })
+
+    it.runIf(h0announces(name))(
+      'tells a listener on another connection which environment got events',
+      async () => {
+        const env = await anEnvironment(store)
+        const second = await h.second!()
+        const heard: string[] = []
+        const stop = await second.feed.listen((envId) => heard.push(envId))
+        try {
+          await store.events.publish(input(env, 1))
+          await eventually(() => expect(heard).toContain(env))
+        } finally {
+          await stop()
+          await second.close()
+        }
+      },
+    )
 
     it('keeps the traceparent given at publish and hands it to every claim of its deliveries', async () => {
       const env = await anEnvironment(store)

@@ -23,7 +23,7 @@ if (available.ok) {
   }
   storeContract('postgres', postgresHarness)
   accessContract('postgres', postgresHarness)
-feedContract('postgres', postgresHarness)
+  feedContract('postgres', postgresHarness)
   describe('postgres: migrations', () => {
     it('applies them once when several processes start together on a fresh database', async () => {
       const db = await freshDatabase()
