@@ -32,7 +32,7 @@ export function register(program: Command): void {
     )
     .option('--limit <n>', 'events per request, 1 to 1000', '100')
     .option('--follow', 'keep waiting for new events (Ctrl-C stops and prints the cursor to resume)')
-    .option('--json', 'one JSON line per event, then {"nextCursor"}')
+    .option('--json', 'the API answer; with --follow one JSON line per event, then {"nextCursor"}')
     .action(async (flags: Flags) => {
       const limit = Number(flags['limit'])
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
@@ -79,17 +79,17 @@ export async function feed(api: ApiClient, o: FeedOptions): Promise<void> {
   const resume = () =>
     o.out(cursor ? `resume with: --after ${cursor}` : 'no events yet', { nextCursor: cursor })
   if (!o.follow) {
-    // One page: a table for people, JSON lines for scripts.
+    // One page: a table for people, the API's answer for scripts.
     const page = await read(0)
     cursor = page.nextCursor
-    if (o.json) for (const e of page.events) o.out('', e)
-    else if (page.events.length > 0) {
+    if (o.json) return o.out('', page)
+    if (page.events.length > 0) {
       o.out(table([['ID', 'EVENT', 'CREATED'], ...page.events.map((e) => [e.id, e.eventName, e.created])]))
     }
-    resume()
-    return
+    return resume()
   }
   let failures = 0
+  o.out(`following the feed${o.event ? ` (${o.event})` : ''}… (Ctrl-C to stop)`)
   try {
     while (!o.signal.aborted) {
       try {
