@@ -54,29 +54,47 @@ function badQuery(name: string, message: string): AppError {
   })
 }
 
+/** A waiting read's interest in one environment: set before its first read, so no commit slips by. */
+interface Watch {
+  woken: boolean
+  poke: (() => void) | undefined
+}
+
 export function eventFeed(deps: FeedDeps) {
-  const waiters = new Map<string, Set<() => void>>()
+  const watches = new Map<string, Set<Watch>>()
   let listening: Promise<() => Promise<void>> | undefined
   const wake = (envId: string) => {
-    for (const w of waiters.get(envId) ?? []) w()
+    for (const w of watches.get(envId) ?? []) {
+      w.woken = true
+      w.poke?.()
+    }
   }
-  /** Resolves on a wake for envId, after ms, or on abort. */
-  const sleep = (envId: string, ms: number, signal: AbortSignal | undefined) =>
-    new Promise<'woken' | 'timeout'>((resolve) => {
-      const set = waiters.get(envId) ?? new Set()
-      waiters.set(envId, set)
-      const finish = (how: 'woken' | 'timeout') => {
+  const watch = (envId: string): { w: Watch; end: () => void } => {
+    const w: Watch = { woken: false, poke: undefined }
+    const set = watches.get(envId) ?? new Set()
+    watches.set(envId, set)
+    set.add(w)
+    return {
+      w,
+      end: () => {
+        set.delete(w)
+        if (set.size === 0) watches.delete(envId)
+      },
+    }
+  }
+  /** Resolves at once if w was woken since its last read, else on a wake, after ms, or on abort. */
+  const sleep = (w: Watch, ms: number, signal: AbortSignal | undefined) =>
+    new Promise<void>((resolve) => {
+      if (w.woken) return resolve()
+      const finish = () => {
         clearTimeout(timer)
-        set.delete(onWake)
-        if (set.size === 0) waiters.delete(envId)
-        signal?.removeEventListener('abort', onAbort)
-        resolve(how)
+        w.poke = undefined
+        signal?.removeEventListener('abort', finish)
+        resolve()
       }
-      const onWake = () => finish('woken')
-      const onAbort = () => finish('timeout')
-      const timer = setTimeout(() => finish('timeout'), ms)
-      set.add(onWake)
-      signal?.addEventListener('abort', onAbort)
+      const timer = setTimeout(finish, ms)
+      w.poke = finish
+      signal?.addEventListener('abort', finish)
     })
 
   return {
@@ -109,23 +127,28 @@ export function eventFeed(deps: FeedDeps) {
         events,
         nextCursor: events.length > 0 ? encodeFeedCursor(events.at(-1)!.position) : (q.after ?? null),
       })
+      if (wait === 0) return page(await read())
       const deadline = Date.now() + wait * 1000
-      let events = await read()
-      if (events.length > 0 || wait === 0) return page(events)
-      listening ??= deps.store.feed.listen(wake).catch(() => async () => {})
-      await listening
-      let settle = 0
-      for (;;) {
-        const left = deadline - Date.now()
-        if (left <= 0 || q.signal?.aborted) return page(events)
-        const how = await sleep(
-          envId,
-          Math.min(left, settle > 0 ? settleMs[settle - 1]! : pollEveryMs),
-          q.signal,
-        )
-        events = await read()
+      const { w, end } = watch(envId)
+      try {
+        let events = await read()
         if (events.length > 0) return page(events)
-        settle = how === 'woken' ? 1 : settle > 0 && settle < settleMs.length ? settle + 1 : 0
+        listening ??= deps.store.feed.listen(wake).catch(() => async () => {})
+        await listening
+        let settle = 0
+        for (;;) {
+          const left = deadline - Date.now()
+          if (left <= 0 || q.signal?.aborted) return page(events)
+          await sleep(w, Math.min(left, settle > 0 ? settleMs[settle - 1]! : pollEveryMs), q.signal)
+          const woken = w.woken
+          w.woken = false
+          events = await read()
+          if (events.length > 0) return page(events)
+          // Woken but nothing to show: a commit held back behind an older transaction; look soon.
+          settle = woken ? 1 : settle > 0 && settle < settleMs.length ? settle + 1 : 0
+        }
+      } finally {
+        end()
       }
     },
 

@@ -11,12 +11,16 @@ const row: FeedEventRow = {
 }
 
 /** A store whose feed is empty until `arrive()`, and whose announcements the test makes. */
-function fakeStore() {
+function fakeStore(duringRead?: () => void) {
   let rows: FeedEventRow[] = []
   let announce: ((envId: string) => void) | undefined
   const store = {
     feed: {
-      read: async () => rows,
+      read: async () => {
+        const now = rows
+        duringRead?.()
+        return now
+      },
       listen: async (on: (envId: string) => void) => {
         announce = on
         return async () => {}
@@ -51,6 +55,22 @@ describe('event feed long-poll', () => {
     feed.published('env_a')
     expect(await settled(page)).toBe(true)
     expect(await page).toEqual({ events: [row], nextCursor: encodeFeedCursor(row.position) })
+  })
+
+  it('does not miss a commit made while its first read was running', async () => {
+    vi.useFakeTimers()
+    let feed: ReturnType<typeof eventFeed> | undefined
+    let once = true
+    const s = fakeStore(() => {
+      if (!once) return
+      once = false
+      s.arrive()
+      feed!.published('env_a')
+    })
+    feed = eventFeed({ store: s.store, isEventType: () => true })
+    const page = feed.read('env_a', { wait: 30 })
+    expect(await settled(page)).toBe(true)
+    expect((await page).events).toEqual([row])
   })
 
   it("wakes it on the store's announcement of another node's commit", async () => {
