@@ -76,6 +76,15 @@ function orderingKeyOf(payload: unknown, pointer: string | undefined): string | 
   return typeof v === 'string' || typeof v === 'number' ? String(v).slice(0, maxOrderingKeyLength) : null
 }
 
+export interface BatchOptions {
+  maxPayloadBytes?: number
+  /**
+   * Given the items' traceparents once they are checked, the ones to keep instead (tracing: each
+   * traced item's own publish span); an undefined entry keeps the item's.
+   */
+  traceItems?: (traceparents: readonly (string | undefined)[]) => readonly (string | undefined)[]
+}
+
 export interface PublishDeps {
   store: Store
   validator: PayloadValidator
@@ -282,14 +291,13 @@ export function publisher(deps: PublishDeps) {
      * POST /events/batch: every item checked first (any bad one: nothing is created), then all
      * in one commit. Each event's body is its payload's bytes, sliced from the request.
      */
-    async publishBatch(
-      envId: string,
-      body: Buffer,
-      opts: { maxPayloadBytes?: number } = {},
-    ): Promise<PublishResult[]> {
+    async publishBatch(envId: string, body: Buffer, opts: BatchOptions = {}): Promise<PublishResult[]> {
       const items = batchItems(body, deps.validator, opts.maxPayloadBytes ?? Number.POSITIVE_INFINITY)
+      const traces = opts.traceItems?.(items.map((e) => e.traceparent))
       const t = deps.now()
-      const inputs = items.map((e) => inputOf(envId, t, e))
+      const inputs = items.map((e, k) =>
+        inputOf(envId, t, traces?.[k] !== undefined ? { ...e, traceparent: traces[k] } : e),
+      )
       inputs[inputs.length - 1]!.beforeCommit = before
       const rs = await deps.store.events.publishBatch(inputs)
       hit('publish.after_commit')

@@ -4,7 +4,7 @@
 // registered (docs/observability.md: install it and `--import` a setup file). When the package
 // is absent, one warning is logged and everything runs untraced.
 import type { AttemptOutcome, OutboundRequest, Sender } from '../deliveries/sender.ts'
-import type { Publisher, PublishOptions } from '../events/publish.ts'
+import type { BatchOptions, Publisher, PublishOptions } from '../events/publish.ts'
 import { parseTraceparent } from '../events/traceparent.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { PublishResult } from '../store/store.ts'
@@ -247,17 +247,63 @@ export function instrumentPublisher(
         }),
         opts?.traceparent,
       ),
-    publishBatch: (envId: string, body: Buffer, opts?: { maxPayloadBytes?: number }) =>
-      traced(
+    publishBatch: (envId: string, body: Buffer, opts?: BatchOptions) => {
+      // Each item that names a trace gets its own publish span in that trace, open until the commit.
+      const items: { index: number; end: (r?: PublishResult) => void }[] = []
+      const traceItems = (parents: readonly (string | undefined)[]) =>
+        parents.map((parent, index) => {
+          if (parent === undefined) return undefined
+          const item = itemSpan(o.tracing, envId, parent)
+          items.push({ index, end: item.end })
+          return item.traceparent
+        })
+      let results: PublishResult[] = []
+      return traced(
         'hookpost.publish_batch',
         envId,
         body,
-        () => publisher.publishBatch(envId, body, opts),
+        async () =>
+          (results = await publisher.publishBatch(
+            envId,
+            body,
+            o.tracing.enabled ? { ...opts, traceItems } : opts,
+          )),
         (rs) => rs,
         (rs) => ({
           'hookpost.events': rs.length,
           'hookpost.idempotent_repeats': rs.filter((r) => r.replayed).length,
         }),
-      ),
+      ).finally(() => {
+        for (const item of items) item.end(results[item.index])
+      })
+    },
   }
+}
+
+/** A publish span of one batch item in its own trace, ended by end() (with the item's result). */
+function itemSpan(
+  tracing: Tracing,
+  envId: string,
+  parent: string,
+): { traceparent: string | undefined; end: (r?: PublishResult) => void } {
+  let traceparent: string | undefined
+  let end: (r?: PublishResult) => void = () => {}
+  const ended = new Promise<PublishResult | undefined>((resolve) => {
+    end = resolve
+  })
+  void tracing
+    .span(
+      'hookpost.publish',
+      'producer',
+      { 'hookpost.environment_id': envId, 'hookpost.batch_item': true },
+      async (span) => {
+        // startActiveSpan runs this at once, so the traceparent is known before span() returns.
+        traceparent = span.traceparent()
+        const r = await ended
+        if (r) span.set({ 'hookpost.event_id': r.eventId, 'hookpost.event': r.eventName })
+      },
+      parent,
+    )
+    .catch(() => {})
+  return { traceparent, end }
 }

@@ -144,5 +144,23 @@ describe('trace propagation', () => {
       // The receiver's parent is this attempt's span.
       expect(rx.received[k]!.headers.traceparent).toBe(`00-${a.traceId}-${a.spanId}-01`)
     }
+
+    // A batch item's publish is a span of the item's own trace, and its attempts are its children.
+    otel.spans.length = 0
+    rx.received.length = 0
+    await publisher.publishBatch(
+      h.envId,
+      Buffer.from(`{"events":[{"payload":${body(2)},"traceparent":"${tp2}"}]}`),
+    )
+    await eventually(() => expect(rx.received).toHaveLength(3))
+    const item = otel.spans.find((x) => x.name === 'hookpost.publish')
+    expect(item).toMatchObject({ traceId: tp2.slice(3, 35), parentSpanId: tp2.slice(36, 52) })
+    const itemAttempts = otel.spans.filter((x) => x.name === 'hookpost.delivery.attempt')
+    expect(itemAttempts.map((x) => [x.traceId, x.parentSpanId])).toEqual(
+      Array(3).fill([item!.traceId, item!.spanId]),
+    )
+    expect(rx.received.map((r) => String(r.headers.traceparent).slice(3, 35))).toEqual(
+      Array(3).fill(tp2.slice(3, 35)),
+    )
   })
 })
