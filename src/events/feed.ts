@@ -33,6 +33,8 @@ export interface FeedPage {
 export interface FeedDeps {
   store: Store
   isEventType: (name: string) => boolean
+  /** The safety-net poll of a waiting read (default 5 s). */
+  pollEveryMs?: number
 }
 
 export function encodeFeedCursor(p: FeedPosition): string {
@@ -131,15 +133,18 @@ export function eventFeed(deps: FeedDeps) {
       const deadline = Date.now() + wait * 1000
       const { w, end } = watch(envId)
       try {
-        let events = await read()
-        if (events.length > 0) return page(events)
+        // Listening (the first wait opens it) and watching before the read: whatever commits
+        // after the read wakes this wait.
         listening ??= deps.store.feed.listen(wake).catch(() => async () => {})
         await listening
+        let events = await read()
+        if (events.length > 0) return page(events)
         let settle = 0
         for (;;) {
           const left = deadline - Date.now()
           if (left <= 0 || q.signal?.aborted) return page(events)
-          await sleep(w, Math.min(left, settle > 0 ? settleMs[settle - 1]! : pollEveryMs), q.signal)
+          const poll = settle > 0 ? settleMs[settle - 1]! : (deps.pollEveryMs ?? pollEveryMs)
+          await sleep(w, Math.min(left, poll), q.signal)
           const woken = w.woken
           w.woken = false
           events = await read()

@@ -3,10 +3,11 @@
 // must never move its cursor past an event that commits later.
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { eventFeed } from '../../src/events/feed.ts'
 import { newId } from '../../src/shared/ids.ts'
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import type { SqlStore } from '../../src/store/sql/sql-store.ts'
-import type { FeedPosition, PublishInput } from '../../src/store/store.ts'
+import type { FeedPosition, PublishInput, Store } from '../../src/store/store.ts'
 import { eventually } from '../support/eventually.ts'
 import { freshDatabase, postgresAvailable } from '../support/postgres.ts'
 
@@ -89,6 +90,34 @@ describe.skipIf(!available.ok)('postgres: feed under concurrent publishes', () =
       await slow.end()
     }
   })
+
+  it('wakes a long-poll on one node when another node publishes (NOTIFY), with no poll to fall back on', async () => {
+    // Node b's feed, telling when its first read (made once it listens) has found nothing.
+    let firstRead = () => {}
+    const readOnce = new Promise<void>((r) => {
+      firstRead = r
+    })
+    const store = {
+      feed: {
+        listen: b.feed.listen,
+        read: async (...args: Parameters<Store['feed']['read']>) => {
+          const rows = await b.feed.read(...args)
+          firstRead()
+          return rows
+        },
+      },
+    } as unknown as Store
+    const feed = eventFeed({ store, isEventType: () => true, pollEveryMs: 3_600_000 })
+    try {
+      const page = feed.read(envId, { wait: 30 })
+      await readOnce
+      const published = await a.events.publish(input(envId, 1))
+      expect((await page).events.map((e) => e.id)).toEqual([published.eventId])
+    } finally {
+      await feed.close()
+    }
+    // The wait (30 s) outlasts this test's own limit: only a wake can answer it in time.
+  }, 20_000)
 
   it('gives a reader polling during concurrent publishes from two nodes every event exactly once', async () => {
     const published: string[] = []
