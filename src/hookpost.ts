@@ -8,6 +8,7 @@ import { attemptLimit, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { testDeliveries } from './deliveries/test-delivery.ts'
 import { environments } from './environments/environments.ts'
 import { eventTypes } from './events/event-types.ts'
+import { eventFeed } from './events/feed.ts'
 import { PayloadValidator } from './events/payload-validator.ts'
 import { publisher } from './events/publish.ts'
 import type { UrlExplanation } from './network/address-policy.ts'
@@ -40,6 +41,8 @@ export function createHookpost(deps: HookpostDeps) {
   const now = deps.now ?? Date.now
   const { store, box } = deps
   const onWork = () => deps.onWork?.()
+  const validator = new PayloadValidator(eventTypes)
+  const feed = eventFeed({ store, isEventType: (name) => validator.has(name) })
   return {
     eventTypes,
     environments: environments({ store, box, now }),
@@ -47,13 +50,15 @@ export function createHookpost(deps: HookpostDeps) {
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     publisher: publisher({
       store,
-      validator: new PayloadValidator(eventTypes),
+      validator,
       attemptLimit: attemptLimit(deps.retryPolicy),
       now,
       onPublished: onWork,
+      onCommitted: feed.published,
       ...(deps.orderingPointers ? { orderingPointers: deps.orderingPointers } : {}),
       ...(deps.failpoints ? { failpoints: deps.failpoints } : {}),
     }),
+    feed,
     deliveries: deliveries({ store, now, onRetry: onWork }),
     replays: replays({ store, now, onWork }),
     testDeliveries: testDeliveries({ store, attemptLimit: attemptLimit(deps.retryPolicy), now, onWork }),

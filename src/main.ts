@@ -393,6 +393,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         await app?.close()
         if (metricsServer) await new Promise((r) => metricsServer?.close(r))
         await unlisten?.()
+        await hookpost.feed.close()
         await maintenance?.stop()
         await worker?.stop(config.shutdownGraceMs)
         await sender.close()

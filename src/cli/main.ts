@@ -8,6 +8,7 @@ import type { Hookpost } from '../hookpost.ts'
 import type { CredentialRole } from '../store/store.ts'
 import { version } from '../version.ts'
 import { register as registerDeliveries } from './commands/deliveries.ts'
+import { register as registerFeed } from './commands/feed.ts'
 import { register as registerListen } from './commands/listen.ts'
 import { register as registerOutbox } from './commands/outbox.ts'
 import { register as registerPublish } from './commands/publish.ts'
@@ -289,6 +290,7 @@ withSettings(
 registerSubscriptions(program)
 registerPublish(program)
 registerDeliveries(program)
+registerFeed(program)
 registerReplay(program)
 registerVerify(program)
 registerListen(program)

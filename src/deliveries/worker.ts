@@ -439,6 +439,8 @@ export class DeliveryWorker {
       ...signDelivery(envKeys.keys, d.id, timestamp, d.body, envKeys.encoding),
       'x-delivery-event': d.event,
       'x-delivery-attempt': String(d.attempts),
+      // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).
+      ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
     const outcome = await o.sender.send({ url: d.url, headers, body: d.body, timeoutMs: o.requestTimeoutMs })
     o.failpoints('worker.after_send')

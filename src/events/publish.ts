@@ -8,6 +8,7 @@ import type { PublishInput, PublishResult, Store } from '../store/store.ts'
 import { maxJsonDepth, parseJsonBody } from './json-body.ts'
 import { elementSpans, memberSpans, rootSpan } from './json-spans.ts'
 import type { PayloadValidator } from './payload-validator.ts'
+import { maxTraceparentLength, normalTraceparent } from './traceparent.ts'
 
 export const idempotencyWindowMs = 24 * 3_600_000
 export const maxIdempotencyKeyLength = 255
@@ -18,6 +19,11 @@ export interface PublishOptions {
   idempotencyKey?: string | undefined
   /** Overrides the key taken from the event type's JSON pointer. */
   orderingKey?: string | undefined
+  /**
+   * A W3C traceparent (the request's header), kept with the event and sent on every attempt.
+   * An invalid one is ignored, as the W3C asks of a traceparent header.
+   */
+  traceparent?: string | undefined
 }
 
 /** RFC 6901: the value at `pointer` in `doc`, or undefined. */
@@ -70,6 +76,15 @@ function orderingKeyOf(payload: unknown, pointer: string | undefined): string | 
   return typeof v === 'string' || typeof v === 'number' ? String(v).slice(0, maxOrderingKeyLength) : null
 }
 
+export interface BatchOptions {
+  maxPayloadBytes?: number
+  /**
+   * Given the items' traceparents once they are checked, the ones to keep instead (tracing: each
+   * traced item's own publish span); an undefined entry keeps the item's.
+   */
+  traceItems?: (traceparents: readonly (string | undefined)[]) => readonly (string | undefined)[]
+}
+
 export interface PublishDeps {
   store: Store
   validator: PayloadValidator
@@ -77,6 +92,8 @@ export interface PublishDeps {
   now: () => number
   /** Told after each commit that created deliveries (wakes an in-process worker). */
   onPublished?: (r: PublishResult) => void
+  /** Told after each commit that added events to an environment (wakes feed readers). */
+  onCommitted?: (envId: string) => void
   failpoints?: Failpoints
   /** Event type → JSON pointer to its ordering key (e.g. /accountHolder/ref). */
   orderingPointers?: Readonly<Record<string, string>>
@@ -89,9 +106,11 @@ export interface CheckedEvent {
   eventName: string
   idempotencyKey?: string | undefined
   orderingKey?: string | undefined
+  /** Valid, version 00. */
+  traceparent?: string | undefined
 }
 
-const itemFields = new Set(['payload', 'idempotencyKey', 'orderingKey'])
+const itemFields = new Set(['payload', 'idempotencyKey', 'orderingKey', 'traceparent'])
 /** Which error a batch answers with when its items have several kinds of problem. */
 const severity: Partial<Record<ErrorKind, number>> = { too_large: 0, invalid: 1, unprocessable: 2 }
 /** Details past this many are left out of a batch's error (the message gives the count). */
@@ -123,8 +142,9 @@ function problem(
 
 /**
  * The checked events of a batch body `{ "events": [ { "payload", "idempotencyKey"?,
- * "orderingKey"? } ] }`, each with its payload's bytes exactly as they appear in the request.
- * Every item is checked; the error names each bad one (`/events/<index>/...`).
+ * "orderingKey"?, "traceparent"? } ] }`, each with its payload's bytes exactly as they appear in
+ * the request. Every item is checked; the error names each bad one (`/events/<index>/...`): an
+ * invalid traceparent too, since a field of the body, unlike a header, is the caller's own.
  */
 function batchItems(body: Buffer, validator: PayloadValidator, maxPayloadBytes: number): CheckedEvent[] {
   // The payloads nest three levels down ({ events: [ { payload ), with the depth /events allows.
@@ -159,7 +179,17 @@ function batchItems(body: Buffer, validator: PayloadValidator, maxPayloadBytes: 
     for (const k of Object.keys(item)) {
       if (!itemFields.has(k)) errors.push(problem('invalid_request', `${at}/${k}`, 'unknown field'))
     }
-    const { payload, idempotencyKey, orderingKey } = item
+    const { payload, idempotencyKey, orderingKey, traceparent } = item
+    const trace = typeof traceparent === 'string' ? normalTraceparent(traceparent) : undefined
+    if (traceparent !== undefined && trace === undefined) {
+      errors.push(
+        problem(
+          'invalid_request',
+          `${at}/traceparent`,
+          `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, at most ${maxTraceparentLength} characters)`,
+        ),
+      )
+    }
     for (const [name, value, max, code] of [
       ['idempotencyKey', idempotencyKey, maxIdempotencyKeyLength, 'idempotency_key_invalid'],
       ['orderingKey', orderingKey, maxOrderingKeyLength, 'invalid_request'],
@@ -194,6 +224,7 @@ function batchItems(body: Buffer, validator: PayloadValidator, maxPayloadBytes: 
       eventName,
       idempotencyKey: idempotencyKey as string | undefined,
       orderingKey: orderingKey as string | undefined,
+      traceparent: trace,
     })
   }
   if (errors.length > 0) throw batchError(errors, events.length)
@@ -222,6 +253,7 @@ export function publisher(deps: PublishDeps) {
       body: e.body,
       orderingKey: e.orderingKey ?? orderingKeyOf(e.payload, deps.orderingPointers?.[e.eventName]),
       created: t,
+      traceparent: e.traceparent ?? null,
     },
     idempotencyKey: e.idempotencyKey ?? null,
     idempotencySince: t - idempotencyWindowMs,
@@ -245,9 +277,12 @@ export function publisher(deps: PublishDeps) {
           details: [{ path: '/headers/x-ordering-key', message: 'bad length' }],
         })
       }
-      const input = inputOf(envId, deps.now(), { body, payload, eventName, idempotencyKey, orderingKey })
+      const traceparent = normalTraceparent(opts.traceparent)
+      const checked = { body, payload, eventName, idempotencyKey, orderingKey, traceparent }
+      const input = inputOf(envId, deps.now(), checked)
       const r = await deps.store.events.publish({ ...input, beforeCommit: before })
       hit('publish.after_commit')
+      if (!r.replayed) deps.onCommitted?.(envId)
       if (!r.replayed && r.deliveries > 0) deps.onPublished?.(r)
       return r
     },
@@ -256,17 +291,17 @@ export function publisher(deps: PublishDeps) {
      * POST /events/batch: every item checked first (any bad one: nothing is created), then all
      * in one commit. Each event's body is its payload's bytes, sliced from the request.
      */
-    async publishBatch(
-      envId: string,
-      body: Buffer,
-      opts: { maxPayloadBytes?: number } = {},
-    ): Promise<PublishResult[]> {
+    async publishBatch(envId: string, body: Buffer, opts: BatchOptions = {}): Promise<PublishResult[]> {
       const items = batchItems(body, deps.validator, opts.maxPayloadBytes ?? Number.POSITIVE_INFINITY)
+      const traces = opts.traceItems?.(items.map((e) => e.traceparent))
       const t = deps.now()
-      const inputs = items.map((e) => inputOf(envId, t, e))
+      const inputs = items.map((e, k) =>
+        inputOf(envId, t, traces?.[k] !== undefined ? { ...e, traceparent: traces[k] } : e),
+      )
       inputs[inputs.length - 1]!.beforeCommit = before
       const rs = await deps.store.events.publishBatch(inputs)
       hit('publish.after_commit')
+      if (rs.some((r) => !r.replayed)) deps.onCommitted?.(envId)
       const woke = rs.find((r) => !r.replayed && r.deliveries > 0)
       if (woke) deps.onPublished?.(woke)
       return rs

@@ -27,6 +27,7 @@ import {
 } from './request-limits.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { consumerRoutes } from './routes/consumer-routes.ts'
+import { feedRoutes } from './routes/feed-routes.ts'
 import { portalRoutes } from './routes/portal-routes.ts'
 import { publisherRoutes } from './routes/publisher-routes.ts'
 import { relayRoutes } from './routes/relay-routes.ts'
@@ -246,6 +247,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(portalRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(consumerRoutes, { hookpost: deps.hookpost })
+  await app.register(feedRoutes, { hookpost: deps.hookpost })
   await app.register(publisherRoutes, {
     hookpost: deps.hookpost,
     bodyLimit: deps.eventBodyLimit,

@@ -234,6 +234,14 @@ export const PublishBatchIn = Type.Object(
               description: 'As the X-Ordering-Key header of POST /events',
             }),
           ),
+          traceparent: Type.Optional(
+            Type.String({
+              maxLength: 512,
+              pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$',
+              description:
+                'A W3C traceparent, as the traceparent header of POST /events; sent on every delivery attempt of this event with the same trace id. An invalid one fails the batch (400).',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

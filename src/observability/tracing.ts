@@ -4,28 +4,38 @@
 // registered (docs/observability.md: install it and `--import` a setup file). When the package
 // is absent, one warning is logged and everything runs untraced.
 import type { AttemptOutcome, OutboundRequest, Sender } from '../deliveries/sender.ts'
-import type { Publisher, PublishOptions } from '../events/publish.ts'
+import type { BatchOptions, Publisher, PublishOptions } from '../events/publish.ts'
+import { parseTraceparent } from '../events/traceparent.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { PublishResult } from '../store/store.ts'
 
 export type SpanAttributes = Record<string, string | number | boolean>
 export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer'
 
+export interface SpanHandle {
+  set(a: SpanAttributes): void
+  fail(message: string): void
+  /** This span's W3C traceparent (to propagate), undefined when untraced. */
+  traceparent(): string | undefined
+}
+
 export interface Tracing {
   readonly enabled: boolean
   /**
-   * Runs fn inside an active span named `name`; fn may add attributes known later and mark the
-   * span failed. A thrown error is recorded and rethrown.
+   * Runs fn inside an active span named `name`, a child of `parent` (a W3C traceparent) when
+   * given and valid; fn may add attributes known later and mark the span failed. A thrown error
+   * is recorded and rethrown.
    */
   span<T>(
     name: string,
     kind: SpanKindName,
     attributes: SpanAttributes,
-    fn: (span: { set(a: SpanAttributes): void; fail(message: string): void }) => Promise<T>,
+    fn: (span: SpanHandle) => Promise<T>,
+    parent?: string,
   ): Promise<T>
 }
 
-const noSpan = { set() {}, fail() {} }
+const noSpan: SpanHandle = { set() {}, fail() {}, traceparent: () => undefined }
 
 export const noTracing: Tracing = {
   enabled: false,
@@ -38,16 +48,28 @@ interface OtelSpan {
   setStatus(s: { code: number; message?: string }): unknown
   recordException(e: unknown): unknown
   end(): void
+  spanContext(): OtelSpanContext
+}
+interface OtelSpanContext {
+  traceId: string
+  spanId: string
+  traceFlags: number
+  isRemote?: boolean
 }
 interface OtelTracer {
   startActiveSpan<F extends (span: OtelSpan) => unknown>(
     name: string,
     options: { kind?: number; attributes?: SpanAttributes },
+    context: unknown,
     fn: F,
   ): ReturnType<F>
 }
 interface OtelApi {
-  trace: { getTracer(name: string, version?: string): OtelTracer }
+  trace: {
+    getTracer(name: string, version?: string): OtelTracer
+    setSpanContext(context: unknown, spanContext: OtelSpanContext): unknown
+  }
+  context: { active(): unknown }
 }
 
 const statusError = 2
@@ -82,18 +104,38 @@ export async function loadTracing(o: LoadTracingOptions): Promise<Tracing> {
     return noTracing
   }
   o.log.info({ package: otelApiPackage }, 'tracing publishes and delivery attempts with OpenTelemetry')
-  return otelTracing(api.trace.getTracer('hookpost', o.version))
+  return otelTracing(api, api.trace.getTracer('hookpost', o.version))
 }
 
-function otelTracing(tracer: OtelTracer): Tracing {
+/** A span context's traceparent; undefined for the invalid (all-zero) one of an unsampled no-op. */
+function traceparentOf(c: OtelSpanContext): string | undefined {
+  const flags = (c.traceFlags & 0xff).toString(16).padStart(2, '0')
+  return parseTraceparent(`00-${c.traceId}-${c.spanId}-${flags}`) && `00-${c.traceId}-${c.spanId}-${flags}`
+}
+
+function otelTracing(api: OtelApi, tracer: OtelTracer): Tracing {
+  /** The active context, with the remote parent `traceparent` names when it is valid. */
+  const contextOf = (traceparent: string | undefined): unknown => {
+    const active = api.context.active()
+    const t = traceparent === undefined ? undefined : parseTraceparent(traceparent)
+    if (!t) return active
+    return api.trace.setSpanContext(active, {
+      traceId: t.traceId,
+      spanId: t.parentId,
+      traceFlags: Number.parseInt(t.flags, 16),
+      isRemote: true,
+    })
+  }
   return {
     enabled: true,
-    span(name, kind, attributes, fn) {
-      return tracer.startActiveSpan(name, { kind: kinds[kind], attributes }, async (span: OtelSpan) => {
+    span(name, kind, attributes, fn, parent) {
+      const options = { kind: kinds[kind], attributes }
+      return tracer.startActiveSpan(name, options, contextOf(parent), async (span: OtelSpan) => {
         try {
           return await fn({
             set: (a) => span.setAttributes(a),
             fail: (message) => span.setStatus({ code: statusError, message }),
+            traceparent: () => traceparentOf(span.spanContext()),
           })
         } catch (e) {
           span.recordException(e)
@@ -125,17 +167,28 @@ export function tracedSender(sender: Sender, tracing: Tracing): Sender {
         'hookpost.event': req.headers['x-delivery-event'] ?? '',
         'hookpost.attempt': Number(req.headers['x-delivery-attempt'] ?? 0),
       }
-      return tracing.span('hookpost.delivery.attempt', 'client', attributes, async (span) => {
-        const outcome = await sender.send(req)
-        if (outcome.kind === 'response') {
-          span.set({ 'http.response.status_code': outcome.statusCode })
-          if (outcome.statusCode < 200 || outcome.statusCode >= 300) span.fail(`HTTP ${outcome.statusCode}`)
-        } else {
-          span.set({ 'error.type': outcome.code })
-          span.fail(outcome.message)
-        }
-        return outcome
-      })
+      // A child of the publisher's trace; the receiver sees this attempt's span as its parent.
+      const parent = req.headers['traceparent']
+      return tracing.span(
+        'hookpost.delivery.attempt',
+        'client',
+        attributes,
+        async (span) => {
+          const traceparent = span.traceparent() ?? parent
+          const outcome = await sender.send(
+            traceparent === undefined ? req : { ...req, headers: { ...req.headers, traceparent } },
+          )
+          if (outcome.kind === 'response') {
+            span.set({ 'http.response.status_code': outcome.statusCode })
+            if (outcome.statusCode < 200 || outcome.statusCode >= 300) span.fail(`HTTP ${outcome.statusCode}`)
+          } else {
+            span.set({ 'error.type': outcome.code })
+            span.fail(outcome.message)
+          }
+          return outcome
+        },
+        parent,
+      )
     },
     close: () => sender.close(),
   }
@@ -158,20 +211,22 @@ export function instrumentPublisher(
     name: string,
     envId: string,
     body: Buffer,
-    run: () => Promise<T>,
+    run: (span: SpanHandle) => Promise<T>,
     results: (r: T) => PublishResult[],
     attributes: (r: T) => SpanAttributes,
+    parent?: string,
   ): Promise<T> =>
     o.tracing.span(
       name,
       'producer',
       { 'hookpost.environment_id': envId, 'hookpost.body_bytes': body.length },
       async (span) => {
-        const r = await run()
+        const r = await run(span)
         span.set(attributes(r))
         for (const x of results(r)) tell(x)
         return r
       },
+      parent,
     )
   return {
     ...publisher,
@@ -180,7 +235,9 @@ export function instrumentPublisher(
         'hookpost.publish',
         envId,
         body,
-        () => publisher.publish(envId, body, opts),
+        // The event keeps the publish span's traceparent: its attempts become that span's children.
+        (span) =>
+          publisher.publish(envId, body, { ...opts, traceparent: span.traceparent() ?? opts?.traceparent }),
         (r) => [r],
         (r) => ({
           'hookpost.event_id': r.eventId,
@@ -188,18 +245,65 @@ export function instrumentPublisher(
           'hookpost.deliveries': r.deliveries,
           'hookpost.idempotent_repeat': r.replayed,
         }),
+        opts?.traceparent,
       ),
-    publishBatch: (envId: string, body: Buffer, opts?: { maxPayloadBytes?: number }) =>
-      traced(
+    publishBatch: (envId: string, body: Buffer, opts?: BatchOptions) => {
+      // Each item that names a trace gets its own publish span in that trace, open until the commit.
+      const items: { index: number; end: (r?: PublishResult) => void }[] = []
+      const traceItems = (parents: readonly (string | undefined)[]) =>
+        parents.map((parent, index) => {
+          if (parent === undefined) return undefined
+          const item = itemSpan(o.tracing, envId, parent)
+          items.push({ index, end: item.end })
+          return item.traceparent
+        })
+      let results: PublishResult[] = []
+      return traced(
         'hookpost.publish_batch',
         envId,
         body,
-        () => publisher.publishBatch(envId, body, opts),
+        async () =>
+          (results = await publisher.publishBatch(
+            envId,
+            body,
+            o.tracing.enabled ? { ...opts, traceItems } : opts,
+          )),
         (rs) => rs,
         (rs) => ({
           'hookpost.events': rs.length,
           'hookpost.idempotent_repeats': rs.filter((r) => r.replayed).length,
         }),
-      ),
+      ).finally(() => {
+        for (const item of items) item.end(results[item.index])
+      })
+    },
   }
+}
+
+/** A publish span of one batch item in its own trace, ended by end() (with the item's result). */
+function itemSpan(
+  tracing: Tracing,
+  envId: string,
+  parent: string,
+): { traceparent: string | undefined; end: (r?: PublishResult) => void } {
+  let traceparent: string | undefined
+  let end: (r?: PublishResult) => void = () => {}
+  const ended = new Promise<PublishResult | undefined>((resolve) => {
+    end = resolve
+  })
+  void tracing
+    .span(
+      'hookpost.publish',
+      'producer',
+      { 'hookpost.environment_id': envId, 'hookpost.batch_item': true },
+      async (span) => {
+        // startActiveSpan runs this at once, so the traceparent is known before span() returns.
+        traceparent = span.traceparent()
+        const r = await ended
+        if (r) span.set({ 'hookpost.event_id': r.eventId, 'hookpost.event': r.eventName })
+      },
+      parent,
+    )
+    .catch(() => {})
+  return { traceparent, end }
 }

@@ -78,6 +78,30 @@ export interface EventRow {
   idempotencyKey: string | null
   orderingKey: string | null
   created: number
+  /** The W3C traceparent given at publish, sent on every attempt; absent or null: none. */
+  traceparent?: string | null
+}
+
+/** Where an event stands in its environment's feed; positions sort as (tx, seq). */
+export interface FeedPosition {
+  tx: number
+  seq: number
+}
+
+/** One event of the feed, its body as stored. */
+export interface FeedEventRow {
+  id: string
+  eventName: string
+  created: number
+  body: Buffer
+  position: FeedPosition
+}
+
+export interface FeedQuery {
+  /** Only events after this position; null: from the oldest kept. */
+  after: FeedPosition | null
+  eventName?: string
+  limit: number
 }
 
 export interface DeliveryRow {
@@ -124,6 +148,8 @@ export interface ClaimedDelivery {
   url: string
   body: Buffer
   orderingKey: string | null
+  /** The event's traceparent, null when it was published without one. */
+  traceparent: string | null
   /** When it became due (its next_attempt_at before this claim). */
   dueAt: number
 }
@@ -458,6 +484,20 @@ export interface Store {
     dueSubscriptions(now: number, limit: number): Promise<string[]>
     /** Counts pending deliveries and the age of the oldest due one. */
     backlog(now: number): Promise<{ pending: number; oldestDueAt: number | null }>
+  }
+  feed: {
+    /**
+     * An environment's published events after `after`, in the order they were committed: a
+     * reader that polls while others publish never passes an event that commits later (the
+     * adapter holds back what is not yet safe to show). Events sent to one subscription only
+     * (publishToSubscription) are not in it.
+     */
+    read(envId: string, q: FeedQuery): Promise<FeedEventRow[]>
+    /**
+     * Calls onEvents with an environment's id when another process commits events to it
+     * (PostgreSQL LISTEN/NOTIFY); where the store cannot announce (SQLite), it never calls.
+     */
+    listen(onEvents: (envId: string) => void): Promise<() => Promise<void>>
   }
   operationalEvents: {
     list(filter: {

@@ -25,6 +25,7 @@ const commands = documentedCommands()
 const longRunning: [RegExp, RegExp][] = [
   [/hookpost serve\b/, /hookpost is listening/],
   [/hookpost deliveries tail\b/, /following/],
+  [/hookpost feed\b.*--follow/, /following the feed/],
   [/hookpost listen\b/, /listening: \S+ deliveries/],
   [/hookpost receive\b(?!.*--background)/, /listening on http|"listening":"http/],
   [/hookpost outbox relay\b/, /relaying \S+|"msg":"outbox relay started"/],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { accessContract } from './access.contract.ts'
+import { feedContract } from './feed.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
 
 const available = await postgresAvailable()
@@ -22,6 +23,7 @@ if (available.ok) {
   }
   storeContract('postgres', postgresHarness)
   accessContract('postgres', postgresHarness)
+  feedContract('postgres', postgresHarness)
   describe('postgres: migrations', () => {
     it('applies them once when several processes start together on a fresh database', async () => {
       const db = await freshDatabase()

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { accessContract } from './access.contract.ts'
+import { feedContract } from './feed.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
 
 async function sqliteHarness(): Promise<StoreHarness> {
@@ -23,3 +24,4 @@ async function sqliteHarness(): Promise<StoreHarness> {
 
 storeContract('sqlite', sqliteHarness)
 accessContract('sqlite', sqliteHarness)
+feedContract('sqlite', sqliteHarness)

@@ -57,6 +57,16 @@ describe('publisher API', () => {
     expect(c!.body.toString('utf8')).toBe(body)
   })
 
+  it('keeps a valid traceparent header with the event, ignores an invalid one', async () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const body = JSON.stringify(eventTypes[0]!.example)
+    const ok = await publish(body, { traceparent: tp })
+    expect((await h.store.events.get(h.envId, ok.json().event.id))?.traceparent).toBe(tp)
+    const bad = await publish(body, { traceparent: '00-zz' })
+    expect(bad.statusCode).toBe(202)
+    expect((await h.store.events.get(h.envId, bad.json().event.id))?.traceparent).toBeNull()
+  })
+
   it('needs a publisher credential', async () => {
     const r = await h.app.inject({
       method: 'POST',

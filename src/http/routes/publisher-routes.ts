@@ -60,6 +60,12 @@ export const publisherRoutes: FastifyPluginAsyncTypebox<PublisherRoutesOptions> 
         security: [{ basicAuth: [] }],
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String()),
+          traceparent: Type.Optional(
+            Type.String({
+              description:
+                'W3C Trace Context: kept with the event and sent on every delivery attempt with the same trace id. An invalid value is ignored, as the W3C asks.',
+            }),
+          ),
           'x-ordering-key': Type.Optional(
             Type.String({
               description: 'Events that share a key reach ordered subscriptions one at a time, in order.',
@@ -74,6 +80,7 @@ export const publisherRoutes: FastifyPluginAsyncTypebox<PublisherRoutesOptions> 
       const r = await hookpost.publisher.publish(envOf(req), req.body, {
         idempotencyKey: req.headers['idempotency-key'],
         orderingKey: req.headers['x-ordering-key'],
+        traceparent: req.headers.traceparent,
       })
       return reply.status(202).send({ event: published(r) })
     },

@@ -134,4 +134,23 @@ export const postgresMigrations: readonly Migration[] = [
       `create index portal_links_expires on portal_links(expires)`,
     ],
   },
+  {
+    version: 8,
+    name: 'feed_and_trace',
+    statements: [
+      // The feed's order (GET /webhooks/feed) is (feed_tx, feed_seq): the publishing
+      // transaction's id, then a sequence. Neither is commit-ordered on its own, so the feed only
+      // returns rows whose transaction id is below the oldest one still running
+      // (pg_snapshot_xmin): every transaction that could still commit an event comes after all
+      // that was returned, and a cursor never skips a late commit. Writers never wait for it.
+      `alter table events add column feed_tx bigint, add column feed_seq bigint, add column traceparent text`,
+      `create sequence events_feed_seq`,
+      `update events e set feed_tx = 0, feed_seq = o.n
+        from (select id, row_number() over (order by created, id) as n from events) o where e.id = o.id`,
+      `select setval('events_feed_seq', (select coalesce(max(feed_seq), 0) + 1 from events), false)`,
+      `alter table events alter column feed_seq set default nextval('events_feed_seq'),
+        alter column feed_tx set default (pg_current_xact_id()::text::bigint)`,
+      `create index events_feed on events(env_id, feed_tx, feed_seq)`,
+    ],
+  },
 ]

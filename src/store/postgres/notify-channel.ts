@@ -6,12 +6,13 @@
 // flush, so with NOTIFY inside the publish transaction every publish on every node committed one
 // after the other, one fsync each (~100 publishes/s on a busy disk, whatever the pool size). A
 // separate NOTIFY-only transaction that does not wait for its flush holds that lock for
-// microseconds; bursts are coalesced, so there is at most one in flight and one more queued.
+// microseconds; bursts are coalesced, so there is at most one in flight and one more queued
+// (carrying each distinct payload once).
 import pg from 'pg'
 
 export interface NotifyChannelOptions {
-  /** Runs one NOTIFY; tests replace it to count and pace the statements. */
-  send?: () => Promise<void>
+  /** Runs one NOTIFY statement for these payloads; tests replace it to count and pace them. */
+  send?: (payloads: readonly string[]) => Promise<void>
   /** How long a dropped listening connection waits before reconnecting. */
   reconnectMs?: number
 }
@@ -19,28 +20,32 @@ export interface NotifyChannelOptions {
 export class NotifyChannel {
   readonly #url: string
   readonly #channel: string
-  readonly #send: () => Promise<void>
+  readonly #send: (payloads: readonly string[]) => Promise<void>
   readonly #reconnectMs: number
   #client: Promise<pg.Client> | undefined
   #sending: Promise<void> | undefined
   #again = false
   #closed = false
+  /** Payloads announced since the last NOTIFY was sent (a set: bursts repeat them). */
+  #pending = new Set<string>()
   readonly #listeners = new Set<() => Promise<void>>()
 
   constructor(url: string, channel: string, options: NotifyChannelOptions = {}) {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`)
     this.#url = url
     this.#channel = channel
-    this.#send = options.send ?? (() => this.#notifyOnce())
+    this.#send = options.send ?? ((payloads) => this.#notifyOnce(payloads))
     this.#reconnectMs = options.reconnectMs ?? 1000
   }
 
   /**
    * Announces a change that is already committed. Never waits and never throws: a NOTIFY in
-   * flight absorbs every call made meanwhile into exactly one more after it.
+   * flight absorbs every call made meanwhile into exactly one more after it. The payload (at
+   * most 8000 bytes) tells listeners what changed, e.g. which environment.
    */
-  notify(): void {
+  notify(payload = ''): void {
     if (this.#closed) return
+    this.#pending.add(payload)
     if (this.#sending !== undefined) {
       this.#again = true
       return
@@ -57,7 +62,9 @@ export class NotifyChannel {
     try {
       do {
         this.#again = false
-        await this.#send().catch(() => {
+        const payloads = [...this.#pending]
+        this.#pending.clear()
+        await this.#send(payloads).catch(() => {
           // Listeners poll: a hint that could not be sent only costs them one poll interval.
         })
       } while (this.#again && !this.#closed)
@@ -66,12 +73,12 @@ export class NotifyChannel {
     }
   }
 
-  async #notifyOnce(): Promise<void> {
+  async #notifyOnce(payloads: readonly string[]): Promise<void> {
     this.#client ??= this.#connect()
     let client: pg.Client
     try {
       client = await this.#client
-      await client.query('select pg_notify($1, $2)', [this.#channel, ''])
+      await client.query('select pg_notify($1, p) from unnest($2::text[]) as p', [this.#channel, payloads])
     } catch (e) {
       const dead = this.#client
       this.#client = undefined
@@ -94,7 +101,7 @@ export class NotifyChannel {
    * Calls onNotify for every notification on the channel, over a connection of its own that
    * reconnects after a drop (listeners keep polling meanwhile). Resolves to an unsubscribe.
    */
-  async listen(onNotify: () => void): Promise<() => Promise<void>> {
+  async listen(onNotify: (payload: string) => void): Promise<() => Promise<void>> {
     let client: pg.Client | undefined
     let stopped = false
     let retry: NodeJS.Timeout | undefined
@@ -105,7 +112,7 @@ export class NotifyChannel {
     }
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: this.#url })
-      c.on('notification', () => onNotify())
+      c.on('notification', (n) => onNotify(n.payload ?? ''))
       c.on('error', () => {
         if (stopped) return
         c.end().catch(() => {})

@@ -21,6 +21,8 @@ function pgCode(e: unknown): string {
 }
 
 const channel = 'hookpost_work'
+/** Feed readers' channel: the payload is the id of an environment that got events. */
+const feedChannel = 'hookpost_feed'
 
 /** Errors of the network or the socket: the server cannot be reached or the connection broke. */
 const networkCodes = new Set([
@@ -91,6 +93,7 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statements }) })
   const work = new NotifyChannel(url, channel)
+  const feed = new NotifyChannel(url, feedChannel)
   return new SqlStore(db, {
     dialect: 'postgres',
     capabilities: { concurrentWriters: true },
@@ -102,8 +105,16 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
       await sql`select pg_advisory_xact_lock(7340117, 1)`.execute(tx)
     },
     announceWork: () => work.notify(),
-    listenWork: (onWork) => work.listen(onWork),
-    onClose: () => work.close(),
+    listenWork: (onWork) => work.listen(() => onWork()),
+    announceFeed: (envIds) => {
+      for (const e of envIds) feed.notify(e)
+    },
+    listenFeed: (onEvents) => feed.listen(onEvents),
+    feedHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
+    onClose: async () => {
+      await work.close()
+      await feed.close()
+    },
     isUnavailable: isPostgresUnavailable,
   })
 }

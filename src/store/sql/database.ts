@@ -54,6 +54,15 @@ export interface Database {
     idempotency_key: string | null
     created: number
     ordering_key: string | null
+    /** The feed's order (migration 8); null for an event sent to one subscription only (a test). */
+    feed_tx: Generated<number | null>
+    feed_seq: Generated<number | null>
+    /** The W3C traceparent given at publish (migration 8). */
+    traceparent: Generated<string | null>
+  }
+  feed_sequence: {
+    id: number
+    value: number
   }
   deliveries: {
     id: string

@@ -32,6 +32,7 @@ import type {
 } from '../store.ts'
 import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
+import { type FeedTraits, sqlFeed } from './feed-store.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
@@ -43,7 +44,7 @@ function unavailableReason(e: unknown): string {
   return code || (e instanceof Error ? e.message.slice(0, 200) : 'unavailable')
 }
 
-export interface SqlDialectTraits {
+export interface SqlDialectTraits extends FeedTraits {
   dialect: 'sqlite' | 'postgres'
   capabilities: StoreCapabilities
   migrations: readonly Migration[]
@@ -69,6 +70,16 @@ export interface SqlDialectTraits {
    * every commit on the cluster.
    */
   announceWork?: () => void
+  /**
+   * Announces, after the commit, that these environments got events (the feed's long-poll on
+   * other nodes; PostgreSQL: a coalesced NOTIFY of its own, like announceWork).
+   */
+  announceFeed?: (envIds: readonly string[]) => void
+  /**
+   * The next feed_seq (= feed_tx), taken inside the publish transaction, where one writer makes
+   * it commit-ordered (SQLite). Absent: the columns' defaults (PostgreSQL).
+   */
+  nextFeedSeq?: (tx: Transaction<Database>) => Promise<number>
   /** Calls onWork whenever another process announces work; resolves to an unsubscribe. */
   listenWork?: (onWork: () => void) => Promise<() => Promise<void>>
 }
@@ -207,6 +218,7 @@ export class SqlStore implements Store {
   readonly #readiness: StoreReadinessProbe
   readonly dashboardSessions: Store['dashboardSessions']
   readonly portalLinks: Store['portalLinks']
+  readonly feed: Store['feed']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -219,6 +231,7 @@ export class SqlStore implements Store {
     const run = <T>(fn: () => Promise<T>) => this.#run(fn)
     this.dashboardSessions = sqlDashboardSessions(db, run, this.#prepared)
     this.portalLinks = sqlPortalLinks(db, run)
+    this.feed = sqlFeed(db, run, traits)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
@@ -499,6 +512,7 @@ export class SqlStore implements Store {
             idempotencyKey: r.idempotency_key,
             orderingKey: r.ordering_key,
             created: Number(r.created),
+            traceparent: r.traceparent,
           }
         )
       }),
@@ -525,6 +539,10 @@ export class SqlStore implements Store {
               idempotency_key: null,
               ordering_key: null,
               created: event.created,
+              traceparent: event.traceparent ?? null,
+              // Not in the feed: a test sent to one subscription is no published event.
+              feed_tx: null,
+              feed_seq: null,
             })
             .execute()
           await tx
@@ -578,10 +596,13 @@ export class SqlStore implements Store {
           results = await this.#db.transaction().execute(async (tx) => {
             const fanOuts: FanOuts = new Map()
             const out: PublishResult[][] = []
-            for (const b of batch) out.push(await publishAllIn(tx, this.#prepared, b, fanOuts))
+            for (const b of batch) out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts))
             return out
           })
-          if (results.some(createdWork)) this.#traits.announceWork?.()
+          this.#announce(
+            batch.flatMap((b) => b.inputs),
+            results.flat(),
+          )
         } catch {
           // One bad apple must not fail the others: each goes again on its own.
           for (const b of batch) await this.#publishAlone(b.inputs, b.batch).then(b.resolve, b.reject)
@@ -594,6 +615,17 @@ export class SqlStore implements Store {
     }
   }
 
+  /**
+   * After a publish committed: tells workers that deliveries became due, and feed readers on
+   * other nodes which environments got new events.
+   */
+  #announce(inputs: readonly PublishInput[], rs: readonly PublishResult[]): void {
+    if (createdWork(rs)) this.#traits.announceWork?.()
+    if (!this.#traits.announceFeed) return
+    const envIds = new Set(inputs.filter((_, k) => !rs[k]?.replayed).map((i) => i.event.envId))
+    if (envIds.size > 0) this.#traits.announceFeed([...envIds])
+  }
+
   async #publishAlone(
     inputs: readonly PublishInput[],
     batch: boolean,
@@ -602,8 +634,8 @@ export class SqlStore implements Store {
     try {
       const rs = await this.#db
         .transaction()
-        .execute((tx) => publishAllIn(tx, this.#prepared, { inputs, batch }, new Map()))
-      if (createdWork(rs)) this.#traits.announceWork?.()
+        .execute((tx) => publishAllIn(tx, this.#traits, this.#prepared, { inputs, batch }, new Map()))
+      this.#announce(inputs, rs)
       return rs
     } catch (e) {
       // Two API nodes raced on the same Idempotency-Key and the other committed first: once more,
@@ -858,13 +890,15 @@ export class SqlStore implements Store {
     const bodiesOf = this.#prepared.get(`claim.bodies:${eventIds.length}`, (p) =>
       tx
         .selectFrom('events')
-        .select(['id', 'body'])
+        .select(['id', 'body', 'traceparent'])
         .where('id', 'in', listParams(p, 'id', eventIds.length)),
     )
     const bodies = new Map<string, Buffer>()
+    const traces = new Map<string, string | null>()
     for (const r of (await tx.executeQuery(bodiesOf.bind(listValues('id', eventIds)))).rows) {
       // Both drivers hand a BLOB back as a Buffer of its own: no copy needed.
       bodies.set(r.id, Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body))
+      traces.set(r.id, r.traceparent)
     }
     const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
       tx
@@ -906,6 +940,7 @@ export class SqlStore implements Store {
         url,
         body,
         orderingKey: c.ordering_key,
+        traceparent: traces.get(c.event_id) ?? null,
         dueAt: dueAt.get(c.id) ?? input.now,
       })
     }
@@ -1598,19 +1633,21 @@ const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r
 /** Publishes each input in order; the errors of a batch name the item by its index. */
 async function publishAllIn(
   tx: Transaction<Database>,
+  traits: SqlDialectTraits,
   prepared: PreparedQueries,
   { inputs, batch }: { inputs: readonly PublishInput[]; batch: boolean },
   fanOuts: FanOuts,
 ): Promise<PublishResult[]> {
   const out: PublishResult[] = []
   for (const [k, input] of inputs.entries()) {
-    out.push(await publishIn(tx, prepared, input, fanOuts, batch ? k : null))
+    out.push(await publishIn(tx, traits, prepared, input, fanOuts, batch ? k : null))
   }
   return out
 }
 
 async function publishIn(
   tx: Transaction<Database>,
+  traits: SqlDialectTraits,
   prepared: PreparedQueries,
   input: PublishInput,
   fanOuts: FanOuts,
@@ -1641,6 +1678,8 @@ async function publishIn(
       idempotency_key: p('idempotencyKey'),
       ordering_key: p('orderingKey'),
       created: p('created'),
+      traceparent: p('traceparent'),
+      ...(traits.nextFeedSeq ? { feed_tx: p('feedSeq'), feed_seq: p('feedSeq') } : {}),
     }),
   )
   await tx.executeQuery(
@@ -1652,6 +1691,8 @@ async function publishIn(
       idempotencyKey,
       orderingKey: event.orderingKey,
       created: event.created,
+      traceparent: event.traceparent ?? null,
+      ...(traits.nextFeedSeq ? { feedSeq: await traits.nextFeedSeq(tx) } : {}),
     }),
   )
   const fanOut = prepared.get('publish.subscriptions', (p) =>

@@ -133,4 +133,20 @@ export const sqliteMigrations: readonly Migration[] = [
       `create index portal_links_expires on portal_links(expires)`,
     ],
   },
+  {
+    version: 8,
+    name: 'feed_and_trace',
+    statements: [
+      // The feed's order (GET /webhooks/feed): a counter bumped inside the publish transaction.
+      // SQLite has one writer, so the order it is bumped in is the order of the commits.
+      // feed_tx equals feed_seq here (PostgreSQL needs both: see its migration 8).
+      `alter table events add column feed_tx integer`,
+      `alter table events add column feed_seq integer`,
+      `alter table events add column traceparent text`,
+      `create table feed_sequence (id integer primary key check (id = 1), value integer not null)`,
+      `update events set feed_seq = rowid, feed_tx = rowid`,
+      `insert into feed_sequence values (1, (select coalesce(max(feed_seq), 0) from events))`,
+      `create index events_feed on events(env_id, feed_tx, feed_seq)`,
+    ],
+  },
 ]

@@ -129,6 +129,9 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
         }
       }),
     skipLocked: false,
+    nextFeedSeq: async (tx) =>
+      (await sql<{ value: number }>`update feed_sequence set value = value + 1 returning value`.execute(tx))
+        .rows[0]!.value,
     isUniqueViolation: (e) => sqliteCode(e).startsWith('SQLITE_CONSTRAINT'),
     isUnavailable: isSqliteUnavailable,
   })
