@@ -9,7 +9,7 @@ import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import type { SqlStore } from '../../src/store/sql/sql-store.ts'
 import type { FeedPosition, PublishInput, Store } from '../../src/store/store.ts'
 import { eventually } from '../support/eventually.ts'
-import { freshDatabase, postgresAvailable } from '../support/postgres.ts'
+import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 
 const available = await postgresAvailable()
 const T0 = 1_700_000_000_000
@@ -31,7 +31,8 @@ function input(envId: string, n: number): PublishInput {
   }
 }
 
-describe.skipIf(!available.ok)('postgres: feed under concurrent publishes', () => {
+// Under CI=true an unreachable PostgreSQL fails these tests, never skips them.
+describe.skipIf(!available.ok && !postgresRequired)('postgres: feed under concurrent publishes', () => {
   let db: { url: string; drop(): Promise<void> }
   let a: SqlStore
   let b: SqlStore
