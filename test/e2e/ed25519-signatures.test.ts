@@ -2,6 +2,7 @@
 // deliveries to a loopback receiver, verified by node:crypto (not src/signing), and stops once
 // deleted. The private key shows up nowhere: not in answers, not in the log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyWebhookSignature } from '../../packages/verify/src/index.ts'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
@@ -54,6 +55,11 @@ describe('Ed25519 signing keys over real HTTP', () => {
     expect(entries.map((e) => e.split(',')[0])).toEqual(['v1', 'v1a'])
     expect(asymmetricEntriesValid(key.publicKey, got.body, got.headers)).toBe(1)
     expect(standardHeadersValid(secret, got.body, got.headers)).toBe(true)
+    // And @hookpost/verify, given only the public key.
+    const headers = got.headers as Record<string, string>
+    await expect(verifyWebhookSignature(got.body, headers, key.publicKey)).resolves.toMatchObject({
+      scheme: 'standard',
+    })
     // A key of another pair does not verify it.
     const other = (await consumer('POST', '/webhooks/signing-keys', { type: 'ed25519' })).json.signingKey
     expect(asymmetricEntriesValid(other.publicKey, got.body, got.headers)).toBe(0)
