@@ -54,6 +54,12 @@ describe('Ed25519 signing keys over real HTTP', () => {
     const entries = String(got.headers['webhook-signature']).split(' ')
     expect(entries.map((e) => e.split(',')[0])).toEqual(['v1', 'v1a'])
     expect(asymmetricEntriesValid(key.publicKey, got.body, got.headers)).toBe(1)
+    // The header as documented in /asyncapi.json (and the OpenAPI webhooks).
+    const documented = (await client(svc.url)('GET', '/asyncapi.json')).json.components.schemas
+      .DeliveryHeaders
+    expect(String(got.headers['webhook-signature'])).toMatch(
+      new RegExp(documented.properties['webhook-signature'].pattern),
+    )
     expect(standardHeadersValid(secret, got.body, got.headers)).toBe(true)
     // And @hookpost/verify, given only the public key.
     const headers = got.headers as Record<string, string>
