@@ -10,6 +10,7 @@ import {
   presentDelivery,
   presentOperationalEvent,
   presentReplay,
+  presentSigningKey,
   presentSubscription,
 } from '../presenters.ts'
 import {
@@ -37,10 +38,6 @@ const SubscriptionParams = Type.Object({ subscriptionId: Type.String({ maxLength
 const DeliveryParams = Type.Object({ deliveryId: Type.String({ maxLength: 100 }) })
 const ReplayParams = Type.Object({ replayId: Type.String({ maxLength: 100 }) })
 const SigningKeyParams = Type.Object({ signingKeyId: Type.String({ maxLength: 100 }) })
-const presentSigningKey = (k: { id: string; type: 'ed25519'; publicKey: string; created: number }) => ({
-  ...k,
-  created: iso(k.created),
-})
 
 export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> = async (
   app,
