@@ -14,6 +14,7 @@ import { publisher } from './events/publish.ts'
 import type { UrlExplanation } from './network/address-policy.ts'
 import { operationalEvents } from './operations/operational-events.ts'
 import type { SecretBox } from './secrets/secret-box.ts'
+import { signingKeyPairs } from './secrets/signing-key-pairs.ts'
 import { signingSecrets } from './secrets/signing-secrets.ts'
 import { dashboardSessions } from './sessions/dashboard-sessions.ts'
 import { portalLinks } from './sessions/portal-links.ts'
@@ -48,6 +49,7 @@ export function createHookpost(deps: HookpostDeps) {
     environments: environments({ store, box, now }),
     subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
+    signingKeys: signingKeyPairs({ store, box, now }),
     publisher: publisher({
       store,
       validator,

@@ -11,6 +11,8 @@ export const auditActions = [
   'credential.created',
   'credential.revoked',
   'signing_secret.rotated',
+  'signing_key.created',
+  'signing_key.deleted',
   'portal_link.issued',
   'portal_link.revoked',
   'master_key.rotated',

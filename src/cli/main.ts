@@ -14,6 +14,7 @@ import { register as registerOutbox } from './commands/outbox.ts'
 import { register as registerPublish } from './commands/publish.ts'
 import { register as registerReceive } from './commands/receive.ts'
 import { register as registerReplay } from './commands/replay.ts'
+import { register as registerSigningKeys } from './commands/signing-keys.ts'
 import { register as registerSubscriptions } from './commands/subscriptions.ts'
 import { register as registerVerify } from './commands/verify.ts'
 import {
@@ -288,6 +289,7 @@ withSettings(
 })
 
 registerSubscriptions(program)
+registerSigningKeys(program)
 registerPublish(program)
 registerDeliveries(program)
 registerFeed(program)

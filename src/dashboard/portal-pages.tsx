@@ -16,6 +16,7 @@ import {
   SubscriptionPage,
   SubscriptionsPage,
 } from './views/portal-views.tsx'
+import { SigningKeysSection } from './views/signing-key-views.tsx'
 import {
   type DashDeps,
   type Form,
@@ -42,6 +43,8 @@ const notices: Record<string, string> = {
   'replay-started': 'Replay started: the matching deliveries go out again.',
   'replay-cancelled': 'Replay cancelled.',
   retried: 'Retry queued: one more attempt now.',
+  'key-created': 'Signing key created: deliveries now carry its v1a signature too.',
+  'key-deleted': 'Signing key deleted: deliveries no longer carry its signature.',
 }
 
 const noticeOf = (req: FastifyRequest) => {
@@ -377,20 +380,53 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
 
   // The signing secret
 
-  app.get('/signing-secret', async (req, reply) =>
-    sendHtml(reply, render(<SigningSecretPage ctx={pageCtx(deps, req)} />)),
-  )
-
-  app.post('/signing-secret', async (req, reply) => {
-    const r = await hookpost.secrets.rotate(envOf(req).id)
+  const secretPage = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    extra: {
+      rotated?: { secret: string; previousExpires: number | null }
+      error?: string
+      status?: number
+    } = {},
+  ) => {
+    const keys = await hookpost.signingKeys.list(envOf(req).id)
     return sendHtml(
       reply,
       render(
-        <SigningSecretPage
-          ctx={pageCtx(deps, req)}
-          rotated={{ secret: r.secret, previousExpires: r.previousExpires }}
-        />,
+        <SigningSecretPage ctx={pageCtx(deps, req)} rotated={extra.rotated}>
+          <SigningKeysSection
+            ctx={pageCtx(deps, req)}
+            keys={keys}
+            notice={noticeOf(req)}
+            error={extra.error}
+          />
+        </SigningSecretPage>,
       ),
+      extra.status ?? 200,
     )
+  }
+
+  app.get('/signing-secret', async (req, reply) => secretPage(req, reply))
+
+  app.post('/signing-secret', async (req, reply) => {
+    const r = await hookpost.secrets.rotate(envOf(req).id)
+    return secretPage(req, reply, { rotated: { secret: r.secret, previousExpires: r.previousExpires } })
+  })
+
+  // Ed25519 signing keys (shown on the signing secret page)
+
+  app.post('/signing-keys', async (req, reply) => {
+    try {
+      await hookpost.signingKeys.create(envOf(req).id)
+    } catch (e) {
+      const r = refusal(e)
+      return secretPage(req, reply, { status: r.status, error: r.message })
+    }
+    return seeOther(reply, `${base}/signing-secret?notice=key-created#signing-keys`)
+  })
+
+  app.post<SubParams>('/signing-keys/:id/delete', async (req, reply) => {
+    await hookpost.signingKeys.delete(envOf(req).id, req.params.id)
+    return seeOther(reply, `${base}/signing-secret?notice=key-deleted#signing-keys`)
   })
 }

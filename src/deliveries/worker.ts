@@ -436,7 +436,7 @@ export class DeliveryWorker {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': o.userAgent,
-      ...signDelivery(envKeys.keys, d.id, timestamp, d.body, envKeys.encoding),
+      ...signDelivery(envKeys.keys, d.id, timestamp, d.body, envKeys.encoding, envKeys.pairs),
       'x-delivery-event': d.event,
       'x-delivery-attempt': String(d.attempts),
       // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).

@@ -55,8 +55,8 @@ export const deliveryHeaders: readonly DeliveryHeader[] = [
   },
   {
     name: 'webhook-signature',
-    description: `Standard Webhooks v1: \`v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">\`, keyed with the base64-decoded part of the secret after \`whsec_\`; one entry per secret valid now (two during a rotation’s grace), space-separated, current first. Accept the request if any entry matches. ${secretNote}`,
-    schema: { type: 'string', pattern: '^v1,[A-Za-z0-9+/]+=*( v1,[A-Za-z0-9+/]+=*)*$' },
+    description: `Standard Webhooks v1: \`v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">\`, keyed with the base64-decoded part of the secret after \`whsec_\`; one entry per secret valid now (two during a rotation’s grace), space-separated, current first. Then, per Ed25519 signing key of the environment (\`POST /webhooks/signing-keys\`), one \`v1a,<base64 Ed25519 signature of the same string>\`, verified with the key’s \`whpk_\` public key. Accept the request if any entry matches. ${secretNote}`,
+    schema: { type: 'string', pattern: '^v1,[A-Za-z0-9+/]+=*( v1a?,[A-Za-z0-9+/]+=*)*$' },
     required: true,
     example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
   },

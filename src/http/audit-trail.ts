@@ -81,6 +81,24 @@ export const auditedRoutes: Readonly<Record<string, AuditedRoute>> = {
       }
     },
   },
+  'POST /webhooks/signing-keys': {
+    status: 201,
+    // The public key is no secret, but the id says which one: enough to find it.
+    entry: (_p, body, request) => ({
+      action: 'signing_key.created',
+      envId: request.credential?.envId ?? null,
+      target: str(obj(body['signingKey'])['id']),
+      detail: { type: obj(body['signingKey'])['type'] },
+    }),
+  },
+  'DELETE /webhooks/signing-keys/:signingKeyId': {
+    status: 204,
+    entry: (p, _body, request) => ({
+      action: 'signing_key.deleted',
+      envId: request.credential?.envId ?? null,
+      target: p['signingKeyId'] ?? null,
+    }),
+  },
 }
 
 /** An onSend hook: records the entry of an audited route that answered with its success status. */

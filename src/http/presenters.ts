@@ -1,4 +1,5 @@
 // Rows as the API shows them: ISO-8601 UTC times, contract field names, nothing internal.
+import type { SigningKeyView } from '../secrets/signing-key-pairs.ts'
 import type {
   AttemptRow,
   DeliveryRow,
@@ -13,6 +14,11 @@ export const isoOrNull = (ms: number | null): string | null => (ms === null ? nu
 
 export function presentEnvironment(e: EnvironmentRow) {
   return { id: e.id, name: e.name, signatureEncoding: e.signatureEncoding, created: iso(e.created) }
+}
+
+/** A signing key: its public key only (the private one never leaves the store sealed). */
+export function presentSigningKey(k: SigningKeyView) {
+  return { id: k.id, type: k.type, publicKey: k.publicKey, created: iso(k.created) }
 }
 
 export function presentSubscription(s: SubscriptionRow) {

@@ -272,5 +272,20 @@ export const HmacSecretOut = Type.Object({
   }),
 })
 
+export const SigningKeyIn = Type.Object(
+  { type: Type.Literal('ed25519', { description: 'The only key type: Ed25519 (Standard Webhooks v1a)' }) },
+  { additionalProperties: false },
+)
+
+export const SigningKeyOut = Type.Object({
+  id: Type.String({ description: 'spk_…' }),
+  type: Type.Literal('ed25519'),
+  publicKey: Type.String({
+    description:
+      'whpk_ + base64 of the raw 32-byte Ed25519 public key: what a receiver verifies v1a with. The private key never leaves Hookpost.',
+  }),
+  created: IsoTime,
+})
+
 export const IdParam = (name: string) =>
   Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) })

@@ -1,4 +1,5 @@
-// Master key rotation: seals every signing secret again under the current master key, in
+// Master key rotation: seals every signing secret and every Ed25519 private key again under
+// the current master key, in
 // batches, while the service runs. Each row keeps its id and plaintext; only its key id and
 // ciphertext change, one row at a time, so a node that can open both keys (the new one as
 // current, the old one as previous) never meets a row it cannot open. Once this reports no
@@ -10,7 +11,17 @@ import { operatorActor } from '../audit/audit-log.ts'
 import { endAllAccess } from '../sessions/dashboard-sessions.ts'
 import type { Store } from '../store/store.ts'
 import type { SecretBox } from './secret-box.ts'
-import { secretAssociatedData } from './signing-keyring.ts'
+import { keyPairAssociatedData, secretAssociatedData } from './signing-keyring.ts'
+
+/** One table of sealed rows: signing secrets, Ed25519 key pairs. */
+interface SealedRows {
+  listAll(
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
+  reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
+  associatedData(envId: string): string
+}
 
 export interface MasterKeyRotationReport {
   /** The key every secret is now sealed under. */
@@ -64,37 +75,43 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
   const ended = await endAllAccess(store)
   report.sessionsEnded = ended.sessions
   report.portalLinksVoided = ended.portalLinks
-  let after: string | null = null
-  for (;;) {
-    const rows = await store.secrets.listAll(after, batchSize)
-    if (rows.length === 0) break
-    for (const row of rows) {
-      report.examined++
-      if (row.keyId === keyId) {
-        report.alreadyCurrent++
-        continue
+  const tables: SealedRows[] = [
+    { ...store.secrets, associatedData: secretAssociatedData },
+    { ...store.signingKeyPairs, associatedData: keyPairAssociatedData },
+  ]
+  for (const table of tables) {
+    let after: string | null = null
+    for (;;) {
+      const rows = await table.listAll(after, batchSize)
+      if (rows.length === 0) break
+      for (const row of rows) {
+        report.examined++
+        if (row.keyId === keyId) {
+          report.alreadyCurrent++
+          continue
+        }
+        const aad = table.associatedData(row.envId)
+        let plaintext: string
+        try {
+          plaintext = box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, aad)
+        } catch {
+          report.unopenableCount++
+          if (report.unopenable.length < maxListedUnopenable)
+            report.unopenable.push({ id: row.id, keyId: row.keyId })
+          continue
+        }
+        const sealed = box.seal(plaintext, aad)
+        // Never write what does not open: a row must stay readable at every moment.
+        if (box.open(sealed, aad) !== plaintext) throw new Error(`re-sealing ${row.id} did not round-trip`)
+        if (await table.reseal(row.id, sealed.keyId, sealed.ciphertext)) {
+          report.resealed++
+          from.add(row.keyId)
+        }
       }
-      const aad = secretAssociatedData(row.envId)
-      let plaintext: string
-      try {
-        plaintext = box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, aad)
-      } catch {
-        report.unopenableCount++
-        if (report.unopenable.length < maxListedUnopenable)
-          report.unopenable.push({ id: row.id, keyId: row.keyId })
-        continue
-      }
-      const sealed = box.seal(plaintext, aad)
-      // Never write what does not open: a row must stay readable at every moment.
-      if (box.open(sealed, aad) !== plaintext) throw new Error(`re-sealing ${row.id} did not round-trip`)
-      if (await store.secrets.reseal(row.id, sealed.keyId, sealed.ciphertext)) {
-        report.resealed++
-        from.add(row.keyId)
-      }
+      after = rows[rows.length - 1]!.id
+      report.fromKeyIds = [...from].sort()
+      deps.onBatch?.(report)
     }
-    after = rows[rows.length - 1]!.id
-    report.fromKeyIds = [...from].sort()
-    deps.onBatch?.(report)
   }
   await deps.audit?.record({
     action: 'master_key.rotated',

@@ -39,10 +39,16 @@ export const errorCatalogue = {
   subscription_not_found: { kind: 'not_found', message: 'No such subscription.' },
   delivery_not_found: { kind: 'not_found', message: 'No such delivery.' },
   event_not_found: { kind: 'not_found', message: 'No such event.' },
+  signing_key_not_found: { kind: 'not_found', message: 'No such signing key.' },
   // Subscriptions
   unknown_event_type: { kind: 'invalid', message: 'The event type is not in the catalogue.' },
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
+  // Signing keys
+  signing_key_limit: {
+    kind: 'conflict',
+    message: 'The environment already has the most signing keys allowed (10); delete one first.',
+  },
   // Events
   missing_event_name: { kind: 'invalid', message: 'The payload has no known eventName.' },
   payload_invalid: { kind: 'unprocessable', message: 'The payload does not match the event type schema.' },

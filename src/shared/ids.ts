@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { pooledRandomBytes } from './random-pool.ts'
 
-export type IdPrefix = 'env' | 'key' | 'sub' | 'evt' | 'dlv' | 'sec' | 'job' | 'oev' | 'aud' | 'plk'
+export type IdPrefix = 'env' | 'key' | 'sub' | 'evt' | 'dlv' | 'sec' | 'job' | 'oev' | 'aud' | 'plk' | 'spk'
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 

@@ -1,7 +1,15 @@
 // Signing per the contract (section 6): the BaseKit header over the raw body, keyed with the
 // whole `whsec_…` string, and Standard Webhooks v1 over "{id}.{timestamp}.{body}", keyed with
-// the decoded secret. Pure: node:crypto only.
-import { createHmac, randomBytes } from 'node:crypto'
+// the decoded secret; with an Ed25519 key pair, also Standard Webhooks v1a over the same
+// string. Pure: node:crypto only.
+import {
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from 'node:crypto'
 
 export type DigestEncoding = 'hex' | 'base64'
 
@@ -54,6 +62,28 @@ export function standardSignature(key: SigningKey, id: string, timestamp: number
   return `v1,${h.digest('base64')}`
 }
 
+const publicKeyPrefix = 'whpk_'
+
+/** A new Ed25519 pair: the private key as base64 PKCS#8 DER (to be sealed), the public one as `whpk_…`. */
+export function generateEd25519KeyPair(): { privateKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  // The raw 32-byte public key is the tail of its SPKI DER (a fixed 12-byte header).
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  return {
+    privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    publicKey: publicKeyPrefix + raw.toString('base64'),
+  }
+}
+
+export function ed25519PrivateKey(pkcs8Base64: string): KeyObject {
+  return createPrivateKey({ key: Buffer.from(pkcs8Base64, 'base64'), format: 'der', type: 'pkcs8' })
+}
+
+export function asymmetricSignature(key: KeyObject, id: string, timestamp: number, body: Uint8Array): string {
+  const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body])
+  return `v1a,${sign(null, signed, key).toString('base64')}`
+}
+
 export interface SignedHeaders {
   'x-delivery-hmac-sha256': string
   'webhook-id': string
@@ -61,13 +91,14 @@ export interface SignedHeaders {
   'webhook-signature': string
 }
 
-/** keys: every secret valid now, current first. */
+/** keys: every secret valid now, current first; pairs: the environment's Ed25519 private keys. */
 export function signDelivery(
   keys: readonly SigningKey[],
   id: string,
   timestamp: number,
   body: Uint8Array,
   encoding: DigestEncoding,
+  pairs: readonly KeyObject[] = [],
 ): SignedHeaders {
   const current = keys[0]
   if (!current) throw new Error('no signing key')
@@ -75,6 +106,10 @@ export function signDelivery(
     'x-delivery-hmac-sha256': memoBasekitSignature(current, body, encoding),
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': keys.map((k) => standardSignature(k, id, timestamp, body)).join(' '),
+    // The v1a entries after the v1 ones (Standard Webhooks: space-separated, any order).
+    'webhook-signature': [
+      ...keys.map((k) => standardSignature(k, id, timestamp, body)),
+      ...pairs.map((k) => asymmetricSignature(k, id, timestamp, body)),
+    ].join(' '),
   }
 }

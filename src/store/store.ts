@@ -36,6 +36,19 @@ export interface SigningSecretRow {
   revealed: boolean
 }
 
+/** An Ed25519 key pair (Standard Webhooks v1a): the private key sealed, the public one in the clear. */
+export interface SigningKeyPairRow {
+  id: string
+  envId: string
+  type: 'ed25519'
+  /** `whpk_` + base64 of the raw 32-byte public key. */
+  publicKey: string
+  keyId: string
+  /** The sealed private key (PKCS#8 DER, base64). */
+  ciphertext: string
+  created: number
+}
+
 export interface SubscriptionHealth {
   consecutiveFailures: number
   /** When the current run of failures began; null after a success. */
@@ -416,6 +429,18 @@ export interface Store {
     /** Every secret row, expired ones too, by ascending id after afterId (master key rotation). */
     listAll(afterId: string | null, limit: number): Promise<SigningSecretRow[]>
     /** Replaces a row's key id and ciphertext (its secret sealed again); false when no such row. */
+    reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
+  }
+  signingKeyPairs: {
+    /** Adds the pair unless its environment has `limit` already (then false, writing nothing). */
+    create(row: SigningKeyPairRow, limit: number): Promise<boolean>
+    /** The key pairs of these environments, oldest first. */
+    list(envIds: readonly string[]): Promise<SigningKeyPairRow[]>
+    /** False when that environment has no such pair. */
+    delete(envId: string, id: string): Promise<boolean>
+    /** Every pair by ascending id after afterId (master key rotation). */
+    listAll(afterId: string | null, limit: number): Promise<SigningKeyPairRow[]>
+    /** Replaces a row's key id and ciphertext (its private key sealed again); false when no such row. */
     reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
   }
   subscriptions: {

@@ -123,6 +123,10 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
       const own = await admin('POST', `/admin/environments/${t.envId}/portal-links`, {})
       text = text.replaceAll('plk_…', own.json.portalLink.id)
     }
+    if (text.includes('spk_…')) {
+      const own = await consumer('POST', '/webhooks/signing-keys', { type: 'ed25519' })
+      text = text.replaceAll('spk_…', own.json.signingKey.id)
+    }
     if (text.includes('key_…')) {
       const own = await admin('POST', `/admin/environments/${t.envId}/credentials`, { role: 'consumer' })
       text = text.replaceAll('key_…', own.json.credential.id)

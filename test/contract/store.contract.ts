@@ -204,6 +204,36 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(valid).toEqual([third, { ...second, expires: T0 + 20 + 86_400_000 }])
     })
 
+    it('keeps Ed25519 key pairs per environment, up to the limit given, and deletes them there only', async () => {
+      const env = await anEnvironment(store)
+      const other = await anEnvironment(store, 'other')
+      const pair = (envId: string, created: number) => ({
+        id: newId('spk', created),
+        envId,
+        type: 'ed25519' as const,
+        publicKey: `whpk_${created}`,
+        keyId: 'mk_1',
+        ciphertext: `c${created}`,
+        created,
+      })
+      const a = pair(env.id, T0)
+      const b = pair(env.id, T0 + 1)
+      const c = pair(other.id, T0 + 2)
+      expect(await store.signingKeyPairs.create(a, 2)).toBe(true)
+      expect(await store.signingKeyPairs.create(b, 2)).toBe(true)
+      expect(await store.signingKeyPairs.create(pair(env.id, T0 + 3), 2)).toBe(false)
+      expect(await store.signingKeyPairs.create(c, 2)).toBe(true)
+      expect(await store.signingKeyPairs.list([env.id])).toEqual([a, b])
+      expect(await store.signingKeyPairs.list([env.id, other.id])).toEqual([a, b, c])
+      expect(await store.signingKeyPairs.delete(other.id, a.id)).toBe(false)
+      expect(await store.signingKeyPairs.delete(env.id, a.id)).toBe(true)
+      expect(await store.signingKeyPairs.reseal(b.id, 'mk_2', 'sealed again')).toBe(true)
+      expect(await store.signingKeyPairs.reseal(a.id, 'mk_2', 'x')).toBe(false)
+      expect(await store.signingKeyPairs.listAll(null, 10)).toEqual(
+        [{ ...b, keyId: 'mk_2', ciphertext: 'sealed again' }, c].sort((x, y) => (x.id < y.id ? -1 : 1)),
+      )
+    })
+
     it('fans an event out to the active subscriptions of its type in its environment only', async () => {
       const env = await anEnvironment(store)
       const other = await anEnvironment(store, 'other')

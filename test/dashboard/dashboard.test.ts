@@ -374,6 +374,21 @@ describe('dashboard', () => {
       expect((await b.get('/dashboard/portal/signing-secret')).body).not.toMatch(/whsec_[A-Za-z0-9+/=]{10,}/)
     })
 
+    it('creates, lists and deletes Ed25519 signing keys, showing public keys only', async () => {
+      expect((await b.get('/dashboard/portal/signing-secret')).body).toContain('No signing key.')
+      const created = await b.post('/dashboard/portal/signing-keys')
+      expect(created.status).toBe(303)
+      const [key] = await h.hookpost.signingKeys.list(h.envId)
+      const page = await b.get('/dashboard/portal/signing-secret?notice=key-created')
+      expect(page.body).toContain(key!.publicKey)
+      expect(page.body).toContain('Signing key created')
+      expect(page.body).toContain(`data-copy="${key!.publicKey}"`)
+      const deleted = await b.post(`/dashboard/portal/signing-keys/${key!.id}/delete`)
+      expect(deleted.status).toBe(303)
+      expect(await h.hookpost.signingKeys.list(h.envId)).toEqual([])
+      expect((await b.post(`/dashboard/portal/signing-keys/${key!.id}/delete`)).status).toBe(404)
+    })
+
     it('starts a replay from the UTC form fields', async () => {
       const sub = await h.hookpost.subscriptions.create(h.envId, {
         event: 'site.publish',

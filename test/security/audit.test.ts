@@ -38,6 +38,20 @@ describe('audit log', () => {
     })
     expect(rotated.statusCode).toBe(201)
     const signingSecret = rotated.json().hmacSecret.secret as string
+    const signingKey = await h.app.inject({
+      method: 'POST',
+      url: '/webhooks/signing-keys',
+      headers: { authorization: consumer },
+      payload: { type: 'ed25519' },
+    })
+    expect(signingKey.statusCode).toBe(201)
+    const spk = signingKey.json().signingKey.id as string
+    const keyDeleted = await h.app.inject({
+      method: 'DELETE',
+      url: `/webhooks/signing-keys/${spk}`,
+      headers: { authorization: consumer },
+    })
+    expect(keyDeleted.statusCode).toBe(204)
     const link = await admin('POST', `/admin/environments/${env.id}/portal-links`, {})
     const portalToken =
       link.statusCode === 201 ? (link.json().portalLink.url as string).split('token=')[1] : null
@@ -56,6 +70,8 @@ describe('audit log', () => {
     expect(actions).toEqual([
       'credential.revoked',
       ...(portalToken ? ['portal_link.issued'] : []),
+      'signing_key.deleted',
+      'signing_key.created',
       'signing_secret.rotated',
       'credential.created',
       'environment.created',
@@ -75,6 +91,8 @@ describe('audit log', () => {
     })
     expect(by('signing_secret.rotated')).toMatchObject({ actor: cred.id, environmentId: env.id })
     expect(by('credential.revoked')).toMatchObject({ actor: 'operator', target: cred.id })
+    expect(by('signing_key.created')).toMatchObject({ actor: cred.id, environmentId: env.id, target: spk })
+    expect(by('signing_key.deleted')).toMatchObject({ actor: cred.id, environmentId: env.id, target: spk })
     for (const e of entries) expect(new Date(e['created'] as string).toISOString()).toBe(e['created'])
     const text = r.body + JSON.stringify(await h.store.audit.list({ limit: 100 }))
     for (const secret of [cred.secret, signingSecret, signingSecret.slice(6), h.admin.slice(7), portalToken])

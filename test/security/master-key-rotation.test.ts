@@ -19,7 +19,11 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { SigningSecretRow, Store } from '../../src/store/store.ts'
 import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
-import { basekitHeaderValid, standardHeadersValid } from '../support/independent-verify.ts'
+import {
+  asymmetricEntriesValid,
+  basekitHeaderValid,
+  standardHeadersValid,
+} from '../support/independent-verify.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
 
@@ -128,6 +132,26 @@ describe('master key rotation (use case)', () => {
       expect(text).not.toContain(k.key.toString('base64'))
       expect(text).not.toContain(k.key.toString('hex'))
     }
+  })
+
+  it('seals Ed25519 private keys again too: they sign v1a under the new key alone', async () => {
+    const before = core(store, new SecretBox(k1))
+    const a = await before.environments.create({ name: 'a' })
+    const pair = await before.signingKeys.create(a.id)
+    const [row] = await store.signingKeyPairs.listAll(null, 10)
+    expect(row!.keyId).toBe(k1.id)
+
+    const report = await resealSigningSecrets({ store, box: new SecretBox(k2, [k1]) })
+    // The environment's first secret and its key pair.
+    expect(report).toMatchObject({ examined: 2, resealed: 2, fromKeyIds: [k1.id], unopenableCount: 0 })
+    const [moved] = await store.signingKeyPairs.listAll(null, 10)
+    expect(moved).toMatchObject({ id: row!.id, keyId: k2.id, publicKey: pair.publicKey })
+    expect(moved!.ciphertext).not.toBe(row!.ciphertext)
+
+    const keys = (await new SigningKeyring(store, new SecretBox(k2)).keysFor([a.id], Date.now())).get(a.id)!
+    const body = Buffer.from('{"eventName":"site.publish"}')
+    const headers = signDelivery(keys.keys, 'dlv_1', 1_700_000_000, body, 'hex', keys.pairs)
+    expect(asymmetricEntriesValid(pair.publicKey, body, { ...headers })).toBe(1)
   })
 
   it('reports rows no configured key opens, leaves them as they are, and moves the rest', async () => {

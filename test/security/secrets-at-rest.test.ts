@@ -13,7 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { redactPaths } from '../../src/main.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
-import { SigningKeyring, secretAssociatedData } from '../../src/secrets/signing-keyring.ts'
+import {
+  keyPairAssociatedData,
+  SigningKeyring,
+  secretAssociatedData,
+} from '../../src/secrets/signing-keyring.ts'
 import { appHarness } from '../support/app-harness.ts'
 import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
@@ -50,6 +54,7 @@ describe('S12: no secret in clear in the database files or the logs (real servic
   const snapshots: { name: string; bytes: Buffer }[] = []
   let masterKey = ''
   const publicKeys: string[] = []
+  const ed25519PublicKeys: string[] = []
 
   beforeAll(async () => {
     rx = await new TestReceiver().start()
@@ -107,6 +112,10 @@ describe('S12: no secret in clear in the database files or the logs (real servic
         latest = r.json.hmacSecret.secret
         known.push({ label: 'signing secret', value: latest, raw: Buffer.from(latest.slice(6), 'base64') })
       }
+      // An Ed25519 key: its private key is sealed like a secret (found below, by opening the row).
+      const pair = await consumer('POST', '/webhooks/signing-keys', { type: 'ed25519' })
+      expect(pair.status).toBe(201)
+      ed25519PublicKeys.push(pair.json.signingKey.publicKey)
       for (let i = 0; i < 3; i++) {
         const r = await publisher('POST', '/events', body, { 'idempotency-key': `${name}-${i}` })
         expect(r.status).toBe(202)
@@ -129,6 +138,27 @@ describe('S12: no secret in clear in the database files or the logs (real servic
       snapshots.push({ name: `${f} (running)`, bytes: readFileSync(f) })
     await svc.stop()
     for (const f of filesUnder(svc.dataDir)) snapshots.push({ name: f, bytes: readFileSync(f) })
+    // The private keys, opened here with the master key, so that the search below knows them.
+    const box = new SecretBox(parseMasterKey(masterKey))
+    const db = new BetterSqlite3(join(svc.dataDir, 'hookpost.db'), { readonly: true })
+    try {
+      const rows = db.prepare('select env_id, key_id, ciphertext from signing_key_pairs').all() as {
+        env_id: string
+        key_id: string
+        ciphertext: string
+      }[]
+      for (const r of rows) {
+        const pkcs8 = box.open({ keyId: r.key_id, ciphertext: r.ciphertext }, keyPairAssociatedData(r.env_id))
+        // The 32-byte seed is the tail of the PKCS#8 DER.
+        known.push({
+          label: 'Ed25519 private key',
+          value: pkcs8,
+          raw: Buffer.from(pkcs8, 'base64').subarray(-32),
+        })
+      }
+    } finally {
+      db.close()
+    }
   }, 90_000)
 
   afterAll(async () => {
@@ -140,6 +170,7 @@ describe('S12: no secret in clear in the database files or the logs (real servic
   it('handled the secrets the search looks for', () => {
     expect(known.filter((k) => k.label === 'signing secret')).toHaveLength(4)
     expect(known.filter((k) => k.label.includes('credential'))).toHaveLength(6)
+    expect(known.filter((k) => k.label === 'Ed25519 private key')).toHaveLength(2)
     expect(snapshots.some((s) => s.name.endsWith('hookpost.db-wal (running)'))).toBe(true)
     expect(snapshots.some((s) => s.name.endsWith('hookpost.db'))).toBe(true)
   })
@@ -149,6 +180,7 @@ describe('S12: no secret in clear in the database files or the logs (real servic
     const db = Buffer.concat(snapshots.filter((x) => x.name.includes('hookpost.db')).map((x) => x.bytes))
     expect(publicKeys.length).toBe(6)
     for (const k of publicKeys) expect(db.includes(Buffer.from(k)), k).toBe(true)
+    for (const k of ed25519PublicKeys) expect(db.includes(Buffer.from(k)), k).toBe(true)
     for (const s of snapshots) {
       if (s.name.includes('master.key')) continue
       for (const k of known) {

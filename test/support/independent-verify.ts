@@ -1,6 +1,7 @@
 // Signature checks written apart from src/signing, so that a bug there cannot hide itself:
-// node:crypto for the BaseKit header, the reference `standardwebhooks` package for the rest.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// node:crypto for the BaseKit header and Ed25519 (v1a; the `standardwebhooks` JS package has no
+// v1a), the reference `standardwebhooks` package for v1.
+import { createHmac, createPublicKey, timingSafeEqual, verify } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Webhook } from 'standardwebhooks'
 
@@ -26,4 +27,28 @@ export function standardHeadersValid(secret: string, body: Buffer, headers: Inco
   } catch {
     return false
   }
+}
+
+/** Every `v1a,` entry of webhook-signature that node:crypto's Ed25519 verifies under the `whpk_` key. */
+export function asymmetricEntriesValid(
+  publicKey: string,
+  body: Buffer,
+  headers: IncomingHttpHeaders,
+): number {
+  const key = createPublicKey({
+    key: {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url'),
+    },
+    format: 'jwk',
+  })
+  const signed = Buffer.concat([
+    Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.`),
+    body,
+  ])
+  return String(headers['webhook-signature'])
+    .split(' ')
+    .filter((e) => e.startsWith('v1a,'))
+    .filter((e) => verify(null, signed, key, Buffer.from(e.slice(4), 'base64'))).length
 }

@@ -1,4 +1,4 @@
-// HMAC-SHA256 over WebCrypto only. The platform's `crypto` is used unless one is passed in
+// HMAC-SHA256 and Ed25519 verification over WebCrypto only. The platform's `crypto` is used unless one is passed in
 // (Node 18 has no global `crypto` by default: pass `require('node:crypto').webcrypto`).
 
 /**
@@ -9,11 +9,13 @@ export interface SubtleCryptoLike {
   importKey(
     format: 'raw',
     keyData: ArrayBuffer,
-    algorithm: { name: string; hash: string },
+    algorithm: { name: string; hash?: string },
     extractable: boolean,
     keyUsages: string[],
   ): Promise<unknown>
   sign(algorithm: string, key: unknown, data: ArrayBuffer): Promise<ArrayBuffer>
+  /** Needed only to verify `v1a` (Ed25519) signatures with a `whpk_…` public key. */
+  verify?(algorithm: string, key: unknown, signature: ArrayBuffer, data: ArrayBuffer): Promise<boolean>
 }
 
 /** A WebCrypto `Crypto`, or any object with a `subtle` like it. */
@@ -59,4 +61,18 @@ export async function hmacSha256(
     ['sign'],
   )
   return new Uint8Array(await subtle.sign('HMAC', cryptoKey, exactBuffer(data)))
+}
+
+/** Whether `signature` is a valid Ed25519 signature of `data` under the raw 32-byte public key. */
+export async function ed25519Verify(
+  subtle: SubtleCryptoLike,
+  publicKey: Uint8Array,
+  signature: Uint8Array,
+  data: Uint8Array,
+): Promise<boolean> {
+  if (typeof subtle.verify !== 'function') {
+    throw new TypeError('This WebCrypto cannot verify: v1a needs crypto.subtle.verify with Ed25519')
+  }
+  const key = await subtle.importKey('raw', exactBuffer(publicKey), { name: 'Ed25519' }, false, ['verify'])
+  return subtle.verify('Ed25519', key, exactBuffer(signature), exactBuffer(data))
 }

@@ -1,6 +1,7 @@
 import { base64Decode, utf8Encode } from './encoding.js'
 
 export const SECRET_PREFIX = 'whsec_'
+export const PUBLIC_KEY_PREFIX = 'whpk_'
 
 /** One signing secret, as key material for each scheme. */
 export interface SigningKeys {
@@ -35,4 +36,36 @@ export function parseSecrets(secret: string | readonly string[]): SigningKeys[] 
     throw new TypeError('secret must be a whsec_… string or a non-empty array of them')
   }
   return list.map(parseSecret)
+}
+
+/** What a receiver verifies with: `whsec_…` secrets (v1 and BaseKit) and `whpk_…` Ed25519 public keys (v1a). */
+export interface VerificationKeys {
+  secrets: SigningKeys[]
+  /** Raw 32-byte Ed25519 public keys. */
+  publicKeys: Uint8Array[]
+}
+
+/** Reads a `whpk_…` public key (base64 of the raw 32-byte Ed25519 key). */
+export function parsePublicKey(key: string): Uint8Array {
+  const raw = base64Decode(key.trim().slice(PUBLIC_KEY_PREFIX.length), true)
+  if (raw === null || raw.length !== 32) {
+    throw new TypeError(
+      'a public key must be whpk_ followed by base64 of 32 bytes (as shown by POST /webhooks/signing-keys)',
+    )
+  }
+  return raw
+}
+
+export function parseVerificationKeys(secret: string | readonly string[]): VerificationKeys {
+  const list = typeof secret === 'string' ? [secret] : secret
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError('secret must be a whsec_… secret or whpk_… public key, or a non-empty array of them')
+  }
+  const out: VerificationKeys = { secrets: [], publicKeys: [] }
+  for (const s of list) {
+    if (typeof s === 'string' && s.trim().startsWith(PUBLIC_KEY_PREFIX))
+      out.publicKeys.push(parsePublicKey(s))
+    else out.secrets.push(parseSecret(s))
+  }
+  return out
 }

@@ -1,5 +1,5 @@
 import { bodyBytes, type WebhookBody } from './body.js'
-import { type CryptoLike, hmacSha256, resolveSubtle, type SubtleCryptoLike } from './crypto.js'
+import { type CryptoLike, ed25519Verify, hmacSha256, resolveSubtle, type SubtleCryptoLike } from './crypto.js'
 import {
   base64Decode,
   concatBytes,
@@ -10,7 +10,7 @@ import {
 } from './encoding.js'
 import { WebhookVerificationError } from './errors.js'
 import { getNonEmptyHeader, HEADER_NAMES, type WebhookHeaders, webhookId } from './headers.js'
-import { parseSecrets, type SigningKeys } from './secret.js'
+import { parseVerificationKeys, type SigningKeys, type VerificationKeys } from './secret.js'
 
 /** The default allowed distance between `webhook-timestamp` and now, in seconds, both ways. */
 export const DEFAULT_TOLERANCE_SECONDS = 300
@@ -91,16 +91,33 @@ function basekitCandidates(header: string): Uint8Array[] {
   return out
 }
 
-/** The 32-byte digests of the `v1` entries of `webhook-signature`; other versions are ignored. */
-function standardCandidates(header: string): Uint8Array[] {
+/**
+ * The decoded entries of one version of `webhook-signature` (`v1`: 32-byte HMAC digests, `v1a`:
+ * 64-byte Ed25519 signatures); other versions are ignored.
+ */
+function standardCandidates(header: string, version: 'v1' | 'v1a'): Uint8Array[] {
+  const length = version === 'v1' ? digestLength : 64
   const out: Uint8Array[] = []
   for (const token of header.split(/\s+/)) {
     const comma = token.indexOf(',')
-    if (comma < 0 || token.slice(0, comma) !== 'v1') continue
+    if (comma < 0 || token.slice(0, comma) !== version) continue
     const bytes = base64Decode(token.slice(comma + 1).replace(/,+$/, ''))
-    if (bytes !== null && bytes.length === digestLength) out.push(bytes)
+    if (bytes !== null && bytes.length === length) out.push(bytes)
   }
   return out
+}
+
+async function anyEd25519Valid(
+  subtle: SubtleCryptoLike,
+  publicKeys: readonly Uint8Array[],
+  data: Uint8Array,
+  candidates: readonly Uint8Array[],
+): Promise<boolean> {
+  let valid = false
+  for (const key of publicKeys) {
+    for (const candidate of candidates) if (await ed25519Verify(subtle, key, candidate, data)) valid = true
+  }
+  return valid
 }
 
 async function anyMatches(
@@ -129,7 +146,7 @@ function parseAttempt(headers: WebhookHeaders): number | null {
 async function verifyStandard(
   bytes: Uint8Array,
   headers: WebhookHeaders,
-  secrets: readonly SigningKeys[],
+  keys: VerificationKeys,
   subtle: SubtleCryptoLike,
   tolerance: number,
   nowMs: number,
@@ -150,15 +167,26 @@ async function verifyStandard(
     fail('bad_timestamp', `${prefix}-timestamp must be an integer number of Unix seconds`)
   }
   const timestamp = Number(rawTimestamp)
-  const candidates = standardCandidates(signature)
+  // v1 entries are checked with the whsec_ secrets, v1a entries with the whpk_ public keys.
+  const hmacs = keys.secrets.length > 0 ? standardCandidates(signature, 'v1') : []
+  const ed25519s = keys.publicKeys.length > 0 ? standardCandidates(signature, 'v1a') : []
   const signed = concatBytes(utf8Encode(`${id}.${timestamp}.`), bytes)
-  const keys = secrets.map((s) => s.standard)
-  if (!(await anyMatches(subtle, keys, signed, candidates))) {
+  const matched =
+    (await anyMatches(
+      subtle,
+      keys.secrets.map((s) => s.standard),
+      signed,
+      hmacs,
+    )) || (await anyEd25519Valid(subtle, keys.publicKeys, signed, ed25519s))
+  if (!matched) {
+    const versions = [keys.secrets.length > 0 ? 'v1' : null, keys.publicKeys.length > 0 ? 'v1a' : null]
+      .filter((v) => v !== null)
+      .join(' or ')
     fail(
       'bad_signature',
-      candidates.length === 0
-        ? `${prefix}-signature has no well-formed v1 entry`
-        : `No v1 entry of ${prefix}-signature matches the body`,
+      hmacs.length + ed25519s.length === 0
+        ? `${prefix}-signature has no well-formed ${versions} entry`
+        : `No ${versions} entry of ${prefix}-signature matches the body`,
     )
   }
   const now = Math.floor(nowMs / 1000)
@@ -203,7 +231,8 @@ async function verifyBasekit(
  *
  * @param body the raw request body, exactly as received
  * @param headers the request headers (`Headers` or a plain object; names case-insensitive)
- * @param secret the `whsec_…` secret, or several (any may match) while you rotate
+ * @param secret the `whsec_…` secret, or several (any may match) while you rotate; or a `whpk_…`
+ *   Ed25519 public key (`POST /webhooks/signing-keys`), which verifies the `v1a` entries
  */
 export async function verifyWebhookSignature(
   body: WebhookBody,
@@ -213,7 +242,7 @@ export async function verifyWebhookSignature(
 ): Promise<VerifiedSignature> {
   const bytes = bodyBytes(body)
   const { tolerance, scheme: wanted } = checkOptions(options)
-  const secrets = parseSecrets(secret)
+  const keys = parseVerificationKeys(secret)
   const subtle = resolveSubtle(options.crypto)
   if (typeof headers !== 'object' || headers === null) {
     fail('missing_signature', 'No headers given')
@@ -233,10 +262,15 @@ export async function verifyWebhookSignature(
   const attempt = parseAttempt(headers)
   if (scheme === 'standard') {
     const nowMs = options.now ? options.now() : Date.now()
-    const { id, timestamp } = await verifyStandard(bytes, headers, secrets, subtle, tolerance, nowMs)
+    const { id, timestamp } = await verifyStandard(bytes, headers, keys, subtle, tolerance, nowMs)
     return { scheme, id, timestamp, eventName, attempt }
   }
-  await verifyBasekit(bytes, headers, secrets, subtle)
+  if (keys.secrets.length === 0) {
+    throw new TypeError(
+      'X-Delivery-Hmac-SHA256 needs the whsec_ secret: a whpk_ public key verifies webhook-signature v1a only',
+    )
+  }
+  await verifyBasekit(bytes, headers, keys.secrets, subtle)
   return { scheme, id: webhookId(headers), timestamp: null, eventName, attempt }
 }
 

@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto'
+import { generateKeyPairSync, sign as nodeEd25519Sign, webcrypto } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -471,5 +471,64 @@ describe('signWebhook', () => {
     expect(h['x-delivery-event']).toBeUndefined()
     await expect(verifyWebhook('{}', h, secret)).resolves.toEqual({})
     await expect(signWebhook('{}', secret, { id: 'a.b' })).rejects.toThrow(TypeError)
+  })
+})
+
+describe('v1a: Ed25519 signatures with a whpk_ public key', () => {
+  // Signed by node:crypto here, independent of the library's WebCrypto code.
+  function pair() {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')
+    return { privateKey, whpk: `whpk_${raw.toString('base64')}` }
+  }
+  const id = 'dlv_ed25519'
+  const body = '{"eventName":"site.publish","n":1}'
+  const ts = kat.timestamp
+  const v1a = (key: ReturnType<typeof pair>['privateKey'], b = body) =>
+    `v1a,${nodeEd25519Sign(null, Buffer.from(`${id}.${ts}.${b}`), key).toString('base64')}`
+  const at: VerifyOptions = { now: () => ts * 1000 }
+  const headersWith = (signature: string) => ({
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': signature,
+  })
+
+  it('accepts a delivery whose v1a entry verifies, beside v1 entries it cannot check', async () => {
+    const k = pair()
+    const headers = headersWith(`v1,${Buffer.alloc(32).toString('base64')} ${v1a(k.privateKey)}`)
+    expect(await verifyWebhook(body, headers, k.whpk, at)).toEqual(JSON.parse(body))
+    expect(await verifyWebhookSignature(body, headers, [pair().whpk, k.whpk], at)).toMatchObject({
+      scheme: 'standard',
+      id,
+      timestamp: ts,
+    })
+  })
+
+  it('refuses another key, a changed body, a v1a-less header and a stale timestamp', async () => {
+    const k = pair()
+    const headers = headersWith(v1a(k.privateKey))
+    expect(await codeOf(verifyWebhook(body, headers, pair().whpk, at))).toBe('bad_signature')
+    expect(await codeOf(verifyWebhook(`${body} `, headers, k.whpk, at))).toBe('bad_signature')
+    expect(await codeOf(verifyWebhook(body, headersWith(kat.signature), k.whpk, at))).toBe('bad_signature')
+    expect(await codeOf(verifyWebhook(body, headers, k.whpk, { now: () => (ts + 301) * 1000 }))).toBe(
+      'timestamp_too_old',
+    )
+  })
+
+  it('does not let a whsec_ secret accept a v1a entry, nor a whpk_ key a v1 entry', async () => {
+    const secret = newSecret()
+    const k = pair()
+    const signed = await signWebhook(body, secret, { id, timestamp: ts })
+    expect(await codeOf(verifyWebhook(body, signed, k.whpk, at))).toBe('bad_signature')
+    expect(await codeOf(verifyWebhook(body, headersWith(v1a(k.privateKey)), secret, at))).toBe(
+      'bad_signature',
+    )
+    // Both kinds given: either entry may match.
+    expect(await verifyWebhook(body, signed, [k.whpk, secret], at)).toEqual(JSON.parse(body))
+  })
+
+  it('throws a TypeError for a malformed public key or a public key on the BaseKit header', async () => {
+    await expect(verifyWebhook(body, headersWith('v1a,x'), 'whpk_AAAA', at)).rejects.toThrow(TypeError)
+    await expect(verifyWebhook(body, {}, pair().whpk, { scheme: 'basekit' })).rejects.toThrow(TypeError)
   })
 })

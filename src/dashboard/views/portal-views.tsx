@@ -1,6 +1,7 @@
 // The consumer portal's pages: subscriptions (with health), the event catalogue, the delivery
 // log and one delivery's attempts, the signing secret. Forms work without JavaScript (post,
 // then redirect); htmx only swaps a region in place and polls while deliveries are pending.
+import type { ComponentChildren } from 'preact'
 import type { EventType } from '../../events/event-types.ts'
 import type { AttemptRow, DeliveryRow, ReplayJobRow, SubscriptionRow } from '../../store/store.ts'
 import { prettyJson } from '../pretty-json.ts'
@@ -924,6 +925,8 @@ export function DeliveryPage(props: {
 export function SigningSecretPage(props: {
   ctx: PageCtx
   rotated?: { secret: string; previousExpires: number | null } | undefined
+  /** The signing keys section (signing-key-views.tsx). */
+  children?: ComponentChildren
 }) {
   const { ctx } = props
   return (
@@ -961,6 +964,7 @@ export function SigningSecretPage(props: {
         <p>Generating a new secret shows it once; Hookpost keeps it only encrypted.</p>
         <button type="submit">Generate a new signing secret</button>
       </form>
+      {props.children}
     </Page>
   )
 }

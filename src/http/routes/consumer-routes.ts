@@ -10,6 +10,7 @@ import {
   presentDelivery,
   presentOperationalEvent,
   presentReplay,
+  presentSigningKey,
   presentSubscription,
 } from '../presenters.ts'
 import {
@@ -23,6 +24,8 @@ import {
   OperationalEventsQuery,
   ReplayIn,
   ReplayOut,
+  SigningKeyIn,
+  SigningKeyOut,
   SubscriptionIn,
   SubscriptionOut,
   UrlCheckIn,
@@ -34,6 +37,7 @@ const errors = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut }
 const SubscriptionParams = Type.Object({ subscriptionId: Type.String({ maxLength: 100 }) })
 const DeliveryParams = Type.Object({ deliveryId: Type.String({ maxLength: 100 }) })
 const ReplayParams = Type.Object({ replayId: Type.String({ maxLength: 100 }) })
+const SigningKeyParams = Type.Object({ signingKeyId: Type.String({ maxLength: 100 }) })
 
 export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> = async (
   app,
@@ -153,6 +157,59 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
             previousExpires: r.previousExpires === null ? null : iso(r.previousExpires),
           },
         })
+    },
+  )
+
+  app.post(
+    '/webhooks/signing-keys',
+    {
+      schema: {
+        tags: ['secrets'],
+        operationId: 'createSigningKey',
+        summary:
+          'Create an Ed25519 key pair: from now on every delivery also carries a v1a signature in webhook-signature',
+        description:
+          'The answer shows the public key (whpk_…), which a receiver verifies v1a with; the private key is sealed and never shown. At most 10 keys per environment (signing_key_limit).',
+        security,
+        body: SigningKeyIn,
+        response: { 201: Type.Object({ signingKey: SigningKeyOut }), 409: ErrorOut, ...errors },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .status(201)
+        .send({ signingKey: presentSigningKey(await hookpost.signingKeys.create(envOf(req))) }),
+  )
+
+  app.get(
+    '/webhooks/signing-keys',
+    {
+      schema: {
+        tags: ['secrets'],
+        operationId: 'listSigningKeys',
+        summary: "The environment's Ed25519 signing keys (public keys only), oldest first",
+        security,
+        response: { 200: Type.Object({ signingKeys: Type.Array(SigningKeyOut) }), ...errors },
+      },
+    },
+    async (req) => ({ signingKeys: (await hookpost.signingKeys.list(envOf(req))).map(presentSigningKey) }),
+  )
+
+  app.delete(
+    '/webhooks/signing-keys/:signingKeyId',
+    {
+      schema: {
+        tags: ['secrets'],
+        operationId: 'deleteSigningKey',
+        summary: 'Delete an Ed25519 signing key: deliveries stop carrying its v1a signature',
+        security,
+        params: SigningKeyParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await hookpost.signingKeys.delete(envOf(req), req.params.signingKeyId)
+      return reply.status(204).send(null)
     },
   )
 

@@ -153,4 +153,16 @@ export const postgresMigrations: readonly Migration[] = [
       `create index events_feed on events(env_id, feed_tx, feed_seq)`,
     ],
   },
+  {
+    version: 9,
+    name: 'signing_key_pairs',
+    statements: [
+      // Ed25519 key pairs (Standard Webhooks v1a): the private key sealed like a signing secret,
+      // the public key in the clear (it is what receivers are given).
+      `create table signing_key_pairs (
+        id text primary key, env_id text not null references environments(id), type text not null,
+        public_key text not null, key_id text not null, ciphertext text not null, created bigint not null)`,
+      `create index signing_key_pairs_env on signing_key_pairs(env_id, created)`,
+    ],
+  },
 ]

@@ -29,6 +29,15 @@ export interface Database {
     /** 1 once shown to someone; 0 for an environment's first secret (migration 6). */
     revealed: Generated<number>
   }
+  signing_key_pairs: {
+    id: string
+    env_id: string
+    type: string
+    public_key: string
+    key_id: string
+    ciphertext: string
+    created: number
+  }
   subscriptions: {
     id: string
     env_id: string

@@ -36,6 +36,7 @@ import { type FeedTraits, sqlFeed } from './feed-store.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
+import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
 
 /** The driver's code of an unavailable store's error, for the server log and readiness. */
@@ -219,6 +220,7 @@ export class SqlStore implements Store {
   readonly dashboardSessions: Store['dashboardSessions']
   readonly portalLinks: Store['portalLinks']
   readonly feed: Store['feed']
+  readonly signingKeyPairs: Store['signingKeyPairs']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -232,6 +234,7 @@ export class SqlStore implements Store {
     this.dashboardSessions = sqlDashboardSessions(db, run, this.#prepared)
     this.portalLinks = sqlPortalLinks(db, run)
     this.feed = sqlFeed(db, run, traits)
+    this.signingKeyPairs = sqlSigningKeyPairs(db, run)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
