@@ -1,21 +1,13 @@
-// The published shape: build into a staging copy of the package, then publint, attw (are the
+// The published shape: the tarball `npm pack` makes (its prepack builds dist/), then publint, attw (are the
 // types wrong?), require() and import() of both builds without a driver loaded, and a consumer
 // typecheck in which a payload that breaks its event's schema is a compile error.
 import { execFile } from 'node:child_process'
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type PackedPackage, packedPackage } from '../../../test/support/packed-package.ts'
 
 const run = promisify(execFile)
 const pkgDir = fileURLToPath(new URL('..', import.meta.url))
@@ -28,18 +20,14 @@ async function node(args: string[]): Promise<string> {
   return stdout.trim()
 }
 
-beforeAll(async () => {
-  stage = mkdtempSync(join(tmpdir(), 'hookpost-outbox-pack-'))
-  copyFileSync(join(pkgDir, 'package.json'), join(stage, 'package.json'))
-  copyFileSync(join(pkgDir, 'README.md'), join(stage, 'README.md'))
-  await run(process.execPath, [join(pkgDir, 'scripts', 'build.mjs'), '--out-dir', join(stage, 'dist')], {
-    cwd: pkgDir,
-  })
-}, 60_000)
+let packed: PackedPackage | undefined
 
-afterAll(() => {
-  if (stage) rmSync(stage, { recursive: true, force: true })
-})
+beforeAll(async () => {
+  packed = await packedPackage(pkgDir)
+  stage = packed.stage
+}, 120_000)
+
+afterAll(() => packed?.remove())
 
 describe('@hookpost/outbox as published', () => {
   it('has the files the exports map names; the drivers are optional peers, nothing else', () => {
@@ -47,6 +35,7 @@ describe('@hookpost/outbox as published', () => {
     expect(pkg['dependencies']).toBeUndefined()
     expect(Object.keys(pkg['peerDependencies'] as object).sort()).toEqual(['mysql2', 'pg'])
     expect(pkg['peerDependenciesMeta']).toEqual({ mysql2: { optional: true }, pg: { optional: true } })
+    expect(existsSync(join(stage, 'LICENSE')), 'LICENSE').toBe(true)
     for (const file of ['esm/index.js', 'esm/index.d.ts', 'cjs/index.cjs', 'cjs/index.d.cts']) {
       expect(existsSync(join(stage, 'dist', file)), file).toBe(true)
     }
@@ -57,8 +46,8 @@ describe('@hookpost/outbox as published', () => {
     expect(stdout).not.toMatch(/Errors:|Warnings:/)
   }, 30_000)
 
-  it('passes attw --pack (types resolve for node10, node16 CJS/ESM and bundler)', async () => {
-    const { stdout } = await run(bin('attw'), ['--pack', stage, '--format', 'json'], { cwd: stage })
+  it('passes attw on the tarball (types resolve for node10, node16 CJS/ESM and bundler)', async () => {
+    const { stdout } = await run(bin('attw'), [packed!.tarball, '--format', 'json'], { cwd: stage })
     const report = JSON.parse(stdout) as { analysis: { problems: unknown[] } }
     expect(report.analysis.problems).toEqual([])
   }, 60_000)

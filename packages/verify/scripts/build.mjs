@@ -1,62 +1,12 @@
-// Builds dist/esm (ESM .js + .d.ts) and dist/cjs (CommonJS .cjs + .d.cts) with tsc alone, and
-// copies the Zapier code step to dist/zapier.js.
+// Builds dist/esm and dist/cjs (../../../scripts/build-dual-package.mjs), and copies the Zapier
+// code step to dist/zapier.js.
 //   node scripts/build.mjs [--out-dir <dir>]   (default: dist next to package.json)
-import { execFileSync } from 'node:child_process'
-import {
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
-import { createRequire } from 'node:module'
+import { copyFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildDualPackage } from '../../../scripts/build-dual-package.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const args = process.argv.slice(2)
-const outFlag = args.indexOf('--out-dir')
-const outDir = outFlag >= 0 ? resolve(args[outFlag + 1] ?? '') : join(root, 'dist')
-const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc')
-
-function run(project, out) {
-  execFileSync(process.execPath, [tsc, '-p', join(root, project), '--outDir', out], {
-    cwd: root,
-    stdio: 'inherit',
-  })
-}
-
-function filesUnder(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
-  )
-}
-
-// Relative specifiers './x.js' become './x.cjs' in the CommonJS build (code and declarations).
-function toCjsSpecifiers(text) {
-  return text
-    .replace(/(require\(\s*['"])(\.{1,2}\/[^'"]+?)\.js(['"]\s*\))/g, '$1$2.cjs$3')
-    .replace(/(from\s+['"])(\.{1,2}\/[^'"]+?)\.js(['"])/g, '$1$2.cjs$3')
-    .replace(/(import\(\s*['"])(\.{1,2}\/[^'"]+?)\.js(['"]\s*\))/g, '$1$2.cjs$3')
-}
-
-rmSync(outDir, { recursive: true, force: true })
-mkdirSync(outDir, { recursive: true })
-
-run('tsconfig.esm.json', join(outDir, 'esm'))
-
-const cjsDir = join(outDir, 'cjs')
-run('tsconfig.cjs.json', cjsDir)
-for (const file of filesUnder(cjsDir)) {
-  let target
-  if (file.endsWith('.d.ts')) target = `${file.slice(0, -'.d.ts'.length)}.d.cts`
-  else if (file.endsWith('.js')) target = `${file.slice(0, -'.js'.length)}.cjs`
-  else continue
-  writeFileSync(file, toCjsSpecifiers(readFileSync(file, 'utf8')))
-  renameSync(file, target)
-}
-
+const outDir = buildDualPackage(root)
 copyFileSync(join(root, 'snippets', 'zapier.js'), join(outDir, 'zapier.js'))
 console.log(`built ${outDir}`)

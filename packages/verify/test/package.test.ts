@@ -2,19 +2,18 @@
 // and attw (are the types wrong?) on that tarball, require() of the CommonJS build, import() of
 // the ESM build, and a consumer typecheck with no DOM or Node types, from the unpacked tarball.
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { need, npmBin, onPath, skipWithout } from '../../../test/support/external-tool.ts'
+import { need, npmBin, skipWithout } from '../../../test/support/external-tool.ts'
+import { type PackedPackage, packedPackage } from '../../../test/support/packed-package.ts'
 
 const run = promisify(execFile)
 const pkgDir = fileURLToPath(new URL('..', import.meta.url))
 const repoRoot = join(pkgDir, '..', '..')
 const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name)
-const npm = onPath('npm', 'it comes with Node')
 const publint = npmBin('publint')
 const attw = npmBin('attw')
 let dir: string
@@ -27,19 +26,16 @@ async function node(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string
   return stdout.trim()
 }
 
+let packed: PackedPackage | undefined
+
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hookpost-verify-pack-'))
-  await run(need(npm), ['pack', '--pack-destination', dir], { cwd: pkgDir })
-  const packed = readdirSync(dir).filter((f) => f.endsWith('.tgz'))
-  expect(packed).toHaveLength(1)
-  tarball = join(dir, packed[0]!)
-  await run('tar', ['-xzf', tarball, '-C', dir])
-  stage = join(dir, 'package')
+  packed = await packedPackage(pkgDir)
+  tarball = packed.tarball
+  stage = packed.stage
+  dir = join(stage, '..')
 }, 120_000)
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => packed?.remove())
 
 describe('@hookpost/verify as published', () => {
   it('has the files the exports map names, and no runtime dependencies', () => {
