@@ -228,10 +228,14 @@ describe('S10: BOLA sweep over every id-bearing route', () => {
     })
     expect(started.statusCode, started.body).toBe(202)
     const replay = started.json().replay
+    const created = await a('POST', '/webhooks/signing-keys', { type: 'ed25519' })
+    expect(created.statusCode, created.body).toBe(201)
+    const signingKey = created.json().signingKey
     const ids: Record<string, string> = {
       subscriptionId: sub.id,
       deliveryId: delivery.id,
       replayId: replay.id,
+      signingKeyId: signingKey.id,
     }
     const bodies: Record<string, unknown> = {
       'PUT /webhooks/subscription/{subscriptionId}': {
@@ -288,6 +292,7 @@ describe('S10: BOLA sweep over every id-bearing route', () => {
       `/webhooks/replays?subscriptionId=${sub.id}`,
       '/webhooks/operational-events',
       '/webhooks/subscription',
+      '/webhooks/signing-keys',
     ]) {
       const r = await b(url)
       expect(r.statusCode, url).toBe(200)
@@ -308,5 +313,7 @@ describe('S10: BOLA sweep over every id-bearing route', () => {
     expect(await h.store.subscriptions.get(h.envId, sub.id)).toEqual(before.sub)
     expect(await h.store.deliveries.get(h.envId, delivery.id)).toEqual(before.delivery)
     expect(await h.store.replays.get(h.envId, replay.id)).toEqual(before.replay)
+    const keys = (await a('GET', '/webhooks/signing-keys')).json().signingKeys as { id: string }[]
+    expect(keys.map((k) => k.id)).toEqual([signingKey.id])
   })
 })
