@@ -3,9 +3,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { newId } from '../../src/shared/ids.ts'
 import type { DashboardSessionRow, PortalLinkRow, Store } from '../../src/store/store.ts'
+import { anEnvironmentId, T0 } from './fixtures.ts'
 import type { StoreHarness } from './store.contract.ts'
 
-const T0 = 1_700_000_000_000
 const hour = 3_600_000
 
 function aSession(over: Partial<DashboardSessionRow> = {}): DashboardSessionRow {
@@ -34,23 +34,6 @@ function aLink(envId: string, over: Partial<PortalLinkRow> = {}): PortalLinkRow 
     used: null,
     ...over,
   }
-}
-
-async function anEnvironment(store: Store): Promise<string> {
-  const id = newId('env')
-  await store.environments.create(
-    { id, name: 'acme', signatureEncoding: 'hex', created: T0 },
-    {
-      id: newId('sec'),
-      envId: id,
-      keyId: 'mk_test',
-      ciphertext: 'ct',
-      created: T0,
-      expires: null,
-      revealed: false,
-    },
-  )
-  return id
 }
 
 const portalSession = (link: PortalLinkRow) =>
@@ -104,7 +87,7 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
     })
 
     it("ends a credential's sessions when it is revoked, on another node's view too", async () => {
-      const envId = await anEnvironment(store)
+      const envId = await anEnvironmentId(store)
       const credentialId = newId('key')
       await store.credentials.create({
         id: credentialId,
@@ -137,8 +120,8 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
     })
 
     it('redeems a link once, starting its session in the same step; lists links until they expire', async () => {
-      const envId = await anEnvironment(store)
-      const otherEnv = await anEnvironment(store)
+      const envId = await anEnvironmentId(store)
+      const otherEnv = await anEnvironmentId(store)
       const link = aLink(envId)
       const later = aLink(envId, { id: newId('plk', T0 + 1), expires: T0 + 2 * hour })
       for (const l of [link, later, aLink(otherEnv)]) await store.portalLinks.create(l)
@@ -166,7 +149,7 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
     })
 
     it('gives one of two concurrent openings of a link the session', async () => {
-      const envId = await anEnvironment(store)
+      const envId = await anEnvironmentId(store)
       const link = aLink(envId)
       await store.portalLinks.create(link)
       const other = h.second ? await h.second() : undefined
@@ -181,8 +164,8 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
     })
 
     it('revokes a link of its own environment only, ending the session it started', async () => {
-      const envId = await anEnvironment(store)
-      const otherEnv = await anEnvironment(store)
+      const envId = await anEnvironmentId(store)
+      const otherEnv = await anEnvironmentId(store)
       const link = aLink(envId)
       await store.portalLinks.create(link)
       const s = await store.portalLinks.redeem(link.tokenHash, T0 + 1, portalSession)
@@ -194,7 +177,7 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
     })
 
     it('voids every link at once (master key rotation)', async () => {
-      const envId = await anEnvironment(store)
+      const envId = await anEnvironmentId(store)
       const link = aLink(envId)
       await store.portalLinks.create(link)
       await store.portalLinks.create(aLink(envId))

@@ -4,26 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { newId } from '../../src/shared/ids.ts'
 import { type FeedQuery, freshHealth, type PublishInput, type Store } from '../../src/store/store.ts'
 import { eventually } from '../support/eventually.ts'
+import { anEnvironmentId, T0 } from './fixtures.ts'
 import type { StoreHarness } from './store.contract.ts'
-
-const T0 = 1_700_000_000_000
-
-async function anEnvironment(store: Store): Promise<string> {
-  const id = newId('env')
-  await store.environments.create(
-    { id, name: 'feed', signatureEncoding: 'hex', created: T0 },
-    {
-      id: newId('sec'),
-      envId: id,
-      keyId: 'mk_test',
-      ciphertext: 'ct',
-      created: T0,
-      expires: null,
-      revealed: false,
-    },
-  )
-  return id
-}
 
 function input(envId: string, n: number, over: Partial<PublishInput['event']> = {}): PublishInput {
   return {
@@ -71,8 +53,8 @@ export function feedContract(name: string, makeHarness: () => Promise<StoreHarne
     })
 
     it('reads the events of one environment in commit order, from a position on, byte for byte', async () => {
-      const env = await anEnvironment(store)
-      const other = await anEnvironment(store)
+      const env = await anEnvironmentId(store)
+      const other = await anEnvironmentId(store)
       // Ids (and times) sort against the commit order here: the feed must follow the commits.
       const late = input(env, 9, { id: newId('evt', T0 + 9) })
       const early = input(env, 1, { id: newId('evt', T0 + 1) })
@@ -97,7 +79,7 @@ export function feedContract(name: string, makeHarness: () => Promise<StoreHarne
     })
 
     it('leaves idempotent repeats and events sent to one subscription out of the feed', async () => {
-      const env = await anEnvironment(store)
+      const env = await anEnvironmentId(store)
       const sub = newId('sub')
       await store.subscriptions.create({
         id: sub,
@@ -131,7 +113,7 @@ export function feedContract(name: string, makeHarness: () => Promise<StoreHarne
     it.runIf(h0announces(name))(
       'tells a listener on another connection which environment got events',
       async () => {
-        const env = await anEnvironment(store)
+        const env = await anEnvironmentId(store)
         const second = await h.second!()
         const heard: string[] = []
         const stop = await second.feed.listen((envId) => heard.push(envId))
@@ -146,7 +128,7 @@ export function feedContract(name: string, makeHarness: () => Promise<StoreHarne
     )
 
     it('keeps the traceparent given at publish and hands it to every claim of its deliveries', async () => {
-      const env = await anEnvironment(store)
+      const env = await anEnvironmentId(store)
       await store.subscriptions.create({
         id: newId('sub'),
         envId: env,

@@ -11,6 +11,7 @@ import {
   type Store,
   type SubscriptionRow,
 } from '../../src/store/store.ts'
+import { anEnvironment, aSecret, T0 } from './fixtures.ts'
 
 export interface StoreHarness {
   store: Store
@@ -21,26 +22,7 @@ export interface StoreHarness {
   dispose(): Promise<void>
 }
 
-const T0 = 1_700_000_000_000
 const noDisable = { disableAfterMs: 1e12 }
-
-function aSecret(envId: string, created = T0, revealed = true): SigningSecretRow {
-  return {
-    id: newId('sec', created),
-    envId,
-    keyId: 'mk_test',
-    ciphertext: `ct-${Math.random()}`,
-    created,
-    expires: null,
-    revealed,
-  }
-}
-
-async function anEnvironment(store: Store, name = 'acme') {
-  const env = { id: newId('env'), name, signatureEncoding: 'hex' as const, created: T0 }
-  await store.environments.create(env, aSecret(env.id, T0, false))
-  return env
-}
 
 async function aSubscription(store: Store, envId: string, over: Partial<SubscriptionRow> = {}) {
   const s: SubscriptionRow = {
