@@ -8,6 +8,7 @@ import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
 import { nextStep, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
+import { SubscriptionCache } from './subscription-cache.ts'
 
 export interface WorkerOptions {
   store: Store
@@ -87,6 +88,8 @@ export class DeliveryWorker {
   /** Ordered deliveries in flight, by id: once recorded, their chain's next one may be due. */
   readonly #ordered = new Map<string, string>()
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
+  /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
+  readonly #subscriptions: SubscriptionCache
 
   constructor(options: WorkerOptions) {
     this.#o = {
@@ -99,6 +102,7 @@ export class DeliveryWorker {
       onAttempt: () => {},
       ...options,
     }
+    this.#subscriptions = new SubscriptionCache(options.store)
   }
 
   get leaseMs(): number {
@@ -313,6 +317,7 @@ export class DeliveryWorker {
     const o = this.#o
     if (rows.length === 0) return 0
     const keys = await o.keyring.keysFor([...new Set(rows.map((r) => r.envId))], now)
+    await this.#subscriptions.refresh(rows)
     const surplus: ClaimedDelivery[] = []
     for (const r of rows) {
       this.#keys.set(r.id, keys)

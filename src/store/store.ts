@@ -159,6 +159,8 @@ export interface ClaimedDelivery {
   attemptLimit: number
   leaseToken: string
   url: string
+  /** Its subscription's `updated` when claimed: the worker's cached row is current if it matches. */
+  subscriptionUpdated: number
   body: Buffer
   orderingKey: string | null
   /** The event's traceparent, null when it was published without one. */
@@ -446,6 +448,8 @@ export interface Store {
   subscriptions: {
     list(envId: string): Promise<SubscriptionRow[]>
     get(envId: string, id: string): Promise<SubscriptionRow | undefined>
+    /** The rows of these ids, any environment (the worker's settings cache); missing ids left out. */
+    getMany(ids: readonly string[]): Promise<SubscriptionRow[]>
     create(row: SubscriptionRow): Promise<void>
     /** Replaces event, url, active. Deactivating cancels its pending deliveries. */
     update(row: SubscriptionRow): Promise<boolean>

@@ -643,6 +643,27 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await claimAll(store, T0 + 1)).toHaveLength(1)
     })
 
+    it('a claim carries its subscription version; getMany reads the rows of any environment', async () => {
+      const env = await anEnvironment(store)
+      const other = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      const t = await aSubscription(store, other.id)
+      await publish(store, env.id)
+      expect(await store.subscriptions.update({ ...s, url: 'https://example.org/v2', updated: T0 + 7 })).toBe(
+        true,
+      )
+      const [d] = await claimAll(store, T0 + 10)
+      expect(d).toMatchObject({
+        subscriptionId: s.id,
+        url: 'https://example.org/v2',
+        subscriptionUpdated: T0 + 7,
+      })
+      const rows = await store.subscriptions.getMany([s.id, t.id, 'sub_missing'])
+      expect(rows.map((r) => r.id).sort()).toEqual([s.id, t.id].sort())
+      expect(rows.find((r) => r.id === s.id)).toMatchObject({ envId: env.id, updated: T0 + 7 })
+      expect(await store.subscriptions.getMany([])).toEqual([])
+    })
+
     it('deleting a subscription cancels its pending deliveries; updating replaces its fields', async () => {
       const env = await anEnvironment(store)
       const s = await aSubscription(store, env.id)

@@ -443,6 +443,18 @@ export class SqlStore implements Store {
           .executeTakeFirst()
         return r && toSubscription(r)
       }),
+    getMany: (ids) =>
+      this.#run(async () =>
+        ids.length === 0
+          ? []
+          : (
+              await this.#db
+                .selectFrom('subscriptions')
+                .selectAll()
+                .where('id', 'in', [...ids])
+                .execute()
+            ).map(toSubscription),
+      ),
     create: (s) =>
       this.#run(async () => {
         await this.#db
@@ -906,12 +918,14 @@ export class SqlStore implements Store {
     const urlsOf = this.#prepared.get(`claim.urls:${subIds.length}`, (p) =>
       tx
         .selectFrom('subscriptions')
-        .select(['id', 'url'])
+        .select(['id', 'url', 'updated'])
         .where('id', 'in', listParams(p, 'id', subIds.length)),
     )
     const urls = new Map<string, string>()
+    const versions = new Map<string, number>()
     for (const r of (await tx.executeQuery(urlsOf.bind(listValues('id', subIds)))).rows) {
       urls.set(r.id, r.url)
+      versions.set(r.id, Number(r.updated))
     }
     const out: ClaimedDelivery[] = []
     for (const c of claimed) {
@@ -941,6 +955,7 @@ export class SqlStore implements Store {
         attemptLimit: c.attempt_limit,
         leaseToken: token,
         url,
+        subscriptionUpdated: versions.get(c.subscription_id) ?? 0,
         body,
         orderingKey: c.ordering_key,
         traceparent: traces.get(c.event_id) ?? null,
