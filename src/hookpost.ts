@@ -21,6 +21,8 @@ import { portalLinks } from './sessions/portal-links.ts'
 import type { Failpoints } from './shared/failpoints.ts'
 import type { Store } from './store/store.ts'
 import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
+import type { Transformer } from './subscriptions/transformation.ts'
+import { transformationTests } from './subscriptions/transformation-test.ts'
 
 export interface HookpostDeps {
   store: Store
@@ -36,6 +38,10 @@ export interface HookpostDeps {
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
   onWork?: () => void
   failpoints?: Failpoints
+  /** The sandbox that runs subscriptions' transformations (src/transformations/). */
+  transformer?: Transformer
+  /** The largest body a transformation may produce (default 1 MiB). */
+  maxTransformedBytes?: number
 }
 
 export function createHookpost(deps: HookpostDeps) {
@@ -47,7 +53,13 @@ export function createHookpost(deps: HookpostDeps) {
   return {
     eventTypes,
     environments: environments({ store, box, now }),
-    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now }),
+    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now, transformer: deps.transformer }),
+    transformations: transformationTests({
+      store,
+      transformer: deps.transformer,
+      checkUrl: deps.checkUrl,
+      maxBodyBytes: deps.maxTransformedBytes ?? 1024 * 1024,
+    }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     signingKeys: signingKeyPairs({ store, box, now }),
     publisher: publisher({

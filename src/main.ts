@@ -33,6 +33,7 @@ import { randomToken } from './shared/ids.ts'
 import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
+import { QuickJsTransformer } from './transformations/quickjs-transformer.ts'
 import { version } from './version.ts'
 import { buildWebApp } from './web-app.ts'
 
@@ -270,6 +271,11 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     tracing,
   )
   const logAttempt = attemptLogger(log.child({ component: 'worker' }))
+  // Loaded on first use: a node whose subscriptions have no transformation never instantiates it.
+  const transformer = new QuickJsTransformer({
+    timeoutMs: config.transformTimeoutMs,
+    memoryBytes: config.transformMemoryBytes,
+  })
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
       store,
@@ -283,6 +289,9 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       log: log.child({ component: 'worker' }),
       failpoints,
       disableAfterMs: config.disableAfterMs,
+      transformer,
+      checkUrl: sending.checkUrl,
+      maxTransformedBytes: config.eventBodyLimitBytes,
       onAttempt: (a) => {
         metrics.onAttempt(a)
         logAttempt(a)
@@ -314,6 +323,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     orderingPointers: config.orderingPointers,
     retryPolicy: policy,
     secretGraceMs: config.secretGraceMs,
+    transformer,
+    maxTransformedBytes: config.eventBodyLimitBytes,
     onWork: () => {
       worker?.wake()
       maintenance?.wake()
@@ -397,6 +408,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         await maintenance?.stop()
         await worker?.stop(config.shutdownGraceMs)
         await sender.close()
+        transformer.close()
         await store.close()
       })()
       return closing

@@ -6,6 +6,8 @@ import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
 import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
+import type { UrlCheck } from '../subscriptions/subscriptions.ts'
+import { type Transformed, type Transformer, transform } from '../subscriptions/transformation.ts'
 import { nextStep, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
 import { SubscriptionCache } from './subscription-cache.ts'
@@ -33,6 +35,12 @@ export interface WorkerOptions {
   disableAfterMs?: number
   /** Told about every attempt made (metrics); must not throw or block. */
   onAttempt?: (a: AttemptReport) => void
+  /** Runs subscriptions' transformations; without it, a subscription with one fails its deliveries. */
+  transformer?: Transformer
+  /** The sending policy for a URL a transformation gives; without it every changed URL is refused. */
+  checkUrl?: UrlCheck
+  /** The largest body a transformation may produce (default 1 MiB). */
+  maxTransformedBytes?: number
 }
 
 export interface AttemptReport {
@@ -62,7 +70,8 @@ const fullScanEveryMs = 1000
 const dueAfterSlackMs = 2000
 
 export class DeliveryWorker {
-  readonly #o: Required<WorkerOptions>
+  readonly #o: Required<Omit<WorkerOptions, 'transformer'>>
+  readonly #transformer: Transformer | undefined
   readonly #queued = new Map<string, ClaimedDelivery[]>()
   readonly #inFlight = new Map<string, number>()
   #queuedTotal = 0
@@ -100,8 +109,11 @@ export class DeliveryWorker {
       failpoints: noFailpoints,
       disableAfterMs: 5 * 86_400_000,
       onAttempt: () => {},
+      checkUrl: () => ({ ok: false, code: 'url_not_allowed', reason: 'this worker has no sending policy' }),
+      maxTransformedBytes: 1024 * 1024,
       ...options,
     }
+    this.#transformer = options.transformer
     this.#subscriptions = new SubscriptionCache(options.store)
   }
 
@@ -437,22 +449,92 @@ export class DeliveryWorker {
     }
     const envKeys = this.#keys.get(d.id)?.get(d.envId)
     if (!envKeys || envKeys.keys.length === 0) throw new Error(`no valid signing secret for ${d.envId}`)
+    let url = d.url
+    let body = d.body
+    let extra: Record<string, string> | undefined
+    const code = this.#subscriptions.get(d.subscriptionId)?.transformation
+    if (code) {
+      // Before signing: the signatures cover the bytes the transformation made, and those are sent.
+      const t = await this.#transform(d, code)
+      if (t.kind === 'cancel') {
+        return {
+          result: this.#ended(
+            d,
+            started,
+            { kind: 'cancelled' },
+            'transformation_cancelled',
+            'the transformation returned { cancel: true }',
+          ),
+        }
+      }
+      // The same code gives the same answer on every attempt: fail now, no retries.
+      if (t.kind === 'error')
+        return { result: this.#ended(d, started, { kind: 'failed' }, 'transformation_error', t.message) }
+      url = t.url
+      body = t.body
+      extra = t.headers
+    }
     const timestamp = Math.floor(started / 1000)
     const headers: Record<string, string> = {
+      ...extra,
       'content-type': 'application/json',
       'user-agent': o.userAgent,
-      ...signDelivery(envKeys.keys, d.id, timestamp, d.body, envKeys.encoding, envKeys.pairs),
+      ...signDelivery(envKeys.keys, d.id, timestamp, body, envKeys.encoding, envKeys.pairs),
       'x-delivery-event': d.event,
       'x-delivery-attempt': String(d.attempts),
       // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).
       ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
-    const outcome = await o.sender.send({ url: d.url, headers, body: d.body, timeoutMs: o.requestTimeoutMs })
+    const outcome = await o.sender.send({ url, headers, body, timeoutMs: o.requestTimeoutMs })
     o.failpoints('worker.after_send')
     const result = this.#result(d, started, outcome, headers)
     return outcome.kind === 'error' && outcome.detail !== undefined
       ? { result, detail: outcome.detail }
       : { result }
+  }
+
+  #transform(d: ClaimedDelivery, code: string): Promise<Transformed> {
+    if (!this.#transformer)
+      return Promise.resolve({ kind: 'error', message: 'this worker has no transformation sandbox' })
+    return transform(
+      {
+        transformer: this.#transformer,
+        checkUrl: this.#o.checkUrl,
+        maxBodyBytes: this.#o.maxTransformedBytes,
+      },
+      code,
+      { eventName: d.event, payloadJson: d.body.toString('utf8'), url: d.url, headers: {} },
+      d.subscriptionId,
+    )
+  }
+
+  /** An attempt that ended before sending (its transformation cancelled or failed it). */
+  #ended(
+    d: ClaimedDelivery,
+    started: number,
+    outcome: { kind: 'cancelled' } | { kind: 'failed' },
+    error: string,
+    message: string,
+  ): CompleteInput {
+    const durationMs = this.#o.now() - started
+    return {
+      id: d.id,
+      leaseToken: d.leaseToken,
+      statusCode: null,
+      error,
+      outcome,
+      attempt: {
+        deliveryId: d.id,
+        number: d.attempts,
+        started,
+        durationMs,
+        statusCode: null,
+        error: `${error}: ${message}`,
+        responseBody: null,
+        requestHeaders: {},
+        responseHeaders: null,
+      },
+    }
   }
 
   #result(

@@ -32,6 +32,7 @@ export function presentSubscription(s: SubscriptionRow) {
     created: iso(s.created),
     updated: iso(s.updated),
     ordered: s.ordered,
+    transformation: s.transformation ? { code: s.transformation } : null,
     deactivatedReason: s.deactivatedReason,
     health: {
       consecutiveFailures: h.consecutiveFailures,

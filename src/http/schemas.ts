@@ -49,6 +49,18 @@ export const CredentialOut = Type.Object({
   created: IsoTime,
 })
 
+function TransformationIn() {
+  return Type.Object(
+    {
+      code: Type.String({
+        description:
+          'JavaScript defining function handler(webhook): it receives { eventName, payload, url, headers } and returns the same shape, or { cancel: true }. At most 32 KiB; it must compile and define handler (else 400 invalid_transformation).',
+      }),
+    },
+    { additionalProperties: false },
+  )
+}
+
 export const SubscriptionIn = Type.Object(
   {
     event: Type.String({
@@ -64,6 +76,12 @@ export const SubscriptionIn = Type.Object(
           'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
       }),
     ),
+    transformation: Type.Optional(
+      Type.Union([TransformationIn(), Type.Null()], {
+        description:
+          'JavaScript run before each delivery attempt (docs/transformations.md); null removes it; unchanged on PUT when absent',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -76,6 +94,9 @@ export const SubscriptionOut = Type.Object({
   created: IsoTime,
   updated: IsoTime,
   ordered: Type.Boolean(),
+  transformation: Type.Union([Type.Object({ code: Type.String() }), Type.Null()], {
+    description: 'The JavaScript run before each delivery attempt; null when none',
+  }),
   deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
   health: Type.Object({
     consecutiveFailures: Type.Integer(),
@@ -289,3 +310,37 @@ export const SigningKeyOut = Type.Object({
 
 export const IdParam = (name: string) =>
   Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) })
+
+export const TransformationTestIn = Type.Object(
+  {
+    code: Type.Optional(
+      Type.String({ description: 'Code to try instead of the saved transformation (not saved)' }),
+    ),
+    payload: Type.Optional(
+      Type.Unknown({ description: "The payload to transform (default: the event type's example)" }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const TransformationTestOut = Type.Object({
+  result: Type.Optional(
+    Type.Union([
+      Type.Object({
+        eventName: Type.String(),
+        payload: Type.Unknown({ description: 'What would be sent (as JSON)' }),
+        url: Type.String({ description: 'Where it would be sent' }),
+        headers: Type.Record(Type.String(), Type.String(), {
+          description: "Headers added beside Hookpost's own",
+        }),
+      }),
+      Type.Object({ cancel: Type.Literal(true) }),
+    ]),
+  ),
+  error: Type.Optional(
+    Type.Object({
+      code: Type.Literal('transformation_error'),
+      message: Type.String({ description: 'As the attempt log would show it' }),
+    }),
+  ),
+})

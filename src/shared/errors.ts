@@ -44,6 +44,10 @@ export const errorCatalogue = {
   unknown_event_type: { kind: 'invalid', message: 'The event type is not in the catalogue.' },
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
+  invalid_transformation: {
+    kind: 'invalid',
+    message: 'The transformation does not compile or does not define a function handler.',
+  },
   // Signing keys
   signing_key_limit: {
     kind: 'conflict',

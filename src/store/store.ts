@@ -81,6 +81,8 @@ export interface SubscriptionRow {
   health: SubscriptionHealth
   /** Why it was deactivated by Hookpost (`gone`, `failing`), null otherwise. */
   deactivatedReason: string | null
+  /** The JavaScript of its transformation (defines `handler`), null when it has none. */
+  transformation?: string | null
 }
 
 export interface EventRow {
@@ -175,6 +177,8 @@ export type Completion =
   | { kind: 'failed' }
   /** The endpoint said 410 Gone: fail this delivery, deactivate the subscription. */
   | { kind: 'gone' }
+  /** Its transformation returned `{ cancel: true }`: the delivery ends `cancelled`, nothing sent. */
+  | { kind: 'cancelled' }
 
 export interface CompleteInput {
   id: string

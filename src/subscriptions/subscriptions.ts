@@ -4,6 +4,7 @@ import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { checkTransformation, type Transformer } from './transformation.ts'
 
 export type UrlVerdict =
   | { ok: true; url?: URL }
@@ -18,10 +19,24 @@ export interface SubscriptionIn {
   active: boolean
   /** Per-key ordering; unchanged on update when absent. */
   ordered?: boolean | undefined
+  /** JavaScript run before each attempt (docs/transformations.md); null removes it, absent keeps it. */
+  transformation?: { code: string } | null | undefined
 }
 
-export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
+export function subscriptions(deps: {
+  store: Store
+  checkUrl: UrlCheck
+  now: () => number
+  transformer?: Transformer | undefined
+}) {
   const { store, checkUrl, now } = deps
+
+  /** The transformation to store: checked when given, null to remove, the current one when absent. */
+  async function transformationOf(input: SubscriptionIn, current: string | null): Promise<string | null> {
+    if (input.transformation === undefined) return current
+    if (input.transformation === null) return null
+    return checkTransformation(deps.transformer, input.transformation.code)
+  }
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
   function validate(input: SubscriptionIn): string {
@@ -48,6 +63,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
+      const transformation = await transformationOf(input, null)
       const t = now()
       const row: SubscriptionRow = {
         id: newId('sub', t),
@@ -60,6 +76,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        transformation,
       }
       await store.subscriptions.create(row)
       return row
@@ -67,6 +84,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const url = validate(input)
+      const transformation = await transformationOf(input, current.transformation ?? null)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
@@ -74,6 +92,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        transformation,
         updated: now(),
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated

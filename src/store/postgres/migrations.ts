@@ -165,4 +165,12 @@ export const postgresMigrations: readonly Migration[] = [
       `create index signing_key_pairs_env on signing_key_pairs(env_id, created)`,
     ],
   },
+  {
+    version: 13,
+    name: 'subscription_transformation',
+    statements: [
+      // The JavaScript of a subscription's transformation (docs/transformations.md); null: none.
+      `alter table subscriptions add column transformation text`,
+    ],
+  },
 ]

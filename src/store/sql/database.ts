@@ -54,6 +54,7 @@ export interface Database {
     success_count: Generated<number>
     failure_count: Generated<number>
     deactivated_reason: string | null
+    transformation: string | null
   }
   events: {
     id: string

@@ -135,6 +135,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
     failureCount: Number(r.failure_count),
   },
   deactivatedReason: r.deactivated_reason,
+  transformation: r.transformation ?? null,
 })
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
@@ -468,6 +469,7 @@ export class SqlStore implements Store {
             ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
+            transformation: s.transformation ?? null,
           })
           .execute()
       }),
@@ -483,6 +485,7 @@ export class SqlStore implements Store {
               ordered: s.ordered ? 1 : 0,
               updated: s.updated,
               deactivated_reason: s.deactivatedReason,
+              transformation: s.transformation ?? null,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
             })
@@ -1026,7 +1029,13 @@ export class SqlStore implements Store {
         let u = fenced.get(r.id)
         if (!u && !(o.kind === 'delivered' && r.error === null)) {
           const status: DeliveryStatus =
-            o.kind === 'delivered' ? 'delivered' : o.kind === 'retry' ? 'pending' : 'failed'
+            o.kind === 'delivered'
+              ? 'delivered'
+              : o.kind === 'retry'
+                ? 'pending'
+                : o.kind === 'cancelled'
+                  ? 'cancelled'
+                  : 'failed'
           u = await tx
             .updateTable('deliveries')
             .set({
@@ -1045,10 +1054,13 @@ export class SqlStore implements Store {
         }
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
-        const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
-        entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
-        if (o.kind === 'gone') entry.gone = true
-        outcomes.set(u.subscription_id, entry)
+        // A delivery its transformation cancelled says nothing about the endpoint's health.
+        if (o.kind !== 'cancelled') {
+          const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
+          entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
+          if (o.kind === 'gone') entry.gone = true
+          outcomes.set(u.subscription_id, entry)
+        }
         if (o.kind === 'failed' || o.kind === 'gone') {
           ops.push(
             opEvent(u.env_id, 'delivery.failed', now, {
