@@ -6,6 +6,7 @@ import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import type { UrlCheck } from '../../src/subscriptions/subscriptions.ts'
+import type { Transformer } from '../../src/subscriptions/transformation.ts'
 import { buildWebApp } from '../../src/web-app.ts'
 import { basic } from './basic-auth.ts'
 
@@ -38,7 +39,13 @@ export const simpleUrlCheck: UrlCheck = (url) => {
 }
 
 export async function appHarness(
-  opts: { checkUrl?: UrlCheck; eventBodyLimit?: number; batchBodyLimit?: number; onWork?: () => void } = {},
+  opts: {
+    checkUrl?: UrlCheck
+    eventBodyLimit?: number
+    batchBodyLimit?: number
+    onWork?: () => void
+    transformer?: Transformer
+  } = {},
 ): Promise<AppHarness> {
   const store = openSqliteStore(':memory:')
   await store.migrate()
@@ -50,6 +57,7 @@ export async function appHarness(
     retryPolicy: { scheduleMs: [1000, 2000], jitter: 0.2, maxRetryAfterMs: 60_000 },
     secretGraceMs: 86_400_000,
     ...(opts.onWork ? { onWork: opts.onWork } : {}),
+    ...(opts.transformer ? { transformer: opts.transformer } : {}),
   })
   const app = await buildWebApp({
     hookpost,
