@@ -268,6 +268,8 @@ export class HookpostService {
    */
   async setup(
     urls: string[],
+    /** JavaScript for every subscription's transformation (docs/transformations.md). */
+    transformation?: string,
   ): Promise<{ publisherAuth: string; consumerAuth: string; secret: string; example: unknown }> {
     const admin = `Bearer ${this.adminToken}`
     const env = (await this.#ok(
@@ -302,7 +304,15 @@ export class HookpostService {
       await this.#ok(
         'POST',
         '/webhooks/subscription',
-        { auth: consumerAuth, body: { event: 'account_holder.created', url, active: true } },
+        {
+          auth: consumerAuth,
+          body: {
+            event: 'account_holder.created',
+            url,
+            active: true,
+            ...(transformation ? { transformation: { code: transformation } } : {}),
+          },
+        },
         201,
       )
     }

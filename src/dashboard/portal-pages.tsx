@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
+import { transformationRoutes } from './transformation-routes.tsx'
 import { render } from './views/layout.tsx'
 import {
   DeliveriesPage,
@@ -17,6 +18,7 @@ import {
   SubscriptionsPage,
 } from './views/portal-views.tsx'
 import { SigningKeysSection } from './views/signing-key-views.tsx'
+import type { TransformationView } from './views/transformation-editor.tsx'
 import {
   type DashDeps,
   type Form,
@@ -186,6 +188,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       edit?: ReturnType<typeof valuesOf>
       activityError?: string
       replayError?: string
+      transformation?: TransformationView
     } = {},
   ) {
     const env = envOf(req)
@@ -209,6 +212,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           sentDeliveryId={isId(sent, 'dlv') ? sent : undefined}
           activityError={extra.activityError}
           replayError={extra.replayError}
+          transformation={extra.transformation}
         />,
       ),
       extra.status ?? 200,
@@ -232,6 +236,8 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       return subscriptionPage(req, reply, current, { status: r.status, error: r.message, edit: values })
     }
   })
+
+  transformationRoutes(app, { hookpost, base, envId: (r) => envOf(r).id, page: subscriptionPage, refusal })
 
   app.post<SubParams>('/subscriptions/:id/toggle', async (req, reply) => {
     const env = envOf(req)

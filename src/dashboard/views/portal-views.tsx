@@ -22,6 +22,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { TransformationSection, type TransformationView } from './transformation-editor.tsx'
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
@@ -353,6 +354,7 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  transformation?: TransformationView | undefined
 }) {
   const { ctx, sub } = props
   const self = `${base}/subscriptions/${sub.id}`
@@ -434,6 +436,14 @@ export function SubscriptionPage(props: {
           </form>
         </details>
       </section>
+
+      <TransformationSection
+        ctx={ctx}
+        self={self}
+        saved={sub.transformation}
+        example={props.types.find((t) => t.name === sub.event)?.example}
+        view={props.transformation}
+      />
 
       <section id="health" aria-labelledby="health-h" class="card">
         <h2 id="health-h">Health</h2>
