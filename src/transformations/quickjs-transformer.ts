@@ -31,6 +31,12 @@ export interface SandboxLimits {
   maxRuntimes?: number
   /** The largest result (JSON text) a handler may return, in characters. */
   maxResultChars?: number
+  /**
+   * WebAssembly memory never shrinks: past this size (handlers keeping memory in their globals)
+   * the instance is dropped after the call and a fresh one loaded, which gives the memory back.
+   * Default: 256 MiB or 4 runtimes' limit, whichever is larger.
+   */
+  maxInstanceBytes?: number
 }
 
 const fileName = 'handler.js'
@@ -83,12 +89,14 @@ export class QuickJsTransformer implements Transformer {
   readonly #limits: Required<SandboxLimits>
   readonly #cache = new Map<string, Compiled>()
   #module: Promise<QuickJSWASMModule> | undefined
+  #resets = 0
 
   constructor(limits: SandboxLimits) {
     this.#limits = {
       stackBytes: 256 * 1024,
       maxRuntimes: 64,
       maxResultChars: 16 * 1024 * 1024,
+      maxInstanceBytes: Math.max(256 * 1024 * 1024, 4 * limits.memoryBytes),
       ...limits,
     }
   }
@@ -126,7 +134,9 @@ export class QuickJsTransformer implements Transformer {
       return r
     }
     try {
-      return done(...this.#call(c, input))
+      const r = done(...this.#call(c, input))
+      if (module.getWasmMemory().buffer.byteLength > this.#limits.maxInstanceBytes) this.#reset()
+      return r
     } catch (e) {
       // The engine itself failed (not the handler): drop this runtime; a trapped WebAssembly
       // instance is replaced as a whole.
@@ -138,6 +148,11 @@ export class QuickJsTransformer implements Transformer {
   /** Disposes every runtime (shutdown, tests). */
   close(): void {
     for (const key of [...this.#cache.keys()]) this.#forget(key)
+  }
+
+  /** How many times the WebAssembly instance was replaced (tests, diagnostics). */
+  get resets(): number {
+    return this.#resets
   }
 
   /** Runtimes currently kept (tests). */
@@ -336,8 +351,10 @@ export class QuickJsTransformer implements Transformer {
 
   /** A trapped WebAssembly instance is not reused: the next call loads a fresh one. */
   #reset(): void {
+    // Its runtimes go with it: nothing to free one by one.
     this.#cache.clear()
     this.#module = undefined
+    this.#resets++
   }
 
   #load(): Promise<QuickJSWASMModule> {

@@ -165,6 +165,24 @@ describe('QuickJS transformer', () => {
     expect(await sandbox.check(handler('return webhook'))).toEqual({ ok: true })
   })
 
+  it('replaces the WebAssembly instance when handlers keep too much memory, and goes on working', async () => {
+    const hoarder = new QuickJsTransformer({
+      timeoutMs: 1000,
+      memoryBytes: 8 * 1024 * 1024,
+      maxInstanceBytes: 48 * 1024 * 1024,
+    })
+    // Each keeps ~6 MiB in a global between calls: a few of them outgrow the instance's budget.
+    const keep =
+      'const kept = []\nfunction handler(w) { kept.push(new Uint8Array(6 * 1024 * 1024)); return w }'
+    for (let i = 0; i < 12; i++) {
+      const r = await hoarder.run(keep, input, `sub_${i}`)
+      expect(r.kind).toBe('result')
+    }
+    expect(hoarder.resets).toBeGreaterThan(0)
+    expect(hoarder.size).toBeLessThan(12)
+    hoarder.close()
+  })
+
   it('keeps at most maxRuntimes compiled handlers', async () => {
     const few = new QuickJsTransformer({ timeoutMs: 50, memoryBytes: 2 * 1024 * 1024, maxRuntimes: 3 })
     for (let i = 0; i < 10; i++) await few.run(handler('return webhook'), input, `sub_${i}`)
