@@ -452,7 +452,23 @@ export class DeliveryWorker {
     let url = d.url
     let body = d.body
     let extra: Record<string, string> | undefined
-    const code = this.#subscriptions.get(d.subscriptionId)?.transformation
+    // Never the untransformed bytes because the row is not at hand (evicted from the cache):
+    // read it again; a subscription gone since the claim had its deliveries cancelled.
+    const row =
+      this.#subscriptions.get(d.subscriptionId) ??
+      (await o.store.subscriptions.getMany([d.subscriptionId]))[0]
+    if (!row) {
+      return {
+        result: this.#ended(
+          d,
+          started,
+          { kind: 'cancelled' },
+          'subscription_deleted',
+          'the subscription was deleted',
+        ),
+      }
+    }
+    const code = row.transformation
     if (code) {
       // Before signing: the signatures cover the bytes the transformation made, and those are sent.
       const t = await this.#transform(d, code)
