@@ -106,6 +106,11 @@ describe('QuickJS transformer', () => {
         /time limit/,
       ],
       ['a huge string', handler('return { payload: "x".repeat(64 * 1024 * 1024) }'), /out of memory/],
+      [
+        'catastrophic regex backtracking',
+        handler("/(a+)+$/.test('a'.repeat(40) + 'b'); return webhook"),
+        /time limit/,
+      ],
       ['deep recursion', handler('function f(n) { return f(n + 1) + 1 }\nreturn f(0)'), /stack overflow/],
       ['a throw', handler("throw new Error('boom')"), /^Error: boom at line 2, column \d+$/],
       ['a thrown string', handler("throw 'just a string'"), /uncaught "just a string"/],
