@@ -246,7 +246,10 @@ export class QuickJsTransformer implements Transformer {
           message: 'the code left asynchronous work pending at its top level (a Promise or import())',
         }
       }
-      const h = context.getProp(context.global, 'handler')
+      // Read as an expression: `const handler = …` is a global binding but not a global property.
+      const lookup = context.evalCode('typeof handler === "undefined" ? undefined : handler', 'lookup.js')
+      if (lookup.error) return fail(lookup.error)
+      const h = lookup.value
       if (context.typeof(h) !== 'function') {
         const t = context.typeof(h)
         h.dispose()

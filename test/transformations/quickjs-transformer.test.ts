@@ -42,6 +42,16 @@ describe('QuickJS transformer', () => {
     expect(r.kind === 'send' && r.body.toString()).toBe(input.payloadJson)
   })
 
+  it('takes handler declared with const, let or function', async () => {
+    for (const code of [
+      'const handler = (w) => ({ headers: { "x-a": "1" } })',
+      'let handler = function (w) { return { headers: { "x-a": "1" } } }',
+      'function handler(w) { return { headers: { "x-a": "1" } } }',
+    ]) {
+      expect(await transform(rules, code, input)).toMatchObject({ kind: 'send', headers: { 'x-a': '1' } })
+    }
+  })
+
   it('cancels on { cancel: true }', async () => {
     expect(await transform(rules, handler('return { cancel: true }'), input)).toEqual({ kind: 'cancel' })
   })
