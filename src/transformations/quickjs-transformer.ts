@@ -181,7 +181,8 @@ export class QuickJsTransformer implements Transformer {
     if (r.error) {
       const e = this.#describe(context, r.error)
       r.error.dispose()
-      return [{ kind: 'error', message: e.message }, !fatal.test(e.raw)]
+      // A runtime left with Promise jobs queued is not reused either: they would surface later.
+      return [{ kind: 'error', message: e.message }, !fatal.test(e.raw) && !c.runtime.hasPendingJob()]
     }
     const out = context.typeof(r.value) === 'string' ? context.getString(r.value) : undefined
     r.value.dispose()

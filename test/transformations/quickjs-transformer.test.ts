@@ -145,6 +145,7 @@ describe('QuickJS transformer', () => {
         /ReferenceError: 'fetch' is not defined/,
       ],
       ['import()', handler("import('fs'); return webhook"), /asynchronous work pending/],
+      ['import() then a throw', handler("import('fs'); throw new Error('after import')"), /after import/],
       ['a static import', "import fs from 'fs'\nfunction handler(w) { return w }", /SyntaxError/],
       ['eval of a clock', handler("return { payload: eval('Date.now()') }"), /'Date' is not defined/],
     ]
@@ -158,6 +159,13 @@ describe('QuickJS transformer', () => {
         expect(ok.kind).toBe('result')
       })
     }
+  })
+
+  it('a call that throws with async work queued does not leave it to the next call', async () => {
+    const code = handler("if (webhook.payload.bad) { import('fs'); throw new Error('bad') }\nreturn webhook")
+    const bad = await sandbox.run(code, { ...input, payloadJson: '{"bad":true}' }, 'sub_async_then_ok')
+    expect(bad).toMatchObject({ kind: 'error', message: expect.stringMatching(/^Error: bad/) })
+    expect((await sandbox.run(code, input, 'sub_async_then_ok')).kind).toBe('result')
   })
 
   it('a result over the size limit is refused', async () => {
