@@ -186,6 +186,11 @@ export function retryPolicyOf(config: Config): RetryPolicy {
   }
 }
 
+/** The longest per-subscription timeout: HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX, or the request timeout. */
+export function subscriptionTimeoutMaxOf(config: Config): number {
+  return config.subscriptionTimeoutMaxMs ?? config.requestTimeoutMs
+}
+
 export function addressPolicyOf(config: Config): AddressPolicy {
   return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs }
 }
@@ -217,6 +222,7 @@ export async function openHookpost(
     explainUrl: sending.explainUrl,
     orderingPointers: config.orderingPointers,
     retryPolicy: retryPolicyOf(config),
+    maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
   })
   return { hookpost, close: () => store.close() }
@@ -277,6 +283,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       keyring: new SigningKeyring(store, box),
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
+      maxTimeoutMs: subscriptionTimeoutMaxOf(config),
       concurrency: config.workerConcurrency,
       perSubscription: config.perSubscriptionConcurrency,
       userAgent,
@@ -313,6 +320,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     explainUrl: sending.explainUrl,
     orderingPointers: config.orderingPointers,
     retryPolicy: policy,
+    maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
     onWork: () => {
       worker?.wake()

@@ -4,6 +4,7 @@ import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
 
 export type UrlVerdict =
   | { ok: true; url?: URL }
@@ -12,7 +13,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn {
+export interface SubscriptionIn extends DeliverySettingsIn {
   event: string
   url: string
   active: boolean
@@ -20,8 +21,15 @@ export interface SubscriptionIn {
   ordered?: boolean | undefined
 }
 
-export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
+export function subscriptions(deps: {
+  store: Store
+  checkUrl: UrlCheck
+  now: () => number
+  /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
+  maxTimeoutMs?: number
+}) {
   const { store, checkUrl, now } = deps
+  const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
   function validate(input: SubscriptionIn): string {
@@ -48,6 +56,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
+      const settings = applySettings(undefined, input, limits)
       const t = now()
       const row: SubscriptionRow = {
         id: newId('sub', t),
@@ -60,6 +69,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        settings,
       }
       await store.subscriptions.create(row)
       return row
@@ -67,6 +77,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const url = validate(input)
+      const settings = applySettings(current.settings, input, limits)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
@@ -74,6 +85,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        settings,
         updated: now(),
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated
