@@ -386,6 +386,9 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   }
   // Another node's publish or retry wakes this worker at once (PostgreSQL); else it polls.
   const unlisten = worker ? await store.work.listen(() => worker?.wake()) : undefined
+  // The sender's thread loads before the first claim, so that a claim's attempts start at once.
+  if (worker && direct)
+    await Promise.race([direct.start(), new Promise((r) => setTimeout(r, 10_000).unref())])
   worker?.start()
   maintenance?.start()
   if (worker) log.info({ role: config.role }, 'delivery worker started')
