@@ -97,6 +97,12 @@ export class DeliveryWorker {
   readonly #subscriptions: SubscriptionCache
   /** Subscriptions whose budget (rateLimit, maxInFlight) a claim found spent, until when. */
   readonly #throttled = new Map<string, number>()
+  /**
+   * Attempts of maxInFlight subscriptions done but not yet recorded, by delivery id: their lease
+   * still counts in the store, so they count here too until the flush (else the next claim would
+   * be refused and the subscription held back for nothing).
+   */
+  readonly #unrecorded = new Map<string, string>()
 
   constructor(options: WorkerOptions) {
     this.#o = {
@@ -304,10 +310,18 @@ export class DeliveryWorker {
     return rows.length === limit
   }
 
-  /** Attempts in flight plus queued here, per subscription. */
+  /** Attempts in flight plus queued here (plus unrecorded ones of maxInFlight subscriptions), per subscription. */
   *#busy(): Iterable<[string, number]> {
-    for (const [sub, n] of this.#inFlight) yield [sub, n + (this.#queued.get(sub)?.length ?? 0)]
-    for (const [sub, q] of this.#queued) if (!this.#inFlight.has(sub)) yield [sub, q.length]
+    if (this.#unrecorded.size === 0) {
+      for (const [sub, n] of this.#inFlight) yield [sub, n + (this.#queued.get(sub)?.length ?? 0)]
+      for (const [sub, q] of this.#queued) if (!this.#inFlight.has(sub)) yield [sub, q.length]
+      return
+    }
+    const n = new Map<string, number>()
+    for (const [sub, k] of this.#inFlight) n.set(sub, k)
+    for (const [sub, q] of this.#queued) n.set(sub, (n.get(sub) ?? 0) + q.length)
+    for (const sub of this.#unrecorded.values()) n.set(sub, (n.get(sub) ?? 0) + 1)
+    yield* n
   }
 
   /**
@@ -445,6 +459,8 @@ export class DeliveryWorker {
       // Metrics must never break delivery.
     }
     if (d.orderingKey !== null) this.#ordered.set(d.id, d.subscriptionId)
+    if (this.#subscriptions.get(d.subscriptionId)?.settings?.maxInFlight != null)
+      this.#unrecorded.set(d.id, d.subscriptionId)
     this.#pending.push(result)
     this.#scheduleFlush()
     const n = (this.#inFlight.get(d.subscriptionId) ?? 1) - 1
@@ -581,6 +597,10 @@ export class DeliveryWorker {
             disableAfterMs: this.#o.disableAfterMs,
           })
           this.#o.failpoints('worker.after_complete')
+          let recorded = false
+          for (const b of batch) recorded = this.#unrecorded.delete(b.id) || recorded
+          // Their places are free in the store now: a claim may take the next ones.
+          if (recorded && !this.#stopping) this.wake()
           for (const b of batch) {
             const sub = this.#ordered.get(b.id)
             if (sub === undefined) continue

@@ -116,6 +116,34 @@ describe('subscription settings API', () => {
     })
   })
 
+  it("gives a published event's and a test event's delivery the subscription's own attempt limit", async () => {
+    const own = (
+      await send('POST', '/webhooks/subscription', { ...base, retrySchedule: ['1s', '2s', '3s'] })
+    ).json().subscription
+    const plain = (await send('POST', '/webhooks/subscription', base)).json().subscription
+    const publish = await h.app.inject({
+      method: 'POST',
+      url: '/events',
+      headers: { authorization: h.publisher },
+      payload: JSON.parse(
+        JSON.stringify(h.hookpost.eventTypes.find((t) => t.name === 'site.publish')!.example),
+      ),
+    })
+    expect(publish.statusCode).toBe(202)
+    const limits = async (subscriptionId: string) =>
+      (await h.store.deliveries.list(h.envId, { subscriptionId, limit: 10 })).map((d) => d.attemptLimit)
+    // The harness's service schedule has two delays: three attempts.
+    expect(await limits(own.id)).toEqual([4])
+    expect(await limits(plain.id)).toEqual([3])
+    const test = await h.app.inject({
+      method: 'POST',
+      url: `/webhooks/subscription/${own.id}/test`,
+      headers: { authorization: h.consumer },
+    })
+    expect(test.statusCode).toBe(202)
+    expect(await limits(own.id)).toEqual([4, 4])
+  })
+
   it('documents the settings in /openapi.json', async () => {
     const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json()
     const text = JSON.stringify(doc)
