@@ -70,7 +70,7 @@ export function register(program: Command): void {
 
   withSettingsOptions(withClientOptions(subs.command('update'), 'consumer'))
     .argument('<subscriptionId>')
-    .description('change the event, endpoint or active flag of a subscription')
+    .description('change the event, endpoint, active flag or delivery settings of a subscription')
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
