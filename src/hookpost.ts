@@ -33,6 +33,8 @@ export interface HookpostDeps {
   /** Event type → JSON pointer of the ordering key. */
   orderingPointers?: Readonly<Record<string, string>>
   retryPolicy: RetryPolicy
+  /** The longest timeout a subscription may set (default 5 m, the service's bound). */
+  maxSubscriptionTimeoutMs?: number
   secretGraceMs: number
   now?: () => number
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
@@ -53,7 +55,13 @@ export function createHookpost(deps: HookpostDeps) {
   return {
     eventTypes,
     environments: environments({ store, box, now }),
-    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now, transformer: deps.transformer }),
+    subscriptions: subscriptions({
+      store,
+      checkUrl: deps.checkUrl,
+      now,
+      transformer: deps.transformer,
+      ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
+    }),
     transformations: transformationTests({
       store,
       transformer: deps.transformer,

@@ -18,6 +18,11 @@ import {
   SubscriptionsPage,
 } from './views/portal-views.tsx'
 import { SigningKeysSection } from './views/signing-key-views.tsx'
+import {
+  type SettingsFormValues,
+  settingsFormOf,
+  settingsInputOf,
+} from './views/subscription-settings-views.tsx'
 import type { TransformationView } from './views/transformation-editor.tsx'
 import {
   type DashDeps,
@@ -188,6 +193,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       edit?: ReturnType<typeof valuesOf>
       activityError?: string
       replayError?: string
+      settings?: { values: SettingsFormValues; error: string }
       transformation?: TransformationView
     } = {},
   ) {
@@ -212,6 +218,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           sentDeliveryId={isId(sent, 'dlv') ? sent : undefined}
           activityError={extra.activityError}
           replayError={extra.replayError}
+          settings={extra.settings}
           transformation={extra.transformation}
         />,
       ),
@@ -234,6 +241,27 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     } catch (e) {
       const r = refusal(e)
       return subscriptionPage(req, reply, current, { status: r.status, error: r.message, edit: values })
+    }
+  })
+
+  // Delivery settings (docs/subscription-settings.md): the other fields stay as they are.
+  app.post<SubParams>('/subscriptions/:id/settings', async (req, reply) => {
+    const env = envOf(req)
+    const sub = await hookpost.subscriptions.get(env.id, req.params.id)
+    const values = settingsFormOf(formOf(req))
+    try {
+      const { event, url, active, ordered } = sub
+      await hookpost.subscriptions.update(env.id, sub.id, {
+        event,
+        url,
+        active,
+        ordered,
+        ...settingsInputOf(values),
+      })
+      return seeOther(reply, `${base}/subscriptions/${sub.id}?notice=saved`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, sub, { status: r.status, settings: { values, error: r.message } })
     }
   })
 

@@ -4,6 +4,7 @@ import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
 import { checkTransformation, type Transformer } from './transformation.ts'
 
 export type UrlVerdict =
@@ -13,7 +14,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn {
+export interface SubscriptionIn extends DeliverySettingsIn {
   event: string
   url: string
   active: boolean
@@ -27,9 +28,12 @@ export function subscriptions(deps: {
   store: Store
   checkUrl: UrlCheck
   now: () => number
+  /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
+  maxTimeoutMs?: number
   transformer?: Transformer | undefined
 }) {
   const { store, checkUrl, now } = deps
+  const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
 
   /** The transformation to store: checked when given, null to remove, the current one when absent. */
   async function transformationOf(input: SubscriptionIn, current: string | null): Promise<string | null> {
@@ -63,6 +67,7 @@ export function subscriptions(deps: {
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
+      const settings = applySettings(undefined, input, limits)
       const transformation = await transformationOf(input, null)
       const t = now()
       const row: SubscriptionRow = {
@@ -76,6 +81,7 @@ export function subscriptions(deps: {
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        settings,
         transformation,
       }
       await store.subscriptions.create(row)
@@ -84,6 +90,7 @@ export function subscriptions(deps: {
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const url = validate(input)
+      const settings = applySettings(current.settings, input, limits)
       const transformation = await transformationOf(input, current.transformation ?? null)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
@@ -92,6 +99,7 @@ export function subscriptions(deps: {
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        settings,
         transformation,
         updated: now(),
         // Switched back on by hand: a fresh start for the failure clock.

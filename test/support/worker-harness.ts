@@ -13,6 +13,8 @@ import type { Transformer } from '../../src/subscriptions/transformation.ts'
 export interface WorkerHarness {
   hookpost: Hookpost
   store: Store
+  /** The secret box the worker opens signing secrets with (a second worker needs the same). */
+  box: SecretBox
   worker: DeliveryWorker
   envId: string
   /** The environment's current signing secret (rotated once so the test knows it). */
@@ -66,6 +68,7 @@ export async function workerHarness(
   return {
     hookpost,
     store,
+    box,
     worker,
     envId: env.id,
     secret,

@@ -22,6 +22,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
 import { TransformationSection, type TransformationView } from './transformation-editor.tsx'
 
 const base = '/dashboard/portal'
@@ -354,6 +355,8 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  /** The delivery settings form as posted, and why it was refused. */
+  settings?: { values: SettingsFormValues; error: string } | undefined
   transformation?: TransformationView | undefined
 }) {
   const { ctx, sub } = props
@@ -436,6 +439,14 @@ export function SubscriptionPage(props: {
           </form>
         </details>
       </section>
+
+      <SubscriptionSettingsSection
+        ctx={ctx}
+        sub={sub}
+        action={`${self}/settings`}
+        values={props.settings?.values}
+        error={props.settings?.error}
+      />
 
       <TransformationSection
         ctx={ctx}
