@@ -8,6 +8,7 @@ import type {
   ReplayJobRow,
   SubscriptionRow,
 } from '../store/store.ts'
+import { presentEndpoint } from '../subscriptions/endpoint-auth.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -32,6 +33,7 @@ export function presentSubscription(s: SubscriptionRow) {
     created: iso(s.created),
     updated: iso(s.updated),
     ordered: s.ordered,
+    ...presentEndpoint(s.endpoint),
     deactivatedReason: s.deactivatedReason,
     health: {
       consecutiveFailures: h.consecutiveFailures,

@@ -81,6 +81,23 @@ export interface SubscriptionRow {
   health: SubscriptionHealth
   /** Why it was deactivated by Hookpost (`gone`, `failing`), null otherwise. */
   deactivatedReason: string | null
+  /** Endpoint authentication and static headers; null (or absent) when none. */
+  endpoint?: EndpointAuthRow | null
+}
+
+/** The public part of a subscription's endpoint authentication (shown back, secrets left out). */
+export type EndpointAuthPublic =
+  | { type: 'basic'; username: string }
+  | { type: 'bearer' }
+  | { type: 'oauth2'; tokenUrl: string; clientId: string; scope?: string }
+  | { type: 'mtls'; certificate: string }
+
+export interface EndpointAuthRow {
+  auth: EndpointAuthPublic | null
+  /** Names of the static headers, lower case; their values are sealed. */
+  headerNames: string[]
+  /** The secrets (password, token, client secret, private key, header values), sealed as one JSON. */
+  sealed: { keyId: string; ciphertext: string }
 }
 
 export interface EventRow {
@@ -183,6 +200,8 @@ export interface CompleteInput {
   error: string | null
   outcome: Completion
   attempt: AttemptRow
+  /** false: the attempt says nothing about the endpoint (e.g. our egress proxy failed), its health is left alone. */
+  countsForHealth?: boolean
 }
 
 export interface PublishInput {
@@ -455,6 +474,13 @@ export interface Store {
     update(row: SubscriptionRow): Promise<boolean>
     /** Deletes and cancels its pending deliveries. */
     delete(envId: string, id: string, now: number): Promise<boolean>
+    /** Subscriptions with sealed endpoint secrets, by ascending id after afterId (master key rotation). */
+    listSealedEndpoints(
+      afterId: string | null,
+      limit: number,
+    ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
+    /** Replaces the sealed endpoint secrets (sealed again); `updated` is left alone. False when no such row. */
+    resealEndpoint(id: string, keyId: string, ciphertext: string): Promise<boolean>
   }
   events: {
     /** One event of the environment, its body as stored (the bytes received); undefined elsewhere. */

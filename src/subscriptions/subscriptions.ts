@@ -1,9 +1,11 @@
 // Consumer use cases for subscriptions: one event type + one URL + an active flag, scoped to
 // the credential's environment. Another environment's ids are simply not found.
 import { findEventType } from '../events/event-types.ts'
+import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
 
 export type UrlVerdict =
   | { ok: true; url?: URL }
@@ -12,7 +14,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn {
+export interface SubscriptionIn extends EndpointInput {
   event: string
   url: string
   active: boolean
@@ -20,8 +22,32 @@ export interface SubscriptionIn {
   ordered?: boolean | undefined
 }
 
-export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
+export function subscriptions(deps: {
+  store: Store
+  checkUrl: UrlCheck
+  now: () => number
+  box?: SecretBox
+}) {
   const { store, checkUrl, now } = deps
+
+  /** Endpoint auth and headers (src/subscriptions/endpoint-auth.ts): sealing needs the secret box. */
+  function endpoint(
+    input: SubscriptionIn,
+    envId: string,
+    id: string,
+    current: SubscriptionRow | undefined,
+    t: number,
+  ) {
+    if (input.auth === undefined && input.headers === undefined) return current?.endpoint ?? null
+    if (!deps.box) throw new Error('endpoint authentication needs the secret box')
+    return buildEndpoint(input, current?.endpoint, {
+      box: deps.box,
+      envId,
+      subscriptionId: id,
+      checkUrl,
+      now: t,
+    })
+  }
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
   function validate(input: SubscriptionIn): string {
@@ -49,8 +75,9 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
       const t = now()
+      const id = newId('sub', t)
       const row: SubscriptionRow = {
-        id: newId('sub', t),
+        id,
         envId,
         event: input.event,
         url,
@@ -60,6 +87,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        endpoint: endpoint(input, envId, id, undefined, t),
       }
       await store.subscriptions.create(row)
       return row
@@ -74,6 +102,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        endpoint: endpoint(input, envId, id, current, now()),
         updated: now(),
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated

@@ -165,4 +165,17 @@ export const postgresMigrations: readonly Migration[] = [
       `create index signing_key_pairs_env on signing_key_pairs(env_id, created)`,
     ],
   },
+  {
+    version: 14,
+    name: 'endpoint_auth',
+    statements: [
+      // A subscription's endpoint authentication and static headers: the public part (auth type,
+      // username, token URL, client id, certificate, header names) as JSON, the secrets
+      // (passwords, tokens, client secret, private key, header values) sealed like a signing
+      // secret, never in the clear.
+      `alter table subscriptions add column endpoint_auth text`,
+      `alter table subscriptions add column endpoint_secret_key_id text`,
+      `alter table subscriptions add column endpoint_secret text`,
+    ],
+  },
 ]
