@@ -57,16 +57,13 @@ const reservedHeaders = new Set([
   'host',
   'connection',
   'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
   'te',
   'trailer',
   'transfer-encoding',
   'upgrade',
   'expect',
 ])
-const reservedPrefixes = ['webhook-', 'x-delivery-']
+const reservedPrefixes = ['webhook-', 'x-delivery-', 'proxy-']
 const tokenChars = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // Visible ASCII, spaces and tabs inside: no CR, LF or other control characters.
 const fieldValue = /^[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?$/
