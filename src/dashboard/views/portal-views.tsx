@@ -6,6 +6,7 @@ import type { EventType } from '../../events/event-types.ts'
 import type { AttemptRow, DeliveryRow, ReplayJobRow, SubscriptionRow } from '../../store/store.ts'
 import { prettyJson } from '../pretty-json.ts'
 import { successRate } from '../stats.ts'
+import { EndpointAuthSettings } from './endpoint-auth-views.tsx'
 import {
   ActiveBadge,
   Copyable,
@@ -353,6 +354,7 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  authError?: string | undefined
 }) {
   const { ctx, sub } = props
   const self = `${base}/subscriptions/${sub.id}`
@@ -433,6 +435,7 @@ export function SubscriptionPage(props: {
             </div>
           </form>
         </details>
+        <EndpointAuthSettings ctx={ctx} sub={sub} action={`${self}/auth`} error={props.authError} />
       </section>
 
       <section id="health" aria-labelledby="health-h" class="card">
