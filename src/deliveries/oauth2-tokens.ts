@@ -17,6 +17,7 @@ export interface OAuth2Grant {
 
 export type TokenAnswer =
   | { ok: true; token: string /** fetched for this request, not taken from the cache */; fresh: boolean }
+  /** oauth2_token_error, or proxy_error when the egress proxy failed on the way. */
   | { ok: false; outcome: AttemptOutcome & { kind: 'error' } }
 
 /** A token without `expires_in` is kept this long (or until an endpoint answers 401 to it). */
@@ -94,6 +95,9 @@ export class OAuth2Tokens {
         ...(detail !== undefined ? { detail } : {}),
       },
     })
+    // Our egress proxy failing is not the endpoint's fault, whatever the request was for.
+    if (outcome.kind === 'error' && outcome.code === 'proxy_error')
+      return { ok: false, outcome: { ...outcome, message: `fetching the OAuth2 token: ${outcome.message}` } }
     if (outcome.kind === 'error')
       return fail(
         `the token endpoint could not be reached (${outcome.code}: ${outcome.message})`,

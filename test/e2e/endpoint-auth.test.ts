@@ -5,6 +5,7 @@
 // certificate from a private CA (HOOKPOST_EXTRA_CA_CERTS trusts it). After each run, no secret
 // is in the service's log or in the database (the SQLite file's bytes, PostgreSQL's tables).
 import { readdirSync, readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -296,6 +297,31 @@ describe.skipIf(skipWithout(openssl))('endpoint authentication', () => {
         }, 15_000)
         expect(rx.on('/oauth')).toHaveLength(before)
         await tokens.start(port)
+      })
+
+      it('applies the sending policy to the token URL at connect time (oauth2_token_error, blocked_address)', async () => {
+        // This machine's name on the API's own port: accepted when saved (a name), refused when connecting.
+        const port = new URL(svc.url).port
+        const s = await subscribe(
+          {
+            auth: {
+              type: 'oauth2',
+              tokenUrl: `https://${hostname()}:${port}/token`,
+              clientId: 'c',
+              clientSecret: 'blocked-secret',
+            },
+          },
+          rx.url('/blocked-token'),
+        )
+        await only(s.id)
+        await publisher('POST', '/events', body)
+        await eventually(async () => {
+          const att = await lastAttempt(s.id)
+          expect(att.error).toMatch(
+            /^oauth2_token_error: the token endpoint could not be reached \(blocked_address: refused to connect/,
+          )
+        }, 15_000)
+        expect(rx.on('/blocked-token')).toHaveLength(0)
       })
 
       it('presents the subscription’s client certificate to a receiver that requires one (mTLS)', async () => {
