@@ -43,9 +43,8 @@ export function endpointInputOf(f: Form): EndpointInput {
     if (line.trim() === '') continue
     const i = line.indexOf(':')
     if (i <= 0)
-      throw new AppError('header_invalid', {
-        message: `A header line must be "name: value", not "${line.slice(0, 60)}".`,
-      })
+      // The line is not echoed back: it may hold a secret.
+      throw new AppError('header_invalid', { message: 'Each header line must be "name: value".' })
     headers[line.slice(0, i).trim()] = line.slice(i + 1).trim()
   }
   return { auth, headers }

@@ -3,7 +3,9 @@
 // absolute-form for http), TLS is still verified for the name (a private CA through
 // HOOKPOST_EXTRA_CA_CERTS), token requests and mTLS go the same way, and a failing proxy is
 // `proxy_error`, retried, without touching the subscription's health.
+import { readdirSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { basic } from '../support/basic-auth.ts'
@@ -159,5 +161,22 @@ describe.skipIf(skipWithout(openssl))('deliveries through the egress proxy', () 
     }, 15_000)
     const s2 = (await consumer('GET', `/webhooks/subscription/${down}`)).json.subscription
     expect(s2.health).toMatchObject({ consecutiveFailures: 0, failureCount: 0 })
+  })
+  it('keeps the client secret, the tokens and the private key out of the log and the database', () => {
+    const secrets = [
+      clientSecret,
+      ...tokens.issued,
+      ...pki.client.key.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')),
+    ]
+    expect(secrets.length).toBeGreaterThan(2)
+    const stored = readdirSync(svc.dataDir)
+      .filter((f) => f.startsWith('hookpost.db'))
+      .map((f) => readFileSync(join(svc.dataDir, f)).toString('latin1'))
+      .join('\n')
+    expect(stored.includes('proxied')).toBe(true)
+    for (const s of secrets) {
+      expect(svc.output().includes(s), `log holds ${s}`).toBe(false)
+      expect(stored.includes(s), `database holds ${s}`).toBe(false)
+    }
   })
 })
