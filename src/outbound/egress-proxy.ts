@@ -133,7 +133,7 @@ function tunnel(
       socket.off('error', onError)
       socket.off('end', onEnd)
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'))?.[1]
-      if (!status || status[0] !== '2') {
+      if (status?.[0] !== '2') {
         socket.destroy()
         return finish(
           new ProxyError(`the egress proxy answered CONNECT with ${status ?? 'something other than HTTP'}`),

@@ -69,7 +69,10 @@ describe('configuration', () => {
   })
 
   it('takes an egress proxy as http://host:port only, and the extra CA file as a path', () => {
-    const c = loadConfig({ HOOKPOST_EGRESS_PROXY: 'http://proxy.internal:3128', HOOKPOST_EXTRA_CA_CERTS: '/etc/ca.pem' })
+    const c = loadConfig({
+      HOOKPOST_EGRESS_PROXY: 'http://proxy.internal:3128',
+      HOOKPOST_EXTRA_CA_CERTS: '/etc/ca.pem',
+    })
     expect(c.egressProxy).toBe('http://proxy.internal:3128')
     expect(c.extraCaCerts).toBe('/etc/ca.pem')
     expect(loadConfig({}).egressProxy).toBeUndefined()
