@@ -116,7 +116,6 @@ export const EndpointAuthOut = Type.Union([
     scope: Type.Optional(Type.String()),
   }),
   Type.Object({ type: Type.Literal('mtls'), certificate: Type.String(), privateKey: masked }),
-  Type.Null(),
 ])
 
 export const SubscriptionIn = Type.Object(
@@ -148,8 +147,10 @@ export const SubscriptionOut = Type.Object({
   created: IsoTime,
   updated: IsoTime,
   ordered: Type.Boolean(),
-  auth: EndpointAuthOut,
-  headers: Type.Record(Type.String(), masked, { description: 'static header names; values shown as "****"' }),
+  auth: Type.Optional(EndpointAuthOut),
+  headers: Type.Optional(
+    Type.Record(Type.String(), masked, { description: 'static header names; values shown as "****"' }),
+  ),
   deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
   health: Type.Object({
     consecutiveFailures: Type.Integer(),

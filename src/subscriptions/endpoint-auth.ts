@@ -274,38 +274,46 @@ function keepAuth(a: EndpointAuthPublic | null, s: EndpointSecrets): EndpointAut
   }
 }
 
-/** What the API and the portal show: every secret as "****". */
 export type EndpointAuthView =
   | { type: 'basic'; username: string; password: typeof masked }
   | { type: 'bearer'; token: typeof masked }
   | { type: 'oauth2'; tokenUrl: string; clientId: string; clientSecret: typeof masked; scope?: string }
   | { type: 'mtls'; certificate: string; privateKey: typeof masked }
 
+/**
+ * What the API shows: every secret as "****". Without auth or headers the fields are left out,
+ * so a v1 subscription's answer is exactly v1's.
+ */
 export function presentEndpoint(e: EndpointAuthRow | null | undefined): {
-  auth: EndpointAuthView | null
-  headers: Record<string, typeof masked>
+  auth?: EndpointAuthView
+  headers?: Record<string, typeof masked>
 } {
-  if (!e) return { auth: null, headers: {} }
-  const headers = Object.fromEntries(e.headerNames.map((n) => [n, masked]))
-  const a = e.auth
-  if (a === null) return { auth: null, headers }
+  if (!e) return {}
+  const view = authView(e.auth)
+  return {
+    ...(view ? { auth: view } : {}),
+    ...(e.headerNames.length > 0
+      ? { headers: Object.fromEntries(e.headerNames.map((n) => [n, masked])) }
+      : {}),
+  }
+}
+
+function authView(a: EndpointAuthPublic | null): EndpointAuthView | undefined {
+  if (a === null) return undefined
   switch (a.type) {
     case 'basic':
-      return { auth: { type: 'basic', username: a.username, password: masked }, headers }
+      return { type: 'basic', username: a.username, password: masked }
     case 'bearer':
-      return { auth: { type: 'bearer', token: masked }, headers }
+      return { type: 'bearer', token: masked }
     case 'oauth2':
       return {
-        auth: {
-          type: 'oauth2',
-          tokenUrl: a.tokenUrl,
-          clientId: a.clientId,
-          clientSecret: masked,
-          ...(a.scope !== undefined ? { scope: a.scope } : {}),
-        },
-        headers,
+        type: 'oauth2',
+        tokenUrl: a.tokenUrl,
+        clientId: a.clientId,
+        clientSecret: masked,
+        ...(a.scope !== undefined ? { scope: a.scope } : {}),
       }
     case 'mtls':
-      return { auth: { type: 'mtls', certificate: a.certificate, privateKey: masked }, headers }
+      return { type: 'mtls', certificate: a.certificate, privateKey: masked }
   }
 }

@@ -160,6 +160,12 @@ describe.skipIf(skipWithout(openssl))('endpoint authentication', () => {
       it('sends a bearer token', async () => {
         const s = await subscribe({ auth: { type: 'bearer', token: secrets.bearer } }, rx.url('/bearer'))
         expect(s.auth).toEqual({ type: 'bearer', token: '****' })
+        expect(s).not.toHaveProperty('headers')
+        // Without auth or headers, an answer is exactly v1's.
+        const plain = await subscribe({}, rx.url('/plain'))
+        expect(plain).not.toHaveProperty('auth')
+        expect(plain).not.toHaveProperty('headers')
+        await consumer('DELETE', `/webhooks/subscription/${plain.id}`)
         await only(s.id)
         await publisher('POST', '/events', body)
         await eventually(() => expect(rx.on('/bearer')).toHaveLength(1), 15_000)
