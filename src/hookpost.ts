@@ -31,6 +31,8 @@ export interface HookpostDeps {
   /** Event type → JSON pointer of the ordering key. */
   orderingPointers?: Readonly<Record<string, string>>
   retryPolicy: RetryPolicy
+  /** The longest timeout a subscription may set (default 5 m, the service's bound). */
+  maxSubscriptionTimeoutMs?: number
   secretGraceMs: number
   now?: () => number
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
@@ -47,7 +49,13 @@ export function createHookpost(deps: HookpostDeps) {
   return {
     eventTypes,
     environments: environments({ store, box, now }),
-    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now, box }),
+    subscriptions: subscriptions({
+      store,
+      checkUrl: deps.checkUrl,
+      now,
+      box,
+      ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
+    }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     signingKeys: signingKeyPairs({ store, box, now }),
     publisher: publisher({

@@ -19,6 +19,11 @@ import {
 } from './views/portal-views.tsx'
 import { SigningKeysSection } from './views/signing-key-views.tsx'
 import {
+  type SettingsFormValues,
+  settingsFormOf,
+  settingsInputOf,
+} from './views/subscription-settings-views.tsx'
+import {
   type DashDeps,
   type Form,
   field,
@@ -189,6 +194,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       activityError?: string
       replayError?: string
       authError?: string
+      settings?: { values: SettingsFormValues; error: string }
     } = {},
   ) {
     const env = envOf(req)
@@ -213,6 +219,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           activityError={extra.activityError}
           replayError={extra.replayError}
           authError={extra.authError}
+          settings={extra.settings}
         />,
       ),
       extra.status ?? 200,
@@ -254,6 +261,27 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     } catch (e) {
       const r = refusal(e)
       return subscriptionPage(req, reply, current, { status: r.status, authError: r.message })
+    }
+  })
+
+  // Delivery settings (docs/subscription-settings.md): the other fields stay as they are.
+  app.post<SubParams>('/subscriptions/:id/settings', async (req, reply) => {
+    const env = envOf(req)
+    const sub = await hookpost.subscriptions.get(env.id, req.params.id)
+    const values = settingsFormOf(formOf(req))
+    try {
+      const { event, url, active, ordered } = sub
+      await hookpost.subscriptions.update(env.id, sub.id, {
+        event,
+        url,
+        active,
+        ordered,
+        ...settingsInputOf(values),
+      })
+      return seeOther(reply, `${base}/subscriptions/${sub.id}?notice=saved`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, sub, { status: r.status, settings: { values, error: r.message } })
     }
   })
 

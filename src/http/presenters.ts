@@ -8,6 +8,7 @@ import type {
   ReplayJobRow,
   SubscriptionRow,
 } from '../store/store.ts'
+import { presentSettings } from '../subscriptions/delivery-settings.ts'
 import { presentEndpoint } from '../subscriptions/endpoint-auth.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
@@ -34,6 +35,7 @@ export function presentSubscription(s: SubscriptionRow) {
     updated: iso(s.updated),
     ordered: s.ordered,
     ...presentEndpoint(s.endpoint),
+    ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,
     health: {
       consecutiveFailures: h.consecutiveFailures,

@@ -59,6 +59,13 @@ export const errorCatalogue = {
     kind: 'invalid',
     message: 'This header is set by Hookpost and cannot be a static header.',
   },
+  invalid_retry_schedule: {
+    kind: 'invalid',
+    message: 'The retry schedule must be 1 to 50 positive durations of at most 7d.',
+  },
+  invalid_timeout: { kind: 'invalid', message: 'The timeout is not a duration within the allowed range.' },
+  invalid_rate_limit: { kind: 'invalid', message: 'The rate limit must be "N/s" or "N/m".' },
+  invalid_max_in_flight: { kind: 'invalid', message: 'maxInFlight must be an integer from 1 to 1000.' },
   // Signing keys
   signing_key_limit: {
     kind: 'conflict',

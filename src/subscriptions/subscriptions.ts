@@ -5,6 +5,7 @@ import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
 import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
 
 export type UrlVerdict =
@@ -14,7 +15,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn extends EndpointInput {
+export interface SubscriptionIn extends EndpointInput, DeliverySettingsIn {
   event: string
   url: string
   active: boolean
@@ -27,8 +28,11 @@ export function subscriptions(deps: {
   checkUrl: UrlCheck
   now: () => number
   box?: SecretBox
+  /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
+  maxTimeoutMs?: number
 }) {
   const { store, checkUrl, now } = deps
+  const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
 
   /** Endpoint auth and headers (src/subscriptions/endpoint-auth.ts): sealing needs the secret box. */
   function endpoint(
@@ -74,6 +78,7 @@ export function subscriptions(deps: {
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
+      const settings = applySettings(undefined, input, limits)
       const t = now()
       const id = newId('sub', t)
       const row: SubscriptionRow = {
@@ -88,6 +93,7 @@ export function subscriptions(deps: {
         health: freshHealth,
         deactivatedReason: null,
         endpoint: endpoint(input, envId, id, undefined, t),
+        settings,
       }
       await store.subscriptions.create(row)
       return row
@@ -95,6 +101,7 @@ export function subscriptions(deps: {
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const url = validate(input)
+      const settings = applySettings(current.settings, input, limits)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
@@ -103,6 +110,7 @@ export function subscriptions(deps: {
         active: input.active,
         ordered: input.ordered ?? current.ordered,
         endpoint: endpoint(input, envId, id, current, now()),
+        settings,
         updated: now(),
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
 import { authOf, headersOf, withEndpointAuthOptions } from './endpoint-auth-flags.ts'
+import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
   id: string
@@ -44,7 +45,7 @@ export function register(program: Command): void {
       })
     })
 
-  withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false)
+  withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false))
     .description('subscribe an endpoint URL to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go')
@@ -59,6 +60,7 @@ export function register(program: Command): void {
           active: flags['inactive'] !== true,
           ...(auth ? { auth } : {}),
           ...(headers ? { headers } : {}),
+          ...settingsBody(flags),
         },
       })
       output(flags, r, () => fields(r.subscription))
@@ -72,9 +74,11 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withEndpointAuthOptions(withClientOptions(subs.command('update'), 'consumer'), true)
+  withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('update'), 'consumer'), true))
     .argument('<subscriptionId>')
-    .description('change the event, endpoint, active flag, auth or static headers of a subscription')
+    .description(
+      'change the event, endpoint, active flag, delivery settings, auth or static headers of a subscription',
+    )
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
@@ -90,6 +94,8 @@ export function register(program: Command): void {
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
         ...(auth !== undefined ? { auth } : {}),
         ...(headers !== undefined ? { headers } : {}),
+        // Settings not given are left out: the API keeps them.
+        ...settingsBody(flags),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
       output(flags, r, () => fields(r.subscription))

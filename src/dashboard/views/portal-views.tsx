@@ -23,6 +23,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
@@ -355,6 +356,8 @@ export function SubscriptionPage(props: {
   activityError?: string | undefined
   replayError?: string | undefined
   authError?: string | undefined
+  /** The delivery settings form as posted, and why it was refused. */
+  settings?: { values: SettingsFormValues; error: string } | undefined
 }) {
   const { ctx, sub } = props
   const self = `${base}/subscriptions/${sub.id}`
@@ -437,6 +440,14 @@ export function SubscriptionPage(props: {
         </details>
         <EndpointAuthSettings ctx={ctx} sub={sub} action={`${self}/auth`} error={props.authError} />
       </section>
+
+      <SubscriptionSettingsSection
+        ctx={ctx}
+        sub={sub}
+        action={`${self}/settings`}
+        values={props.settings?.values}
+        error={props.settings?.error}
+      />
 
       <section id="health" aria-labelledby="health-h" class="card">
         <h2 id="health-h">Health</h2>
