@@ -60,6 +60,7 @@ export function createHookpost(deps: HookpostDeps) {
       checkUrl: deps.checkUrl,
       now,
       transformer: deps.transformer,
+      box,
       ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
     }),
     transformations: transformationTests({

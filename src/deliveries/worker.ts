@@ -1,6 +1,7 @@
 // The delivery worker: claims due deliveries under a lease, signs and sends them through the
 // Sender port, and records outcomes in batches fenced by the lease token. Pure of drivers: it
 // knows the Store contract, the Sender port and the keyring, nothing else.
+import type { SecretBox } from '../secrets/secret-box.ts'
 import type { SigningKeyring } from '../secrets/signing-keyring.ts'
 import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
@@ -8,6 +9,9 @@ import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
 import type { UrlCheck } from '../subscriptions/subscriptions.ts'
 import { type Transformed, type Transformer, transform } from '../subscriptions/transformation.ts'
+import { EndpointSettingsCache, recordedHeaders, sendToEndpoint } from './endpoint-request.ts'
+import { countsForHealth } from './health-rules.ts'
+import { OAuth2Tokens } from './oauth2-tokens.ts'
 import { nextStep, policyFor, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
 import { SubscriptionCache } from './subscription-cache.ts'
@@ -46,6 +50,8 @@ export interface WorkerOptions {
   checkUrl?: UrlCheck
   /** The largest body a transformation may produce (default 1 MiB). */
   maxTransformedBytes?: number
+  /** Opens subscriptions' endpoint secrets (auth, static headers). */
+  box?: SecretBox
 }
 
 export interface AttemptReport {
@@ -75,7 +81,7 @@ const fullScanEveryMs = 1000
 const dueAfterSlackMs = 2000
 
 export class DeliveryWorker {
-  readonly #o: Required<Omit<WorkerOptions, 'transformer'>>
+  readonly #o: Required<Omit<WorkerOptions, 'box' | 'transformer'>>
   readonly #transformer: Transformer | undefined
   readonly #queued = new Map<string, ClaimedDelivery[]>()
   readonly #inFlight = new Map<string, number>()
@@ -104,6 +110,8 @@ export class DeliveryWorker {
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
   /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
   readonly #subscriptions: SubscriptionCache
+  readonly #endpoints: EndpointSettingsCache
+  readonly #tokens: OAuth2Tokens
   /** Subscriptions whose budget (rateLimit, maxInFlight) a claim found spent, until when. */
   readonly #throttled = new Map<string, number>()
   /**
@@ -114,6 +122,12 @@ export class DeliveryWorker {
   readonly #unrecorded = new Map<string, string>()
 
   constructor(options: WorkerOptions) {
+    this.#endpoints = new EndpointSettingsCache(options.box)
+    this.#tokens = new OAuth2Tokens({
+      sender: options.sender,
+      userAgent: options.userAgent,
+      now: options.now,
+    })
     this.#o = {
       now: Date.now,
       random: Math.random,
@@ -561,9 +575,12 @@ export class DeliveryWorker {
       // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).
       ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
-    const outcome = await o.sender.send({ url, headers, body, timeoutMs: this.#timeoutOf(d) })
+    const endpoint = this.#endpoints.for(row)
+    const req = { url, headers, body, timeoutMs: this.#timeoutOf(d) }
+    const outcome = await sendToEndpoint(o.sender, this.#tokens, req, endpoint)
     o.failpoints('worker.after_send')
-    const result = this.#result(d, started, outcome, headers)
+    const result = this.#result(d, started, outcome, recordedHeaders(headers, endpoint))
+    if (!countsForHealth(outcome)) result.countsForHealth = false
     return outcome.kind === 'error' && outcome.detail !== undefined
       ? { result, detail: outcome.detail }
       : { result }
@@ -599,6 +616,8 @@ export class DeliveryWorker {
       statusCode: null,
       error,
       outcome,
+      // A cancel says nothing about the endpoint; a transformation's error counts like a failure.
+      ...(outcome.kind === 'cancelled' ? { countsForHealth: false } : {}),
       attempt: {
         deliveryId: d.id,
         number: d.attempts,

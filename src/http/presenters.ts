@@ -9,6 +9,7 @@ import type {
   SubscriptionRow,
 } from '../store/store.ts'
 import { presentSettings } from '../subscriptions/delivery-settings.ts'
+import { presentEndpoint } from '../subscriptions/endpoint-auth.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -34,6 +35,7 @@ export function presentSubscription(s: SubscriptionRow) {
     updated: iso(s.updated),
     ordered: s.ordered,
     transformation: s.transformation ? { code: s.transformation } : null,
+    ...presentEndpoint(s.endpoint),
     ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,
     health: {

@@ -1,10 +1,12 @@
 // Consumer use cases for subscriptions: one event type + one URL + an active flag, scoped to
 // the credential's environment. Another environment's ids are simply not found.
 import { findEventType } from '../events/event-types.ts'
+import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
 import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
+import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
 import { checkTransformation, type Transformer } from './transformation.ts'
 
 export type UrlVerdict =
@@ -14,7 +16,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn extends DeliverySettingsIn {
+export interface SubscriptionIn extends EndpointInput, DeliverySettingsIn {
   event: string
   url: string
   active: boolean
@@ -28,6 +30,7 @@ export function subscriptions(deps: {
   store: Store
   checkUrl: UrlCheck
   now: () => number
+  box?: SecretBox
   /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
   maxTimeoutMs?: number
   transformer?: Transformer | undefined
@@ -40,6 +43,25 @@ export function subscriptions(deps: {
     if (input.transformation === undefined) return current
     if (input.transformation === null) return null
     return checkTransformation(deps.transformer, input.transformation.code)
+  }
+
+  /** Endpoint auth and headers (src/subscriptions/endpoint-auth.ts): sealing needs the secret box. */
+  function endpoint(
+    input: SubscriptionIn,
+    envId: string,
+    id: string,
+    current: SubscriptionRow | undefined,
+    t: number,
+  ) {
+    if (input.auth === undefined && input.headers === undefined) return current?.endpoint ?? null
+    if (!deps.box) throw new Error('endpoint authentication needs the secret box')
+    return buildEndpoint(input, current?.endpoint, {
+      box: deps.box,
+      envId,
+      subscriptionId: id,
+      checkUrl,
+      now: t,
+    })
   }
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
@@ -70,8 +92,9 @@ export function subscriptions(deps: {
       const settings = applySettings(undefined, input, limits)
       const transformation = await transformationOf(input, null)
       const t = now()
+      const id = newId('sub', t)
       const row: SubscriptionRow = {
-        id: newId('sub', t),
+        id,
         envId,
         event: input.event,
         url,
@@ -81,6 +104,7 @@ export function subscriptions(deps: {
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        endpoint: endpoint(input, envId, id, undefined, t),
         settings,
         transformation,
       }
@@ -99,6 +123,7 @@ export function subscriptions(deps: {
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        endpoint: endpoint(input, envId, id, current, now()),
         settings,
         transformation,
         updated: now(),

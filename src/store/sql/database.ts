@@ -54,6 +54,9 @@ export interface Database {
     success_count: Generated<number>
     failure_count: Generated<number>
     deactivated_reason: string | null
+    endpoint_auth: string | null
+    endpoint_secret_key_id: string | null
+    endpoint_secret: string | null
     /** Migration 12: its own delivery settings (JSON array of ms; null: the global ones). */
     retry_schedule: string | null
     timeout_ms: number | null
