@@ -35,12 +35,13 @@ describe('transformations in the running service', () => {
     await rx.stop()
   })
 
-  const subscribe = async (path: string, code: string) => {
+  const subscribe = async (path: string, code: string, extra: Record<string, unknown> = {}) => {
     const r = await consumer('POST', '/webhooks/subscription', {
       event: 'site.publish',
       url: `${rx.url}${path}`,
       active: true,
       transformation: { code },
+      ...extra,
     })
     expect(r.status, JSON.stringify(r.json)).toBe(201)
     return r.json.subscription as { id: string }
@@ -56,10 +57,13 @@ describe('transformations in the running service', () => {
       `function handler(webhook) {
         return {
           url: webhook.url.replace('/original', '/moved'),
-          headers: { 'x-site': String(webhook.payload.site.ref) },
+          headers: { 'x-site': String(webhook.payload.site.ref), 'x-tenant': 'from-handler' },
           payload: { text: 'site ' + webhook.payload.site.ref + ' published' },
         }
       }`,
+      // Static headers (secrets, not shown to the handler) go out beside the handler's; a header
+      // the handler sets replaces the static one of the same name.
+      { headers: { 'x-static': 'kept', 'x-tenant': 'static' } },
     )
     const cancelled = await subscribe('/never', 'function handler(w) { return { cancel: true } }')
     const refused = await subscribe(
@@ -74,6 +78,8 @@ describe('transformations in the running service', () => {
     const got = rx.received.find((r) => r.path === '/moved')!
     expect(got.body.toString()).toBe('{"text":"site 42 published"}')
     expect(got.headers['x-site']).toBe('42')
+    expect(got.headers['x-static']).toBe('kept')
+    expect(got.headers['x-tenant']).toBe('from-handler')
     // Throws unless a signature over exactly these bytes verifies.
     const verified = await verifyWebhookDetailed(got.body, got.headers as Record<string, string>, secret)
     expect(verified).toMatchObject({ eventName: 'site.publish', payload: { text: 'site 42 published' } })
