@@ -36,6 +36,10 @@ export interface HookpostDeps {
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
   onWork?: () => void
   failpoints?: Failpoints
+  /** HOOKPOST_VERIFY_ENDPOINTS: new subscriptions' URLs must echo a challenge first. */
+  verifyEndpoints?: boolean
+  /** Called when an endpoint verification was started: wakes an in-process verifier. */
+  onVerify?: () => void
 }
 
 export function createHookpost(deps: HookpostDeps) {
@@ -47,7 +51,13 @@ export function createHookpost(deps: HookpostDeps) {
   return {
     eventTypes,
     environments: environments({ store, box, now }),
-    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now }),
+    subscriptions: subscriptions({
+      store,
+      checkUrl: deps.checkUrl,
+      now,
+      verifyEndpoints: deps.verifyEndpoints ?? false,
+      onVerify: () => deps.onVerify?.(),
+    }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     signingKeys: signingKeyPairs({ store, box, now }),
     publisher: publisher({

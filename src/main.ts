@@ -33,6 +33,7 @@ import { randomToken } from './shared/ids.ts'
 import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
+import { EndpointVerifier } from './subscriptions/endpoint-verifier.ts'
 import { version } from './version.ts'
 import { buildWebApp } from './web-app.ts'
 
@@ -218,6 +219,7 @@ export async function openHookpost(
     orderingPointers: config.orderingPointers,
     retryPolicy: retryPolicyOf(config),
     secretGraceMs: config.secretGraceMs,
+    verifyEndpoints: config.verifyEndpoints,
   })
   return { hookpost, close: () => store.close() }
 }
@@ -270,11 +272,12 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     tracing,
   )
   const logAttempt = attemptLogger(log.child({ component: 'worker' }))
+  const keyring = new SigningKeyring(store, box)
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
       store,
       sender,
-      keyring: new SigningKeyring(store, box),
+      keyring,
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
       concurrency: config.workerConcurrency,
@@ -304,6 +307,14 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
             log: log.child({ component: 'operator-webhook' }),
           })
         : undefined,
+      verifier: new EndpointVerifier({
+        store,
+        sender,
+        keyring,
+        userAgent,
+        timeoutMs: config.requestTimeoutMs,
+        log: log.child({ component: 'endpoint-verifier' }),
+      }),
     })
   }
   const core = createHookpost({
@@ -314,6 +325,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     orderingPointers: config.orderingPointers,
     retryPolicy: policy,
     secretGraceMs: config.secretGraceMs,
+    verifyEndpoints: config.verifyEndpoints,
+    onVerify: () => maintenance?.wakeVerifier(),
     onWork: () => {
       worker?.wake()
       maintenance?.wake()

@@ -47,6 +47,7 @@ export interface Config {
   metricsPort: number | undefined
   otel: boolean
   sendThread: boolean
+  verifyEndpoints: boolean
 }
 
 interface Setting<K extends keyof Config> {
@@ -490,6 +491,14 @@ export const settings = [
     flag: '--send-thread',
     default: 'true',
     doc: '`true` makes a worker send its HTTP requests from a thread of its own (a second core for sockets and response parsing); `false` sends from the main thread',
+    parse: bool,
+  },
+  {
+    key: 'verifyEndpoints',
+    env: 'HOOKPOST_VERIFY_ENDPOINTS',
+    flag: '--verify-endpoints',
+    default: 'false',
+    doc: '`true`: a new HTTP subscription (or a changed URL) gets nothing until its endpoint echoes a signed challenge (`verification: "pending"` → `"verified"`; docs/security.md)',
     parse: bool,
   },
 ] as const satisfies readonly Setting<keyof Config>[]

@@ -32,6 +32,18 @@ export function presentSubscription(s: SubscriptionRow) {
     created: iso(s.created),
     updated: iso(s.updated),
     ordered: s.ordered,
+    filter: s.filter ? (JSON.parse(s.filter) as Record<string, unknown>) : null,
+    paused: s.paused ?? false,
+    ...(s.verification
+      ? {
+          verification: s.verification.state,
+          verificationDetail: {
+            attempts: s.verification.attempts,
+            nextAttemptAt: isoOrNull(s.verification.nextAt),
+            lastError: s.verification.lastError,
+          },
+        }
+      : {}),
     deactivatedReason: s.deactivatedReason,
     health: {
       consecutiveFailures: h.consecutiveFailures,

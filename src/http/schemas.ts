@@ -64,8 +64,28 @@ export const SubscriptionIn = Type.Object(
           'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
       }),
     ),
+    filter: Type.Optional(
+      Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
+        description:
+          'A JSON filter on the payload: `{"<dot.path>": value}` or `{"<dot.path>": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|"$in"|"$nin"|"$exists"|"$prefix": …}}`, combined with `$and`, `$or`, `$not`. An event it does not match gets no delivery here. null removes it; unchanged on PUT when absent. See docs/subscriptions.md.',
+      }),
+    ),
+    paused: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: deliveries are created and kept pending, none is sent; false: they go out oldest first (default false; unchanged on PUT when absent)',
+      }),
+    ),
   },
   { additionalProperties: false },
+)
+
+export const VerificationState = Type.Union(
+  [Type.Literal('pending'), Type.Literal('verified'), Type.Literal('failed')],
+  {
+    description:
+      'Endpoint ownership (HOOKPOST_VERIFY_ENDPOINTS): nothing is sent until `verified`; absent when never asked',
+  },
 )
 
 export const SubscriptionOut = Type.Object({
@@ -76,6 +96,16 @@ export const SubscriptionOut = Type.Object({
   created: IsoTime,
   updated: IsoTime,
   ordered: Type.Boolean(),
+  filter: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  paused: Type.Boolean(),
+  verification: Type.Optional(VerificationState),
+  verificationDetail: Type.Optional(
+    Type.Object({
+      attempts: Type.Integer({ description: 'challenges sent for this verification' }),
+      nextAttemptAt: Type.Union([IsoTime, Type.Null()]),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
   deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
   health: Type.Object({
     consecutiveFailures: Type.Integer(),

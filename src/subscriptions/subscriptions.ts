@@ -4,6 +4,9 @@ import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { startVerification } from './endpoint-verification.ts'
+import { compileFilter } from './filter.ts'
+import { isHeld } from './hold.ts'
 
 export type UrlVerdict =
   | { ok: true; url?: URL }
@@ -18,10 +21,32 @@ export interface SubscriptionIn {
   active: boolean
   /** Per-key ordering; unchanged on update when absent. */
   ordered?: boolean | undefined
+  /** A payload filter (filter.ts); null removes it; unchanged on update when absent. */
+  filter?: unknown
+  /** Stop sending, keep creating deliveries; unchanged on update when absent. */
+  paused?: boolean | undefined
 }
 
-export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
+export interface SubscriptionDeps {
+  store: Store
+  checkUrl: UrlCheck
+  now: () => number
+  /** HOOKPOST_VERIFY_ENDPOINTS: a new URL must echo a challenge before anything is sent to it. */
+  verifyEndpoints?: boolean
+  /** Told when a verification was started (wakes an in-process verifier). */
+  onVerify?: () => void
+}
+
+/** The filter's JSON text to store: checked (400 invalid_filter), null for none. */
+function filterText(filter: unknown): string | null {
+  if (filter === null || filter === undefined) return null
+  compileFilter(filter)
+  return JSON.stringify(filter)
+}
+
+export function subscriptions(deps: SubscriptionDeps) {
   const { store, checkUrl, now } = deps
+  const verifyEndpoints = deps.verifyEndpoints ?? false
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
   function validate(input: SubscriptionIn): string {
@@ -48,6 +73,7 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
+      const filter = filterText(input.filter)
       const t = now()
       const row: SubscriptionRow = {
         id: newId('sub', t),
@@ -60,21 +86,34 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        filter,
+        paused: input.paused ?? false,
+        verification: verifyEndpoints ? startVerification(t) : null,
       }
+      row.held = isHeld(row)
       await store.subscriptions.create(row)
+      if (row.verification) deps.onVerify?.()
       return row
     },
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const url = validate(input)
+      const filter = input.filter === undefined ? (current.filter ?? null) : filterText(input.filter)
       const reactivated = input.active && !current.active
+      const t = now()
+      // A new URL is a new endpoint: verified again (or, with verification off, not at all).
+      const verification =
+        url === current.url ? (current.verification ?? null) : verifyEndpoints ? startVerification(t) : null
       const row: SubscriptionRow = {
         ...current,
         event: input.event,
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
-        updated: now(),
+        updated: t,
+        filter,
+        paused: input.paused ?? current.paused ?? false,
+        verification,
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated
           ? {
@@ -83,8 +122,35 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
             }
           : {}),
       }
+      row.held = isHeld(row)
+      if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      if (verification !== current.verification && verification) deps.onVerify?.()
+      return row
+    },
+    /** Pause (`true`) or resume: a resumed subscription's waiting deliveries go out oldest first. */
+    async setPaused(envId: string, id: string, paused: boolean): Promise<SubscriptionRow> {
+      const current = await get(envId, id)
+      const row: SubscriptionRow = { ...current, paused, updated: now() }
+      row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
       return row
+    },
+    /**
+     * Sends the endpoint a new challenge: the subscription is held (its deliveries wait) until
+     * the endpoint echoes it. Works whether HOOKPOST_VERIFY_ENDPOINTS is on or off.
+     */
+    async verify(envId: string, id: string): Promise<SubscriptionRow> {
+      const current = await get(envId, id)
+      const t = now()
+      const row: SubscriptionRow = { ...current, verification: startVerification(t), updated: t }
+      row.held = isHeld(row)
+      if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      deps.onVerify?.()
+      return row
+    },
+    /** Whether a filter matches a payload (the portal's "does this example match"); sends nothing. */
+    testFilter(filter: unknown, payload: unknown): { matches: boolean } {
+      return { matches: filter === null || filter === undefined ? true : compileFilter(filter)(payload) }
     },
     async delete(envId: string, id: string): Promise<void> {
       if (!(await store.subscriptions.delete(envId, id, now()))) throw new AppError('subscription_not_found')

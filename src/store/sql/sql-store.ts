@@ -38,6 +38,15 @@ import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
 import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
+import {
+  applyHeld,
+  claimVerifications,
+  holdPending,
+  holdWhereHeld,
+  recordVerification,
+  settingsColumns,
+  settingsOf,
+} from './subscription-holds.ts'
 
 /** The driver's code of an unavailable store's error, for the server log and readiness. */
 function unavailableReason(e: unknown): string {
@@ -135,6 +144,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
     failureCount: Number(r.failure_count),
   },
   deactivatedReason: r.deactivated_reason,
+  ...settingsOf(r),
 })
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
@@ -468,12 +478,21 @@ export class SqlStore implements Store {
             ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
+            ...settingsColumns(s),
           })
           .execute()
       }),
     update: (s) =>
-      this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+      this.#run(async () => {
+        let released = false
+        const updated = await this.#db.transaction().execute(async (tx) => {
+          const before = await tx
+            .selectFrom('subscriptions')
+            .select('held')
+            .where('env_id', '=', s.envId)
+            .where('id', '=', s.id)
+            .executeTakeFirst()
+          if (!before) return false
           const r = await tx
             .updateTable('subscriptions')
             .set({
@@ -485,15 +504,19 @@ export class SqlStore implements Store {
               deactivated_reason: s.deactivatedReason,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
+              ...settingsColumns(s),
             })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
             .executeTakeFirst()
           if (Number(r.numUpdatedRows) === 0) return false
           if (!s.active) await cancelPending(tx, s.id, s.updated, 'subscription_inactive')
+          else released = await applyHeld(tx, s, Number(before.held) === 1, s.updated)
           return true
-        }),
-      ),
+        })
+        if (released) this.#traits.announceWork?.()
+        return updated
+      }),
     delete: (envId, id, now) =>
       this.#run(() =>
         this.#db.transaction().execute(async (tx) => {
@@ -507,6 +530,21 @@ export class SqlStore implements Store {
           return true
         }),
       ),
+    claimVerifications: (now, limit, leaseMs) =>
+      this.#run(async () => {
+        const ids = await this.#relaxed((tx) =>
+          claimVerifications(tx, now, limit, leaseMs, this.#traits.skipLocked),
+        )
+        return this.subscriptions.getMany(ids)
+      }),
+    recordVerification: (id, challenge, outcome, now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .transaction()
+          .execute((tx) => recordVerification(tx, id, challenge, outcome, now))
+        if (r.released) this.#traits.announceWork?.()
+        return r.applied
+      }),
   }
 
   events: Store['events'] = {
@@ -538,7 +576,7 @@ export class SqlStore implements Store {
         const published = await this.#db.transaction().execute(async (tx) => {
           const sub = await tx
             .selectFrom('subscriptions')
-            .select('id')
+            .select(['id', 'held'])
             .where('id', '=', subscriptionId)
             .where('env_id', '=', event.envId)
             .where('active', '=', 1)
@@ -560,10 +598,10 @@ export class SqlStore implements Store {
               feed_seq: null,
             })
             .execute()
-          await tx
-            .insertInto('deliveries')
-            .values(deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null))
-            .execute()
+          const row = deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null)
+          // Held (paused, not verified): kept, sent once released.
+          if (Number(sub.held) === 1) row.next_attempt_at = null
+          await tx.insertInto('deliveries').values(row).execute()
           return true
         })
         if (published) this.#traits.announceWork?.()
@@ -708,6 +746,17 @@ export class SqlStore implements Store {
           .where('status', '=', seen.status)
           .where('attempts', '=', seen.attempts)
           .where('attempt_limit', '=', seen.attemptLimit)
+          .where((w) =>
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('subscriptions')
+                  .select('subscriptions.id')
+                  .whereRef('subscriptions.id', '=', 'deliveries.subscription_id')
+                  .where('subscriptions.held', '=', 1),
+              ),
+            ),
+          )
           // An attempt in flight holds a lease whose expiry is in the future.
           .where((w) =>
             w.or([
@@ -754,8 +803,9 @@ export class SqlStore implements Store {
       this.#run(async () => {
         if (items.length === 0) return
         await this.#relaxed(async (tx) => {
+          const subs: string[] = []
           for (const it of items) {
-            await tx
+            const r = await tx
               .updateTable('deliveries')
               .set((eb) => ({
                 lease_token: null,
@@ -766,8 +816,12 @@ export class SqlStore implements Store {
               .where('id', '=', it.id)
               .where('lease_token', '=', it.leaseToken)
               .where('status', '=', 'pending')
-              .execute()
+              .returning('subscription_id')
+              .executeTakeFirst()
+            if (r) subs.push(r.subscription_id)
           }
+          // Given back while its subscription is held: it waits there instead.
+          await holdWhereHeld(tx, subs, now)
         })
       }),
   }
@@ -962,7 +1016,9 @@ export class SqlStore implements Store {
         dueAt: dueAt.get(c.id) ?? input.now,
       })
     }
-    return out
+    // RETURNING gives rows in the table's order: hand them out oldest due first (ids break ties,
+    // so a released backlog goes out in creation order).
+    return out.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
   async #complete(
@@ -1086,11 +1142,20 @@ export class SqlStore implements Store {
         const health = this.#prepared.get('complete.subscription', (p) =>
           tx
             .selectFrom('subscriptions')
-            .select(['active', 'consecutive_failures', 'failing_since', 'last_success_at', 'last_failure_at'])
+            .select([
+              'active',
+              'held',
+              'consecutive_failures',
+              'failing_since',
+              'last_success_at',
+              'last_failure_at',
+            ])
             .where('id', '=', p('id')),
         )
         const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
         if (!sub) continue
+        // A retry scheduled for a held subscription waits for its release instead.
+        if (Number(sub.held) === 1) await holdPending(tx, subId, now)
         let consecutive = Number(sub.consecutive_failures)
         let failingSince = numOrNull(sub.failing_since)
         let lastSuccess = numOrNull(sub.last_success_at)
@@ -1384,6 +1449,7 @@ export class SqlStore implements Store {
                 ]),
               )
               .execute()
+            await holdWhereHeld(tx, [job.subscription_id], now)
             requeued = true
           }
           const done = Number(job.done) + ids.length
@@ -1642,8 +1708,11 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
     .execute()
 }
 
-/** Subscriptions (id, ordered) per environment and event type, read once per transaction. */
-type FanOuts = Map<string, { id: string; ordered: number }[]>
+/** Subscriptions (id, ordered, held, filter) per environment and event type, read once per transaction. */
+type FanOuts = Map<
+  string,
+  { id: string; ordered: number; held: number; filter: string | null; updated: number }[]
+>
 
 /** True when a publish created deliveries that a worker should look for. */
 const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r.replayed && r.deliveries > 0)
@@ -1716,7 +1785,7 @@ async function publishIn(
   const fanOut = prepared.get('publish.subscriptions', (p) =>
     tx
       .selectFrom('subscriptions')
-      .select(['id', 'ordered'])
+      .select(['id', 'ordered', 'held', 'filter', 'updated'])
       .where('env_id', '=', p('envId'))
       .where('event', '=', p('eventName'))
       .where('active', '=', 1)
@@ -1728,15 +1797,26 @@ async function publishIn(
     subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
     fanOuts.set(fanOutKey, subs)
   }
-  const rows = subs.map((s) =>
-    deliveryRow(
+  const rows: Insertable<Database['deliveries']>[] = []
+  for (const s of subs) {
+    // The filter (the core's predicate): an event it does not match gets no delivery there.
+    if (
+      s.filter !== null &&
+      input.accepts &&
+      !input.accepts({ id: s.id, updated: Number(s.updated), filter: s.filter })
+    )
+      continue
+    const row = deliveryRow(
       event,
       s.id,
       input.newDeliveryId(),
       input.attemptLimit,
       Number(s.ordered) === 1 ? event.orderingKey : null,
-    ),
-  )
+    )
+    // Held (paused, endpoint not verified): created and kept, not due until released.
+    if (Number(s.held) === 1) row.next_attempt_at = null
+    rows.push(row)
+  }
   await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>
     tx.insertInto('deliveries').values(values),
   )
