@@ -12,6 +12,7 @@ export interface WorkerHarness {
   hookpost: Hookpost
   store: Store
   worker: DeliveryWorker
+  box: SecretBox
   envId: string
   /** The environment's current signing secret (rotated once so the test knows it). */
   secret: string
@@ -19,7 +20,13 @@ export interface WorkerHarness {
 }
 
 export async function workerHarness(
-  opts: { scheduleMs?: number[]; timeoutMs?: number; worker?: Partial<WorkerOptions> } = {},
+  opts: {
+    scheduleMs?: number[]
+    timeoutMs?: number
+    worker?: Partial<WorkerOptions>
+    /** HOOKPOST_VERIFY_ENDPOINTS for the core. */
+    verifyEndpoints?: boolean
+  } = {},
 ): Promise<WorkerHarness> {
   const store = openSqliteStore(':memory:')
   await store.migrate()
@@ -46,6 +53,7 @@ export async function workerHarness(
     retryPolicy: policy,
     secretGraceMs: 86_400_000,
     onWork: () => worker.wake(),
+    verifyEndpoints: opts.verifyEndpoints ?? false,
   })
   const env = await hookpost.environments.create({ name: 'acme' })
   const { secret } = await hookpost.secrets.rotate(env.id)
@@ -54,6 +62,7 @@ export async function workerHarness(
     hookpost,
     store,
     worker,
+    box,
     envId: env.id,
     secret,
     async close() {
