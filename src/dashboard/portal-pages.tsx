@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
+import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { render } from './views/layout.tsx'
 import {
   DeliveriesPage,
@@ -45,6 +46,7 @@ const notices: Record<string, string> = {
   retried: 'Retry queued: one more attempt now.',
   'key-created': 'Signing key created: deliveries now carry its v1a signature too.',
   'key-deleted': 'Signing key deleted: deliveries no longer carry its signature.',
+  ...controlNotices,
 }
 
 const noticeOf = (req: FastifyRequest) => {
@@ -232,6 +234,8 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       return subscriptionPage(req, reply, current, { status: r.status, error: r.message, edit: values })
     }
   })
+
+  subscriptionControlPages(app, deps, { base, envOf, refusal, page: subscriptionPage })
 
   app.post<SubParams>('/subscriptions/:id/toggle', async (req, reply) => {
     const env = envOf(req)

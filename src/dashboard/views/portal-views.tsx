@@ -22,6 +22,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { SubscriptionControls } from './subscription-controls.tsx'
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
@@ -434,6 +435,8 @@ export function SubscriptionPage(props: {
           </form>
         </details>
       </section>
+
+      <SubscriptionControls ctx={ctx} sub={sub} types={props.types} self={self} />
 
       <section id="health" aria-labelledby="health-h" class="card">
         <h2 id="health-h">Health</h2>
