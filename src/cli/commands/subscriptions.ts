@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
+import { registerControls, settingsOf, withSettingsOptions } from './subscription-controls.ts'
 
 interface Subscription {
   id: string
@@ -42,14 +43,19 @@ export function register(program: Command): void {
       })
     })
 
-  withClientOptions(subs.command('create'), 'consumer')
+  withSettingsOptions(withClientOptions(subs.command('create'), 'consumer'))
     .description('subscribe an endpoint URL to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go')
     .option('--inactive', 'create it inactive')
     .action(async (flags: Flags) => {
       const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
-        json: { event: flags['event'], url: flags['endpoint'], active: flags['inactive'] !== true },
+        json: {
+          event: flags['event'],
+          url: flags['endpoint'],
+          active: flags['inactive'] !== true,
+          ...settingsOf(flags),
+        },
       })
       output(flags, r, () => fields(r.subscription))
     })
@@ -62,7 +68,7 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withClientOptions(subs.command('update'), 'consumer')
+  withSettingsOptions(withClientOptions(subs.command('update'), 'consumer'))
     .argument('<subscriptionId>')
     .description('change the event, endpoint or active flag of a subscription')
     .option('--event <type>', 'a new event type')
@@ -75,6 +81,7 @@ export function register(program: Command): void {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
         url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
+        ...settingsOf(flags),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
       output(flags, r, () => fields(r.subscription))
@@ -104,4 +111,6 @@ export function register(program: Command): void {
       )
       if (!r.allowed) process.exitCode = 1
     })
+
+  registerControls(subs)
 }
