@@ -486,11 +486,13 @@ export class SqlStore implements Store {
       this.#run(async () => {
         let released = false
         const updated = await this.#db.transaction().execute(async (tx) => {
+          // Locked (PostgreSQL) so that a verification recorded meanwhile cannot interleave.
           const before = await tx
             .selectFrom('subscriptions')
             .select('held')
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate())
             .executeTakeFirst()
           if (!before) return false
           const r = await tx
