@@ -37,6 +37,9 @@ export interface SubscriptionDeps {
   onVerify?: () => void
 }
 
+/** Verification applies to HTTP endpoints only (a broker destination has no one to echo). */
+const isHttp = (url: string) => /^https?:\/\//i.test(url)
+
 /** The filter's JSON text to store: checked (400 invalid_filter), null for none. */
 function filterText(filter: unknown): string | null {
   if (filter === null || filter === undefined) return null
@@ -88,7 +91,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         deactivatedReason: null,
         filter,
         paused: input.paused ?? false,
-        verification: verifyEndpoints ? startVerification(t) : null,
+        verification: verifyEndpoints && isHttp(url) ? startVerification(t) : null,
       }
       row.held = isHeld(row)
       await store.subscriptions.create(row)
@@ -103,7 +106,11 @@ export function subscriptions(deps: SubscriptionDeps) {
       const t = now()
       // A new URL is a new endpoint: verified again (or, with verification off, not at all).
       const verification =
-        url === current.url ? (current.verification ?? null) : verifyEndpoints ? startVerification(t) : null
+        url === current.url
+          ? (current.verification ?? null)
+          : verifyEndpoints && isHttp(url)
+            ? startVerification(t)
+            : null
       const row: SubscriptionRow = {
         ...current,
         event: input.event,
@@ -141,6 +148,12 @@ export function subscriptions(deps: SubscriptionDeps) {
      */
     async verify(envId: string, id: string): Promise<SubscriptionRow> {
       const current = await get(envId, id)
+      if (!isHttp(current.url)) {
+        throw new AppError('invalid_request', {
+          message: 'Only an HTTP endpoint can be verified.',
+          details: [{ path: '/url', message: 'not an http(s) URL' }],
+        })
+      }
       const t = now()
       const row: SubscriptionRow = { ...current, verification: startVerification(t), updated: t }
       row.held = isHeld(row)

@@ -198,3 +198,25 @@ describe('endpoint verification off (the default)', () => {
     }
   })
 })
+
+describe('endpoint verification of a destination that is not HTTP', () => {
+  it('is not asked for, and cannot be', async () => {
+    const h = await workerHarness({ verifyEndpoints: true })
+    try {
+      // The harness's URL check accepts anything: a broker URL stands for a destination.
+      const sub = await h.hookpost.subscriptions.create(h.envId, {
+        event: 'site.publish',
+        url: 'amqp://broker.example/vhost',
+        active: true,
+      })
+      expect(sub.verification).toBeNull()
+      expect(sub.held).toBe(false)
+      await expect(h.hookpost.subscriptions.verify(h.envId, sub.id)).rejects.toMatchObject({
+        code: 'invalid_request',
+        details: [{ path: '/url', message: 'not an http(s) URL' }],
+      })
+    } finally {
+      await h.close()
+    }
+  })
+})
