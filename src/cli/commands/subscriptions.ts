@@ -12,6 +12,8 @@ interface Subscription {
   created: string
   updated: string
   deactivatedReason?: string | null
+  paused?: boolean
+  verification?: string
   health?: { consecutiveFailures: number; successRate: number | null }
 }
 
@@ -36,7 +38,12 @@ export function register(program: Command): void {
         if (r.subscriptions.length === 0) return 'no subscriptions'
         const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
         for (const s of r.subscriptions) {
-          const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
+          const held = s.paused
+            ? ' (paused)'
+            : s.verification && s.verification !== 'verified'
+              ? ` (${s.verification})`
+              : ''
+          const active = s.active ? `yes${held}` : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
           rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
         }
         return table(rows)
