@@ -41,6 +41,7 @@ import { StoreReadinessProbe } from './store-readiness.ts'
 import {
   applyHeld,
   claimVerifications,
+  heldNow,
   holdPending,
   holdWhereHeld,
   recordVerification,
@@ -582,6 +583,7 @@ export class SqlStore implements Store {
             .where('id', '=', subscriptionId)
             .where('env_id', '=', event.envId)
             .where('active', '=', 1)
+            .$if(this.#traits.skipLocked, (q) => q.forShare())
             .executeTakeFirst()
           if (!sub) return false
           await tx
@@ -823,7 +825,7 @@ export class SqlStore implements Store {
             if (r) subs.push(r.subscription_id)
           }
           // Given back while its subscription is held: it waits there instead.
-          await holdWhereHeld(tx, subs, now)
+          await holdWhereHeld(tx, subs, now, this.#traits.skipLocked)
         })
       }),
   }
@@ -1152,7 +1154,10 @@ export class SqlStore implements Store {
               'last_success_at',
               'last_failure_at',
             ])
-            .where('id', '=', p('id')),
+            .where('id', '=', p('id'))
+            // Locked (PostgreSQL; updated below anyway): a release of a held subscription
+            // committing meanwhile waits, then sees the retries this batch holds.
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate()),
         )
         const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
         if (!sub) continue
@@ -1451,7 +1456,7 @@ export class SqlStore implements Store {
                 ]),
               )
               .execute()
-            await holdWhereHeld(tx, [job.subscription_id], now)
+            await holdWhereHeld(tx, [job.subscription_id], now, this.#traits.skipLocked)
             requeued = true
           }
           const done = Number(job.done) + ids.length
@@ -1799,6 +1804,9 @@ async function publishIn(
     subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
     fanOuts.set(fanOutKey, subs)
   }
+  // Held ones (rare) read again under a share lock where writers are concurrent (PostgreSQL).
+  const heldIds = traits.skipLocked ? subs.filter((s) => Number(s.held) === 1).map((s) => s.id) : []
+  const held = heldIds.length > 0 ? await heldNow(tx, heldIds) : undefined
   const rows: Insertable<Database['deliveries']>[] = []
   for (const s of subs) {
     // The filter (the core's predicate): an event it does not match gets no delivery there.
@@ -1816,7 +1824,7 @@ async function publishIn(
       Number(s.ordered) === 1 ? event.orderingKey : null,
     )
     // Held (paused, endpoint not verified): created and kept, not due until released.
-    if (Number(s.held) === 1) row.next_attempt_at = null
+    if (held?.get(s.id) ?? Number(s.held) === 1) row.next_attempt_at = null
     rows.push(row)
   }
   await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>

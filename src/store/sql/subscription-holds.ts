@@ -77,16 +77,46 @@ export async function releaseHeld(tx: Db, subscriptionId: string, now: number): 
   return Number(r.numUpdatedRows)
 }
 
-/** Holds again the pending deliveries of those of these subscriptions that are held. */
-export async function holdWhereHeld(tx: Db, subscriptionIds: readonly string[], now: number): Promise<void> {
+/**
+ * Holds again the pending deliveries of those of these subscriptions that are held. `lock`
+ * (PostgreSQL): the held rows are locked, so that a release committing meanwhile either waits
+ * for this transaction (and then sees these deliveries) or is seen by it.
+ */
+export async function holdWhereHeld(
+  tx: Db,
+  subscriptionIds: readonly string[],
+  now: number,
+  lock: boolean,
+): Promise<void> {
   if (subscriptionIds.length === 0) return
   const held = await tx
     .selectFrom('subscriptions')
     .select('id')
     .where('id', 'in', [...new Set(subscriptionIds)])
     .where('held', '=', 1)
+    .orderBy('id')
+    .$if(lock, (q) => q.forUpdate())
     .execute()
   for (const h of held) await holdPending(tx, h.id, now)
+}
+
+/**
+ * The held flags of these subscriptions as committed now, their rows share-locked (PostgreSQL:
+ * a release waits for this publish, or this publish sees it; never a delivery left held by a
+ * publish that raced a resume).
+ */
+export async function heldNow(
+  tx: Transaction<Database>,
+  ids: readonly string[],
+): Promise<Map<string, boolean>> {
+  const rows = await tx
+    .selectFrom('subscriptions')
+    .select(['id', 'held'])
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .forShare()
+    .execute()
+  return new Map(rows.map((r) => [r.id, Number(r.held) === 1]))
 }
 
 /** After a subscription's row changed from `wasHeld`: holds or releases its deliveries. */
