@@ -5,8 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { eventually } from '../support/eventually.ts'
+import { freshDatabase, postgresAvailable } from '../support/postgres.ts'
 import { type Received, TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+
+const pg = await postgresAvailable()
 
 const example = (ref: number) => {
   const e = structuredClone(eventTypes.find((t) => t.name === 'site.publish')!.example) as {
@@ -20,18 +23,22 @@ const refsAt = (rx: TestReceiver, path: string) =>
     .filter((r: Received) => r.path === path)
     .map((r) => JSON.parse(r.body.toString()).site.ref as number)
 
-describe('pause, resume and filters through the real service', () => {
+function pauseAndFilterSuite(store: 'SQLite' | 'PostgreSQL') {
   let svc: ServiceProcess
   let rx: TestReceiver
   let consumer: ReturnType<typeof client>
   let publisher: ReturnType<typeof client>
+  let dropDatabase: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
     rx = await new TestReceiver().start()
+    const db = store === 'PostgreSQL' ? await freshDatabase() : undefined
+    dropDatabase = db?.drop
     svc = await startService({
       HOOKPOST_ALLOW_HTTP: 'true',
       HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
       HOOKPOST_RETRY_SCHEDULE: '50ms,100ms',
+      ...(db ? { HOOKPOST_DATABASE_URL: db.url } : {}),
     })
     const admin = client(svc.url, `Bearer ${svc.adminToken}`)
     const env = (await admin('POST', '/admin/environments', { name: 'pause' })).json.environment
@@ -46,6 +53,7 @@ describe('pause, resume and filters through the real service', () => {
     await svc?.stop()
     svc?.cleanup()
     await rx?.stop()
+    await dropDatabase?.()
   })
 
   const subscribe = async (path: string, extra: Record<string, unknown> = {}) => {
@@ -159,7 +167,12 @@ describe('pause, resume and filters through the real service', () => {
     expect(tried.json).toEqual({ matches: true })
     void brand
   }, 60_000)
-})
+}
+
+describe('pause, resume and filters through the real service (SQLite)', () => pauseAndFilterSuite('SQLite'))
+describe.runIf(pg.ok)('pause, resume and filters through the real service (PostgreSQL)', () =>
+  pauseAndFilterSuite('PostgreSQL'),
+)
 
 describe('endpoint verification through the real service (HOOKPOST_VERIFY_ENDPOINTS=true)', () => {
   let svc: ServiceProcess
