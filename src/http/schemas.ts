@@ -64,10 +64,11 @@ export const SubscriptionIn = Type.Object(
           'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
       }),
     ),
+    // Any JSON here: the core checks it, so that every bad filter is 400 invalid_filter naming the part.
     filter: Type.Optional(
-      Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
+      Type.Unknown({
         description:
-          'A JSON filter on the payload: `{"<dot.path>": value}` or `{"<dot.path>": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|"$in"|"$nin"|"$exists"|"$prefix": …}}`, combined with `$and`, `$or`, `$not`. An event it does not match gets no delivery here. null removes it; unchanged on PUT when absent. See docs/subscriptions.md.',
+          'A JSON object filtering the payload: `{"<dot.path>": value}` or `{"<dot.path>": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|"$in"|"$nin"|"$exists"|"$prefix": …}}`, combined with `$and`, `$or`, `$not`. An event it does not match gets no delivery here. null removes it; unchanged on PUT when absent; anything else invalid is 400 invalid_filter. See docs/subscriptions.md.',
       }),
     ),
     paused: Type.Optional(

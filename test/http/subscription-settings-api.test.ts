@@ -57,8 +57,12 @@ describe('subscription filter, pause and verification API', () => {
       expect(r.json().error.code).toBe('invalid_filter')
       expect(r.json().error.details[0].path).toBe(path)
     }
-    // Not an object at all: the schema refuses it before the core sees it.
-    expect((await call('POST', '/webhooks/subscription', { ...sub, filter: [1] })).statusCode).toBe(400)
+    // Not an object at all: the same error, naming the filter itself.
+    for (const filter of [[1], 'x', 3, true]) {
+      const r = await call('POST', '/webhooks/subscription', { ...sub, filter })
+      expect(r.statusCode).toBe(400)
+      expect(r.json().error).toMatchObject({ code: 'invalid_filter', details: [{ path: '/filter' }] })
+    }
     expect((await call('GET', '/webhooks/subscription')).json().subscriptions).toEqual([])
   })
 

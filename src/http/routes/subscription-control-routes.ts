@@ -75,7 +75,7 @@ export const subscriptionControlRoutes: FastifyPluginAsyncTypebox<{ hookpost: Ho
         security,
         body: Type.Object(
           {
-            filter: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+            filter: Type.Unknown({ description: 'a subscription filter (docs/subscriptions.md), or null' }),
             payload: Type.Unknown(),
           },
           { additionalProperties: false },
