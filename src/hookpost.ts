@@ -31,6 +31,8 @@ export interface HookpostDeps {
   /** Event type → JSON pointer of the ordering key. */
   orderingPointers?: Readonly<Record<string, string>>
   retryPolicy: RetryPolicy
+  /** The longest timeout a subscription may set (default 5 m, the service's bound). */
+  maxSubscriptionTimeoutMs?: number
   secretGraceMs: number
   now?: () => number
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
@@ -57,6 +59,7 @@ export function createHookpost(deps: HookpostDeps) {
       now,
       verifyEndpoints: deps.verifyEndpoints ?? false,
       onVerify: () => deps.onVerify?.(),
+      ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
     }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     signingKeys: signingKeyPairs({ store, box, now }),

@@ -187,6 +187,11 @@ export function retryPolicyOf(config: Config): RetryPolicy {
   }
 }
 
+/** The longest per-subscription timeout: HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX, or the request timeout. */
+export function subscriptionTimeoutMaxOf(config: Config): number {
+  return config.subscriptionTimeoutMaxMs ?? config.requestTimeoutMs
+}
+
 export function addressPolicyOf(config: Config): AddressPolicy {
   return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs }
 }
@@ -218,6 +223,7 @@ export async function openHookpost(
     explainUrl: sending.explainUrl,
     orderingPointers: config.orderingPointers,
     retryPolicy: retryPolicyOf(config),
+    maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
     verifyEndpoints: config.verifyEndpoints,
   })
@@ -280,6 +286,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       keyring,
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
+      maxTimeoutMs: subscriptionTimeoutMaxOf(config),
       concurrency: config.workerConcurrency,
       perSubscription: config.perSubscriptionConcurrency,
       userAgent,
@@ -324,6 +331,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     explainUrl: sending.explainUrl,
     orderingPointers: config.orderingPointers,
     retryPolicy: policy,
+    maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
     verifyEndpoints: config.verifyEndpoints,
     onVerify: () => maintenance?.wakeVerifier(),
@@ -391,6 +399,9 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   }
   // Another node's publish or retry wakes this worker at once (PostgreSQL); else it polls.
   const unlisten = worker ? await store.work.listen(() => worker?.wake()) : undefined
+  // The sender's thread loads before the first claim, so that a claim's attempts start at once.
+  if (worker && direct)
+    await Promise.race([direct.start(), new Promise((r) => setTimeout(r, 10_000).unref())])
   worker?.start()
   maintenance?.start()
   if (worker) log.info({ role: config.role }, 'delivery worker started')

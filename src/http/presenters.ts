@@ -8,6 +8,7 @@ import type {
   ReplayJobRow,
   SubscriptionRow,
 } from '../store/store.ts'
+import { presentSettings } from '../subscriptions/delivery-settings.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -44,6 +45,7 @@ export function presentSubscription(s: SubscriptionRow) {
           },
         }
       : {}),
+    ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,
     health: {
       consecutiveFailures: h.consecutiveFailures,

@@ -4,6 +4,7 @@ import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
 import { startVerification } from './endpoint-verification.ts'
 import { compileFilter } from './filter.ts'
 import { isHeld } from './hold.ts'
@@ -15,7 +16,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn {
+export interface SubscriptionIn extends DeliverySettingsIn {
   event: string
   url: string
   active: boolean
@@ -31,6 +32,8 @@ export interface SubscriptionDeps {
   store: Store
   checkUrl: UrlCheck
   now: () => number
+  /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
+  maxTimeoutMs?: number
   /** HOOKPOST_VERIFY_ENDPOINTS: a new URL must echo a challenge before anything is sent to it. */
   verifyEndpoints?: boolean
   /** Told when a verification was started (wakes an in-process verifier). */
@@ -49,6 +52,7 @@ function filterText(filter: unknown): string | null {
 
 export function subscriptions(deps: SubscriptionDeps) {
   const { store, checkUrl, now } = deps
+  const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
   const verifyEndpoints = deps.verifyEndpoints ?? false
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
@@ -76,6 +80,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const url = validate(input)
+      const settings = applySettings(undefined, input, limits)
       const filter = filterText(input.filter)
       const t = now()
       const row: SubscriptionRow = {
@@ -89,6 +94,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        settings,
         filter,
         paused: input.paused ?? false,
         verification: verifyEndpoints && isHttp(url) ? startVerification(t) : null,
@@ -101,6 +107,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const url = validate(input)
+      const settings = applySettings(current.settings, input, limits)
       const filter = input.filter === undefined ? (current.filter ?? null) : filterText(input.filter)
       const reactivated = input.active && !current.active
       const t = now()
@@ -117,6 +124,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        settings,
         updated: t,
         filter,
         paused: input.paused ?? current.paused ?? false,

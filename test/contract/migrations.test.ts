@@ -25,8 +25,7 @@ describe('migrations', () => {
     const shape = (ms: readonly { version: number; name: string }[]) =>
       ms.map((m) => `${m.version} ${m.name}`)
     expect(shape(postgresMigrations)).toEqual(shape(sqliteMigrations))
-    // Ascending and unique; not necessarily contiguous (capabilities built in parallel take
-    // numbers of their own).
+    // Ascending and unique; numbers may leave gaps (capabilities built in parallel each own one).
     const versions = sqliteMigrations.map((m) => m.version)
     expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b))
   })

@@ -4,6 +4,7 @@ import { freshDatabase, postgresAvailable, postgresRequired } from '../support/p
 import { accessContract } from './access.contract.ts'
 import { feedContract } from './feed.contract.ts'
 import { holdsContract } from './holds.contract.ts'
+import { settingsContract } from './settings.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
 
 const available = await postgresAvailable()
@@ -26,6 +27,7 @@ if (available.ok) {
   accessContract('postgres', postgresHarness)
   feedContract('postgres', postgresHarness)
   holdsContract('postgres', postgresHarness)
+  settingsContract('postgres', postgresHarness)
   describe('postgres: migrations', () => {
     it('applies them once when several processes start together on a fresh database', async () => {
       const db = await freshDatabase()

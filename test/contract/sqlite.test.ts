@@ -5,6 +5,7 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { accessContract } from './access.contract.ts'
 import { feedContract } from './feed.contract.ts'
 import { holdsContract } from './holds.contract.ts'
+import { settingsContract } from './settings.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
 
 async function sqliteHarness(): Promise<StoreHarness> {
@@ -27,3 +28,4 @@ storeContract('sqlite', sqliteHarness)
 accessContract('sqlite', sqliteHarness)
 feedContract('sqlite', sqliteHarness)
 holdsContract('sqlite', sqliteHarness)
+settingsContract('sqlite', sqliteHarness)

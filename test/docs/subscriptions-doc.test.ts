@@ -7,7 +7,9 @@ import { compileFilter } from '../../src/subscriptions/filter.ts'
 import { repoRoot } from '../support/service-process.ts'
 
 const doc = readFileSync(`${repoRoot}docs/subscriptions.md`, 'utf8')
-const examples = [...doc.matchAll(/^`([a-z_.]+)`: [^\n]*\((?:[^()]*?)(matches|no match)\):\n\n```json\n([\s\S]*?)```/gm)]
+const examples = [
+  ...doc.matchAll(/^`([a-z_.]+)`: [^\n]*\((?:[^()]*?)(matches|no match)\):\n\n```json\n([\s\S]*?)```/gm),
+]
 
 describe("docs/subscriptions.md's filter examples", () => {
   it('cover the six event types', () => {

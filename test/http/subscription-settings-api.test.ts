@@ -1,12 +1,11 @@
-// The subscription fields and routes of contract sections 12 and 13 over the API: filter,
-// paused, verification (shown only when asked for), pause/resume/verify, trying a filter.
+// Per-subscription delivery settings over the API (contract section 12): accepted on POST and
+// PUT, shown in answers, absent = the service's settings, bad values a 400 naming the part.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { eventTypes } from '../../src/events/event-types.ts'
 import { type AppHarness, appHarness } from '../support/app-harness.ts'
 
-const sub = { event: 'site.publish', url: 'https://example.com/hook', active: true }
+const base = { event: 'site.publish', url: 'https://example.com/hook', active: true }
 
-describe('subscription filter, pause and verification API', () => {
+describe('subscription settings API', () => {
   let h: AppHarness
   beforeEach(async () => {
     h = await appHarness()
@@ -15,126 +14,140 @@ describe('subscription filter, pause and verification API', () => {
     await h.close()
   })
 
-  const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, authorization = h.consumer) =>
-    h.app.inject({
-      method,
-      url,
-      headers: { authorization },
-      ...(payload !== undefined ? { payload: payload as object } : {}),
-    })
+  const send = (method: 'POST' | 'PUT', url: string, payload: object) =>
+    h.app.inject({ method, url, headers: { authorization: h.consumer }, payload })
+  const get = (url: string) => h.app.inject({ method: 'GET', url, headers: { authorization: h.consumer } })
 
-  it("BaseKit's form is unchanged: no filter, not paused, no verification field", async () => {
-    const r = await call('POST', '/webhooks/subscription', sub)
+  it('shows null settings for a BaseKit subscription, and keeps them through a BaseKit PUT', async () => {
+    const created = await send('POST', '/webhooks/subscription', base)
+    expect(created.statusCode).toBe(201)
+    expect(created.json().subscription).toMatchObject({
+      retrySchedule: null,
+      timeout: null,
+      rateLimit: null,
+      maxInFlight: null,
+    })
+    const id = created.json().subscription.id
+    const set = await send('PUT', `/webhooks/subscription/${id}`, {
+      ...base,
+      retrySchedule: ['10s', '90s', '1.5s'],
+      timeout: '5000ms',
+      rateLimit: '10/s',
+      maxInFlight: 4,
+    })
+    expect(set.statusCode).toBe(200)
+    const shown = {
+      retrySchedule: ['10s', '90s', '1500ms'],
+      timeout: '5s',
+      rateLimit: '10/s',
+      maxInFlight: 4,
+    }
+    expect(set.json().subscription).toMatchObject(shown)
+    // BaseKit's form leaves them as they are.
+    const again = await send('PUT', `/webhooks/subscription/${id}`, { ...base, active: false })
+    expect(again.json().subscription).toMatchObject({ ...shown, active: false })
+    expect((await get(`/webhooks/subscription/${id}`)).json().subscription).toMatchObject(shown)
+    // null goes back to the service's setting.
+    const cleared = await send('PUT', `/webhooks/subscription/${id}`, {
+      ...base,
+      retrySchedule: null,
+      rateLimit: null,
+    })
+    expect(cleared.json().subscription).toMatchObject({
+      retrySchedule: null,
+      timeout: '5s',
+      rateLimit: null,
+      maxInFlight: 4,
+    })
+  })
+
+  it('creates with settings and lists them', async () => {
+    const r = await send('POST', '/webhooks/subscription', {
+      ...base,
+      rateLimit: '600/m',
+      retrySchedule: ['1m'],
+    })
     expect(r.statusCode).toBe(201)
-    const s = r.json().subscription
-    expect(s).toMatchObject({ ...sub, filter: null, paused: false })
-    expect(s).not.toHaveProperty('verification')
+    const list = (await get('/webhooks/subscription')).json().subscriptions
+    expect(list[0]).toMatchObject({ rateLimit: '600/m', retrySchedule: ['1m'], timeout: null })
   })
 
-  it('saves, shows, replaces and removes a filter; keeps it when PUT leaves it out', async () => {
-    const filter = {
-      $or: [{ 'site.ref': { $in: [1, 2] } }, { 'site.primaryDomain.domainName': { $prefix: 'shop.' } }],
-    }
-    const created = (await call('POST', '/webhooks/subscription', { ...sub, filter })).json().subscription
-    expect(created.filter).toEqual(filter)
-    const id = created.id
-    expect((await call('PUT', `/webhooks/subscription/${id}`, sub)).json().subscription.filter).toEqual(
-      filter,
-    )
-    expect((await call('GET', `/webhooks/subscription/${id}`)).json().subscription.filter).toEqual(filter)
-    const removed = await call('PUT', `/webhooks/subscription/${id}`, { ...sub, filter: null })
-    expect(removed.json().subscription.filter).toBeNull()
+  it.each([
+    [{ retrySchedule: [] }, 'invalid_retry_schedule', '/retrySchedule'],
+    [{ retrySchedule: ['10s', 'soon', '1m'] }, 'invalid_retry_schedule', '/retrySchedule/1'],
+    [{ retrySchedule: ['10s', '0s'] }, 'invalid_retry_schedule', '/retrySchedule/1'],
+    [{ retrySchedule: ['8d'] }, 'invalid_retry_schedule', '/retrySchedule/0'],
+    [
+      { retrySchedule: Array.from({ length: 51 }, () => '1s') },
+      'invalid_retry_schedule',
+      '/retrySchedule/50',
+    ],
+    [{ timeout: '50ms' }, 'invalid_timeout', '/timeout'],
+    [{ timeout: '10m' }, 'invalid_timeout', '/timeout'],
+    [{ timeout: 'fast' }, 'invalid_timeout', '/timeout'],
+    [{ rateLimit: '10/h' }, 'invalid_rate_limit', '/rateLimit'],
+    [{ rateLimit: '0/s' }, 'invalid_rate_limit', '/rateLimit'],
+    [{ rateLimit: 'ten' }, 'invalid_rate_limit', '/rateLimit'],
+    [{ maxInFlight: 0 }, 'invalid_max_in_flight', '/maxInFlight'],
+    [{ maxInFlight: 1001 }, 'invalid_max_in_flight', '/maxInFlight'],
+    [{ maxInFlight: 1.5 }, 'invalid_request', '/maxInFlight'],
+    [{ retrySchedule: '10s' }, 'invalid_request', '/retrySchedule'],
+  ])('refuses %j with 400 %s at %s, creating nothing', async (settings, code, path) => {
+    const r = await send('POST', '/webhooks/subscription', { ...base, ...settings })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error.code).toBe(code)
+    expect(r.json().error.details.map((d: { path: string }) => d.path)).toContain(path)
+    expect((await get('/webhooks/subscription')).json().subscriptions).toEqual([])
   })
 
-  it('answers 400 invalid_filter naming the bad part, and saves nothing', async () => {
-    for (const [filter, path] of [
-      [{ $and: [{ 'site.ref': 1 }, { amount: { $gt: {} } }] }, '/filter/$and/1/amount/$gt'],
-      [{ 'site.ref': { $regex: 'x' } }, '/filter/site.ref/$regex'],
-      [{ $or: {} }, '/filter/$or'],
-    ] as const) {
-      const r = await call('POST', '/webhooks/subscription', { ...sub, filter })
-      expect(r.statusCode).toBe(400)
-      expect(r.json().error.code).toBe('invalid_filter')
-      expect(r.json().error.details[0].path).toBe(path)
-    }
-    // Not an object at all: the same error, naming the filter itself.
-    for (const filter of [[1], 'x', 3, true]) {
-      const r = await call('POST', '/webhooks/subscription', { ...sub, filter })
-      expect(r.statusCode).toBe(400)
-      expect(r.json().error).toMatchObject({ code: 'invalid_filter', details: [{ path: '/filter' }] })
-    }
-    expect((await call('GET', '/webhooks/subscription')).json().subscriptions).toEqual([])
-  })
-
-  it('pauses and resumes by PUT or by route, in its own environment only', async () => {
-    const s = (await call('POST', '/webhooks/subscription', { ...sub, paused: true })).json().subscription
-    expect(s.paused).toBe(true)
-    expect((await call('POST', `/webhooks/subscription/${s.id}/resume`)).json().subscription.paused).toBe(
-      false,
-    )
-    expect((await call('POST', `/webhooks/subscription/${s.id}/pause`)).json().subscription.paused).toBe(true)
-    expect(
-      (await call('PUT', `/webhooks/subscription/${s.id}`, { ...sub, paused: false })).json().subscription
-        .paused,
-    ).toBe(false)
-    for (const action of ['pause', 'resume', 'verify']) {
-      const other = await call(
-        'POST',
-        `/webhooks/subscription/${s.id}/${action}`,
-        undefined,
-        h.other.consumer,
-      )
-      expect(other.statusCode).toBe(404)
-    }
-    expect(
-      (await call('POST', `/webhooks/subscription/${s.id}/pause`, undefined, h.publisher)).statusCode,
-    ).toBe(403)
-  })
-
-  it('verify starts a verification and shows its state', async () => {
-    const s = (await call('POST', '/webhooks/subscription', sub)).json().subscription
-    const r = await call('POST', `/webhooks/subscription/${s.id}/verify`)
-    expect(r.statusCode).toBe(202)
-    expect(r.json().subscription).toMatchObject({
-      verification: 'pending',
-      verificationDetail: { attempts: 0, lastError: null },
+  it('refuses a bad setting on PUT and leaves the subscription as it was', async () => {
+    const id = (await send('POST', '/webhooks/subscription', { ...base, maxInFlight: 2 })).json().subscription
+      .id
+    const r = await send('PUT', `/webhooks/subscription/${id}`, { ...base, retrySchedule: ['1s', '-1s'] })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().error).toMatchObject({
+      code: 'invalid_retry_schedule',
+      details: [{ path: '/retrySchedule/1' }],
     })
-    // The challenge itself is never shown.
-    expect(JSON.stringify(r.json())).not.toMatch(/challenge/)
+    expect(r.json().error.message).toContain('retrySchedule[1]')
+    expect((await get(`/webhooks/subscription/${id}`)).json().subscription).toMatchObject({
+      maxInFlight: 2,
+      retrySchedule: null,
+    })
   })
 
-  it('publish counts only the deliveries a filter lets through', async () => {
-    await call('POST', '/webhooks/subscription', { ...sub, filter: { 'site.ref': 3412 } })
-    await call('POST', '/webhooks/subscription', { ...sub, filter: { 'site.ref': { $ne: 3412 } } })
-    await call('POST', '/webhooks/subscription', sub)
-    const payload = eventTypes.find((t) => t.name === 'site.publish')!.example
-    const one = await call('POST', '/events', payload, h.publisher)
-    expect(one.json().event.deliveries).toBe(2)
-    const batch = await call(
-      'POST',
-      '/events/batch',
-      {
-        events: [{ payload }, { payload: { ...payload, site: { ...(payload['site'] as object), ref: 1 } } }],
-      },
-      h.publisher,
-    )
-    expect(batch.json().events.map((e: { deliveries: number }) => e.deliveries)).toEqual([2, 2])
+  it("gives a published event's and a test event's delivery the subscription's own attempt limit", async () => {
+    const own = (
+      await send('POST', '/webhooks/subscription', { ...base, retrySchedule: ['1s', '2s', '3s'] })
+    ).json().subscription
+    const plain = (await send('POST', '/webhooks/subscription', base)).json().subscription
+    const publish = await h.app.inject({
+      method: 'POST',
+      url: '/events',
+      headers: { authorization: h.publisher },
+      payload: JSON.parse(
+        JSON.stringify(h.hookpost.eventTypes.find((t) => t.name === 'site.publish')!.example),
+      ),
+    })
+    expect(publish.statusCode).toBe(202)
+    const limits = async (subscriptionId: string) =>
+      (await h.store.deliveries.list(h.envId, { subscriptionId, limit: 10 })).map((d) => d.attemptLimit)
+    // The harness's service schedule has two delays: three attempts.
+    expect(await limits(own.id)).toEqual([4])
+    expect(await limits(plain.id)).toEqual([3])
+    const test = await h.app.inject({
+      method: 'POST',
+      url: `/webhooks/subscription/${own.id}/test`,
+      headers: { authorization: h.consumer },
+    })
+    expect(test.statusCode).toBe(202)
+    expect(await limits(own.id)).toEqual([4, 4])
   })
 
-  it('tries a filter on a payload without saving or sending anything', async () => {
-    const payload = eventTypes.find((t) => t.name === 'store.order_updated')!.example
-    const yes = await call('POST', '/webhooks/filter/test', {
-      filter: { 'order.price': { $gt: 50 } },
-      payload,
-    })
-    expect(yes.json()).toEqual({ matches: true })
-    const no = await call('POST', '/webhooks/filter/test', {
-      filter: { 'order.status': 'dispatched' },
-      payload,
-    })
-    expect(no.json()).toEqual({ matches: false })
-    const bad = await call('POST', '/webhooks/filter/test', { filter: { x: { $nope: 1 } }, payload })
-    expect(bad.statusCode).toBe(400)
-    expect(bad.json().error.details[0].path).toBe('/filter/x/$nope')
+  it('documents the settings in /openapi.json', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const text = JSON.stringify(doc)
+    for (const f of ['retrySchedule', 'rateLimit', 'maxInFlight', 'HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX'])
+      expect(text).toContain(f)
   })
 })

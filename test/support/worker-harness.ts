@@ -11,8 +11,9 @@ import type { Store } from '../../src/store/store.ts'
 export interface WorkerHarness {
   hookpost: Hookpost
   store: Store
-  worker: DeliveryWorker
+  /** The secret box the worker opens signing secrets with (a second worker needs the same). */
   box: SecretBox
+  worker: DeliveryWorker
   envId: string
   /** The environment's current signing secret (rotated once so the test knows it). */
   secret: string
@@ -61,8 +62,8 @@ export async function workerHarness(
   return {
     hookpost,
     store,
-    worker,
     box,
+    worker,
     envId: env.id,
     secret,
     async close() {

@@ -8,14 +8,14 @@ const client = (flags: Flags) => new ApiClient(clientOptionsOf(flags)).requireCr
 const sub = (id: string) => `/webhooks/subscription/${encodeURIComponent(id)}`
 
 /** Adds `--filter <json>` and `--paused [bool]` to a create or update command. */
-export function withSettingsOptions(cmd: Command): Command {
+export function withControlOptions(cmd: Command): Command {
   return cmd
     .option('--filter <json>', 'a JSON filter on the payload, e.g. \'{"site.ref": 3412}\'; null removes it')
     .option('--paused [bool]', 'keep deliveries pending, send none (true or false; alone: true)')
 }
 
 /** The API fields for the options given; absent options are left out (unchanged on update). */
-export function settingsOf(flags: Flags): { filter?: unknown; paused?: boolean } {
+export function controlsOf(flags: Flags): { filter?: unknown; paused?: boolean } {
   const out: { filter?: unknown; paused?: boolean } = {}
   const f = flags['filter']
   if (typeof f === 'string') {

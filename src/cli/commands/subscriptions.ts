@@ -2,7 +2,8 @@
 import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
-import { registerControls, settingsOf, withSettingsOptions } from './subscription-controls.ts'
+import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
+import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
   id: string
@@ -50,7 +51,7 @@ export function register(program: Command): void {
       })
     })
 
-  withSettingsOptions(withClientOptions(subs.command('create'), 'consumer'))
+  withControlOptions(withSettingsOptions(withClientOptions(subs.command('create'), 'consumer')))
     .description('subscribe an endpoint URL to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go')
@@ -61,7 +62,8 @@ export function register(program: Command): void {
           event: flags['event'],
           url: flags['endpoint'],
           active: flags['inactive'] !== true,
-          ...settingsOf(flags),
+          ...settingsBody(flags),
+          ...controlsOf(flags),
         },
       })
       output(flags, r, () => fields(r.subscription))
@@ -75,9 +77,9 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withSettingsOptions(withClientOptions(subs.command('update'), 'consumer'))
+  withControlOptions(withSettingsOptions(withClientOptions(subs.command('update'), 'consumer')))
     .argument('<subscriptionId>')
-    .description('change the event, endpoint or active flag of a subscription')
+    .description('change the event, endpoint, active flag or delivery settings of a subscription')
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
@@ -88,7 +90,9 @@ export function register(program: Command): void {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
         url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
-        ...settingsOf(flags),
+        // Settings not given are left out: the API keeps them.
+        ...settingsBody(flags),
+        ...controlsOf(flags),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
       output(flags, r, () => fields(r.subscription))

@@ -23,6 +23,7 @@ import {
   Time,
 } from './layout.tsx'
 import { SubscriptionControls } from './subscription-controls.tsx'
+import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
@@ -354,6 +355,8 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  /** The delivery settings form as posted, and why it was refused. */
+  settings?: { values: SettingsFormValues; error: string } | undefined
 }) {
   const { ctx, sub } = props
   const self = `${base}/subscriptions/${sub.id}`
@@ -437,6 +440,13 @@ export function SubscriptionPage(props: {
       </section>
 
       <SubscriptionControls ctx={ctx} sub={sub} types={props.types} self={self} />
+      <SubscriptionSettingsSection
+        ctx={ctx}
+        sub={sub}
+        action={`${self}/settings`}
+        values={props.settings?.values}
+        error={props.settings?.error}
+      />
 
       <section id="health" aria-labelledby="health-h" class="card">
         <h2 id="health-h">Health</h2>

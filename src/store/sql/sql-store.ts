@@ -38,15 +38,16 @@ import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
 import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
+import { deleteBudget, settingsColumns, toSettings, withinBudgets } from './subscription-budgets.ts'
 import {
   applyHeld,
   claimVerifications,
   heldNow,
+  holdColumns,
+  holdFieldsOf,
   holdPending,
   holdWhereHeld,
   recordVerification,
-  settingsColumns,
-  settingsOf,
 } from './subscription-holds.ts'
 
 /** The driver's code of an unavailable store's error, for the server log and readiness. */
@@ -145,7 +146,8 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
     failureCount: Number(r.failure_count),
   },
   deactivatedReason: r.deactivated_reason,
-  ...settingsOf(r),
+  settings: toSettings(r),
+  ...holdFieldsOf(r),
 })
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
@@ -479,7 +481,8 @@ export class SqlStore implements Store {
             ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
-            ...settingsColumns(s),
+            ...settingsColumns(s.settings),
+            ...holdColumns(s),
           })
           .execute()
       }),
@@ -507,7 +510,8 @@ export class SqlStore implements Store {
               deactivated_reason: s.deactivatedReason,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
-              ...settingsColumns(s),
+              ...settingsColumns(s.settings),
+              ...holdColumns(s),
             })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
@@ -530,6 +534,7 @@ export class SqlStore implements Store {
             .executeTakeFirst()
           if (Number(r.numDeletedRows) === 0) return false
           await cancelPending(tx, id, now, 'subscription_deleted')
+          await deleteBudget(tx, id)
           return true
         }),
       ),
@@ -860,9 +865,31 @@ export class SqlStore implements Store {
         scanExhausted = found.length < candidates
         due.push(...(scan.room ? withinRoom(found, scan.room, left, crowded) : found))
       }
-      const claimed = due.length === 0 ? [] : await this.#lease(tx, due, input, token, leaseUntil)
-      return { deliveries: claimed, scanExhausted, drained, crowded }
+      const budgeted = await this.#withinBudgets(tx, due, input.now)
+      const claimed =
+        budgeted.rows.length === 0 ? [] : await this.#lease(tx, budgeted.rows, input, token, leaseUntil)
+      return { deliveries: claimed, scanExhausted, drained, crowded, throttled: budgeted.throttled }
     })
+  }
+
+  /** The due rows within their subscriptions' budgets (rateLimit, maxInFlight): subscription-budgets.ts. */
+  async #withinBudgets(
+    tx: Transaction<Database>,
+    due: DueRow[],
+    now: number,
+  ): Promise<{ rows: DueRow[]; throttled: Map<string, number> }> {
+    if (due.length === 0) return { rows: due, throttled: new Map() }
+    const subIds = padded([...new Set(due.map((r) => r.subscription_id))])
+    const limitedOf = this.#prepared.get(`claim.limited:${subIds.length}`, (p) =>
+      tx
+        .selectFrom('subscriptions')
+        .select(['id', 'rate_limit_count', 'rate_limit_period_ms', 'max_in_flight'])
+        .where('id', 'in', listParams(p, 'id', subIds.length))
+        .where((w) => w.or([w('rate_limit_count', 'is not', null), w('max_in_flight', 'is not', null)])),
+    )
+    const limited = (await tx.executeQuery(limitedOf.bind(listValues('id', subIds)))).rows
+    if (limited.length === 0) return { rows: due, throttled: new Map() }
+    return withinBudgets(tx, due, limited, now, this.#traits.skipLocked)
   }
 
   /** Due rows, oldest first: of one subscription (its own index range) or across all but some. */
@@ -1437,13 +1464,23 @@ export class SqlStore implements Store {
           ).map((r) => r.id)
           const ids = found.slice(0, opts.chunk)
           if (ids.length > 0) {
+            // A fresh budget of the subscription's own schedule when it has one.
+            const sub = await tx
+              .selectFrom('subscriptions')
+              .select('retry_schedule')
+              .where('id', '=', job.subscription_id)
+              .executeTakeFirst()
+            const extra =
+              sub?.retry_schedule != null && opts.extraAttemptsFor
+                ? opts.extraAttemptsFor(JSON.parse(sub.retry_schedule) as number[])
+                : opts.extraAttempts
             await tx
               .updateTable('deliveries')
               .set((eb) => ({
                 status: 'pending',
                 next_attempt_at: now,
                 lease_token: null,
-                attempt_limit: eb('attempts', '+', opts.extraAttempts),
+                attempt_limit: eb('attempts', '+', extra),
                 updated: now,
               }))
               .where('id', 'in', ids)
@@ -1715,10 +1752,17 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
     .execute()
 }
 
-/** Subscriptions (id, ordered, held, filter) per environment and event type, read once per transaction. */
+/** Subscriptions (id, ordered, retry schedule, held, filter) per environment and event type, read once per transaction. */
 type FanOuts = Map<
   string,
-  { id: string; ordered: number; held: number; filter: string | null; updated: number }[]
+  {
+    id: string
+    ordered: number
+    retry_schedule: string | null
+    held: number
+    filter: string | null
+    updated: number
+  }[]
 >
 
 /** True when a publish created deliveries that a worker should look for. */
@@ -1792,7 +1836,7 @@ async function publishIn(
   const fanOut = prepared.get('publish.subscriptions', (p) =>
     tx
       .selectFrom('subscriptions')
-      .select(['id', 'ordered', 'held', 'filter', 'updated'])
+      .select(['id', 'ordered', 'retry_schedule', 'held', 'filter', 'updated'])
       .where('env_id', '=', p('envId'))
       .where('event', '=', p('eventName'))
       .where('active', '=', 1)
@@ -1820,7 +1864,10 @@ async function publishIn(
       event,
       s.id,
       input.newDeliveryId(),
-      input.attemptLimit,
+      // A subscription's own schedule gives its own limit (the core's rule, retry-policy.ts).
+      s.retry_schedule !== null && input.attemptLimitFor
+        ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
+        : input.attemptLimit,
       Number(s.ordered) === 1 ? event.orderingKey : null,
     )
     // Held (paused, endpoint not verified): created and kept, not due until released.

@@ -14,7 +14,7 @@ import type { Database } from './database.ts'
 type Db = Kysely<Database> | Transaction<Database>
 
 /** The columns of migration 11 as a row sets them (create and update). */
-export function settingsColumns(s: SubscriptionRow) {
+export function holdColumns(s: SubscriptionRow) {
   const v = s.verification ?? null
   return {
     filter: s.filter ?? null,
@@ -29,7 +29,7 @@ export function settingsColumns(s: SubscriptionRow) {
 }
 
 /** Migration 11's fields of a subscription row. */
-export function settingsOf(r: {
+export function holdFieldsOf(r: {
   filter: string | null
   paused: number
   held: number
