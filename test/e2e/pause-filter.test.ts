@@ -48,7 +48,7 @@ function pauseAndFilterSuite(store: 'SQLite' | 'PostgreSQL') {
     }
     consumer = client(svc.url, await cred('consumer'))
     publisher = client(svc.url, await cred('publisher'))
-  }, 60_000)
+  }, 120_000)
   afterAll(async () => {
     await svc?.stop()
     svc?.cleanup()
@@ -201,7 +201,7 @@ describe('endpoint verification through the real service (HOOKPOST_VERIFY_ENDPOI
     }
     consumer = client(svc.url, await cred('consumer'))
     publisher = client(svc.url, await cred('publisher'))
-  }, 60_000)
+  }, 120_000)
   afterAll(async () => {
     await svc?.stop()
     svc?.cleanup()
