@@ -59,6 +59,7 @@ export function createHookpost(deps: HookpostDeps) {
       now,
       verifyEndpoints: deps.verifyEndpoints ?? false,
       onVerify: () => deps.onVerify?.(),
+      box,
       ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
     }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),

@@ -22,6 +22,7 @@ import { instrumentPublisher, loadTracing, tracedSender } from './observability/
 import { Maintenance } from './operations/maintenance.ts'
 import { OperatorNotifier } from './operations/operator-notifier.ts'
 import { HttpSender } from './outbound/http-sender.ts'
+import { outboundEgress, outboundSender, readExtraCaCerts } from './outbound/outbound-tls.ts'
 import { createSendingPolicy } from './outbound/sending-policy.ts'
 import { ThreadedSender } from './outbound/threaded-sender.ts'
 import { RelayHub, relayAwareSender } from './relay/relay-hub.ts'
@@ -49,6 +50,17 @@ export const redactPaths = [
   'req.headers.cookie',
   'headers.cookie',
   '*.ciphertext',
+  // Endpoint authentication (src/subscriptions/endpoint-auth.ts): nothing logs these; if it ever did.
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'clientSecret',
+  '*.clientSecret',
+  'privateKey',
+  '*.privateKey',
+  'auth',
+  '*.auth',
 ]
 
 export interface LogDestination {
@@ -246,7 +258,11 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const box = openSecretBox(config, log)
   const ownApi = { host: config.host, port: config.port, publicUrl: config.publicUrl }
   const addressPolicy = addressPolicyOf(config)
-  const sending = createSendingPolicy(addressPolicy, ownApi)
+  const egress = outboundEgress({
+    extraCaPem: config.extraCaCerts ? readExtraCaCerts(config.extraCaCerts) : undefined,
+    egressProxy: config.egressProxy,
+  })
+  const sending = createSendingPolicy(addressPolicy, ownApi, egress)
   const policy = retryPolicyOf(config)
   const failpoints = failpointsOf(config.failpoint)
   const userAgent = `Hookpost/${version}`
@@ -263,12 +279,12 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
           policy: addressPolicy,
           ownApi,
           connectionsPerOrigin: config.perSubscriptionConcurrency,
+          egress,
         })
       : undefined
   const sender = tracedSender(
     relayAwareSender(
-      direct ??
-        new HttpSender({ connect: sending.connect, connectionsPerOrigin: config.perSubscriptionConcurrency }),
+      direct ?? outboundSender(sending, config.perSubscriptionConcurrency),
       new HttpSender({
         connect: sending.relayConnect,
         connectionsPerOrigin: config.perSubscriptionConcurrency,
@@ -284,6 +300,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       store,
       sender,
       keyring,
+      box,
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
       maxTimeoutMs: subscriptionTimeoutMaxOf(config),
@@ -318,6 +335,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         store,
         sender,
         keyring,
+        box,
         userAgent,
         timeoutMs: config.requestTimeoutMs,
         log: log.child({ component: 'endpoint-verifier' }),

@@ -6,6 +6,7 @@ import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
 import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
+import { endpointInputOf } from './endpoint-auth-form.ts'
 import { render } from './views/layout.tsx'
 import {
   DeliveriesPage,
@@ -43,6 +44,7 @@ const logPageSize = 50
 const notices: Record<string, string> = {
   created: 'Subscription created.',
   saved: 'Changes saved.',
+  'auth-saved': 'Endpoint authentication saved.',
   activated: 'Subscription activated.',
   deactivated: 'Subscription deactivated; its pending deliveries were cancelled.',
   deleted: 'Subscription deleted; its pending deliveries were cancelled.',
@@ -193,6 +195,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       edit?: ReturnType<typeof valuesOf>
       activityError?: string
       replayError?: string
+      authError?: string
       settings?: { values: SettingsFormValues; error: string }
     } = {},
   ) {
@@ -217,6 +220,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           sentDeliveryId={isId(sent, 'dlv') ? sent : undefined}
           activityError={extra.activityError}
           replayError={extra.replayError}
+          authError={extra.authError}
           settings={extra.settings}
         />,
       ),
@@ -243,6 +247,26 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
   })
 
   subscriptionControlPages(app, deps, { base, envOf, refusal, page: subscriptionPage })
+  // Endpoint authentication and static headers (views/endpoint-auth-views.tsx).
+  app.post<SubParams>('/subscriptions/:id/auth', async (req, reply) => {
+    const env = envOf(req)
+    const current = await hookpost.subscriptions.get(env.id, req.params.id)
+    try {
+      const { event, url, active, ordered } = current
+      await hookpost.subscriptions.update(env.id, current.id, {
+        event,
+        url,
+        active,
+        ordered,
+        ...endpointInputOf(formOf(req)),
+      })
+      return seeOther(reply, `${base}/subscriptions/${current.id}?notice=auth-saved`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, current, { status: r.status, authError: r.message })
+    }
+  })
+
   // Delivery settings (docs/subscription-settings.md): the other fields stay as they are.
   app.post<SubParams>('/subscriptions/:id/settings', async (req, reply) => {
     const env = envOf(req)

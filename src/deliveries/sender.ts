@@ -7,6 +7,17 @@ export interface OutboundRequest {
   body: Buffer
   /** One total deadline for connect, send, headers and body. */
   timeoutMs: number
+  /** mTLS: the subscription's client certificate; the sender keeps one connection pool per id. */
+  clientIdentity?: ClientIdentity
+}
+
+export interface ClientIdentity {
+  /** Names the certificate and key (a digest of both): the pool's key. */
+  id: string
+  /** PEM, the chain after the leaf if any. */
+  certificate: string
+  /** PEM. */
+  privateKey: string
 }
 
 export type SendErrorCode =
@@ -18,6 +29,10 @@ export type SendErrorCode =
   | 'connection_reset'
   | 'network_error'
   | 'invalid_url'
+  /** The OAuth2 token of the subscription's auth could not be had (src/deliveries/oauth2-tokens.ts). */
+  | 'oauth2_token_error'
+  /** HOOKPOST_EGRESS_PROXY failed (refused, CONNECT answered non-2xx, no answer): not the endpoint's fault. */
+  | 'proxy_error'
 
 export type AttemptOutcome =
   | {

@@ -9,6 +9,7 @@ import type {
   SubscriptionRow,
 } from '../store/store.ts'
 import { presentSettings } from '../subscriptions/delivery-settings.ts'
+import { presentEndpoint } from '../subscriptions/endpoint-auth.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -45,6 +46,7 @@ export function presentSubscription(s: SubscriptionRow) {
           },
         }
       : {}),
+    ...presentEndpoint(s.endpoint),
     ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,
     health: {

@@ -1,5 +1,5 @@
-// Master key rotation: seals every signing secret and every Ed25519 private key again under
-// the current master key, in
+// Master key rotation: seals every signing secret, every Ed25519 private key and every
+// subscription's endpoint secrets (auth, static headers) again under the current master key, in
 // batches, while the service runs. Each row keeps its id and plaintext; only its key id and
 // ciphertext change, one row at a time, so a node that can open both keys (the new one as
 // current, the old one as previous) never meets a row it cannot open. Once this reports no
@@ -10,17 +10,18 @@ import type { AuditLog } from '../audit/audit-log.ts'
 import { operatorActor } from '../audit/audit-log.ts'
 import { endAllAccess } from '../sessions/dashboard-sessions.ts'
 import type { Store } from '../store/store.ts'
+import { endpointAssociatedData } from '../subscriptions/endpoint-auth.ts'
 import type { SecretBox } from './secret-box.ts'
 import { keyPairAssociatedData, secretAssociatedData } from './signing-keyring.ts'
 
-/** One table of sealed rows: signing secrets, Ed25519 key pairs. */
+/** One table of sealed rows: signing secrets, Ed25519 key pairs, subscriptions' endpoint secrets. */
 interface SealedRows {
   listAll(
     afterId: string | null,
     limit: number,
   ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
   reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
-  associatedData(envId: string): string
+  associatedData(row: { id: string; envId: string }): string
 }
 
 export interface MasterKeyRotationReport {
@@ -76,8 +77,13 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
   report.sessionsEnded = ended.sessions
   report.portalLinksVoided = ended.portalLinks
   const tables: SealedRows[] = [
-    { ...store.secrets, associatedData: secretAssociatedData },
-    { ...store.signingKeyPairs, associatedData: keyPairAssociatedData },
+    { ...store.secrets, associatedData: (r) => secretAssociatedData(r.envId) },
+    { ...store.signingKeyPairs, associatedData: (r) => keyPairAssociatedData(r.envId) },
+    {
+      listAll: store.subscriptions.listSealedEndpoints,
+      reseal: store.subscriptions.resealEndpoint,
+      associatedData: (r) => endpointAssociatedData(r.envId, r.id),
+    },
   ]
   for (const table of tables) {
     let after: string | null = null
@@ -90,7 +96,7 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
           report.alreadyCurrent++
           continue
         }
-        const aad = table.associatedData(row.envId)
+        const aad = table.associatedData(row)
         let plaintext: string
         try {
           plaintext = box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, aad)

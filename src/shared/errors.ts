@@ -45,6 +45,21 @@ export const errorCatalogue = {
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
   invalid_filter: { kind: 'invalid', message: 'The subscription filter is invalid.' },
+  endpoint_auth_invalid: { kind: 'invalid', message: 'The endpoint authentication is not valid.' },
+  client_certificate_invalid: {
+    kind: 'invalid',
+    message: 'The client certificate or its private key is not valid PEM.',
+  },
+  client_key_mismatch: {
+    kind: 'invalid',
+    message: 'The private key does not belong to the client certificate.',
+  },
+  client_certificate_expired: { kind: 'invalid', message: 'The client certificate is not valid now.' },
+  header_invalid: { kind: 'invalid', message: 'A static header name or value is not valid.' },
+  header_not_allowed: {
+    kind: 'invalid',
+    message: 'This header is set by Hookpost and cannot be a static header.',
+  },
   invalid_retry_schedule: {
     kind: 'invalid',
     message: 'The retry schedule must be 1 to 50 positive durations of at most 7d.',

@@ -94,8 +94,25 @@ export interface SubscriptionRow {
   held?: boolean
   /** Endpoint ownership verification (HOOKPOST_VERIFY_ENDPOINTS); absent or null: never asked. */
   verification?: EndpointVerification | null
+  /** Endpoint authentication and static headers; null (or absent) when none. */
+  endpoint?: EndpointAuthRow | null
   /** Its own delivery settings (docs/subscription-settings.md); absent or null fields: the global ones. */
   settings?: SubscriptionSettings | undefined
+}
+
+/** The public part of a subscription's endpoint authentication (shown back, secrets left out). */
+export type EndpointAuthPublic =
+  | { type: 'basic'; username: string }
+  | { type: 'bearer' }
+  | { type: 'oauth2'; tokenUrl: string; clientId: string; scope?: string }
+  | { type: 'mtls'; certificate: string }
+
+export interface EndpointAuthRow {
+  auth: EndpointAuthPublic | null
+  /** Names of the static headers, lower case; their values are sealed. */
+  headerNames: string[]
+  /** The secrets (password, token, client secret, private key, header values), sealed as one JSON. */
+  sealed: { keyId: string; ciphertext: string }
 }
 
 /** A subscription's own delivery settings; null: the service's setting applies. */
@@ -236,6 +253,8 @@ export interface CompleteInput {
   error: string | null
   outcome: Completion
   attempt: AttemptRow
+  /** false: the attempt says nothing about the endpoint (e.g. our egress proxy failed), its health is left alone. */
+  countsForHealth?: boolean
 }
 
 export interface PublishInput {
@@ -540,6 +559,13 @@ export interface Store {
       outcome: VerificationOutcome,
       now: number,
     ): Promise<boolean>
+    /** Subscriptions with sealed endpoint secrets, by ascending id after afterId (master key rotation). */
+    listSealedEndpoints(
+      afterId: string | null,
+      limit: number,
+    ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
+    /** Replaces the sealed endpoint secrets (sealed again); `updated` is left alone. False when no such row. */
+    resealEndpoint(id: string, keyId: string, ciphertext: string): Promise<boolean>
   }
   events: {
     /** One event of the environment, its body as stored (the bytes received); undefined elsewhere. */

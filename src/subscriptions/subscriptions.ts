@@ -1,10 +1,12 @@
 // Consumer use cases for subscriptions: one event type + one URL + an active flag, scoped to
 // the credential's environment. Another environment's ids are simply not found.
 import { findEventType } from '../events/event-types.ts'
+import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
 import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
+import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
 import { startVerification } from './endpoint-verification.ts'
 import { compileFilter } from './filter.ts'
 import { isHeld } from './hold.ts'
@@ -16,7 +18,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn extends DeliverySettingsIn {
+export interface SubscriptionIn extends EndpointInput, DeliverySettingsIn {
   event: string
   url: string
   active: boolean
@@ -32,6 +34,7 @@ export interface SubscriptionDeps {
   store: Store
   checkUrl: UrlCheck
   now: () => number
+  box?: SecretBox
   /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
   maxTimeoutMs?: number
   /** HOOKPOST_VERIFY_ENDPOINTS: a new URL must echo a challenge before anything is sent to it. */
@@ -54,6 +57,25 @@ export function subscriptions(deps: SubscriptionDeps) {
   const { store, checkUrl, now } = deps
   const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
   const verifyEndpoints = deps.verifyEndpoints ?? false
+
+  /** Endpoint auth and headers (src/subscriptions/endpoint-auth.ts): sealing needs the secret box. */
+  function endpoint(
+    input: SubscriptionIn,
+    envId: string,
+    id: string,
+    current: SubscriptionRow | undefined,
+    t: number,
+  ) {
+    if (input.auth === undefined && input.headers === undefined) return current?.endpoint ?? null
+    if (!deps.box) throw new Error('endpoint authentication needs the secret box')
+    return buildEndpoint(input, current?.endpoint, {
+      box: deps.box,
+      envId,
+      subscriptionId: id,
+      checkUrl,
+      now: t,
+    })
+  }
 
   /** Returns the URL to store: the canonical form when the policy gives one. */
   function validate(input: SubscriptionIn): string {
@@ -83,8 +105,9 @@ export function subscriptions(deps: SubscriptionDeps) {
       const settings = applySettings(undefined, input, limits)
       const filter = filterText(input.filter)
       const t = now()
+      const id = newId('sub', t)
       const row: SubscriptionRow = {
-        id: newId('sub', t),
+        id,
         envId,
         event: input.event,
         url,
@@ -94,6 +117,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        endpoint: endpoint(input, envId, id, undefined, t),
         settings,
         filter,
         paused: input.paused ?? false,
@@ -124,6 +148,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         url,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        endpoint: endpoint(input, envId, id, current, now()),
         settings,
         updated: t,
         filter,

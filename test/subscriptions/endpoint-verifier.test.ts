@@ -220,3 +220,39 @@ describe('endpoint verification of a destination that is not HTTP', () => {
     }
   })
 })
+
+describe('endpoint verification of an endpoint with its own authentication', () => {
+  it('sends the challenge with the endpoint auth and static headers a delivery carries', async () => {
+    const rx = await new TestReceiver().start()
+    const h = await workerHarness({ verifyEndpoints: true })
+    const sender = new HttpSender()
+    try {
+      rx.respond = (r) =>
+        r.headers['authorization'] === 'Bearer s3cret' && r.headers['x-team'] === 'billing'
+          ? { status: 200, body: challengeOf(r) }
+          : { status: 401, body: 'who are you' }
+      const verifier = new EndpointVerifier({
+        store: h.store,
+        sender,
+        keyring: new SigningKeyring(h.store, h.box),
+        box: h.box,
+        userAgent: 'Hookpost/test',
+        timeoutMs: 2000,
+        log: silentLogger,
+      })
+      const sub = await h.hookpost.subscriptions.create(h.envId, {
+        event: 'site.publish',
+        url: `${rx.url}/hook`,
+        active: true,
+        auth: { type: 'bearer', token: 's3cret' },
+        headers: { 'X-Team': 'billing' },
+      })
+      expect(await verifier.tick()).toBe(1)
+      expect((await h.hookpost.subscriptions.get(h.envId, sub.id)).verification?.state).toBe('verified')
+    } finally {
+      await h.close()
+      await sender.close()
+      await rx.stop()
+    }
+  })
+})

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
 import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
+import { authOf, headersOf, withEndpointAuthOptions } from './endpoint-auth-flags.ts'
 import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
@@ -16,6 +17,7 @@ interface Subscription {
   paused?: boolean
   verification?: string
   health?: { consecutiveFailures: number; successRate: number | null }
+  headers?: Record<string, string>
 }
 
 const client = (flags: Flags) => new ApiClient(clientOptionsOf(flags)).requireCredentials()
@@ -51,17 +53,23 @@ export function register(program: Command): void {
       })
     })
 
-  withControlOptions(withSettingsOptions(withClientOptions(subs.command('create'), 'consumer')))
+  withControlOptions(
+    withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false)),
+  )
     .description('subscribe an endpoint URL to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go')
     .option('--inactive', 'create it inactive')
     .action(async (flags: Flags) => {
+      const auth = authOf(flags)
+      const headers = headersOf(flags)
       const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
         json: {
           event: flags['event'],
           url: flags['endpoint'],
           active: flags['inactive'] !== true,
+          ...(auth ? { auth } : {}),
+          ...(headers ? { headers } : {}),
           ...settingsBody(flags),
           ...controlsOf(flags),
         },
@@ -77,19 +85,28 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withControlOptions(withSettingsOptions(withClientOptions(subs.command('update'), 'consumer')))
+  withControlOptions(
+    withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('update'), 'consumer'), true)),
+  )
     .argument('<subscriptionId>')
-    .description('change the event, endpoint, active flag or delivery settings of a subscription')
+    .description(
+      'change the event, endpoint, active flag, delivery settings, auth or static headers of a subscription',
+    )
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
     .action(async (id: string, flags: Flags) => {
       const c = client(flags)
+      const auth = authOf(flags)
       const { subscription: s } = await c.call<{ subscription: Subscription }>('GET', sub(id))
+      // Auth and headers left out of the PUT stay as stored; stored header values are sent as ****.
+      const headers = headersOf(flags, Object.keys(s.headers ?? {}))
       const body = {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
         url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
+        ...(auth !== undefined ? { auth } : {}),
+        ...(headers !== undefined ? { headers } : {}),
         // Settings not given are left out: the API keeps them.
         ...settingsBody(flags),
         ...controlsOf(flags),

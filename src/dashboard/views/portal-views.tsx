@@ -6,6 +6,7 @@ import type { EventType } from '../../events/event-types.ts'
 import type { AttemptRow, DeliveryRow, ReplayJobRow, SubscriptionRow } from '../../store/store.ts'
 import { prettyJson } from '../pretty-json.ts'
 import { successRate } from '../stats.ts'
+import { EndpointAuthSettings } from './endpoint-auth-views.tsx'
 import {
   ActiveBadge,
   Copyable,
@@ -355,6 +356,7 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  authError?: string | undefined
   /** The delivery settings form as posted, and why it was refused. */
   settings?: { values: SettingsFormValues; error: string } | undefined
 }) {
@@ -437,6 +439,7 @@ export function SubscriptionPage(props: {
             </div>
           </form>
         </details>
+        <EndpointAuthSettings ctx={ctx} sub={sub} action={`${self}/auth`} error={props.authError} />
       </section>
 
       <SubscriptionControls ctx={ctx} sub={sub} types={props.types} self={self} />

@@ -199,4 +199,17 @@ export const postgresMigrations: readonly Migration[] = [
         subscription_id text primary key, window_start bigint not null, used integer not null)`,
     ],
   },
+  {
+    version: 14,
+    name: 'endpoint_auth',
+    statements: [
+      // A subscription's endpoint authentication and static headers: the public part (auth type,
+      // username, token URL, client id, certificate, header names) as JSON, the secrets
+      // (passwords, tokens, client secret, private key, header values) sealed like a signing
+      // secret, never in the clear.
+      `alter table subscriptions add column endpoint_auth text`,
+      `alter table subscriptions add column endpoint_secret_key_id text`,
+      `alter table subscriptions add column endpoint_secret text`,
+    ],
+  },
 ]

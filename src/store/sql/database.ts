@@ -63,6 +63,9 @@ export interface Database {
     verification_attempts: Generated<number>
     verification_next_at: Generated<number | null>
     verification_error: Generated<string | null>
+    endpoint_auth: string | null
+    endpoint_secret_key_id: string | null
+    endpoint_secret: string | null
     /** Migration 12: its own delivery settings (JSON array of ms; null: the global ones). */
     retry_schedule: string | null
     timeout_ms: number | null

@@ -17,6 +17,7 @@ import type {
   CredentialRow,
   DeliveryRow,
   DeliveryStatus,
+  EndpointAuthRow,
   EnvironmentRow,
   OperationalEventRow,
   OperationalEventType,
@@ -146,9 +147,31 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
     failureCount: Number(r.failure_count),
   },
   deactivatedReason: r.deactivated_reason,
+  endpoint: toEndpoint(r),
   settings: toSettings(r),
   ...holdFieldsOf(r),
 })
+
+function toEndpoint(r: Selectable<Database['subscriptions']>): EndpointAuthRow | null {
+  if (r.endpoint_auth === null || r.endpoint_secret === null || r.endpoint_secret_key_id === null) return null
+  const shape = JSON.parse(r.endpoint_auth) as Pick<EndpointAuthRow, 'auth' | 'headerNames'>
+  return {
+    auth: shape.auth,
+    headerNames: shape.headerNames,
+    sealed: { keyId: r.endpoint_secret_key_id, ciphertext: r.endpoint_secret },
+  }
+}
+
+/** The endpoint columns of a row being written; nothing when the row does not say (left as stored). */
+function endpointColumns(s: SubscriptionRow) {
+  if (s.endpoint === undefined) return {}
+  const e = s.endpoint
+  return {
+    endpoint_auth: e === null ? null : JSON.stringify({ auth: e.auth, headerNames: e.headerNames }),
+    endpoint_secret_key_id: e === null ? null : e.sealed.keyId,
+    endpoint_secret: e === null ? null : e.sealed.ciphertext,
+  }
+}
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
   id: r.id,
@@ -481,6 +504,7 @@ export class SqlStore implements Store {
             ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
+            ...endpointColumns(s),
             ...settingsColumns(s.settings),
             ...holdColumns(s),
           })
@@ -510,6 +534,7 @@ export class SqlStore implements Store {
               deactivated_reason: s.deactivatedReason,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
+              ...endpointColumns(s),
               ...settingsColumns(s.settings),
               ...holdColumns(s),
             })
@@ -552,6 +577,34 @@ export class SqlStore implements Store {
           .execute((tx) => recordVerification(tx, id, challenge, outcome, now))
         if (r.released) this.#traits.announceWork?.()
         return r.applied
+      }),
+    listSealedEndpoints: (afterId, limit) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('subscriptions')
+            .select(['id', 'env_id', 'endpoint_secret_key_id', 'endpoint_secret'])
+            .where('endpoint_secret', 'is not', null)
+            .$if(afterId !== null, (q) => q.where('id', '>', afterId!))
+            .orderBy('id')
+            .limit(limit)
+            .execute()
+        ).map((r) => ({
+          id: r.id,
+          envId: r.env_id,
+          keyId: r.endpoint_secret_key_id ?? '',
+          ciphertext: r.endpoint_secret ?? '',
+        })),
+      ),
+    resealEndpoint: (id, keyId, ciphertext) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .updateTable('subscriptions')
+          .set({ endpoint_secret_key_id: keyId, endpoint_secret: ciphertext })
+          .where('id', '=', id)
+          .where('endpoint_secret', 'is not', null)
+          .executeTakeFirst()
+        return Number(r.numUpdatedRows) > 0
       }),
   }
 
@@ -1132,10 +1185,14 @@ export class SqlStore implements Store {
         }
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
-        const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
-        entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
-        if (o.kind === 'gone') entry.gone = true
-        outcomes.set(u.subscription_id, entry)
+        // The core decides which attempts speak about the endpoint (src/deliveries/health-rules.ts):
+        // the others neither count nor trigger a deactivation.
+        if (r.countsForHealth !== false) {
+          const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
+          entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
+          if (o.kind === 'gone') entry.gone = true
+          outcomes.set(u.subscription_id, entry)
+        }
         if (o.kind === 'failed' || o.kind === 'gone') {
           ops.push(
             opEvent(u.env_id, 'delivery.failed', now, {
