@@ -5,8 +5,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
-import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { endpointInputOf } from './endpoint-auth-form.ts'
+import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { render } from './views/layout.tsx'
 import {
   DeliveriesPage,

@@ -2,8 +2,8 @@
 import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
-import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
 import { authOf, headersOf, withEndpointAuthOptions } from './endpoint-auth-flags.ts'
+import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
 import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
@@ -54,7 +54,9 @@ export function register(program: Command): void {
     })
 
   withControlOptions(
-    withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false)),
+    withSettingsOptions(
+      withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false),
+    ),
   )
     .description('subscribe an endpoint URL to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
