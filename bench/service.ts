@@ -268,6 +268,7 @@ export class HookpostService {
    */
   async setup(
     urls: string[],
+    filter?: Record<string, unknown>,
     /** JavaScript for every subscription's transformation (docs/transformations.md). */
     transformation?: string,
   ): Promise<{ publisherAuth: string; consumerAuth: string; secret: string; example: unknown }> {
@@ -310,6 +311,7 @@ export class HookpostService {
             event: 'account_holder.created',
             url,
             active: true,
+            ...(filter ? { filter } : {}),
             ...(transformation ? { transformation: { code: transformation } } : {}),
           },
         },

@@ -44,6 +44,10 @@ export interface HookpostDeps {
   transformer?: Transformer
   /** The largest body a transformation may produce (default 1 MiB). */
   maxTransformedBytes?: number
+  /** HOOKPOST_VERIFY_ENDPOINTS: new subscriptions' URLs must echo a challenge first. */
+  verifyEndpoints?: boolean
+  /** Called when an endpoint verification was started: wakes an in-process verifier. */
+  onVerify?: () => void
 }
 
 export function createHookpost(deps: HookpostDeps) {
@@ -60,6 +64,8 @@ export function createHookpost(deps: HookpostDeps) {
       checkUrl: deps.checkUrl,
       now,
       transformer: deps.transformer,
+      verifyEndpoints: deps.verifyEndpoints ?? false,
+      onVerify: () => deps.onVerify?.(),
       box,
       ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
     }),

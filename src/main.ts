@@ -34,6 +34,7 @@ import { randomToken } from './shared/ids.ts'
 import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
+import { EndpointVerifier } from './subscriptions/endpoint-verifier.ts'
 import { QuickJsTransformer } from './transformations/quickjs-transformer.ts'
 import { version } from './version.ts'
 import { buildWebApp } from './web-app.ts'
@@ -237,6 +238,7 @@ export async function openHookpost(
     retryPolicy: retryPolicyOf(config),
     maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
+    verifyEndpoints: config.verifyEndpoints,
   })
   return { hookpost, close: () => store.close() }
 }
@@ -298,11 +300,12 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     timeoutMs: config.transformTimeoutMs,
     memoryBytes: config.transformMemoryBytes,
   })
+  const keyring = new SigningKeyring(store, box)
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
       store,
       sender,
-      keyring: new SigningKeyring(store, box),
+      keyring,
       box,
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
@@ -337,6 +340,15 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
             log: log.child({ component: 'operator-webhook' }),
           })
         : undefined,
+      verifier: new EndpointVerifier({
+        store,
+        sender,
+        keyring,
+        box,
+        userAgent,
+        timeoutMs: config.requestTimeoutMs,
+        log: log.child({ component: 'endpoint-verifier' }),
+      }),
     })
   }
   const core = createHookpost({
@@ -350,6 +362,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     secretGraceMs: config.secretGraceMs,
     transformer,
     maxTransformedBytes: config.eventBodyLimitBytes,
+    verifyEndpoints: config.verifyEndpoints,
+    onVerify: () => maintenance?.wakeVerifier(),
     onWork: () => {
       worker?.wake()
       maintenance?.wake()

@@ -50,6 +50,7 @@ export interface Config {
   sendThread: boolean
   transformTimeoutMs: number
   transformMemoryBytes: number
+  verifyEndpoints: boolean
   extraCaCerts: string | undefined
   egressProxy: string | undefined
 }
@@ -528,6 +529,14 @@ export const settings = [
       if (n < 1024 * 1024) throw new Error(`"${raw}" must be between 1mb and 64mb`)
       return n
     },
+  },
+  {
+    key: 'verifyEndpoints',
+    env: 'HOOKPOST_VERIFY_ENDPOINTS',
+    flag: '--verify-endpoints',
+    default: 'false',
+    doc: '`true`: a new HTTP subscription (or a changed URL) gets nothing until its endpoint echoes a signed challenge (`verification: "pending"` → `"verified"`; docs/security.md)',
+    parse: bool,
   },
   {
     key: 'extraCaCerts',

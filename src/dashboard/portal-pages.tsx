@@ -6,6 +6,7 @@ import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
 import { endpointInputOf } from './endpoint-auth-form.ts'
+import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { transformationRoutes } from './transformation-routes.tsx'
 import { render } from './views/layout.tsx'
 import {
@@ -54,6 +55,7 @@ const notices: Record<string, string> = {
   retried: 'Retry queued: one more attempt now.',
   'key-created': 'Signing key created: deliveries now carry its v1a signature too.',
   'key-deleted': 'Signing key deleted: deliveries no longer carry its signature.',
+  ...controlNotices,
 }
 
 const noticeOf = (req: FastifyRequest) => {
@@ -248,6 +250,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     }
   })
 
+  subscriptionControlPages(app, deps, { base, envOf, refusal, page: subscriptionPage })
   // Endpoint authentication and static headers (views/endpoint-auth-views.tsx).
   app.post<SubParams>('/subscriptions/:id/auth', async (req, reply) => {
     const env = envOf(req)

@@ -388,6 +388,12 @@ export class DeliveryWorker {
     await this.#subscriptions.refresh(rows)
     const surplus: ClaimedDelivery[] = []
     for (const r of rows) {
+      // Held since it became due (paused, or an expired lease of an attempt in flight when it
+      // was): not sent; giving it back holds it in the store.
+      if (this.#subscriptions.get(r.subscriptionId)?.held) {
+        surplus.push(r)
+        continue
+      }
       this.#keys.set(r.id, keys)
       const q = this.#queued.get(r.subscriptionId) ?? []
       const busy = (this.#inFlight.get(r.subscriptionId) ?? 0) + q.length

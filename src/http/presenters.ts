@@ -35,6 +35,18 @@ export function presentSubscription(s: SubscriptionRow) {
     updated: iso(s.updated),
     ordered: s.ordered,
     transformation: s.transformation ? { code: s.transformation } : null,
+    filter: s.filter ? (JSON.parse(s.filter) as Record<string, unknown>) : null,
+    paused: s.paused ?? false,
+    ...(s.verification
+      ? {
+          verification: s.verification.state,
+          verificationDetail: {
+            attempts: s.verification.attempts,
+            nextAttemptAt: isoOrNull(s.verification.nextAt),
+            lastError: s.verification.lastError,
+          },
+        }
+      : {}),
     ...presentEndpoint(s.endpoint),
     ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,

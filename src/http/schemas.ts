@@ -180,6 +180,19 @@ export const SubscriptionIn = Type.Object(
           'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
       }),
     ),
+    // Any JSON here: the core checks it, so that every bad filter is 400 invalid_filter naming the part.
+    filter: Type.Optional(
+      Type.Unknown({
+        description:
+          'A JSON object filtering the payload: `{"<dot.path>": value}` or `{"<dot.path>": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|"$in"|"$nin"|"$exists"|"$prefix": …}}`, combined with `$and`, `$or`, `$not`. An event it does not match gets no delivery here. null removes it; unchanged on PUT when absent; anything else invalid is 400 invalid_filter. See docs/subscriptions.md.',
+      }),
+    ),
+    paused: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: deliveries are created and kept pending, none is sent; false: they go out oldest first (default false; unchanged on PUT when absent)',
+      }),
+    ),
     auth: Type.Optional(Type.Union([EndpointAuthIn, Type.Null()])),
     headers: Type.Optional(Type.Union([StaticHeadersIn, Type.Null()])),
     ...DeliverySettingsIn,
@@ -193,6 +206,14 @@ export const SubscriptionIn = Type.Object(
   { additionalProperties: false },
 )
 
+export const VerificationState = Type.Union(
+  [Type.Literal('pending'), Type.Literal('verified'), Type.Literal('failed')],
+  {
+    description:
+      'Endpoint ownership (HOOKPOST_VERIFY_ENDPOINTS): nothing is sent until `verified`; absent when never asked',
+  },
+)
+
 export const SubscriptionOut = Type.Object({
   id: Type.String(),
   event: Type.String(),
@@ -201,6 +222,16 @@ export const SubscriptionOut = Type.Object({
   created: IsoTime,
   updated: IsoTime,
   ordered: Type.Boolean(),
+  filter: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  paused: Type.Boolean(),
+  verification: Type.Optional(VerificationState),
+  verificationDetail: Type.Optional(
+    Type.Object({
+      attempts: Type.Integer({ description: 'challenges sent for this verification' }),
+      nextAttemptAt: Type.Union([IsoTime, Type.Null()]),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
   auth: Type.Optional(EndpointAuthOut),
   headers: Type.Optional(
     Type.Record(Type.String(), masked, { description: 'static header names; values shown as "****"' }),

@@ -44,6 +44,7 @@ export const errorCatalogue = {
   unknown_event_type: { kind: 'invalid', message: 'The event type is not in the catalogue.' },
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
+  invalid_filter: { kind: 'invalid', message: 'The subscription filter is invalid.' },
   endpoint_auth_invalid: { kind: 'invalid', message: 'The endpoint authentication is not valid.' },
   client_certificate_invalid: {
     kind: 'invalid',
@@ -87,6 +88,11 @@ export const errorCatalogue = {
   // Deliveries
   invalid_cursor: { kind: 'invalid', message: 'The pagination cursor is not valid.' },
   delivery_not_retryable: { kind: 'conflict', message: 'This delivery cannot be retried now.' },
+  delivery_held: {
+    kind: 'conflict',
+    message:
+      'Its subscription is paused or its endpoint is not verified: the delivery waits and goes out once the subscription is resumed or verified.',
+  },
   replay_not_found: { kind: 'not_found', message: 'No such replay.' },
   conflict: { kind: 'conflict', message: 'The resource conflicts with an existing one.' },
   // Server side

@@ -83,6 +83,19 @@ export interface SubscriptionRow {
   deactivatedReason: string | null
   /** The JavaScript of its transformation (defines `handler`), null when it has none. */
   transformation?: string | null
+  /** The payload filter's JSON text (checked when saved); absent or null: every event. */
+  filter?: string | null
+  /** Paused by its owner: deliveries are created and kept, none is sent. */
+  paused?: boolean
+  /**
+   * Nothing is sent while held (paused, or its endpoint not verified): its pending deliveries
+   * wait with no due time. The core decides it (subscriptions/hold.ts); the store keeps the
+   * deliveries in step: holding takes the due time off the pending ones not in flight,
+   * releasing makes them due again, oldest first.
+   */
+  held?: boolean
+  /** Endpoint ownership verification (HOOKPOST_VERIFY_ENDPOINTS); absent or null: never asked. */
+  verification?: EndpointVerification | null
   /** Endpoint authentication and static headers; null (or absent) when none. */
   endpoint?: EndpointAuthRow | null
   /** Its own delivery settings (docs/subscription-settings.md); absent or null fields: the global ones. */
@@ -122,6 +135,25 @@ export const noSettings: SubscriptionSettings = {
   rateLimit: null,
   maxInFlight: null,
 }
+
+export type VerificationState = 'pending' | 'verified' | 'failed'
+
+export interface EndpointVerification {
+  state: VerificationState
+  /** The challenge the endpoint must echo; the same on every attempt of one verification. */
+  challenge: string | null
+  /** Challenges sent for this verification so far. */
+  attempts: number
+  /** When the next challenge is due (pending only). */
+  nextAt: number | null
+  lastError: string | null
+}
+
+/** How a challenge went: verified, another try at `at`, or given up. */
+export type VerificationOutcome =
+  | { kind: 'verified' }
+  | { kind: 'retry'; at: number; error: string }
+  | { kind: 'failed'; error: string }
 
 export interface EventRow {
   id: string
@@ -239,6 +271,11 @@ export interface PublishInput {
   /** The attempt limit for a subscription with its own schedule (absent: attemptLimit for all). */
   attemptLimitFor?: (retryScheduleMs: readonly number[]) => number
   newDeliveryId: () => string
+  /**
+   * Whether the event goes to this subscription of its type (its filter, decided by the core);
+   * absent: every active one. Called inside the transaction, once per subscription.
+   */
+  accepts?: (subscription: { id: string; updated: number; filter: string }) => boolean
   /** Called inside the transaction, after every write and before the commit (crash tests). */
   beforeCommit?: () => void
 }
@@ -504,10 +541,28 @@ export interface Store {
     /** The rows of these ids, any environment (the worker's settings cache); missing ids left out. */
     getMany(ids: readonly string[]): Promise<SubscriptionRow[]>
     create(row: SubscriptionRow): Promise<void>
-    /** Replaces event, url, active. Deactivating cancels its pending deliveries. */
+    /**
+     * Replaces event, url, active and the settings. Deactivating cancels its pending deliveries;
+     * a change of `held` holds or releases them (see SubscriptionRow.held).
+     */
     update(row: SubscriptionRow): Promise<boolean>
     /** Deletes and cancels its pending deliveries. */
     delete(envId: string, id: string, now: number): Promise<boolean>
+    /**
+     * Leases pending verifications that are due: attempts+1, next try pushed to now + leaseMs
+     * (a node that dies mid-challenge leaves it due again). One node at a time per subscription.
+     */
+    claimVerifications(now: number, limit: number, leaseMs: number): Promise<SubscriptionRow[]>
+    /**
+     * Records a challenge's outcome, fenced by the challenge (a newer one wins); verified
+     * un-holds the subscription unless paused, releasing its held deliveries. False when fenced.
+     */
+    recordVerification(
+      id: string,
+      challenge: string,
+      outcome: VerificationOutcome,
+      now: number,
+    ): Promise<boolean>
     /** Subscriptions with sealed endpoint secrets, by ascending id after afterId (master key rotation). */
     listSealedEndpoints(
       afterId: string | null,
@@ -547,7 +602,8 @@ export interface Store {
     attempts(deliveryId: string): Promise<AttemptRow[]>
     /**
      * Due now and pending, with the attempt limit the core chose; undefined, changing nothing,
-     * while an attempt is in flight or when the row's status, attempts or limit differ from `seen`.
+     * while an attempt is in flight, while its subscription is held, or when the row's status,
+     * attempts or limit differ from `seen`.
      */
     retryNow(
       envId: string,
@@ -573,7 +629,10 @@ export interface Store {
       now: number,
       opts: { disableAfterMs: number },
     ): Promise<string[]>
-    /** Gives leases back untouched (the attempt was not made), e.g. on shutdown. */
+    /**
+     * Gives leases back untouched (the attempt was not made), e.g. on shutdown; due now, or held
+     * when the subscription is.
+     */
     release(items: readonly { id: string; leaseToken: string }[], now: number): Promise<void>
     /** Subscriptions with due deliveries, the longest-waiting first. */
     dueSubscriptions(now: number, limit: number): Promise<string[]>

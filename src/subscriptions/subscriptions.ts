@@ -7,6 +7,9 @@ import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
 import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
 import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
+import { startVerification } from './endpoint-verification.ts'
+import { compileFilter } from './filter.ts'
+import { isHeld } from './hold.ts'
 import { checkTransformation, type Transformer } from './transformation.ts'
 
 export type UrlVerdict =
@@ -24,19 +27,41 @@ export interface SubscriptionIn extends EndpointInput, DeliverySettingsIn {
   ordered?: boolean | undefined
   /** JavaScript run before each attempt (docs/transformations.md); null removes it, absent keeps it. */
   transformation?: { code: string } | null | undefined
+  /** A payload filter (filter.ts); null removes it; unchanged on update when absent. */
+  filter?: unknown
+  /** Stop sending, keep creating deliveries; unchanged on update when absent. */
+  paused?: boolean | undefined
 }
 
-export function subscriptions(deps: {
+export interface SubscriptionDeps {
   store: Store
   checkUrl: UrlCheck
   now: () => number
   box?: SecretBox
   /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
   maxTimeoutMs?: number
+  /** The sandbox that checks a transformation when it is saved (src/transformations/). */
   transformer?: Transformer | undefined
-}) {
+  /** HOOKPOST_VERIFY_ENDPOINTS: a new URL must echo a challenge before anything is sent to it. */
+  verifyEndpoints?: boolean
+  /** Told when a verification was started (wakes an in-process verifier). */
+  onVerify?: () => void
+}
+
+/** Verification applies to HTTP endpoints only (a broker destination has no one to echo). */
+const isHttp = (url: string) => /^https?:\/\//i.test(url)
+
+/** The filter's JSON text to store: checked (400 invalid_filter), null for none. */
+function filterText(filter: unknown): string | null {
+  if (filter === null || filter === undefined) return null
+  compileFilter(filter)
+  return JSON.stringify(filter)
+}
+
+export function subscriptions(deps: SubscriptionDeps) {
   const { store, checkUrl, now } = deps
   const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
+  const verifyEndpoints = deps.verifyEndpoints ?? false
 
   /** The transformation to store: checked when given, null to remove, the current one when absent. */
   async function transformationOf(input: SubscriptionIn, current: string | null): Promise<string | null> {
@@ -91,6 +116,7 @@ export function subscriptions(deps: {
       const url = validate(input)
       const settings = applySettings(undefined, input, limits)
       const transformation = await transformationOf(input, null)
+      const filter = filterText(input.filter)
       const t = now()
       const id = newId('sub', t)
       const row: SubscriptionRow = {
@@ -107,8 +133,13 @@ export function subscriptions(deps: {
         endpoint: endpoint(input, envId, id, undefined, t),
         settings,
         transformation,
+        filter,
+        paused: input.paused ?? false,
+        verification: verifyEndpoints && isHttp(url) ? startVerification(t) : null,
       }
+      row.held = isHeld(row)
       await store.subscriptions.create(row)
+      if (row.verification) deps.onVerify?.()
       return row
     },
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
@@ -116,7 +147,16 @@ export function subscriptions(deps: {
       const url = validate(input)
       const settings = applySettings(current.settings, input, limits)
       const transformation = await transformationOf(input, current.transformation ?? null)
+      const filter = input.filter === undefined ? (current.filter ?? null) : filterText(input.filter)
       const reactivated = input.active && !current.active
+      const t = now()
+      // A new URL is a new endpoint: verified again (or, with verification off, not at all).
+      const verification =
+        url === current.url
+          ? (current.verification ?? null)
+          : verifyEndpoints && isHttp(url)
+            ? startVerification(t)
+            : null
       const row: SubscriptionRow = {
         ...current,
         event: input.event,
@@ -126,7 +166,10 @@ export function subscriptions(deps: {
         endpoint: endpoint(input, envId, id, current, now()),
         settings,
         transformation,
-        updated: now(),
+        updated: t,
+        filter,
+        paused: input.paused ?? current.paused ?? false,
+        verification,
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated
           ? {
@@ -135,8 +178,41 @@ export function subscriptions(deps: {
             }
           : {}),
       }
+      row.held = isHeld(row)
+      if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      if (verification !== current.verification && verification) deps.onVerify?.()
+      return row
+    },
+    /** Pause (`true`) or resume: a resumed subscription's waiting deliveries go out oldest first. */
+    async setPaused(envId: string, id: string, paused: boolean): Promise<SubscriptionRow> {
+      const current = await get(envId, id)
+      const row: SubscriptionRow = { ...current, paused, updated: now() }
+      row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
       return row
+    },
+    /**
+     * Sends the endpoint a new challenge: the subscription is held (its deliveries wait) until
+     * the endpoint echoes it. Works whether HOOKPOST_VERIFY_ENDPOINTS is on or off.
+     */
+    async verify(envId: string, id: string): Promise<SubscriptionRow> {
+      const current = await get(envId, id)
+      if (!isHttp(current.url)) {
+        throw new AppError('invalid_request', {
+          message: 'Only an HTTP endpoint can be verified.',
+          details: [{ path: '/url', message: 'not an http(s) URL' }],
+        })
+      }
+      const t = now()
+      const row: SubscriptionRow = { ...current, verification: startVerification(t), updated: t }
+      row.held = isHeld(row)
+      if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      deps.onVerify?.()
+      return row
+    },
+    /** Whether a filter matches a payload (the portal's "does this example match"); sends nothing. */
+    testFilter(filter: unknown, payload: unknown): { matches: boolean } {
+      return { matches: filter === null || filter === undefined ? true : compileFilter(filter)(payload) }
     },
     async delete(envId: string, id: string): Promise<void> {
       if (!(await store.subscriptions.delete(envId, id, now()))) throw new AppError('subscription_not_found')

@@ -124,7 +124,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     const consumer = client(svc.url, t.consumer.authorization)
     const admin = client(svc.url, `Bearer ${svc.adminToken}`)
     let text = c.text
-    if (text.includes('sub_…') && /subscriptions (delete|update)/.test(text)) {
+    if (text.includes('sub_…') && /subscriptions (delete|update|pause|resume|verify)/.test(text)) {
       const own = await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',
         url: `${rx.url}/scratch`,

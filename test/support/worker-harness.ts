@@ -31,6 +31,8 @@ export async function workerHarness(
     transformer?: Transformer
     /** The sending policy's registration check (default: every URL). */
     checkUrl?: UrlCheck
+    /** HOOKPOST_VERIFY_ENDPOINTS for the core. */
+    verifyEndpoints?: boolean
   } = {},
 ): Promise<WorkerHarness> {
   const store = openSqliteStore(':memory:')
@@ -61,6 +63,7 @@ export async function workerHarness(
     retryPolicy: policy,
     secretGraceMs: 86_400_000,
     onWork: () => worker.wake(),
+    verifyEndpoints: opts.verifyEndpoints ?? false,
   })
   const env = await hookpost.environments.create({ name: 'acme' })
   const { secret } = await hookpost.secrets.rotate(env.id)

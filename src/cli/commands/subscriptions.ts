@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
 import { authOf, headersOf, withEndpointAuthOptions } from './endpoint-auth-flags.ts'
+import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
 import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
@@ -14,6 +15,8 @@ interface Subscription {
   created: string
   updated: string
   deactivatedReason?: string | null
+  paused?: boolean
+  verification?: string
   health?: { consecutiveFailures: number; successRate: number | null }
   headers?: Record<string, string>
 }
@@ -56,14 +59,23 @@ export function register(program: Command): void {
         if (r.subscriptions.length === 0) return 'no subscriptions'
         const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
         for (const s of r.subscriptions) {
-          const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
+          const held = s.paused
+            ? ' (paused)'
+            : s.verification && s.verification !== 'verified'
+              ? ` (${s.verification})`
+              : ''
+          const active = s.active ? `yes${held}` : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
           rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
         }
         return table(rows)
       })
     })
 
-  withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false))
+  withControlOptions(
+    withSettingsOptions(
+      withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false),
+    ),
+  )
     .description('subscribe an endpoint URL to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go')
@@ -80,6 +92,7 @@ export function register(program: Command): void {
           ...(auth ? { auth } : {}),
           ...(headers ? { headers } : {}),
           ...settingsBody(flags),
+          ...controlsOf(flags),
           ...(await transformationOf(flags)),
         },
       })
@@ -94,7 +107,9 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('update'), 'consumer'), true))
+  withControlOptions(
+    withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('update'), 'consumer'), true)),
+  )
     .argument('<subscriptionId>')
     .description(
       'change the event, endpoint, active flag, delivery settings, auth or static headers of a subscription',
@@ -118,6 +133,7 @@ export function register(program: Command): void {
         ...(headers !== undefined ? { headers } : {}),
         // Settings not given are left out: the API keeps them.
         ...settingsBody(flags),
+        ...controlsOf(flags),
         ...(await transformationOf(flags)),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
@@ -176,4 +192,6 @@ export function register(program: Command): void {
       )
       if (!r.allowed) process.exitCode = 1
     })
+
+  registerControls(subs)
 }

@@ -23,6 +23,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { SubscriptionControls } from './subscription-controls.tsx'
 import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
 import { TransformationSection, type TransformationView } from './transformation-editor.tsx'
 
@@ -443,6 +444,7 @@ export function SubscriptionPage(props: {
         <EndpointAuthSettings ctx={ctx} sub={sub} action={`${self}/auth`} error={props.authError} />
       </section>
 
+      <SubscriptionControls ctx={ctx} sub={sub} types={props.types} self={self} />
       <SubscriptionSettingsSection
         ctx={ctx}
         sub={sub}

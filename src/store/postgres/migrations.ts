@@ -166,6 +166,24 @@ export const postgresMigrations: readonly Migration[] = [
     ],
   },
   {
+    version: 11,
+    name: 'subscription_filters_and_holds',
+    statements: [
+      // A payload filter (its JSON text), pause, and the one "held" flag that pause and endpoint
+      // verification share: a held subscription's pending deliveries wait with no due time.
+      `alter table subscriptions add column filter text`,
+      `alter table subscriptions add column paused integer not null default 0`,
+      `alter table subscriptions add column held integer not null default 0`,
+      `alter table subscriptions add column verification text`,
+      `alter table subscriptions add column verification_challenge text`,
+      `alter table subscriptions add column verification_attempts integer not null default 0`,
+      `alter table subscriptions add column verification_next_at bigint`,
+      `alter table subscriptions add column verification_error text`,
+      `create index subscriptions_verification_due on subscriptions(verification_next_at)
+        where verification_next_at is not null`,
+    ],
+  },
+  {
     version: 12,
     name: 'subscription_settings',
     statements: [

@@ -54,6 +54,15 @@ export interface Database {
     success_count: Generated<number>
     failure_count: Generated<number>
     deactivated_reason: string | null
+    /** Migration 11: filter, pause, held, endpoint verification. */
+    filter: Generated<string | null>
+    paused: Generated<number>
+    held: Generated<number>
+    verification: Generated<string | null>
+    verification_challenge: Generated<string | null>
+    verification_attempts: Generated<number>
+    verification_next_at: Generated<number | null>
+    verification_error: Generated<string | null>
     endpoint_auth: string | null
     endpoint_secret_key_id: string | null
     endpoint_secret: string | null

@@ -40,6 +40,16 @@ import { type Param, PreparedQueries } from './prepared-queries.ts'
 import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
 import { deleteBudget, settingsColumns, toSettings, withinBudgets } from './subscription-budgets.ts'
+import {
+  applyHeld,
+  claimVerifications,
+  heldNow,
+  holdColumns,
+  holdFieldsOf,
+  holdPending,
+  holdWhereHeld,
+  recordVerification,
+} from './subscription-holds.ts'
 
 /** The driver's code of an unavailable store's error, for the server log and readiness. */
 function unavailableReason(e: unknown): string {
@@ -140,6 +150,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
   endpoint: toEndpoint(r),
   settings: toSettings(r),
   transformation: r.transformation ?? null,
+  ...holdFieldsOf(r),
 })
 
 function toEndpoint(r: Selectable<Database['subscriptions']>): EndpointAuthRow | null {
@@ -497,12 +508,23 @@ export class SqlStore implements Store {
             ...endpointColumns(s),
             ...settingsColumns(s.settings),
             transformation: s.transformation ?? null,
+            ...holdColumns(s),
           })
           .execute()
       }),
     update: (s) =>
-      this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+      this.#run(async () => {
+        let released = false
+        const updated = await this.#db.transaction().execute(async (tx) => {
+          // Locked (PostgreSQL) so that a verification recorded meanwhile cannot interleave.
+          const before = await tx
+            .selectFrom('subscriptions')
+            .select('held')
+            .where('env_id', '=', s.envId)
+            .where('id', '=', s.id)
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate())
+            .executeTakeFirst()
+          if (!before) return false
           const r = await tx
             .updateTable('subscriptions')
             .set({
@@ -517,15 +539,19 @@ export class SqlStore implements Store {
               failing_since: s.health.failingSince,
               ...endpointColumns(s),
               ...settingsColumns(s.settings),
+              ...holdColumns(s),
             })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
             .executeTakeFirst()
           if (Number(r.numUpdatedRows) === 0) return false
           if (!s.active) await cancelPending(tx, s.id, s.updated, 'subscription_inactive')
+          else released = await applyHeld(tx, s, Number(before.held) === 1, s.updated)
           return true
-        }),
-      ),
+        })
+        if (released) this.#traits.announceWork?.()
+        return updated
+      }),
     delete: (envId, id, now) =>
       this.#run(() =>
         this.#db.transaction().execute(async (tx) => {
@@ -540,6 +566,21 @@ export class SqlStore implements Store {
           return true
         }),
       ),
+    claimVerifications: (now, limit, leaseMs) =>
+      this.#run(async () => {
+        const ids = await this.#relaxed((tx) =>
+          claimVerifications(tx, now, limit, leaseMs, this.#traits.skipLocked),
+        )
+        return this.subscriptions.getMany(ids)
+      }),
+    recordVerification: (id, challenge, outcome, now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .transaction()
+          .execute((tx) => recordVerification(tx, id, challenge, outcome, now))
+        if (r.released) this.#traits.announceWork?.()
+        return r.applied
+      }),
     listSealedEndpoints: (afterId, limit) =>
       this.#run(async () =>
         (
@@ -599,10 +640,11 @@ export class SqlStore implements Store {
         const published = await this.#db.transaction().execute(async (tx) => {
           const sub = await tx
             .selectFrom('subscriptions')
-            .select('id')
+            .select(['id', 'held'])
             .where('id', '=', subscriptionId)
             .where('env_id', '=', event.envId)
             .where('active', '=', 1)
+            .$if(this.#traits.skipLocked, (q) => q.forShare())
             .executeTakeFirst()
           if (!sub) return false
           await tx
@@ -621,10 +663,10 @@ export class SqlStore implements Store {
               feed_seq: null,
             })
             .execute()
-          await tx
-            .insertInto('deliveries')
-            .values(deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null))
-            .execute()
+          const row = deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null)
+          // Held (paused, not verified): kept, sent once released.
+          if (Number(sub.held) === 1) row.next_attempt_at = null
+          await tx.insertInto('deliveries').values(row).execute()
           return true
         })
         if (published) this.#traits.announceWork?.()
@@ -769,6 +811,17 @@ export class SqlStore implements Store {
           .where('status', '=', seen.status)
           .where('attempts', '=', seen.attempts)
           .where('attempt_limit', '=', seen.attemptLimit)
+          .where((w) =>
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('subscriptions')
+                  .select('subscriptions.id')
+                  .whereRef('subscriptions.id', '=', 'deliveries.subscription_id')
+                  .where('subscriptions.held', '=', 1),
+              ),
+            ),
+          )
           // An attempt in flight holds a lease whose expiry is in the future.
           .where((w) =>
             w.or([
@@ -815,8 +868,9 @@ export class SqlStore implements Store {
       this.#run(async () => {
         if (items.length === 0) return
         await this.#relaxed(async (tx) => {
+          const subs: string[] = []
           for (const it of items) {
-            await tx
+            const r = await tx
               .updateTable('deliveries')
               .set((eb) => ({
                 lease_token: null,
@@ -827,8 +881,12 @@ export class SqlStore implements Store {
               .where('id', '=', it.id)
               .where('lease_token', '=', it.leaseToken)
               .where('status', '=', 'pending')
-              .execute()
+              .returning('subscription_id')
+              .executeTakeFirst()
+            if (r) subs.push(r.subscription_id)
           }
+          // Given back while its subscription is held: it waits there instead.
+          await holdWhereHeld(tx, subs, now, this.#traits.skipLocked)
         })
       }),
   }
@@ -1045,7 +1103,9 @@ export class SqlStore implements Store {
         dueAt: dueAt.get(c.id) ?? input.now,
       })
     }
-    return out
+    // RETURNING gives rows in the table's order: hand them out oldest due first (ids break ties,
+    // so a released backlog goes out in creation order).
+    return out.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
   async #complete(
@@ -1180,11 +1240,23 @@ export class SqlStore implements Store {
         const health = this.#prepared.get('complete.subscription', (p) =>
           tx
             .selectFrom('subscriptions')
-            .select(['active', 'consecutive_failures', 'failing_since', 'last_success_at', 'last_failure_at'])
-            .where('id', '=', p('id')),
+            .select([
+              'active',
+              'held',
+              'consecutive_failures',
+              'failing_since',
+              'last_success_at',
+              'last_failure_at',
+            ])
+            .where('id', '=', p('id'))
+            // Locked (PostgreSQL; updated below anyway): a release of a held subscription
+            // committing meanwhile waits, then sees the retries this batch holds.
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate()),
         )
         const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
         if (!sub) continue
+        // A retry scheduled for a held subscription waits for its release instead.
+        if (Number(sub.held) === 1) await holdPending(tx, subId, now)
         let consecutive = Number(sub.consecutive_failures)
         let failingSince = numOrNull(sub.failing_since)
         let lastSuccess = numOrNull(sub.last_success_at)
@@ -1488,6 +1560,7 @@ export class SqlStore implements Store {
                 ]),
               )
               .execute()
+            await holdWhereHeld(tx, [job.subscription_id], now, this.#traits.skipLocked)
             requeued = true
           }
           const done = Number(job.done) + ids.length
@@ -1746,8 +1819,18 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
     .execute()
 }
 
-/** Subscriptions (id, ordered) per environment and event type, read once per transaction. */
-type FanOuts = Map<string, { id: string; ordered: number; retry_schedule: string | null }[]>
+/** Subscriptions (id, ordered, retry schedule, held, filter) per environment and event type, read once per transaction. */
+type FanOuts = Map<
+  string,
+  {
+    id: string
+    ordered: number
+    retry_schedule: string | null
+    held: number
+    filter: string | null
+    updated: number
+  }[]
+>
 
 /** True when a publish created deliveries that a worker should look for. */
 const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r.replayed && r.deliveries > 0)
@@ -1820,7 +1903,7 @@ async function publishIn(
   const fanOut = prepared.get('publish.subscriptions', (p) =>
     tx
       .selectFrom('subscriptions')
-      .select(['id', 'ordered', 'retry_schedule'])
+      .select(['id', 'ordered', 'retry_schedule', 'held', 'filter', 'updated'])
       .where('env_id', '=', p('envId'))
       .where('event', '=', p('eventName'))
       .where('active', '=', 1)
@@ -1832,8 +1915,19 @@ async function publishIn(
     subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
     fanOuts.set(fanOutKey, subs)
   }
-  const rows = subs.map((s) =>
-    deliveryRow(
+  // Held ones (rare) read again under a share lock where writers are concurrent (PostgreSQL).
+  const heldIds = traits.skipLocked ? subs.filter((s) => Number(s.held) === 1).map((s) => s.id) : []
+  const held = heldIds.length > 0 ? await heldNow(tx, heldIds) : undefined
+  const rows: Insertable<Database['deliveries']>[] = []
+  for (const s of subs) {
+    // The filter (the core's predicate): an event it does not match gets no delivery there.
+    if (
+      s.filter !== null &&
+      input.accepts &&
+      !input.accepts({ id: s.id, updated: Number(s.updated), filter: s.filter })
+    )
+      continue
+    const row = deliveryRow(
       event,
       s.id,
       input.newDeliveryId(),
@@ -1842,8 +1936,11 @@ async function publishIn(
         ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
         : input.attemptLimit,
       Number(s.ordered) === 1 ? event.orderingKey : null,
-    ),
-  )
+    )
+    // Held (paused, endpoint not verified): created and kept, not due until released.
+    if (held?.get(s.id) ?? Number(s.held) === 1) row.next_attempt_at = null
+    rows.push(row)
+  }
   await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>
     tx.insertInto('deliveries').values(values),
   )
