@@ -95,6 +95,9 @@ function text(v: unknown, path: string, max: number, pattern?: RegExp): string {
 }
 
 /** The client certificate and key of mTLS: both PEM, a pair, valid now. */
+/** How far in the future a client certificate's start may be and still be accepted. */
+const notBeforeSkewMs = 5 * 60_000
+
 export function checkClientIdentity(certificate: string, privateKey: string, now: number): void {
   let cert: X509Certificate
   try {
@@ -112,7 +115,8 @@ export function checkClientIdentity(certificate: string, privateKey: string, now
     throw bad('client_key_mismatch', '/auth/privateKey', 'the private key does not belong to the certificate')
   if (Date.parse(cert.validTo) <= now)
     throw bad('client_certificate_expired', '/auth/certificate', `the certificate expired on ${cert.validTo}`)
-  if (Date.parse(cert.validFrom) > now)
+  // A certificate issued moments ago by a machine whose clock runs a little ahead is normal.
+  if (Date.parse(cert.validFrom) > now + notBeforeSkewMs)
     throw bad(
       'client_certificate_expired',
       '/auth/certificate',
