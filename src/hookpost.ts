@@ -20,12 +20,19 @@ import { dashboardSessions } from './sessions/dashboard-sessions.ts'
 import { portalLinks } from './sessions/portal-links.ts'
 import type { Failpoints } from './shared/failpoints.ts'
 import type { Store } from './store/store.ts'
+import {
+  type DestinationCheck,
+  type DestinationTypeInfo,
+  httpDestinationInfo,
+} from './subscriptions/destination.ts'
 import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
 
 export interface HookpostDeps {
   store: Store
   box: SecretBox
   checkUrl: UrlCheck
+  /** The registered broker destination types (src/destinations/); absent: http only. */
+  destinations?: { check: DestinationCheck; types: readonly DestinationTypeInfo[] }
   /** The sending policy's verdict on a URL, explained (POST /webhooks/url-check). */
   explainUrl?: (url: string) => UrlExplanation
   /** Event type → JSON pointer of the ordering key. */
@@ -47,7 +54,15 @@ export function createHookpost(deps: HookpostDeps) {
   return {
     eventTypes,
     environments: environments({ store, box, now }),
-    subscriptions: subscriptions({ store, checkUrl: deps.checkUrl, now }),
+    subscriptions: subscriptions({
+      store,
+      checkUrl: deps.checkUrl,
+      now,
+      box,
+      checkDestination: deps.destinations?.check,
+    }),
+    /** The destination types a subscription may name, http first. */
+    destinationTypes: [httpDestinationInfo, ...(deps.destinations?.types ?? [])],
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     signingKeys: signingKeyPairs({ store, box, now }),
     publisher: publisher({

@@ -7,6 +7,19 @@ export interface OutboundRequest {
   body: Buffer
   /** One total deadline for connect, send, headers and body. */
   timeoutMs: number
+  /**
+   * The subscription's destination when it is not an HTTP POST to `url` (a broker), as stored;
+   * the Sender behind this port picks the destination type (src/destinations/).
+   */
+  destination?: OutboundDestination | undefined
+}
+
+/** A broker destination: its environment (its sealed URL is bound to it) and stored form. */
+export interface OutboundDestination {
+  envId: string
+  type: string
+  fields: Readonly<Record<string, string>>
+  sealedUrl: { keyId: string; ciphertext: string } | null
 }
 
 export type SendErrorCode =
@@ -18,6 +31,17 @@ export type SendErrorCode =
   | 'connection_reset'
   | 'network_error'
   | 'invalid_url'
+  // Message brokers (docs/destinations.md)
+  /** No connection to the broker (refused, DNS, closed before the answer). */
+  | 'broker_unreachable'
+  /** The broker refused the credentials or the virtual host. */
+  | 'broker_auth_failed'
+  /** The broker answered the publish with a negative acknowledgement. */
+  | 'broker_nack'
+  /** The broker refused the publish: no such exchange, no permission, a bad argument. */
+  | 'broker_refused'
+  /** NATS: no JetStream stream captures the subject. */
+  | 'no_stream'
 
 export type AttemptOutcome =
   | {

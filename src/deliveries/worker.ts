@@ -447,7 +447,15 @@ export class DeliveryWorker {
       // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).
       ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
-    const outcome = await o.sender.send({ url: d.url, headers, body: d.body, timeoutMs: o.requestTimeoutMs })
+    // A broker destination travels with the request; which type it is, the Sender knows.
+    const destination = this.#subscriptions.get(d.subscriptionId)?.destination
+    const outcome = await o.sender.send({
+      url: d.url,
+      headers,
+      body: d.body,
+      timeoutMs: o.requestTimeoutMs,
+      ...(destination ? { destination: { envId: d.envId, ...destination } } : {}),
+    })
     o.failpoints('worker.after_send')
     const result = this.#result(d, started, outcome, headers)
     return outcome.kind === 'error' && outcome.detail !== undefined

@@ -1,9 +1,11 @@
 // Consumer use cases for subscriptions: one event type + one URL + an active flag, scoped to
 // the credential's environment. Another environment's ids are simply not found.
 import { findEventType } from '../events/event-types.ts'
+import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { type DestinationCheck, type DestinationInput, httpOnly, resolveDestination } from './destination.ts'
 
 export type UrlVerdict =
   | { ok: true; url?: URL }
@@ -14,27 +16,44 @@ export type UrlCheck = (url: string) => UrlVerdict
 
 export interface SubscriptionIn {
   event: string
-  url: string
+  /** BaseKit's form: `{ type: "http", url }` (docs/destinations.md). */
+  url?: string | undefined
+  destination?: DestinationInput | undefined
   active: boolean
   /** Per-key ordering; unchanged on update when absent. */
   ordered?: boolean | undefined
 }
 
-export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () => number }) {
+export function subscriptions(deps: {
+  store: Store
+  checkUrl: UrlCheck
+  now: () => number
+  /** Broker destinations; absent: http only. Needs `box` (their URLs' credentials are sealed). */
+  checkDestination?: DestinationCheck | undefined
+  box?: SecretBox | undefined
+}) {
   const { store, checkUrl, now } = deps
 
-  /** Returns the URL to store: the canonical form when the policy gives one. */
-  function validate(input: SubscriptionIn): string {
+  /** What to store: the canonical URL and, for a broker, the destination (credentials sealed). */
+  function validate(envId: string, input: SubscriptionIn, current?: SubscriptionRow) {
     if (!findEventType(input.event)) {
       throw new AppError('unknown_event_type', {
         message: `"${input.event}" is not in the event catalogue (GET /webhooks/event-types lists it).`,
         details: [{ path: '/event', message: 'unknown event type' }],
       })
     }
-    const v = checkUrl(input.url)
-    if (!v.ok)
-      throw new AppError(v.code, { message: v.reason, details: [{ path: '/url', message: v.reason }] })
-    return v.url?.href ?? input.url
+    const box = deps.box
+    return resolveDestination(
+      envId,
+      input,
+      {
+        checkUrl,
+        checkDestination: box ? (deps.checkDestination ?? httpOnly) : httpOnly,
+        // Only reached with a broker check, which needs the box.
+        box: box as SecretBox,
+      },
+      current?.destination,
+    )
   }
 
   async function get(envId: string, id: string): Promise<SubscriptionRow> {
@@ -47,13 +66,14 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     list: (envId: string): Promise<SubscriptionRow[]> => store.subscriptions.list(envId),
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
-      const url = validate(input)
+      const { url, destination } = validate(envId, input)
       const t = now()
       const row: SubscriptionRow = {
         id: newId('sub', t),
         envId,
         event: input.event,
         url,
+        destination,
         active: input.active,
         ordered: input.ordered ?? false,
         created: t,
@@ -66,12 +86,13 @@ export function subscriptions(deps: { store: Store; checkUrl: UrlCheck; now: () 
     },
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
-      const url = validate(input)
+      const { url, destination } = validate(envId, input, current)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
         event: input.event,
         url,
+        destination,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
         updated: now(),

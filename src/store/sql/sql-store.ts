@@ -32,6 +32,7 @@ import type {
 } from '../store.ts'
 import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
+import { destinationColumns, destinationOf, sqlDestinationSecrets } from './destination-columns.ts'
 import { type FeedTraits, sqlFeed } from './feed-store.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
@@ -135,6 +136,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
     failureCount: Number(r.failure_count),
   },
   deactivatedReason: r.deactivated_reason,
+  destination: destinationOf(r),
 })
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
@@ -221,6 +223,7 @@ export class SqlStore implements Store {
   readonly portalLinks: Store['portalLinks']
   readonly feed: Store['feed']
   readonly signingKeyPairs: Store['signingKeyPairs']
+  readonly destinationSecrets: Store['destinationSecrets']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -235,6 +238,7 @@ export class SqlStore implements Store {
     this.portalLinks = sqlPortalLinks(db, run)
     this.feed = sqlFeed(db, run, traits)
     this.signingKeyPairs = sqlSigningKeyPairs(db, run)
+    this.destinationSecrets = sqlDestinationSecrets(db, run)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
@@ -468,6 +472,7 @@ export class SqlStore implements Store {
             ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
+            ...destinationColumns(s),
           })
           .execute()
       }),
@@ -485,6 +490,7 @@ export class SqlStore implements Store {
               deactivated_reason: s.deactivatedReason,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
+              ...destinationColumns(s),
             })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
