@@ -1,7 +1,10 @@
 // One connection per distinct broker URL (credentials included), shared by every subscription
 // that names it and reused across deliveries. A connection that fails to open is forgotten at
 // once; one that closes later is forgotten when it closes: the next publish opens a new one.
+import { withDeadline } from './broker-address.ts'
 import type { BrokerConnection } from './destination-type.ts'
+
+const closeDeadlineMs = 5000
 
 export class ConnectionPool {
   readonly #open = new Map<string, Promise<BrokerConnection>>()
@@ -59,6 +62,9 @@ export class ConnectionPool {
     this.#closed = true
     const all = [...this.#open.values()]
     this.#open.clear()
-    await Promise.all(all.map((c) => c.then((conn) => conn.close()).catch(() => {})))
+    // A connection whose broker went silent must not hold up a shutdown.
+    await Promise.all(
+      all.map((c) => withDeadline(c.then((conn) => conn.close()).catch(() => {}), closeDeadlineMs, () => {})),
+    )
   }
 }

@@ -1,4 +1,5 @@
-// Master key rotation: seals every signing secret and every Ed25519 private key again under
+// Master key rotation: seals every signing secret, every Ed25519 private key and every broker
+// destination URL with credentials again under
 // the current master key, in
 // batches, while the service runs. Each row keeps its id and plaintext; only its key id and
 // ciphertext change, one row at a time, so a node that can open both keys (the new one as
@@ -10,6 +11,7 @@ import type { AuditLog } from '../audit/audit-log.ts'
 import { operatorActor } from '../audit/audit-log.ts'
 import { endAllAccess } from '../sessions/dashboard-sessions.ts'
 import type { Store } from '../store/store.ts'
+import { destinationAssociatedData } from '../subscriptions/destination.ts'
 import type { SecretBox } from './secret-box.ts'
 import { keyPairAssociatedData, secretAssociatedData } from './signing-keyring.ts'
 
@@ -78,6 +80,8 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
   const tables: SealedRows[] = [
     { ...store.secrets, associatedData: secretAssociatedData },
     { ...store.signingKeyPairs, associatedData: keyPairAssociatedData },
+    // Broker destination URLs with credentials (docs/destinations.md).
+    { ...store.destinationSecrets, associatedData: destinationAssociatedData },
   ]
   for (const table of tables) {
     let after: string | null = null
