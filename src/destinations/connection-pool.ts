@@ -64,7 +64,13 @@ export class ConnectionPool {
     this.#open.clear()
     // A connection whose broker went silent must not hold up a shutdown.
     await Promise.all(
-      all.map((c) => withDeadline(c.then((conn) => conn.close()).catch(() => {}), closeDeadlineMs, () => {})),
+      all.map((c) =>
+        withDeadline(
+          c.then((conn) => conn.close()).catch(() => {}),
+          closeDeadlineMs,
+          () => {},
+        ),
+      ),
     )
   }
 }

@@ -4,11 +4,11 @@ import type { AttemptOutcome } from '../deliveries/sender.ts'
 import { hostOf } from './broker-address.ts'
 import type { BrokerConnection, BrokerDestinationType } from './destination-type.ts'
 
-type IORedis = typeof import('ioredis').default
+type IORedis = typeof import('ioredis').Redis
 type Client = InstanceType<IORedis>
 
 let client: Promise<IORedis> | undefined
-const ioredis = () => (client ??= import('ioredis').then((m) => (m.default ?? m) as unknown as IORedis))
+const ioredis = () => (client ??= import('ioredis').then((m) => m.Redis))
 
 export const redisDestination: BrokerDestinationType = {
   type: 'redis',

@@ -2,14 +2,22 @@
 // bytes, the contract's headers, signatures verified with @hookpost/verify; failures recorded
 // with statusCode null and an error code, then retried; a broker "down" (a TCP proxy the test
 // stops) and back; the sending policy at connect time; one pooled connection per broker URL.
-import amqp from 'amqplib'
+
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect as natsConnect } from '@nats-io/transport-node'
-import Redis from 'ioredis'
+import amqp from 'amqplib'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { verifyWebhookDetailed } from '../../packages/verify/src/index.ts'
+import {
+  type Broker,
+  brokerPorts,
+  brokerUrls,
+  describeWithBroker,
+  TcpProxy,
+  unique,
+} from '../support/brokers.ts'
 import { eventually } from '../support/eventually.ts'
-import { type Broker, brokerPorts, brokerUrls, describeWithBroker, TcpProxy, unique } from '../support/brokers.ts'
 import { type DestinationHarness, destinationHarness } from './destination-harness.ts'
 
 interface Received {
@@ -52,7 +60,12 @@ async function amqpRig(): Promise<Rig> {
       routingKey: 'orders',
     }),
     received: async () => got,
-    breakIt: () => ({ type: 'amqp', url: 'amqp://guest:guest@127.0.0.1:5672/', exchange: unique('hp_none'), routingKey: 'x' }),
+    breakIt: () => ({
+      type: 'amqp',
+      url: 'amqp://guest:guest@127.0.0.1:5672/',
+      exchange: unique('hp_none'),
+      routingKey: 'x',
+    }),
     brokenError: 'broker_refused',
     async dispose() {
       await ch.deleteExchange(exchange).catch(() => {})
@@ -97,12 +110,16 @@ async function redisRig(): Promise<Rig> {
   const wrong = unique('hp_string')
   await r.set(wrong, 'not a stream')
   return {
-    destination: (port = brokerPorts.redis) => ({ type: 'redis', url: `redis://127.0.0.1:${port}/0`, stream }),
+    destination: (port = brokerPorts.redis) => ({
+      type: 'redis',
+      url: `redis://127.0.0.1:${port}/0`,
+      stream,
+    }),
     async received() {
       const entries = await r.xrangeBuffer(stream, '-', '+')
       return entries.map(([, fields]) => {
         const headers: Record<string, string> = {}
-        let body = Buffer.alloc(0)
+        let body: Buffer = Buffer.alloc(0)
         for (let i = 0; i < fields.length; i += 2) {
           const k = fields[i]!.toString()
           if (k === 'body') body = fields[i + 1]!
@@ -123,7 +140,8 @@ async function redisRig(): Promise<Rig> {
 const rigs: Record<Broker, () => Promise<Rig>> = { amqp: amqpRig, nats: natsRig, redis: redisRig }
 
 // Bytes a parse + stringify would change: the broker must carry these, not a re-serialisation.
-const raw = () => Buffer.from(`{"eventName":"site.publish",  "site":{"ref":1.0,"x":"\\u00e9","n":${Math.random()}}}`)
+const raw = () =>
+  Buffer.from(`{"eventName":"site.publish",  "site":{"ref":1.0,"x":"\\u00e9","n":${Math.random()}}}`)
 
 for (const broker of ['amqp', 'nats', 'redis'] as const) {
   await describeWithBroker(broker, `${broker} destination`, () => {
@@ -222,14 +240,20 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
         await proxy.stop()
         await h.hookpost.publisher.publish(h.envId, raw())
         await eventually(async () => {
-          const { deliveries } = await h!.hookpost.deliveries.list(h!.envId, { subscriptionId: sub.id, status: 'pending' })
+          const { deliveries } = await h!.hookpost.deliveries.list(h!.envId, {
+            subscriptionId: sub.id,
+            status: 'pending',
+          })
           expect(deliveries).toHaveLength(1)
           expect(['broker_unreachable', 'timeout']).toContain(deliveries[0]!.lastError)
         })
         await proxy.start()
         await eventually(async () => expect((await rig.received()).length).toBe(before + 2), 15_000)
         await eventually(async () => {
-          const { deliveries } = await h!.hookpost.deliveries.list(h!.envId, { subscriptionId: sub.id, status: 'delivered' })
+          const { deliveries } = await h!.hookpost.deliveries.list(h!.envId, {
+            subscriptionId: sub.id,
+            status: 'delivered',
+          })
           expect(deliveries).toHaveLength(2)
         })
       } finally {

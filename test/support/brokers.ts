@@ -1,7 +1,7 @@
 // The message brokers of the destination tests, on loopback: RabbitMQ 5672 (guest/guest), NATS
 // with JetStream 4222, Redis 6379. A suite whose broker is down is skipped locally and FAILS
 // under CI=true (.ci/run starts all three), like PostgreSQL's.
-import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { describe, it } from 'vitest'
 
 export const brokerPorts = { amqp: 5672, nats: 4222, redis: 6379 } as const
