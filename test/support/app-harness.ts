@@ -1,7 +1,7 @@
 // Builds the real app over an in-memory SQLite store (no listening socket), with an operator
 // token, one environment and a consumer and a publisher credential.
 import type { FastifyInstance } from 'fastify'
-import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
+import { createHookpost, type Hookpost, type HookpostDeps } from '../../src/hookpost.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
@@ -38,7 +38,13 @@ export const simpleUrlCheck: UrlCheck = (url) => {
 }
 
 export async function appHarness(
-  opts: { checkUrl?: UrlCheck; eventBodyLimit?: number; batchBodyLimit?: number; onWork?: () => void } = {},
+  opts: {
+    checkUrl?: UrlCheck
+    eventBodyLimit?: number
+    batchBodyLimit?: number
+    onWork?: () => void
+    destinations?: HookpostDeps['destinations']
+  } = {},
 ): Promise<AppHarness> {
   const store = openSqliteStore(':memory:')
   await store.migrate()
@@ -50,6 +56,7 @@ export async function appHarness(
     retryPolicy: { scheduleMs: [1000, 2000], jitter: 0.2, maxRetryAfterMs: 60_000 },
     secretGraceMs: 86_400_000,
     ...(opts.onWork ? { onWork: opts.onWork } : {}),
+    ...(opts.destinations ? { destinations: opts.destinations } : {}),
   })
   const app = await buildWebApp({
     hookpost,
