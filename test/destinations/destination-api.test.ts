@@ -34,7 +34,7 @@ describe('subscriptions with a destination (API)', () => {
   afterEach(async () => {
     await h?.close()
   })
-  const post = (body: unknown) =>
+  const post = (body: Record<string, unknown>) =>
     h.app.inject({
       method: 'POST',
       url: '/webhooks/subscription',
