@@ -2,11 +2,19 @@
 import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
+import {
+  type Destination,
+  destinationForCreate,
+  destinationForUpdate,
+  destinationSummary,
+  withDestinationFlags,
+} from './destination-flags.ts'
 
 interface Subscription {
   id: string
   event: string
-  url: string
+  url?: string
+  destination?: Destination
   active: boolean
   created: string
   updated: string
@@ -36,20 +44,26 @@ export function register(program: Command): void {
         const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
         for (const s of r.subscriptions) {
           const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
-          rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
+          rows.push([
+            s.id,
+            s.event,
+            active,
+            String(s.health?.consecutiveFailures ?? 0),
+            destinationSummary(s),
+          ])
         }
         return table(rows)
       })
     })
 
-  withClientOptions(subs.command('create'), 'consumer')
-    .description('subscribe an endpoint URL to an event type')
+  withDestinationFlags(withClientOptions(subs.command('create'), 'consumer'), true)
+    .description('subscribe an endpoint URL (or a message broker) to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
-    .requiredOption('--endpoint <url>', 'where deliveries go')
+    .requiredOption('--endpoint <url>', 'where deliveries go: the endpoint URL, or the broker URL')
     .option('--inactive', 'create it inactive')
     .action(async (flags: Flags) => {
       const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
-        json: { event: flags['event'], url: flags['endpoint'], active: flags['inactive'] !== true },
+        json: { event: flags['event'], ...destinationForCreate(flags), active: flags['inactive'] !== true },
       })
       output(flags, r, () => fields(r.subscription))
     })
@@ -62,7 +76,7 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withClientOptions(subs.command('update'), 'consumer')
+  withDestinationFlags(withClientOptions(subs.command('update'), 'consumer'), false)
     .argument('<subscriptionId>')
     .description('change the event, endpoint or active flag of a subscription')
     .option('--event <type>', 'a new event type')
@@ -73,7 +87,7 @@ export function register(program: Command): void {
       const { subscription: s } = await c.call<{ subscription: Subscription }>('GET', sub(id))
       const body = {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
-        url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
+        ...destinationForUpdate(flags, s),
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
