@@ -4,8 +4,10 @@
 import type { ComponentChildren } from 'preact'
 import type { EventType } from '../../events/event-types.ts'
 import type { AttemptRow, DeliveryRow, ReplayJobRow, SubscriptionRow } from '../../store/store.ts'
+import { type DestinationTypeInfo, presentDestination } from '../../subscriptions/destination.ts'
 import { prettyJson } from '../pretty-json.ts'
 import { successRate } from '../stats.ts'
+import { DestinationFields, DestinationSummary, type DestinationValues } from './destination-fields.tsx'
 import {
   ActiveBadge,
   Copyable,
@@ -202,11 +204,17 @@ function GettingStarted() {
 interface SubValues {
   event?: string | undefined
   url?: string | undefined
+  destination?: DestinationValues | undefined
   active: boolean
   ordered: boolean
 }
 
-function SubscriptionFields(props: { types: readonly EventType[]; values: SubValues; idp: string }) {
+function SubscriptionFields(props: {
+  types: readonly EventType[]
+  destinationTypes: readonly DestinationTypeInfo[]
+  values: SubValues
+  idp: string
+}) {
   const { values, idp } = props
   return (
     <>
@@ -218,21 +226,11 @@ function SubscriptionFields(props: { types: readonly EventType[]; values: SubVal
           </option>
         ))}
       </select>
-      <label for={`${idp}-url`}>URL</label>
-      <input
-        type="text"
-        inputmode="url"
-        id={`${idp}-url`}
-        name="url"
-        required
-        spellcheck={false}
-        placeholder="https://example.com/webhooks"
-        value={values.url ?? ''}
-        aria-describedby={`${idp}-url-hint`}
+      <DestinationFields
+        types={props.destinationTypes}
+        value={values.destination ?? { type: 'http', url: values.url ?? '' }}
+        idp={idp}
       />
-      <p class="hint" id={`${idp}-url-hint`}>
-        Where Hookpost POSTs each event, signed. The sending policy may refuse private addresses.
-      </p>
       <p>
         <label class="inline">
           <input type="checkbox" name="active" value="true" checked={values.active} /> Active
@@ -251,6 +249,7 @@ function SubscriptionFields(props: { types: readonly EventType[]; values: SubVal
 export function NewSubscriptionPage(props: {
   ctx: PageCtx
   types: readonly EventType[]
+  destinationTypes: readonly DestinationTypeInfo[]
   values: SubValues
   error?: string | undefined
 }) {
@@ -260,7 +259,12 @@ export function NewSubscriptionPage(props: {
       <ErrorBox text={props.error} />
       <form method="post" action={`${base}/subscriptions`} class="card">
         <CsrfField ctx={props.ctx} />
-        <SubscriptionFields types={props.types} values={props.values} idp="new" />
+        <SubscriptionFields
+          types={props.types}
+          destinationTypes={props.destinationTypes}
+          values={props.values}
+          idp="new"
+        />
         <div class="actions">
           <button type="submit">Create subscription</button>
           <a href={`${base}/subscriptions`}>Cancel</a>
@@ -344,6 +348,7 @@ function pollAttrs(active: boolean, url: string, id: string, also?: string): Rec
 export function SubscriptionPage(props: {
   ctx: PageCtx
   types: readonly EventType[]
+  destinationTypes: readonly DestinationTypeInfo[]
   sub: SubscriptionRow
   recent: DeliveryRow[]
   replays: ReplayJobRow[]
@@ -360,6 +365,7 @@ export function SubscriptionPage(props: {
   const values: SubValues = props.edit ?? {
     event: sub.event,
     url: sub.url,
+    destination: presentDestination(sub),
     active: sub.active,
     ordered: sub.ordered,
   }
@@ -383,9 +389,9 @@ export function SubscriptionPage(props: {
             <dd>
               <Copyable value={sub.id} label="Copy subscription id" />
             </dd>
-            <dt>URL</dt>
+            <dt>Destination</dt>
             <dd>
-              <code>{sub.url}</code>
+              <DestinationSummary url={sub.url} destination={presentDestination(sub)} />
             </dd>
             <dt>State</dt>
             <dd>
@@ -427,7 +433,12 @@ export function SubscriptionPage(props: {
           <summary>Edit</summary>
           <form method="post" action={self}>
             <CsrfField ctx={ctx} />
-            <SubscriptionFields types={props.types} values={values} idp="edit" />
+            <SubscriptionFields
+              types={props.types}
+              destinationTypes={props.destinationTypes}
+              values={values}
+              idp="edit"
+            />
             <div class="actions">
               <button type="submit">Save changes</button>
             </div>
