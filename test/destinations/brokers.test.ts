@@ -160,3 +160,45 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
     })
   })
 }
+
+await describeWithBroker('nats', 'nats destination: manual retry', () => {
+  it('a subject no stream captures fails (no_stream); once a stream captures it, a manual retry delivers', async () => {
+    const { jetstreamManager } = await import('@nats-io/jetstream')
+    const { connect } = await import('@nats-io/transport-node')
+    const nc = await connect({ servers: '127.0.0.1:4222' })
+    const jsm = await jetstreamManager(nc)
+    const stream = `RETRY_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+    const h = await destinationHarness({ scheduleMs: [600_000] })
+    try {
+      const sub = await h.hookpost.subscriptions.create(h.envId, {
+        event: 'site.publish',
+        destination: { type: 'nats', url: 'nats://127.0.0.1:4222', subject: `${stream}.in` },
+        active: true,
+      })
+      await h.hookpost.publisher.publish(h.envId, raw())
+      const d = await eventually(async () => {
+        const { deliveries } = await h.hookpost.deliveries.list(h.envId, { subscriptionId: sub.id })
+        expect(deliveries[0]).toMatchObject({
+          status: 'pending',
+          lastError: 'no_stream',
+          lastStatusCode: null,
+        })
+        return deliveries[0]!
+      })
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.in`] })
+      await h.hookpost.deliveries.retry(h.envId, d.id)
+      await eventually(async () => {
+        const got = await h.hookpost.deliveries.get(h.envId, d.id)
+        expect(got.delivery.status).toBe('delivered')
+        expect(got.attempts.map((a) => a.error?.split(':')[0] ?? null)).toEqual(['no_stream', null])
+      })
+      const m = await jsm.streams.getMessage(stream, { seq: 1 })
+      expect(m?.header.get('webhook-id')).toBe(d.id)
+      expect(m?.header.get('X-Delivery-Attempt')).toBe('2')
+    } finally {
+      await h.close()
+      await jsm.streams.delete(stream).catch(() => {})
+      await nc.close()
+    }
+  })
+})
