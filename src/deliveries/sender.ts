@@ -53,6 +53,13 @@ export type AttemptOutcome =
       durationMs: number
     }
   | {
+      /** A message broker took the delivery: its publisher confirm, stream ack or entry id. */
+      kind: 'acknowledged'
+      /** The broker's answer as the attempt log shows it (e.g. the entry id). */
+      answer: string
+      durationMs: number
+    }
+  | {
       kind: 'error'
       code: SendErrorCode
       /** Shown to the tenant (the attempt log): never an address a name resolved to. */

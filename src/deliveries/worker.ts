@@ -479,6 +479,7 @@ export class DeliveryWorker {
     let error: string | null = null
     if (errorOverride) error = errorOverride
     else if (outcome.kind === 'error') error = outcome.code
+    else if (outcome.kind === 'acknowledged') error = null
     else if (outcome.statusCode >= 300 && outcome.statusCode < 400) {
       error = `redirect_not_followed${outcome.headers['location'] ? `: ${outcome.headers['location']}` : ''}`
     } else if (outcome.statusCode < 200 || outcome.statusCode >= 300) error = `http_${outcome.statusCode}`
@@ -495,7 +496,12 @@ export class DeliveryWorker {
         durationMs: outcome.durationMs,
         statusCode,
         error: outcome.kind === 'error' ? `${outcome.code}: ${outcome.message}` : error,
-        responseBody: outcome.kind === 'response' ? outcome.body : null,
+        responseBody:
+          outcome.kind === 'response'
+            ? outcome.body
+            : outcome.kind === 'acknowledged'
+              ? outcome.answer
+              : null,
         requestHeaders,
         responseHeaders: outcome.kind === 'response' ? outcome.headers : null,
       },

@@ -126,8 +126,7 @@ class AmqpConnection implements BrokerConnection {
             headers: message.headers,
           },
           (err: unknown) => {
-            if (!err)
-              return resolve({ kind: 'response', statusCode: 200, headers: {}, body: 'ack', durationMs: 0 })
+            if (!err) return resolve({ kind: 'acknowledged', answer: 'ack', durationMs: 0 })
             // The broker closed the channel instead of confirming: it refused the publish.
             const why = closedBy.error
             if (why) {

@@ -98,10 +98,8 @@ class NatsJetStreamConnection implements BrokerConnection {
     try {
       const ack = await this.js.publish(subject, message.body, { headers: h, timeout: timeoutMs })
       return {
-        kind: 'response',
-        statusCode: 200,
-        headers: {},
-        body: JSON.stringify({ stream: ack.stream, seq: ack.seq }),
+        kind: 'acknowledged',
+        answer: JSON.stringify({ stream: ack.stream, seq: ack.seq }),
         durationMs: 0,
       }
     } catch (e) {

@@ -90,7 +90,7 @@ class RedisStreamConnection implements BrokerConnection {
     try {
       const id = await this.r.xadd(stream, '*', ...args)
       if (typeof id !== 'string') throw new Error('XADD answered no entry id')
-      return { kind: 'response', statusCode: 200, headers: {}, body: id, durationMs: 0 }
+      return { kind: 'acknowledged', answer: id, durationMs: 0 }
     } catch (e) {
       const err = e as Error & { name?: string }
       // A reply error (WRONGTYPE, NOPERM, OOM…): Redis refused this entry; the connection is fine.

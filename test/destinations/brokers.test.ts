@@ -61,8 +61,18 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
       await verifyWebhookDetailed(msg.body, hd, h.secret, { scheme: 'basekit' })
       await eventually(async () => {
         const d = await h!.hookpost.deliveries.get(h!.envId, hd['webhook-id']!)
-        expect(d.delivery).toMatchObject({ status: 'delivered', attempts: 1, subscriptionId: sub.id })
-        expect(d.attempts[0]).toMatchObject({ number: 1, error: null })
+        expect(d.delivery).toMatchObject({
+          status: 'delivered',
+          attempts: 1,
+          subscriptionId: sub.id,
+          lastStatusCode: null,
+          lastError: null,
+        })
+        // No HTTP status for a broker: its acknowledgement is the response body.
+        expect(d.attempts[0]).toMatchObject({ number: 1, statusCode: null, error: null })
+        expect(d.attempts[0]!.responseBody).toMatch(broker === 'redis' ? /^\d+-\d+$/ : /\S/)
+        const s = await h!.hookpost.subscriptions.get(h!.envId, sub.id)
+        expect(s.health).toMatchObject({ successCount: 1, failureCount: 0, consecutiveFailures: 0 })
       })
       // Shown back: the destination, never a password.
       const shown = await h.hookpost.subscriptions.get(h.envId, sub.id)

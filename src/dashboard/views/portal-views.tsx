@@ -325,7 +325,8 @@ function lastResult(d: Pick<DeliveryRow, 'lastStatusCode' | 'lastError' | 'attem
   const parts: string[] = []
   if (d.lastStatusCode !== null) parts.push(`HTTP ${d.lastStatusCode}`)
   if (d.lastError !== null) parts.push(d.lastError)
-  return parts.length ? parts.join(' · ') : '—'
+  // Neither: a broker acknowledged it.
+  return parts.length ? parts.join(' · ') : 'acknowledged'
 }
 
 /**
@@ -762,13 +763,14 @@ function HeaderTable({ headers, caption }: { headers: Record<string, string> | n
 }
 
 function Attempt({ a, latest }: { a: AttemptRow; latest: boolean }) {
-  const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode <= 299
+  // A broker's acknowledgement has no status code and no error (docs/destinations.md).
+  const ok = a.error === null && (a.statusCode === null || (a.statusCode >= 200 && a.statusCode <= 299))
   return (
     <section class="card" aria-labelledby={`attempt-${a.number}`} data-attempt={a.number}>
       <h3 id={`attempt-${a.number}`}>
         Attempt {a.number}:{' '}
         <span class={`badge ${ok ? 's-ok' : 's-bad'}`}>
-          {a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? 'no response')}
+          {a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? 'acknowledged by the broker')}
         </span>
       </h3>
       <dl class="facts">
