@@ -27,7 +27,13 @@ const drivers = ['pg', 'better-sqlite3', 'kysely']
 /** Where adapters are picked: the composition root and the CLI's operator entry. */
 const compositionRoots = ['src/main.ts', 'src/cli/main.ts']
 /** Message broker clients: only the destination adapters use them (src/destinations/). */
-const brokerClients = ['amqplib', '@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/nats-core', 'ioredis']
+const brokerClients = [
+  'amqplib',
+  '@nats-io/transport-node',
+  '@nats-io/jetstream',
+  '@nats-io/nats-core',
+  'ioredis',
+]
 /** Transports call use cases (the `Hookpost` object); they never see the store's SQL. */
 const transports = ['src/http/', 'src/dashboard/', 'src/cli/', 'src/relay/']
 
