@@ -38,6 +38,8 @@ export interface HookpostDeps {
   /** Event type → JSON pointer of the ordering key. */
   orderingPointers?: Readonly<Record<string, string>>
   retryPolicy: RetryPolicy
+  /** The longest timeout a subscription may set (default 5 m, the service's bound). */
+  maxSubscriptionTimeoutMs?: number
   secretGraceMs: number
   now?: () => number
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
@@ -59,6 +61,7 @@ export function createHookpost(deps: HookpostDeps) {
       checkUrl: deps.checkUrl,
       now,
       box,
+      ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
       checkDestination: deps.destinations?.check,
     }),
     /** The destination types a subscription may name, http first. */

@@ -191,6 +191,11 @@ export function retryPolicyOf(config: Config): RetryPolicy {
   }
 }
 
+/** The longest per-subscription timeout: HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX, or the request timeout. */
+export function subscriptionTimeoutMaxOf(config: Config): number {
+  return config.subscriptionTimeoutMaxMs ?? config.requestTimeoutMs
+}
+
 export function addressPolicyOf(config: Config): AddressPolicy {
   return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs }
 }
@@ -234,6 +239,7 @@ export async function openHookpost(
     destinations: destinationsOf(config, sending),
     orderingPointers: config.orderingPointers,
     retryPolicy: retryPolicyOf(config),
+    maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
   })
   return { hookpost, close: () => store.close() }
@@ -306,6 +312,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       keyring: new SigningKeyring(store, box),
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
+      maxTimeoutMs: subscriptionTimeoutMaxOf(config),
       concurrency: config.workerConcurrency,
       perSubscription: config.perSubscriptionConcurrency,
       userAgent,
@@ -343,6 +350,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     destinations: destinationsOf(config, sending),
     orderingPointers: config.orderingPointers,
     retryPolicy: policy,
+    maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
     onWork: () => {
       worker?.wake()
@@ -408,6 +416,9 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   }
   // Another node's publish or retry wakes this worker at once (PostgreSQL); else it polls.
   const unlisten = worker ? await store.work.listen(() => worker?.wake()) : undefined
+  // The sender's thread loads before the first claim, so that a claim's attempts start at once.
+  if (worker && direct)
+    await Promise.race([direct.start(), new Promise((r) => setTimeout(r, 10_000).unref())])
   worker?.start()
   maintenance?.start()
   if (worker) log.info({ role: config.role }, 'delivery worker started')

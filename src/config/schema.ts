@@ -22,6 +22,7 @@ export interface Config {
   allowedCidrs: string[]
   retryScheduleMs: number[]
   requestTimeoutMs: number
+  subscriptionTimeoutMaxMs: number | undefined
   masterKey: string | undefined
   masterKeyPrevious: string[]
   rateLimitPerCredential: RateLimit | null
@@ -244,6 +245,18 @@ export const settings = [
     flag: '--request-timeout',
     default: '15s',
     doc: 'total deadline of one delivery attempt',
+    parse: (raw: string) => {
+      const ms = parseDuration(raw)
+      if (ms < 100 || ms > 300_000) throw new Error('must be between 100ms and 5m')
+      return ms
+    },
+  },
+  {
+    key: 'subscriptionTimeoutMaxMs',
+    env: 'HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX',
+    flag: '--subscription-timeout-max',
+    default: undefined,
+    doc: "the longest `timeout` a subscription may set (default: `HOOKPOST_REQUEST_TIMEOUT`); a worker's lease lasts twice the longer of the two plus 5 s",
     parse: (raw: string) => {
       const ms = parseDuration(raw)
       if (ms < 100 || ms > 300_000) throw new Error('must be between 100ms and 5m')

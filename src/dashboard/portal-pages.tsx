@@ -20,6 +20,11 @@ import {
 } from './views/portal-views.tsx'
 import { SigningKeysSection } from './views/signing-key-views.tsx'
 import {
+  type SettingsFormValues,
+  settingsFormOf,
+  settingsInputOf,
+} from './views/subscription-settings-views.tsx'
+import {
   type DashDeps,
   type Form,
   field,
@@ -196,6 +201,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       edit?: ReturnType<typeof valuesOf>
       activityError?: string
       replayError?: string
+      settings?: { values: SettingsFormValues; error: string }
     } = {},
   ) {
     const env = envOf(req)
@@ -220,6 +226,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           sentDeliveryId={isId(sent, 'dlv') ? sent : undefined}
           activityError={extra.activityError}
           replayError={extra.replayError}
+          settings={extra.settings}
         />,
       ),
       extra.status ?? 200,
@@ -241,6 +248,27 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     } catch (e) {
       const r = refusal(e)
       return subscriptionPage(req, reply, current, { status: r.status, error: r.message, edit: values })
+    }
+  })
+
+  // Delivery settings (docs/subscription-settings.md): the other fields stay as they are.
+  app.post<SubParams>('/subscriptions/:id/settings', async (req, reply) => {
+    const env = envOf(req)
+    const sub = await hookpost.subscriptions.get(env.id, req.params.id)
+    const values = settingsFormOf(formOf(req))
+    try {
+      const { event, url, active, ordered } = sub
+      await hookpost.subscriptions.update(env.id, sub.id, {
+        event,
+        url,
+        active,
+        ordered,
+        ...settingsInputOf(values),
+      })
+      return seeOther(reply, `${base}/subscriptions/${sub.id}?notice=saved`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, sub, { status: r.status, settings: { values, error: r.message } })
     }
   })
 

@@ -19,6 +19,24 @@ export function attemptLimit(policy: RetryPolicy): number {
   return policy.scheduleMs.length + 1
 }
 
+/** A schedule's attempt limit: the first attempt and one per delay. */
+export function scheduleAttemptLimit(scheduleMs: readonly number[]): number {
+  return scheduleMs.length + 1
+}
+
+/**
+ * The policy of a subscription's deliveries: its own retry schedule (jitter and Retry-After
+ * bounds as the service's) or the service's. Read when an attempt ends, so that an updated
+ * schedule applies from a pending delivery's next retry on; its attempt limit stays the one
+ * fixed when it was created (docs/subscription-settings.md).
+ */
+export function policyFor(
+  policy: RetryPolicy,
+  retryScheduleMs: readonly number[] | null | undefined,
+): RetryPolicy {
+  return retryScheduleMs ? { ...policy, scheduleMs: retryScheduleMs } : policy
+}
+
 /**
  * The attempt limit after a consumer's "retry now": one attempt now, on top of what the delivery
  * has. A pending delivery keeps the rest of its schedule (the manual attempt is extra); a

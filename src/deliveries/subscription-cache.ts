@@ -9,6 +9,8 @@ const maxCached = 10_000
 export class SubscriptionCache {
   readonly #store: Store
   readonly #rows = new Map<string, SubscriptionRow>()
+  /** The cached ones with a budget shared by all workers (rateLimit or maxInFlight). */
+  readonly #limited = new Set<string>()
 
   constructor(store: Store) {
     this.#store = store
@@ -25,11 +27,25 @@ export class SubscriptionCache {
     for (const row of await this.#store.subscriptions.getMany([...stale])) {
       this.#rows.delete(row.id)
       this.#rows.set(row.id, row)
+      const s = row.settings
+      if (s != null && (s.rateLimit !== null || s.maxInFlight !== null)) this.#limited.add(row.id)
+      else this.#limited.delete(row.id)
     }
     for (const id of this.#rows.keys()) {
       if (this.#rows.size <= maxCached) break
       this.#rows.delete(id)
+      this.#limited.delete(id)
     }
+  }
+
+  /** Whether it has a budget shared by all workers (rateLimit or maxInFlight). */
+  isLimited(subscriptionId: string): boolean {
+    return this.#limited.has(subscriptionId)
+  }
+
+  /** The cached subscriptions that have a shared budget. */
+  limited(): ReadonlySet<string> {
+    return this.#limited
   }
 
   /** The row as of the last refresh; undefined when it was deleted since. */

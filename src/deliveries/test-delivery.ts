@@ -7,6 +7,7 @@ import { findEventType } from '../events/event-types.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import type { EventRow, Store } from '../store/store.ts'
+import { scheduleAttemptLimit } from './retry-policy.ts'
 
 export interface PublishToSubscriptionInput {
   /** The event to store (bytes as sent), in the subscription's environment. */
@@ -60,7 +61,10 @@ export function testDeliveries(deps: {
         event,
         subscriptionId,
         deliveryId,
-        attemptLimit: deps.attemptLimit,
+        // The subscription's own retry schedule, when it has one, like a published event's.
+        attemptLimit: sub.settings?.retryScheduleMs
+          ? scheduleAttemptLimit(sub.settings.retryScheduleMs)
+          : deps.attemptLimit,
       })
       // Deleted or deactivated between the read and the write.
       if (!ok) throw new AppError('subscription_not_found')

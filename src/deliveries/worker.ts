@@ -6,7 +6,7 @@ import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
 import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
-import { nextStep, type RetryPolicy } from './retry-policy.ts'
+import { nextStep, policyFor, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
 import { SubscriptionCache } from './subscription-cache.ts'
 
@@ -16,6 +16,11 @@ export interface WorkerOptions {
   keyring: SigningKeyring
   policy: RetryPolicy
   requestTimeoutMs: number
+  /**
+   * The longest per-subscription timeout honoured (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX; default
+   * requestTimeoutMs): the lease is long enough for it, and a longer stored one is cut to it.
+   */
+  maxTimeoutMs?: number
   /** Attempts in flight (and queued) at once in this process. */
   concurrency: number
   /** Attempts in flight at once to one subscription. */
@@ -90,6 +95,14 @@ export class DeliveryWorker {
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
   /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
   readonly #subscriptions: SubscriptionCache
+  /** Subscriptions whose budget (rateLimit, maxInFlight) a claim found spent, until when. */
+  readonly #throttled = new Map<string, number>()
+  /**
+   * Attempts of maxInFlight subscriptions done but not yet recorded, by delivery id: their lease
+   * still counts in the store, so they count here too until the flush (else the next claim would
+   * be refused and the subscription held back for nothing).
+   */
+  readonly #unrecorded = new Map<string, string>()
 
   constructor(options: WorkerOptions) {
     this.#o = {
@@ -100,6 +113,7 @@ export class DeliveryWorker {
       failpoints: noFailpoints,
       disableAfterMs: 5 * 86_400_000,
       onAttempt: () => {},
+      maxTimeoutMs: options.requestTimeoutMs,
       ...options,
     }
     this.#subscriptions = new SubscriptionCache(options.store)
@@ -108,7 +122,7 @@ export class DeliveryWorker {
   get leaseMs(): number {
     // Long enough for a queued attempt to wait one round of slow attempts and then run its own;
     // after a crash, this is how long its deliveries wait before another worker takes them.
-    return this.#o.requestTimeoutMs * 2 + 5000
+    return Math.max(this.#o.requestTimeoutMs, this.#o.maxTimeoutMs) * 2 + 5000
   }
 
   get stats(): { inFlight: number; queued: number } {
@@ -225,9 +239,22 @@ export class DeliveryWorker {
     // back.
     const exclude: string[] = []
     const busy = new Map<string, number>()
+    for (const [sub, until] of this.#throttled) {
+      if (until > now) continue
+      // Its budget is open again: serve it from its own index range.
+      this.#throttled.delete(sub)
+      this.#feeding.add(sub)
+    }
     for (const [sub, n] of this.#busy()) {
-      if (n >= o.perSubscription) exclude.push(sub)
-      else busy.set(sub, 2 * o.perSubscription - n)
+      if (n >= this.#slots(sub) || this.#throttled.has(sub)) exclude.push(sub)
+      else busy.set(sub, this.#room(sub) - n)
+    }
+    const left = new Set(exclude)
+    for (const sub of this.#throttled.keys()) if (!left.has(sub)) exclude.push(sub)
+    // A limited subscription (rateLimit, maxInFlight) is claimed only as far as it can start now:
+    // what is claimed spends its shared budget, so nothing waits here while others could send.
+    for (const sub of this.#subscriptions.limited()) {
+      if (!busy.has(sub) && !left.has(sub) && !this.#throttled.has(sub)) busy.set(sub, this.#room(sub))
     }
     const limit = Math.min(free, o.claimBatch)
     const room = { perSubscription: 2 * o.perSubscription, busy }
@@ -263,6 +290,10 @@ export class DeliveryWorker {
       if (!claim.drained.has(s.subscriptionId)) this.#feeding.add(s.subscriptionId)
     }
     for (const sub of claim.crowded) this.#feeding.add(sub)
+    for (const [sub, until] of claim.throttled) {
+      this.#throttled.set(sub, until)
+      this.#feeding.delete(sub)
+    }
     if (!dry) {
       if (claim.scanExhausted && exclude.length > 0) {
         this.#dryAt = now
@@ -274,15 +305,23 @@ export class DeliveryWorker {
     await this.#accept(rows, now)
     // Full now (left out, or filled by this claim): when one of them has room again it may have
     // more due work, so its completions wake the loop.
-    this.#excluded = new Set([...this.#busy()].filter(([, n]) => n >= o.perSubscription).map(([s]) => s))
+    this.#excluded = new Set([...this.#busy()].filter(([s, n]) => n >= this.#slots(s)).map(([s]) => s))
     if (rows.length === limit) await this.#fairShare(now)
     return rows.length === limit
   }
 
-  /** Attempts in flight plus queued here, per subscription. */
+  /** Attempts in flight plus queued here (plus unrecorded ones of maxInFlight subscriptions), per subscription. */
   *#busy(): Iterable<[string, number]> {
-    for (const [sub, n] of this.#inFlight) yield [sub, n + (this.#queued.get(sub)?.length ?? 0)]
-    for (const [sub, q] of this.#queued) if (!this.#inFlight.has(sub)) yield [sub, q.length]
+    if (this.#unrecorded.size === 0) {
+      for (const [sub, n] of this.#inFlight) yield [sub, n + (this.#queued.get(sub)?.length ?? 0)]
+      for (const [sub, q] of this.#queued) if (!this.#inFlight.has(sub)) yield [sub, q.length]
+      return
+    }
+    const n = new Map<string, number>()
+    for (const [sub, k] of this.#inFlight) n.set(sub, k)
+    for (const [sub, q] of this.#queued) n.set(sub, (n.get(sub) ?? 0) + q.length)
+    for (const sub of this.#unrecorded.values()) n.set(sub, (n.get(sub) ?? 0) + 1)
+    yield* n
   }
 
   /**
@@ -299,15 +338,18 @@ export class DeliveryWorker {
     // The query groups the whole due backlog: on a huge backlog it is slow, so it may take at
     // most ~5 % of the time (a 100 ms query waits 2 s, a 250 ms one 5 s before it runs again).
     this.#fairShareInterval = Math.max(fairShareEveryMs, (performance.now() - t0) * 20)
-    const starved = due.filter((s) => !this.#inFlight.has(s) && !this.#queued.has(s))
+    const starved = due.filter(
+      (s) => !this.#inFlight.has(s) && !this.#queued.has(s) && !this.#throttled.has(s),
+    )
     if (starved.length === 0) return
-    const slots = Math.min(fairShareSlots, o.perSubscription)
+    const serve = starved.map((s) => ({ subscriptionId: s, limit: Math.min(fairShareSlots, this.#slots(s)) }))
     const claim = await o.store.deliveries.claimDue({
       now,
-      limit: starved.length * slots,
+      limit: serve.reduce((n, s) => n + s.limit, 0),
       leaseMs: this.leaseMs,
-      serve: starved.map((s) => ({ subscriptionId: s, limit: slots })),
+      serve,
     })
+    for (const [sub, until] of claim.throttled) this.#throttled.set(sub, until)
     // Their deliveries are older than what fell due since a dry scan: feed them too.
     for (const s of starved) if (!claim.drained.has(s)) this.#feeding.add(s)
     await this.#accept(claim.deliveries, now)
@@ -323,8 +365,9 @@ export class DeliveryWorker {
       this.#keys.set(r.id, keys)
       const q = this.#queued.get(r.subscriptionId) ?? []
       const busy = (this.#inFlight.get(r.subscriptionId) ?? 0) + q.length
-      // Keep at most one round per subscription waiting here; the rest goes back to the store.
-      if (busy >= 2 * o.perSubscription) {
+      // Keep at most one round per subscription waiting here (none for a limited one: see
+      // #room); the rest goes back to the store.
+      if (busy >= this.#room(r.subscriptionId)) {
         surplus.push(r)
         this.#keys.delete(r.id)
         continue
@@ -343,10 +386,25 @@ export class DeliveryWorker {
     return rows.length - surplus.length
   }
 
+  /** Attempts of one subscription in flight at once here: its maxInFlight when lower. */
+  #slots(sub: string): number {
+    const max = this.#subscriptions.get(sub)?.settings?.maxInFlight
+    return max != null ? Math.min(max, this.#o.perSubscription) : this.#o.perSubscription
+  }
+
+  /**
+   * Attempts of one subscription held here, in flight and queued: one round waiting beside the
+   * one in flight, none for a limited one (its claims spend a budget shared by every worker).
+   */
+  #room(sub: string): number {
+    return this.#subscriptions.isLimited(sub) ? this.#slots(sub) : 2 * this.#slots(sub)
+  }
+
   #pump(): void {
     for (const [sub, q] of this.#queued) {
       let n = this.#inFlight.get(sub) ?? 0
-      while (q.length > 0 && n < this.#o.perSubscription) {
+      const slots = this.#slots(sub)
+      while (q.length > 0 && n < slots) {
         const d = q.shift()!
         this.#queuedTotal--
         n++
@@ -401,6 +459,8 @@ export class DeliveryWorker {
       // Metrics must never break delivery.
     }
     if (d.orderingKey !== null) this.#ordered.set(d.id, d.subscriptionId)
+    if (this.#subscriptions.get(d.subscriptionId)?.settings?.maxInFlight != null)
+      this.#unrecorded.set(d.id, d.subscriptionId)
     this.#pending.push(result)
     this.#scheduleFlush()
     const n = (this.#inFlight.get(d.subscriptionId) ?? 1) - 1
@@ -413,7 +473,7 @@ export class DeliveryWorker {
     if (this.#wantsSlots && this.#free() >= this.#lowWater()) this.wake()
     else if (
       this.#excluded.has(d.subscriptionId) &&
-      n + (this.#queued.get(d.subscriptionId)?.length ?? 0) <= this.#o.perSubscription / 2
+      n + (this.#queued.get(d.subscriptionId)?.length ?? 0) <= this.#slots(d.subscriptionId) / 2
     ) {
       // A busy subscription has room for half a round again: fetch its next deliveries now
       // rather than at the next poll.
@@ -453,7 +513,7 @@ export class DeliveryWorker {
       url: d.url,
       headers,
       body: d.body,
-      timeoutMs: o.requestTimeoutMs,
+      timeoutMs: this.#timeoutOf(d),
       ...(destination ? { destination: { envId: d.envId, ...destination } } : {}),
     })
     o.failpoints('worker.after_send')
@@ -461,6 +521,14 @@ export class DeliveryWorker {
     return outcome.kind === 'error' && outcome.detail !== undefined
       ? { result, detail: outcome.detail }
       : { result }
+  }
+
+  /** The subscription's own timeout, never past what the lease was sized for. */
+  #timeoutOf(d: ClaimedDelivery): number {
+    const own = this.#subscriptions.get(d.subscriptionId)?.settings?.timeoutMs
+    return own != null
+      ? Math.min(own, Math.max(this.#o.requestTimeoutMs, this.#o.maxTimeoutMs))
+      : this.#o.requestTimeoutMs
   }
 
   #result(
@@ -474,7 +542,14 @@ export class DeliveryWorker {
     const now = o.now()
     const completion = errorOverride
       ? ({ kind: 'failed' } as const)
-      : nextStep(outcome, d.attempts, d.attemptLimit, o.policy, now, o.random())
+      : nextStep(
+          outcome,
+          d.attempts,
+          d.attemptLimit,
+          policyFor(o.policy, this.#subscriptions.get(d.subscriptionId)?.settings?.retryScheduleMs),
+          now,
+          o.random(),
+        )
     const statusCode = outcome.kind === 'response' ? outcome.statusCode : null
     let error: string | null = null
     if (errorOverride) error = errorOverride
@@ -536,6 +611,10 @@ export class DeliveryWorker {
             disableAfterMs: this.#o.disableAfterMs,
           })
           this.#o.failpoints('worker.after_complete')
+          let recorded = false
+          for (const b of batch) recorded = this.#unrecorded.delete(b.id) || recorded
+          // Their places are free in the store now: a claim may take the next ones.
+          if (recorded && !this.#stopping) this.wake()
           for (const b of batch) {
             const sub = this.#ordered.get(b.id)
             if (sub === undefined) continue

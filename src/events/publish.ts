@@ -1,6 +1,7 @@
 // Publisher use case: accept one event (or a batch of them), validate it against the catalogue,
 // and commit it with one delivery per active subscription in one transaction. The bytes are
 // stored as received.
+import { scheduleAttemptLimit } from '../deliveries/retry-policy.ts'
 import { AppError, type ErrorDetail, type ErrorKind } from '../shared/errors.ts'
 import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import { newId } from '../shared/ids.ts'
@@ -258,6 +259,7 @@ export function publisher(deps: PublishDeps) {
     idempotencyKey: e.idempotencyKey ?? null,
     idempotencySince: t - idempotencyWindowMs,
     attemptLimit: deps.attemptLimit,
+    attemptLimitFor: scheduleAttemptLimit,
     newDeliveryId: () => newId('dlv', t),
   })
   const before = () => hit('publish.before_commit')

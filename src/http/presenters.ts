@@ -9,6 +9,7 @@ import type {
   ReplayJobRow,
   SubscriptionRow,
 } from '../store/store.ts'
+import { presentSettings } from '../subscriptions/delivery-settings.ts'
 import { presentDestination } from '../subscriptions/destination.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
@@ -36,6 +37,7 @@ export function presentSubscription(s: SubscriptionRow) {
     created: iso(s.created),
     updated: iso(s.updated),
     ordered: s.ordered,
+    ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,
     health: {
       consecutiveFailures: h.consecutiveFailures,

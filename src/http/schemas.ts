@@ -86,6 +86,41 @@ export const DestinationTypeOut = Type.Object({
     Type.Object({ name: Type.String(), description: Type.String(), example: Type.String() }),
   ),
 })
+const unchanged =
+  ' Absent on PUT: unchanged; null: back to the service setting. See docs/subscription-settings.md.'
+
+/** A subscription's own delivery settings (contract section 12); the core checks their bounds. */
+const DeliverySettingsIn = {
+  retrySchedule: Type.Optional(
+    Type.Union([Type.Array(Type.String({ maxLength: 20 }), { maxItems: 100 }), Type.Null()], {
+      description: `Delays between attempts, e.g. ["10s","1m","1h"]: 1 to 50 positive durations of at most 7d, each ±20 % jitter; replaces HOOKPOST_RETRY_SCHEDULE.${unchanged}`,
+    }),
+  ),
+  timeout: Type.Optional(
+    Type.Union([Type.String({ maxLength: 20 }), Type.Null()], {
+      description: `Total deadline of one attempt, e.g. "5s": 100ms to HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX (default HOOKPOST_REQUEST_TIMEOUT).${unchanged}`,
+    }),
+  ),
+  rateLimit: Type.Optional(
+    Type.Union([Type.String({ maxLength: 20 }), Type.Null()], {
+      description: `"N/s" or "N/m" (N from 1 to 100000): attempts started per second (minute) for this subscription across all workers.${unchanged}`,
+    }),
+  ),
+  maxInFlight: Type.Optional(
+    Type.Union([Type.Integer(), Type.Null()], {
+      description: `At most this many attempts leased at once across all workers (1 to 1000).${unchanged}`,
+    }),
+  ),
+}
+
+const DeliverySettingsOut = {
+  retrySchedule: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: 'its own retry schedule; null: HOOKPOST_RETRY_SCHEDULE',
+  }),
+  timeout: Type.Union([Type.String(), Type.Null()], { description: 'null: HOOKPOST_REQUEST_TIMEOUT' }),
+  rateLimit: Type.Union([Type.String(), Type.Null()], { description: '"N/s" or "N/m"; null: none' }),
+  maxInFlight: Type.Union([Type.Integer(), Type.Null()], { description: 'null: none' }),
+}
 
 export const SubscriptionIn = Type.Object(
   {
@@ -109,6 +144,7 @@ export const SubscriptionIn = Type.Object(
           'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
       }),
     ),
+    ...DeliverySettingsIn,
   },
   { additionalProperties: false },
 )
@@ -122,6 +158,7 @@ export const SubscriptionOut = Type.Object({
   created: IsoTime,
   updated: IsoTime,
   ordered: Type.Boolean(),
+  ...DeliverySettingsOut,
   deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
   health: Type.Object({
     consecutiveFailures: Type.Integer(),

@@ -3,7 +3,9 @@
 // once per cluster (a lock in the store), not once per node; a replay step locks its job for one
 // transaction, so any node may take the next one, and a job whose node died goes on at the next
 // tick of any other.
+
 import { randomBytes } from 'node:crypto'
+import { scheduleAttemptLimit } from '../deliveries/retry-policy.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { Store } from '../store/store.ts'
 import type { OperatorNotifier } from './operator-notifier.ts'
@@ -75,6 +77,8 @@ export class Maintenance {
       const job = await o.store.replays.step(o.now(), {
         chunk: replayChunk,
         extraAttempts: o.replayAttempts,
+        // A subscription with its own schedule gets that schedule's attempts.
+        extraAttemptsFor: scheduleAttemptLimit,
       })
       if (!job) break
       if (job.state === 'finished') o.log.info({ replayId: job.id, requeued: job.done }, 'replay finished')

@@ -38,3 +38,5 @@ port.on('message', (m: ToThread) => {
     void sender.close().finally(() => port.postMessage({ t: 'closed' } satisfies FromThread))
   }
 })
+
+port.postMessage({ t: 'ready' } satisfies FromThread)

@@ -33,7 +33,11 @@ export type ToThread =
   | { t: 'port'; port: number }
   | { t: 'close' }
 
-export type FromThread = { t: 'done'; batch: { id: number; outcome: AttemptOutcome }[] } | { t: 'closed' }
+export type FromThread =
+  | { t: 'done'; batch: { id: number; outcome: AttemptOutcome }[] }
+  | { t: 'closed' }
+  /** Its modules are loaded: a send now goes out at once. */
+  | { t: 'ready' }
 
 interface Pending {
   resolve: (o: AttemptOutcome) => void
@@ -73,6 +77,8 @@ export class ThreadedSender implements Sender {
   #thread: Worker | undefined
   #closing = false
   #ownPort: number | undefined
+  #ready: Promise<void> | undefined
+  #readyNow: (() => void) | undefined
   readonly #sweep: NodeJS.Timeout
   readonly #start: (config: SenderThreadConfig) => Worker
 
@@ -96,6 +102,17 @@ export class ThreadedSender implements Sender {
         setImmediate(() => this.#flush())
       }
     })
+  }
+
+  /**
+   * Starts the thread now rather than at the first send, resolving once it can send (or has
+   * failed: sends then fail as network errors and a new thread is started). A worker waits for
+   * it before claiming: a claim's attempts start at once, which a per-subscription rate limit
+   * counts on (docs/subscription-settings.md), instead of after the thread has loaded.
+   */
+  start(): Promise<void> {
+    this.#ensureThread()
+    return this.#ready ?? Promise.resolve()
   }
 
   /** The API's real port (it may listen on port 0): the thread refuses to send to it. */
@@ -138,7 +155,11 @@ export class ThreadedSender implements Sender {
         : { ...this.#config, ownApi: { ...this.#config.ownApi, port: this.#ownPort } }
     const thread = this.#start(config)
     thread.unref()
+    this.#ready = new Promise<void>((resolve) => {
+      this.#readyNow = resolve
+    })
     thread.on('message', (m: FromThread) => {
+      if (m.t === 'ready') this.#readyNow?.()
       if (m.t !== 'done') return
       for (const { id, outcome } of m.batch) {
         const p = this.#pending.get(id)
@@ -148,6 +169,7 @@ export class ThreadedSender implements Sender {
       }
     })
     const gone = (why: string) => {
+      this.#readyNow?.()
       if (this.#thread !== thread) return
       this.#thread = undefined
       this.#failAll(why)

@@ -45,6 +45,13 @@ export const errorCatalogue = {
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
   invalid_destination: { kind: 'invalid', message: 'The destination is not valid for its type.' },
+  invalid_retry_schedule: {
+    kind: 'invalid',
+    message: 'The retry schedule must be 1 to 50 positive durations of at most 7d.',
+  },
+  invalid_timeout: { kind: 'invalid', message: 'The timeout is not a duration within the allowed range.' },
+  invalid_rate_limit: { kind: 'invalid', message: 'The rate limit must be "N/s" or "N/m".' },
+  invalid_max_in_flight: { kind: 'invalid', message: 'maxInFlight must be an integer from 1 to 1000.' },
   // Signing keys
   signing_key_limit: {
     kind: 'conflict',

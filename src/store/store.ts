@@ -86,6 +86,8 @@ export interface SubscriptionRow {
    * null: HTTP. For a broker, `url` holds the destination's URL as shown (password masked).
    */
   destination?: StoredDestination | null
+  /** Its own delivery settings (docs/subscription-settings.md); absent or null fields: the global ones. */
+  settings?: SubscriptionSettings | undefined
 }
 
 /** A broker destination as stored (docs/destinations.md). */
@@ -95,6 +97,25 @@ export interface StoredDestination {
   fields: Record<string, string>
   /** The URL with its credentials, sealed under the master key; null when it has none. */
   sealedUrl: { keyId: string; ciphertext: string } | null
+}
+
+/** A subscription's own delivery settings; null: the service's setting applies. */
+export interface SubscriptionSettings {
+  /** Delays after attempt 1, 2, … in ms (replaces HOOKPOST_RETRY_SCHEDULE). */
+  retryScheduleMs: number[] | null
+  /** Total deadline of one attempt in ms (replaces HOOKPOST_REQUEST_TIMEOUT). */
+  timeoutMs: number | null
+  /** At most `count` attempts started per `periodMs` (1 s or 1 min) across all workers. */
+  rateLimit: { count: number; periodMs: number } | null
+  /** At most this many attempts leased at once across all workers. */
+  maxInFlight: number | null
+}
+
+export const noSettings: SubscriptionSettings = {
+  retryScheduleMs: null,
+  timeoutMs: null,
+  rateLimit: null,
+  maxInFlight: null,
 }
 
 export interface EventRow {
@@ -204,7 +225,10 @@ export interface PublishInput {
   idempotencyKey: string | null
   /** An older event with the same key is reused only when created after this time. */
   idempotencySince: number
+  /** The attempt limit of a delivery to a subscription without its own retry schedule. */
   attemptLimit: number
+  /** The attempt limit for a subscription with its own schedule (absent: attemptLimit for all). */
+  attemptLimitFor?: (retryScheduleMs: readonly number[]) => number
   newDeliveryId: () => string
   /** Called inside the transaction, after every write and before the commit (crash tests). */
   beforeCommit?: () => void
@@ -355,6 +379,12 @@ export interface ClaimResult {
   drained: ReadonlySet<string>
   /** Subscriptions the scan found more due rows of than their room: they have more waiting. */
   crowded: ReadonlySet<string>
+  /**
+   * Subscriptions with due rows left unclaimed because their budget is spent (rate limit or
+   * maxInFlight), with when to ask again: the start of the next rate window, or soon for
+   * maxInFlight (a completion frees room). Those rows stay pending and due; no attempt is counted.
+   */
+  throttled: ReadonlyMap<string, number>
 }
 
 export interface StoreCapabilities {
@@ -519,7 +549,13 @@ export interface Store {
       now: number,
       change: { attemptLimit: number; seen: Pick<DeliveryRow, 'status' | 'attempts' | 'attemptLimit'> },
     ): Promise<DeliveryRow | undefined>
-    /** Leases due deliveries: attempts+1, a fresh lease token, next_attempt_at = now + leaseMs. */
+    /**
+     * Leases due deliveries: attempts+1, a fresh lease token, next_attempt_at = now + leaseMs.
+     * A subscription's budget holds across every claimer (one transaction, its budget row locked):
+     * with a rate limit, at most `count` rows are claimed per window of `periodMs` (windows are
+     * aligned to the epoch); with maxInFlight, rows are claimed only while fewer than that many
+     * of its leases are unexpired. What does not fit is left pending and due (see `throttled`).
+     */
     claimDue(input: ClaimInput): Promise<ClaimResult>
     /**
      * Applies results fenced by lease token, updates each subscription's health, deactivates a
@@ -576,7 +612,15 @@ export interface Store {
      * attempt budget of extraAttempts). The step that re-queues the last of them finishes the
      * job. Returns the job after the step, or undefined when none is running.
      */
-    step(now: number, opts: { chunk: number; extraAttempts: number }): Promise<ReplayJobRow | undefined>
+    step(
+      now: number,
+      opts: {
+        chunk: number
+        extraAttempts: number
+        /** The budget for a subscription with its own retry schedule (absent: extraAttempts). */
+        extraAttemptsFor?: (retryScheduleMs: readonly number[]) => number
+      },
+    ): Promise<ReplayJobRow | undefined>
   }
   audit: {
     /** Appends an entry. Entries are never changed, and retention sweeps leave them alone. */

@@ -5,6 +5,7 @@ import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
+import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
 import { type DestinationCheck, type DestinationInput, httpOnly, resolveDestination } from './destination.ts'
 
 export type UrlVerdict =
@@ -14,7 +15,7 @@ export type UrlVerdict =
 /** The sending policy at registration time (scheme, userinfo, literal addresses, length). */
 export type UrlCheck = (url: string) => UrlVerdict
 
-export interface SubscriptionIn {
+export interface SubscriptionIn extends DeliverySettingsIn {
   event: string
   /** BaseKit's form: `{ type: "http", url }` (docs/destinations.md). */
   url?: string | undefined
@@ -31,8 +32,11 @@ export function subscriptions(deps: {
   /** Broker destinations; absent: http only. Needs `box` (their URLs' credentials are sealed). */
   checkDestination?: DestinationCheck | undefined
   box?: SecretBox | undefined
+  /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
+  maxTimeoutMs?: number
 }) {
   const { store, checkUrl, now } = deps
+  const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
 
   /** What to store: the canonical URL and, for a broker, the destination (credentials sealed). */
   function validate(envId: string, input: SubscriptionIn, current?: SubscriptionRow) {
@@ -67,6 +71,7 @@ export function subscriptions(deps: {
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const { url, destination } = validate(envId, input)
+      const settings = applySettings(undefined, input, limits)
       const t = now()
       const row: SubscriptionRow = {
         id: newId('sub', t),
@@ -80,6 +85,7 @@ export function subscriptions(deps: {
         updated: t,
         health: freshHealth,
         deactivatedReason: null,
+        settings,
       }
       await store.subscriptions.create(row)
       return row
@@ -87,6 +93,7 @@ export function subscriptions(deps: {
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const { url, destination } = validate(envId, input, current)
+      const settings = applySettings(current.settings, input, limits)
       const reactivated = input.active && !current.active
       const row: SubscriptionRow = {
         ...current,
@@ -95,6 +102,7 @@ export function subscriptions(deps: {
         destination,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
+        settings,
         updated: now(),
         // Switched back on by hand: a fresh start for the failure clock.
         ...(reactivated

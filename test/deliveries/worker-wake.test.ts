@@ -13,6 +13,7 @@ const empty = (): ClaimResult => ({
   scanExhausted: true,
   drained: new Set(),
   crowded: new Set(),
+  throttled: new Map(),
 })
 
 describe('delivery worker wake-ups', () => {

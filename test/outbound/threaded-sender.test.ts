@@ -42,6 +42,16 @@ afterEach(async () => {
 })
 
 describe('ThreadedSender', () => {
+  it('starts its thread on start() and says when it can send; a thread that fails to start does not hang it', async () => {
+    const rx = await receiver()
+    const s = sender()
+    await s.start()
+    expect(await post(s, `${rx.url}/warm`)).toMatchObject({ kind: 'response', statusCode: 200 })
+    const broken = sender(() => new Worker('throw new Error("no thread")', { eval: true }))
+    await broken.start()
+    expect(await post(broken, `${rx.url}/x`)).toMatchObject({ kind: 'error' })
+  })
+
   it('delivers every request byte for byte and hands back each answer to its own send', async () => {
     const rx = await receiver((r) => ({
       status: 201,

@@ -33,7 +33,8 @@ export interface ServiceProcess {
 
 export async function startService(
   env: Record<string, string> = {},
-  opts: { dataDir?: string } = {},
+  /** args: after `serve`, e.g. ['--role', 'worker']. */
+  opts: { dataDir?: string; args?: string[] } = {},
 ): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'hookpost-e2e-'))
   const port = env['HOOKPOST_PORT'] ? Number(env['HOOKPOST_PORT']) : await freePort()
@@ -45,7 +46,7 @@ export async function startService(
     ...env,
   }
   let out = ''
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/hookpost.js'), 'serve'], {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/hookpost.js'), 'serve', ...(opts.args ?? [])], {
     cwd: repoRoot,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...fullEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +58,8 @@ export async function startService(
     out += d.toString()
   })
   const url = `http://127.0.0.1:${port}`
-  const role = fullEnv['HOOKPOST_ROLE'] ?? 'all'
+  const roleArg = opts.args?.indexOf('--role') ?? -1
+  const role = (roleArg >= 0 ? opts.args?.[roleArg + 1] : undefined) ?? fullEnv['HOOKPOST_ROLE'] ?? 'all'
   await eventually(
     async () => {
       if (child.exitCode !== null) throw new Error(`hookpost exited ${child.exitCode}:\n${out}`)

@@ -11,6 +11,8 @@ import type { Store } from '../../src/store/store.ts'
 export interface WorkerHarness {
   hookpost: Hookpost
   store: Store
+  /** The secret box the worker opens signing secrets with (a second worker needs the same). */
+  box: SecretBox
   worker: DeliveryWorker
   envId: string
   /** The environment's current signing secret (rotated once so the test knows it). */
@@ -53,6 +55,7 @@ export async function workerHarness(
   return {
     hookpost,
     store,
+    box,
     worker,
     envId: env.id,
     secret,

@@ -9,6 +9,7 @@ import {
   destinationSummary,
   withDestinationFlags,
 } from './destination-flags.ts'
+import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
   id: string
@@ -56,14 +57,19 @@ export function register(program: Command): void {
       })
     })
 
-  withDestinationFlags(withClientOptions(subs.command('create'), 'consumer'), true)
+  withSettingsOptions(withDestinationFlags(withClientOptions(subs.command('create'), 'consumer'), true))
     .description('subscribe an endpoint URL (or a message broker) to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go: the endpoint URL, or the broker URL')
     .option('--inactive', 'create it inactive')
     .action(async (flags: Flags) => {
       const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
-        json: { event: flags['event'], ...destinationForCreate(flags), active: flags['inactive'] !== true },
+        json: {
+          event: flags['event'],
+          ...destinationForCreate(flags),
+          active: flags['inactive'] !== true,
+          ...settingsBody(flags),
+        },
       })
       output(flags, r, () => fields(r.subscription))
     })
@@ -76,9 +82,9 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withDestinationFlags(withClientOptions(subs.command('update'), 'consumer'), false)
+  withSettingsOptions(withDestinationFlags(withClientOptions(subs.command('update'), 'consumer'), false))
     .argument('<subscriptionId>')
-    .description('change the event, endpoint or active flag of a subscription')
+    .description('change the event, endpoint, active flag or delivery settings of a subscription')
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
@@ -89,6 +95,8 @@ export function register(program: Command): void {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
         ...destinationForUpdate(flags, s),
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
+        // Settings not given are left out: the API keeps them.
+        ...settingsBody(flags),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
       output(flags, r, () => fields(r.subscription))

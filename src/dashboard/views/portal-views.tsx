@@ -24,6 +24,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
@@ -359,6 +360,8 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  /** The delivery settings form as posted, and why it was refused. */
+  settings?: { values: SettingsFormValues; error: string } | undefined
 }) {
   const { ctx, sub } = props
   const self = `${base}/subscriptions/${sub.id}`
@@ -446,6 +449,14 @@ export function SubscriptionPage(props: {
           </form>
         </details>
       </section>
+
+      <SubscriptionSettingsSection
+        ctx={ctx}
+        sub={sub}
+        action={`${self}/settings`}
+        values={props.settings?.values}
+        error={props.settings?.error}
+      />
 
       <section id="health" aria-labelledby="health-h" class="card">
         <h2 id="health-h">Health</h2>

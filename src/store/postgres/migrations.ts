@@ -177,4 +177,20 @@ export const postgresMigrations: readonly Migration[] = [
       `alter table subscriptions add column destination_ciphertext text`,
     ],
   },
+  {
+    version: 12,
+    name: 'subscription_settings',
+    statements: [
+      // A subscription's own delivery settings (docs/subscription-settings.md); null: the global one.
+      `alter table subscriptions add column retry_schedule text`,
+      `alter table subscriptions add column timeout_ms integer`,
+      `alter table subscriptions add column rate_limit_count integer`,
+      `alter table subscriptions add column rate_limit_period_ms integer`,
+      `alter table subscriptions add column max_in_flight integer`,
+      // The rate budget every worker shares: attempts claimed in the current window. One row per
+      // rate-limited subscription, made by its first claim, locked by each claim that spends it.
+      `create table subscription_budgets (
+        subscription_id text primary key, window_start bigint not null, used integer not null)`,
+    ],
+  },
 ]

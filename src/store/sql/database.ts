@@ -57,6 +57,18 @@ export interface Database {
     destination: string | null
     destination_key_id: string | null
     destination_ciphertext: string | null
+    /** Migration 12: its own delivery settings (JSON array of ms; null: the global ones). */
+    retry_schedule: string | null
+    timeout_ms: number | null
+    rate_limit_count: number | null
+    rate_limit_period_ms: number | null
+    max_in_flight: number | null
+  }
+  /** Migration 12: each rate-limited subscription's shared budget (the current window). */
+  subscription_budgets: {
+    subscription_id: string
+    window_start: number
+    used: number
   }
   events: {
     id: string

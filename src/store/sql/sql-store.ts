@@ -39,6 +39,7 @@ import { applyMigrations, type Migration } from './migrate.ts'
 import { type Param, PreparedQueries } from './prepared-queries.ts'
 import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
+import { deleteBudget, settingsColumns, toSettings, withinBudgets } from './subscription-budgets.ts'
 
 /** The driver's code of an unavailable store's error, for the server log and readiness. */
 function unavailableReason(e: unknown): string {
@@ -137,6 +138,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
   },
   deactivatedReason: r.deactivated_reason,
   destination: destinationOf(r),
+  settings: toSettings(r),
 })
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
@@ -473,6 +475,7 @@ export class SqlStore implements Store {
             created: s.created,
             updated: s.updated,
             ...destinationColumns(s),
+            ...settingsColumns(s.settings),
           })
           .execute()
       }),
@@ -491,6 +494,7 @@ export class SqlStore implements Store {
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
               ...destinationColumns(s),
+              ...settingsColumns(s.settings),
             })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
@@ -510,6 +514,7 @@ export class SqlStore implements Store {
             .executeTakeFirst()
           if (Number(r.numDeletedRows) === 0) return false
           await cancelPending(tx, id, now, 'subscription_deleted')
+          await deleteBudget(tx, id)
           return true
         }),
       ),
@@ -808,9 +813,31 @@ export class SqlStore implements Store {
         scanExhausted = found.length < candidates
         due.push(...(scan.room ? withinRoom(found, scan.room, left, crowded) : found))
       }
-      const claimed = due.length === 0 ? [] : await this.#lease(tx, due, input, token, leaseUntil)
-      return { deliveries: claimed, scanExhausted, drained, crowded }
+      const budgeted = await this.#withinBudgets(tx, due, input.now)
+      const claimed =
+        budgeted.rows.length === 0 ? [] : await this.#lease(tx, budgeted.rows, input, token, leaseUntil)
+      return { deliveries: claimed, scanExhausted, drained, crowded, throttled: budgeted.throttled }
     })
+  }
+
+  /** The due rows within their subscriptions' budgets (rateLimit, maxInFlight): subscription-budgets.ts. */
+  async #withinBudgets(
+    tx: Transaction<Database>,
+    due: DueRow[],
+    now: number,
+  ): Promise<{ rows: DueRow[]; throttled: Map<string, number> }> {
+    if (due.length === 0) return { rows: due, throttled: new Map() }
+    const subIds = padded([...new Set(due.map((r) => r.subscription_id))])
+    const limitedOf = this.#prepared.get(`claim.limited:${subIds.length}`, (p) =>
+      tx
+        .selectFrom('subscriptions')
+        .select(['id', 'rate_limit_count', 'rate_limit_period_ms', 'max_in_flight'])
+        .where('id', 'in', listParams(p, 'id', subIds.length))
+        .where((w) => w.or([w('rate_limit_count', 'is not', null), w('max_in_flight', 'is not', null)])),
+    )
+    const limited = (await tx.executeQuery(limitedOf.bind(listValues('id', subIds)))).rows
+    if (limited.length === 0) return { rows: due, throttled: new Map() }
+    return withinBudgets(tx, due, limited, now, this.#traits.skipLocked)
   }
 
   /** Due rows, oldest first: of one subscription (its own index range) or across all but some. */
@@ -1371,13 +1398,23 @@ export class SqlStore implements Store {
           ).map((r) => r.id)
           const ids = found.slice(0, opts.chunk)
           if (ids.length > 0) {
+            // A fresh budget of the subscription's own schedule when it has one.
+            const sub = await tx
+              .selectFrom('subscriptions')
+              .select('retry_schedule')
+              .where('id', '=', job.subscription_id)
+              .executeTakeFirst()
+            const extra =
+              sub?.retry_schedule != null && opts.extraAttemptsFor
+                ? opts.extraAttemptsFor(JSON.parse(sub.retry_schedule) as number[])
+                : opts.extraAttempts
             await tx
               .updateTable('deliveries')
               .set((eb) => ({
                 status: 'pending',
                 next_attempt_at: now,
                 lease_token: null,
-                attempt_limit: eb('attempts', '+', opts.extraAttempts),
+                attempt_limit: eb('attempts', '+', extra),
                 updated: now,
               }))
               .where('id', 'in', ids)
@@ -1649,7 +1686,7 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
 }
 
 /** Subscriptions (id, ordered) per environment and event type, read once per transaction. */
-type FanOuts = Map<string, { id: string; ordered: number }[]>
+type FanOuts = Map<string, { id: string; ordered: number; retry_schedule: string | null }[]>
 
 /** True when a publish created deliveries that a worker should look for. */
 const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r.replayed && r.deliveries > 0)
@@ -1722,7 +1759,7 @@ async function publishIn(
   const fanOut = prepared.get('publish.subscriptions', (p) =>
     tx
       .selectFrom('subscriptions')
-      .select(['id', 'ordered'])
+      .select(['id', 'ordered', 'retry_schedule'])
       .where('env_id', '=', p('envId'))
       .where('event', '=', p('eventName'))
       .where('active', '=', 1)
@@ -1739,7 +1776,10 @@ async function publishIn(
       event,
       s.id,
       input.newDeliveryId(),
-      input.attemptLimit,
+      // A subscription's own schedule gives its own limit (the core's rule, retry-policy.ts).
+      s.retry_schedule !== null && input.attemptLimitFor
+        ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
+        : input.attemptLimit,
       Number(s.ordered) === 1 ? event.orderingKey : null,
     ),
   )
