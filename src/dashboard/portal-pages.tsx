@@ -257,10 +257,11 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     const sub = await hookpost.subscriptions.get(env.id, req.params.id)
     const values = settingsFormOf(formOf(req))
     try {
-      const { event, url, active, ordered } = sub
+      const { event, active, ordered } = sub
       await hookpost.subscriptions.update(env.id, sub.id, {
         event,
-        url,
+        // A broker destination is sent back as shown: its stored password stays.
+        ...(sub.destination ? { destination: presentDestination(sub) } : { url: sub.url }),
         active,
         ordered,
         ...settingsInputOf(values),
