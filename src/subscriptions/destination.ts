@@ -104,7 +104,12 @@ export function resolveDestination(
   if (d === undefined || d.type === 'http') {
     const url = d?.url ?? input.url
     const path = d ? '/destination/url' : '/url'
-    if (url === undefined) throw bad('invalid_destination')('/url', 'give either url or destination')
+    // As in v1: a body without url is a malformed request.
+    if (url === undefined)
+      throw new AppError('invalid_request', {
+        message: 'url (or destination) is required',
+        details: [{ path: '/url', message: 'give either url or destination' }],
+      })
     if (d && input.url !== undefined && input.url !== d.url)
       throw bad('invalid_destination')('/url', 'url and destination.url differ; give one of them')
     if (d) {

@@ -169,7 +169,8 @@ describe('subscriptions with a destination (API)', () => {
     })
     expect(both.json().error).toMatchObject({ code: 'invalid_destination', details: [{ path: '/url' }] })
     const none = await post({ event: 'site.publish', active: true })
-    expect(none.json().error).toMatchObject({ code: 'invalid_destination', details: [{ path: '/url' }] })
+    // BaseKit's answer to a body without url, unchanged.
+    expect(none.json().error).toMatchObject({ code: 'invalid_request', details: [{ path: '/url' }] })
   })
 
   it('refuses plain amqp:// unless HOOKPOST_ALLOW_HTTP, as it refuses http://', async () => {
