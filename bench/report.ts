@@ -475,8 +475,36 @@ function cpuCell(rs: RunResult[]): string {
   return cellStat(stat(rs.map((r) => r.cpu.usPerDelivery)), (x) => fmtNum(x, 0))
 }
 
+/** Per repetition: a(rep) − b(rep) where both are valid; median and range. */
+function pairedDifference(
+  runs: RunResult[],
+  a: { w: string; s: SystemId },
+  b: { w: string; s: SystemId },
+  v: (r: RunResult) => number | undefined,
+): Stat {
+  const out: number[] = []
+  for (const rep of new Set(runs.map((r) => r.rep))) {
+    const ra = runs.find((r) => r.workload === a.w && r.system === a.s && r.rep === rep && isValid(r))
+    const rb = runs.find((r) => r.workload === b.w && r.system === b.s && r.rep === rep && isValid(r))
+    const va = ra ? v(ra) : undefined
+    const vb = rb ? v(rb) : undefined
+    if (va !== undefined && vb !== undefined) out.push(va - vb)
+  }
+  return stat(out)
+}
+
 function workloadDetails(w: Workload, runs: RunResult[]): string[] {
   const L: string[] = []
+  if (w.id === 'fanout-filtered') {
+    for (const s of ['hookpost', 'hookpost-pg-w1'] as const) {
+      const d = pairedDifference(runs, { w: w.id, s }, { w: 'fanout', s }, (r) => r.cpu.usPerDelivery)
+      if (d.n === 0) continue
+      L.push(
+        `**Filter cost, ${systemLabels[s]}**: SUT CPU µs/delivery with the filter minus without (plain fan-out, same repetition): ${cellStat(d, (x) => fmtNum(x, 1))} (target ≤ 5 µs).`,
+      )
+      L.push('')
+    }
+  }
   const hp = runs.filter((r) => r.workload === w.id && isValid(r))
   const bySystem = [...new Set(hp.map((r) => r.system))]
   if (w.id === 'slow' || w.id === 'failing') {

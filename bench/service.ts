@@ -268,6 +268,7 @@ export class HookpostService {
    */
   async setup(
     urls: string[],
+    filter?: Record<string, unknown>,
   ): Promise<{ publisherAuth: string; consumerAuth: string; secret: string; example: unknown }> {
     const admin = `Bearer ${this.adminToken}`
     const env = (await this.#ok(
@@ -302,7 +303,10 @@ export class HookpostService {
       await this.#ok(
         'POST',
         '/webhooks/subscription',
-        { auth: consumerAuth, body: { event: 'account_holder.created', url, active: true } },
+        {
+          auth: consumerAuth,
+          body: { event: 'account_holder.created', url, active: true, ...(filter ? { filter } : {}) },
+        },
         201,
       )
     }

@@ -45,6 +45,10 @@ export interface HookpostDeps {
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
   onWork?: () => void
   failpoints?: Failpoints
+  /** HOOKPOST_VERIFY_ENDPOINTS: new subscriptions' URLs must echo a challenge first. */
+  verifyEndpoints?: boolean
+  /** Called when an endpoint verification was started: wakes an in-process verifier. */
+  onVerify?: () => void
 }
 
 export function createHookpost(deps: HookpostDeps) {
@@ -60,6 +64,8 @@ export function createHookpost(deps: HookpostDeps) {
       store,
       checkUrl: deps.checkUrl,
       now,
+      verifyEndpoints: deps.verifyEndpoints ?? false,
+      onVerify: () => deps.onVerify?.(),
       box,
       ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
       checkDestination: deps.destinations?.check,

@@ -25,6 +25,7 @@ import { instrumentPublisher, loadTracing, tracedSender } from './observability/
 import { Maintenance } from './operations/maintenance.ts'
 import { OperatorNotifier } from './operations/operator-notifier.ts'
 import { HttpSender } from './outbound/http-sender.ts'
+import { outboundEgress, outboundSender, readExtraCaCerts } from './outbound/outbound-tls.ts'
 import { createSendingPolicy } from './outbound/sending-policy.ts'
 import { ThreadedSender } from './outbound/threaded-sender.ts'
 import { RelayHub, relayAwareSender } from './relay/relay-hub.ts'
@@ -37,6 +38,7 @@ import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
 import { destinationAssociatedData } from './subscriptions/destination.ts'
+import { EndpointVerifier } from './subscriptions/endpoint-verifier.ts'
 import type { UrlCheck } from './subscriptions/subscriptions.ts'
 import { version } from './version.ts'
 import { buildWebApp } from './web-app.ts'
@@ -53,6 +55,17 @@ export const redactPaths = [
   'req.headers.cookie',
   'headers.cookie',
   '*.ciphertext',
+  // Endpoint authentication (src/subscriptions/endpoint-auth.ts): nothing logs these; if it ever did.
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'clientSecret',
+  '*.clientSecret',
+  'privateKey',
+  '*.privateKey',
+  'auth',
+  '*.auth',
 ]
 
 export interface LogDestination {
@@ -241,6 +254,7 @@ export async function openHookpost(
     retryPolicy: retryPolicyOf(config),
     maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
+    verifyEndpoints: config.verifyEndpoints,
   })
   return { hookpost, close: () => store.close() }
 }
@@ -261,7 +275,11 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   const box = openSecretBox(config, log)
   const ownApi = { host: config.host, port: config.port, publicUrl: config.publicUrl }
   const addressPolicy = addressPolicyOf(config)
-  const sending = createSendingPolicy(addressPolicy, ownApi)
+  const egress = outboundEgress({
+    extraCaPem: config.extraCaCerts ? readExtraCaCerts(config.extraCaCerts) : undefined,
+    egressProxy: config.egressProxy,
+  })
+  const sending = createSendingPolicy(addressPolicy, ownApi, egress)
   const policy = retryPolicyOf(config)
   const failpoints = failpointsOf(config.failpoint)
   const userAgent = `Hookpost/${version}`
@@ -278,12 +296,12 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
           policy: addressPolicy,
           ownApi,
           connectionsPerOrigin: config.perSubscriptionConcurrency,
+          egress,
         })
       : undefined
   const sender = tracedSender(
     relayAwareSender(
-      direct ??
-        new HttpSender({ connect: sending.connect, connectionsPerOrigin: config.perSubscriptionConcurrency }),
+      direct ?? outboundSender(sending, config.perSubscriptionConcurrency),
       new HttpSender({
         connect: sending.relayConnect,
         connectionsPerOrigin: config.perSubscriptionConcurrency,
@@ -305,11 +323,13 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
   })
   const logAttempt = attemptLogger(log.child({ component: 'worker' }))
+  const keyring = new SigningKeyring(store, box)
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
       store,
       sender: delivering,
-      keyring: new SigningKeyring(store, box),
+      keyring,
+      box,
       policy,
       requestTimeoutMs: config.requestTimeoutMs,
       maxTimeoutMs: subscriptionTimeoutMaxOf(config),
@@ -340,6 +360,15 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
             log: log.child({ component: 'operator-webhook' }),
           })
         : undefined,
+      verifier: new EndpointVerifier({
+        store,
+        sender,
+        keyring,
+        box,
+        userAgent,
+        timeoutMs: config.requestTimeoutMs,
+        log: log.child({ component: 'endpoint-verifier' }),
+      }),
     })
   }
   const core = createHookpost({
@@ -352,6 +381,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     retryPolicy: policy,
     maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
+    verifyEndpoints: config.verifyEndpoints,
+    onVerify: () => maintenance?.wakeVerifier(),
     onWork: () => {
       worker?.wake()
       maintenance?.wake()

@@ -43,3 +43,25 @@ export const fanoutBatch: Workload = {
   systems: (_mode, { pg }) => ['hookpost', 'raw', ...(pg ? (['hookpost-pg-w1'] as const) : [])],
   headline: fanout.headline,
 }
+
+/**
+ * A filter every event passes, with the conditions a subscriber writes (equality on a nested
+ * field, a set, a prefix): it costs its full evaluation, and the fan-out stays the same.
+ */
+export const benchFilter = {
+  'accountHolder.brand.ref': 1,
+  'accountHolder.packages.0.productType': { $in: ['subscription', 'add-on'] },
+  'accountHolder.email': { $prefix: 'webhooks@' },
+}
+
+// The fan-out with a filter on every subscription (contract section 12): what a filter adds per
+// delivery is this workload's CPU per delivery minus the plain fan-out's, same repetition.
+export const fanoutFiltered: Workload = {
+  id: 'fanout-filtered',
+  title: 'Fan-out: 1 event → 10 subscriptions, each with a filter',
+  question:
+    'CPU per delivery when every one of the 10 subscriptions has a payload filter (3 conditions, all matching), beside the plain fan-out.',
+  scenario: (mode) => ({ ...fanout.scenario(mode), filter: benchFilter }),
+  systems: (_mode, { pg }) => ['hookpost', ...(pg ? (['hookpost-pg-w1'] as const) : [])],
+  headline: fanout.headline,
+}

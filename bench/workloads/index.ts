@@ -1,6 +1,6 @@
 import { backlog } from './backlog.ts'
 import { failing } from './failing.ts'
-import { fanout, fanoutBatch } from './fanout.ts'
+import { fanout, fanoutBatch, fanoutFiltered } from './fanout.ts'
 import { latency, latencyBelowCapacity } from './latency.ts'
 import { oneEndpoint } from './one-endpoint.ts'
 import { slow } from './slow.ts'
@@ -9,6 +9,7 @@ import type { Workload } from './types.ts'
 /** In the order they run. */
 export const workloads: Workload[] = [
   fanout,
+  fanoutFiltered,
   fanoutBatch,
   oneEndpoint,
   slow,

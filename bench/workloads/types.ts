@@ -55,6 +55,8 @@ export interface Scenario {
   scheduleMs?: number[]
   /** No new request at the receivers for this long (and nothing pending) ends a run early. */
   quietMs?: number
+  /** Hookpost: every subscription gets this payload filter (contract section 12). */
+  filter?: Record<string, unknown>
 }
 
 export interface GroupResult {

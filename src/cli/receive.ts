@@ -30,6 +30,17 @@ async function verdict(
   }
 }
 
+function challengeOf(body: string): string | undefined {
+  try {
+    const doc = JSON.parse(body) as { type?: unknown; challenge?: unknown }
+    return doc.type === 'webhook.verification' && typeof doc.challenge === 'string'
+      ? doc.challenge
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export function receive(o: ReceiveOptions): Promise<() => Promise<void>> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -61,8 +72,10 @@ export function receive(o: ReceiveOptions): Promise<() => Promise<void>> {
           ...(signatures ? { signatures } : {}),
           ...(o.printBody ? { body: text } : {}),
         })
+        // An endpoint verification challenge (HOOKPOST_VERIFY_ENDPOINTS), signed as checked: echoed.
+        const challenge = ok && seen.event === 'webhook.verification' ? challengeOf(text) : undefined
         res.writeHead(o.status ?? (ok ? 200 : 400), { 'content-type': 'text/plain' })
-        res.end(ok ? 'ok' : 'signature check failed')
+        res.end(challenge ?? (ok ? 'ok' : 'signature check failed'))
       })()
     })
   })

@@ -48,6 +48,9 @@ export interface Config {
   metricsPort: number | undefined
   otel: boolean
   sendThread: boolean
+  verifyEndpoints: boolean
+  extraCaCerts: string | undefined
+  egressProxy: string | undefined
 }
 
 interface Setting<K extends keyof Config> {
@@ -504,5 +507,42 @@ export const settings = [
     default: 'true',
     doc: '`true` makes a worker send its HTTP requests from a thread of its own (a second core for sockets and response parsing); `false` sends from the main thread',
     parse: bool,
+  },
+  {
+    key: 'verifyEndpoints',
+    env: 'HOOKPOST_VERIFY_ENDPOINTS',
+    flag: '--verify-endpoints',
+    default: 'false',
+    doc: '`true`: a new HTTP subscription (or a changed URL) gets nothing until its endpoint echoes a signed challenge (`verification: "pending"` → `"verified"`; docs/security.md)',
+    parse: bool,
+  },
+  {
+    key: 'extraCaCerts',
+    env: 'HOOKPOST_EXTRA_CA_CERTS',
+    flag: '--extra-ca-certs',
+    default: undefined,
+    doc: 'a PEM file of certificate authorities trusted for deliveries and OAuth2 token URLs beside the system ones (receivers behind a private CA; docs/security.md)',
+    parse: (raw: string) => {
+      if (raw.trim() === '') throw new Error('must name a PEM file')
+      return raw
+    },
+  },
+  {
+    key: 'egressProxy',
+    env: 'HOOKPOST_EGRESS_PROXY',
+    flag: '--egress-proxy',
+    default: undefined,
+    doc: '`http://host:port`: every HTTP delivery and token request leaves through this proxy (CONNECT for https, absolute-form for http), given the address the sending policy checked (docs/security.md)',
+    parse: (raw: string) => {
+      let u: URL
+      try {
+        u = new URL(raw)
+      } catch {
+        throw new Error(`"${raw}" is not a URL`)
+      }
+      if (u.protocol !== 'http:' || u.username || u.password || (u.pathname !== '/' && u.pathname !== ''))
+        throw new Error('must be http://host:port (no credentials, no path)')
+      return u.origin
+    },
   },
 ] as const satisfies readonly Setting<keyof Config>[]

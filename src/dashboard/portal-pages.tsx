@@ -6,6 +6,8 @@ import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
 import { presentDestination } from '../subscriptions/destination.ts'
+import { endpointInputOf } from './endpoint-auth-form.ts'
+import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { destinationFromForm } from './views/destination-fields.tsx'
 import { render } from './views/layout.tsx'
 import {
@@ -44,6 +46,7 @@ const logPageSize = 50
 const notices: Record<string, string> = {
   created: 'Subscription created.',
   saved: 'Changes saved.',
+  'auth-saved': 'Endpoint authentication saved.',
   activated: 'Subscription activated.',
   deactivated: 'Subscription deactivated; its pending deliveries were cancelled.',
   deleted: 'Subscription deleted; its pending deliveries were cancelled.',
@@ -52,6 +55,7 @@ const notices: Record<string, string> = {
   retried: 'Retry queued: one more attempt now.',
   'key-created': 'Signing key created: deliveries now carry its v1a signature too.',
   'key-deleted': 'Signing key deleted: deliveries no longer carry its signature.',
+  ...controlNotices,
 }
 
 const noticeOf = (req: FastifyRequest) => {
@@ -201,6 +205,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       edit?: ReturnType<typeof valuesOf>
       activityError?: string
       replayError?: string
+      authError?: string
       settings?: { values: SettingsFormValues; error: string }
     } = {},
   ) {
@@ -226,6 +231,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           sentDeliveryId={isId(sent, 'dlv') ? sent : undefined}
           activityError={extra.activityError}
           replayError={extra.replayError}
+          authError={extra.authError}
           settings={extra.settings}
         />,
       ),
@@ -248,6 +254,27 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     } catch (e) {
       const r = refusal(e)
       return subscriptionPage(req, reply, current, { status: r.status, error: r.message, edit: values })
+    }
+  })
+
+  subscriptionControlPages(app, deps, { base, envOf, refusal, page: subscriptionPage })
+  // Endpoint authentication and static headers (views/endpoint-auth-views.tsx).
+  app.post<SubParams>('/subscriptions/:id/auth', async (req, reply) => {
+    const env = envOf(req)
+    const current = await hookpost.subscriptions.get(env.id, req.params.id)
+    try {
+      const { event, url, active, ordered } = current
+      await hookpost.subscriptions.update(env.id, current.id, {
+        event,
+        url,
+        active,
+        ordered,
+        ...endpointInputOf(formOf(req)),
+      })
+      return seeOther(reply, `${base}/subscriptions/${current.id}?notice=auth-saved`)
+    } catch (e) {
+      const r = refusal(e)
+      return subscriptionPage(req, reply, current, { status: r.status, authError: r.message })
     }
   })
 

@@ -69,6 +69,9 @@ export function deliveries(deps: { store: Store; now: () => number; onRetry?: ()
         if (existing.status === 'cancelled' && existing.lastError === 'subscription_deleted') {
           throw new AppError('delivery_not_retryable', { message: 'Its subscription was deleted.' })
         }
+        // Nothing is sent to a held subscription, a retry neither: it would wait anyway.
+        if ((await store.subscriptions.get(envId, existing.subscriptionId))?.held)
+          throw new AppError('delivery_held')
         const now = deps.now()
         if (
           existing.status === 'pending' &&

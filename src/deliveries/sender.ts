@@ -12,6 +12,8 @@ export interface OutboundRequest {
    * the Sender behind this port picks the destination type (src/destinations/).
    */
   destination?: OutboundDestination | undefined
+  /** mTLS: the subscription's client certificate; the sender keeps one connection pool per id. */
+  clientIdentity?: ClientIdentity
 }
 
 /** A broker destination: its environment (its sealed URL is bound to it) and stored form. */
@@ -20,6 +22,15 @@ export interface OutboundDestination {
   type: string
   fields: Readonly<Record<string, string>>
   sealedUrl: { keyId: string; ciphertext: string } | null
+}
+
+export interface ClientIdentity {
+  /** Names the certificate and key (a digest of both): the pool's key. */
+  id: string
+  /** PEM, the chain after the leaf if any. */
+  certificate: string
+  /** PEM. */
+  privateKey: string
 }
 
 export type SendErrorCode =
@@ -42,6 +53,10 @@ export type SendErrorCode =
   | 'broker_refused'
   /** NATS: no JetStream stream captures the subject. */
   | 'no_stream'
+  /** The OAuth2 token of the subscription's auth could not be had (src/deliveries/oauth2-tokens.ts). */
+  | 'oauth2_token_error'
+  /** HOOKPOST_EGRESS_PROXY failed (refused, CONNECT answered non-2xx, no answer): not the endpoint's fault. */
+  | 'proxy_error'
 
 export type AttemptOutcome =
   | {

@@ -1,11 +1,15 @@
 // The delivery worker: claims due deliveries under a lease, signs and sends them through the
 // Sender port, and records outcomes in batches fenced by the lease token. Pure of drivers: it
 // knows the Store contract, the Sender port and the keyring, nothing else.
+import type { SecretBox } from '../secrets/secret-box.ts'
 import type { SigningKeyring } from '../secrets/signing-keyring.ts'
 import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
 import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
+import { EndpointSettingsCache, recordedHeaders, sendToEndpoint } from './endpoint-request.ts'
+import { countsForHealth } from './health-rules.ts'
+import { OAuth2Tokens } from './oauth2-tokens.ts'
 import { nextStep, policyFor, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
 import { SubscriptionCache } from './subscription-cache.ts'
@@ -38,6 +42,8 @@ export interface WorkerOptions {
   disableAfterMs?: number
   /** Told about every attempt made (metrics); must not throw or block. */
   onAttempt?: (a: AttemptReport) => void
+  /** Opens subscriptions' endpoint secrets (auth, static headers). */
+  box?: SecretBox
 }
 
 export interface AttemptReport {
@@ -67,7 +73,7 @@ const fullScanEveryMs = 1000
 const dueAfterSlackMs = 2000
 
 export class DeliveryWorker {
-  readonly #o: Required<WorkerOptions>
+  readonly #o: Required<Omit<WorkerOptions, 'box'>>
   readonly #queued = new Map<string, ClaimedDelivery[]>()
   readonly #inFlight = new Map<string, number>()
   #queuedTotal = 0
@@ -95,6 +101,8 @@ export class DeliveryWorker {
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
   /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
   readonly #subscriptions: SubscriptionCache
+  readonly #endpoints: EndpointSettingsCache
+  readonly #tokens: OAuth2Tokens
   /** Subscriptions whose budget (rateLimit, maxInFlight) a claim found spent, until when. */
   readonly #throttled = new Map<string, number>()
   /**
@@ -105,6 +113,12 @@ export class DeliveryWorker {
   readonly #unrecorded = new Map<string, string>()
 
   constructor(options: WorkerOptions) {
+    this.#endpoints = new EndpointSettingsCache(options.box)
+    this.#tokens = new OAuth2Tokens({
+      sender: options.sender,
+      userAgent: options.userAgent,
+      now: options.now,
+    })
     this.#o = {
       now: Date.now,
       random: Math.random,
@@ -362,6 +376,12 @@ export class DeliveryWorker {
     await this.#subscriptions.refresh(rows)
     const surplus: ClaimedDelivery[] = []
     for (const r of rows) {
+      // Held since it became due (paused, or an expired lease of an attempt in flight when it
+      // was): not sent; giving it back holds it in the store.
+      if (this.#subscriptions.get(r.subscriptionId)?.held) {
+        surplus.push(r)
+        continue
+      }
       this.#keys.set(r.id, keys)
       const q = this.#queued.get(r.subscriptionId) ?? []
       const busy = (this.#inFlight.get(r.subscriptionId) ?? 0) + q.length
@@ -507,17 +527,20 @@ export class DeliveryWorker {
       // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).
       ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
+    const endpoint = this.#endpoints.for(this.#subscriptions.get(d.subscriptionId))
     // A broker destination travels with the request; which type it is, the Sender knows.
     const destination = this.#subscriptions.get(d.subscriptionId)?.destination
-    const outcome = await o.sender.send({
+    const req = {
       url: d.url,
       headers,
       body: d.body,
       timeoutMs: this.#timeoutOf(d),
       ...(destination ? { destination: { envId: d.envId, ...destination } } : {}),
-    })
+    }
+    const outcome = await sendToEndpoint(o.sender, this.#tokens, req, endpoint)
     o.failpoints('worker.after_send')
-    const result = this.#result(d, started, outcome, headers)
+    const result = this.#result(d, started, outcome, recordedHeaders(headers, endpoint))
+    if (!countsForHealth(outcome)) result.countsForHealth = false
     return outcome.kind === 'error' && outcome.detail !== undefined
       ? { result, detail: outcome.detail }
       : { result }

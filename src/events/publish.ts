@@ -6,6 +6,7 @@ import { AppError, type ErrorDetail, type ErrorKind } from '../shared/errors.ts'
 import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import { newId } from '../shared/ids.ts'
 import type { PublishInput, PublishResult, Store } from '../store/store.ts'
+import { FilterCache } from '../subscriptions/filter.ts'
 import { maxJsonDepth, parseJsonBody } from './json-body.ts'
 import { elementSpans, memberSpans, rootSpan } from './json-spans.ts'
 import type { PayloadValidator } from './payload-validator.ts'
@@ -246,6 +247,8 @@ function batchError(errors: AppError[], items: number): AppError {
 
 export function publisher(deps: PublishDeps) {
   const hit = deps.failpoints ?? noFailpoints
+  // Subscriptions' filters, compiled once per subscription version.
+  const filters = new FilterCache()
   const inputOf = (envId: string, t: number, e: CheckedEvent): PublishInput => ({
     event: {
       id: newId('evt', t),
@@ -261,6 +264,7 @@ export function publisher(deps: PublishDeps) {
     attemptLimit: deps.attemptLimit,
     attemptLimitFor: scheduleAttemptLimit,
     newDeliveryId: () => newId('dlv', t),
+    accepts: (sub) => filters.get(sub)(e.payload),
   })
   const before = () => hit('publish.before_commit')
   return {

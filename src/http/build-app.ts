@@ -31,6 +31,7 @@ import { feedRoutes } from './routes/feed-routes.ts'
 import { portalRoutes } from './routes/portal-routes.ts'
 import { publisherRoutes } from './routes/publisher-routes.ts'
 import { relayRoutes } from './routes/relay-routes.ts'
+import { subscriptionControlRoutes } from './routes/subscription-control-routes.ts'
 import { ErrorOut } from './schemas.ts'
 
 export interface AppDeps {
@@ -247,6 +248,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(portalRoutes, { hookpost: deps.hookpost, adminToken: deps.adminToken })
   await app.register(consumerRoutes, { hookpost: deps.hookpost })
+  await app.register(subscriptionControlRoutes, { hookpost: deps.hookpost })
   await app.register(feedRoutes, { hookpost: deps.hookpost })
   await app.register(publisherRoutes, {
     hookpost: deps.hookpost,

@@ -11,6 +11,7 @@ import type {
 } from '../store/store.ts'
 import { presentSettings } from '../subscriptions/delivery-settings.ts'
 import { presentDestination } from '../subscriptions/destination.ts'
+import { presentEndpoint } from '../subscriptions/endpoint-auth.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -37,6 +38,19 @@ export function presentSubscription(s: SubscriptionRow) {
     created: iso(s.created),
     updated: iso(s.updated),
     ordered: s.ordered,
+    filter: s.filter ? (JSON.parse(s.filter) as Record<string, unknown>) : null,
+    paused: s.paused ?? false,
+    ...(s.verification
+      ? {
+          verification: s.verification.state,
+          verificationDetail: {
+            attempts: s.verification.attempts,
+            nextAttemptAt: isoOrNull(s.verification.nextAt),
+            lastError: s.verification.lastError,
+          },
+        }
+      : {}),
+    ...presentEndpoint(s.endpoint),
     ...presentSettings(s.settings),
     deactivatedReason: s.deactivatedReason,
     health: {

@@ -86,6 +86,74 @@ export const DestinationTypeOut = Type.Object({
     Type.Object({ name: Type.String(), description: Type.String(), example: Type.String() }),
   ),
 })
+// Endpoint authentication (contract section 13): secrets are write-only; answers show "****".
+// On PUT a secret given as "****" or left out keeps the stored one (same auth type).
+const secretIn = (max: number, description: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: max, writeOnly: true, description }))
+const keepHint = '; on PUT, "****" or absent keeps the stored one'
+export const EndpointAuthIn = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal('basic'),
+        username: Type.String({ minLength: 1, maxLength: 200 }),
+        password: secretIn(1024, `HTTP Basic password${keepHint}`),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { type: Type.Literal('bearer'), token: secretIn(4096, `the bearer token${keepHint}`) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('oauth2'),
+        tokenUrl: Type.String({ minLength: 1, maxLength: 2048, description: 'obeys the sending policy' }),
+        clientId: Type.String({ minLength: 1, maxLength: 500 }),
+        clientSecret: secretIn(1024, `client-credentials grant, sent with HTTP Basic${keepHint}`),
+        scope: Type.Optional(Type.String({ maxLength: 1024 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('mtls'),
+        certificate: Type.String({
+          minLength: 1,
+          maxLength: 16_384,
+          description: 'PEM client certificate (chain after it)',
+        }),
+        privateKey: secretIn(16_384, `PEM private key of the certificate, unencrypted${keepHint}`),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'How Hookpost authenticates to the endpoint; null removes it, absent on PUT keeps it' },
+)
+
+const StaticHeadersIn = Type.Record(
+  Type.String({ maxLength: 100 }),
+  Type.String({ maxLength: 2048, writeOnly: true }),
+  {
+    maxProperties: 20,
+    description:
+      'Static headers sent with every delivery (values are secrets, shown as "****"; "****" on PUT keeps a stored value); not webhook-*, x-delivery-*, content-type, user-agent, traceparent, host, hop-by-hop, nor authorization with auth. null removes them, absent on PUT keeps them',
+  },
+)
+
+const masked = Type.Literal('****')
+export const EndpointAuthOut = Type.Union([
+  Type.Object({ type: Type.Literal('basic'), username: Type.String(), password: masked }),
+  Type.Object({ type: Type.Literal('bearer'), token: masked }),
+  Type.Object({
+    type: Type.Literal('oauth2'),
+    tokenUrl: Type.String(),
+    clientId: Type.String(),
+    clientSecret: masked,
+    scope: Type.Optional(Type.String()),
+  }),
+  Type.Object({ type: Type.Literal('mtls'), certificate: Type.String(), privateKey: masked }),
+])
 const unchanged =
   ' Absent on PUT: unchanged; null: back to the service setting. See docs/subscription-settings.md.'
 
@@ -144,9 +212,32 @@ export const SubscriptionIn = Type.Object(
           'Deliver events that share an ordering key one at a time, in publish order (default false; unchanged on PUT when absent)',
       }),
     ),
+    // Any JSON here: the core checks it, so that every bad filter is 400 invalid_filter naming the part.
+    filter: Type.Optional(
+      Type.Unknown({
+        description:
+          'A JSON object filtering the payload: `{"<dot.path>": value}` or `{"<dot.path>": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|"$in"|"$nin"|"$exists"|"$prefix": …}}`, combined with `$and`, `$or`, `$not`. An event it does not match gets no delivery here. null removes it; unchanged on PUT when absent; anything else invalid is 400 invalid_filter. See docs/subscriptions.md.',
+      }),
+    ),
+    paused: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: deliveries are created and kept pending, none is sent; false: they go out oldest first (default false; unchanged on PUT when absent)',
+      }),
+    ),
+    auth: Type.Optional(Type.Union([EndpointAuthIn, Type.Null()])),
+    headers: Type.Optional(Type.Union([StaticHeadersIn, Type.Null()])),
     ...DeliverySettingsIn,
   },
   { additionalProperties: false },
+)
+
+export const VerificationState = Type.Union(
+  [Type.Literal('pending'), Type.Literal('verified'), Type.Literal('failed')],
+  {
+    description:
+      'Endpoint ownership (HOOKPOST_VERIFY_ENDPOINTS): nothing is sent until `verified`; absent when never asked',
+  },
 )
 
 export const SubscriptionOut = Type.Object({
@@ -158,6 +249,20 @@ export const SubscriptionOut = Type.Object({
   created: IsoTime,
   updated: IsoTime,
   ordered: Type.Boolean(),
+  filter: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  paused: Type.Boolean(),
+  verification: Type.Optional(VerificationState),
+  verificationDetail: Type.Optional(
+    Type.Object({
+      attempts: Type.Integer({ description: 'challenges sent for this verification' }),
+      nextAttemptAt: Type.Union([IsoTime, Type.Null()]),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  auth: Type.Optional(EndpointAuthOut),
+  headers: Type.Optional(
+    Type.Record(Type.String(), masked, { description: 'static header names; values shown as "****"' }),
+  ),
   ...DeliverySettingsOut,
   deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
   health: Type.Object({

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { scheduleAttemptLimit } from '../deliveries/retry-policy.ts'
 import type { Logger } from '../shared/logger.ts'
 import type { Store } from '../store/store.ts'
+import type { EndpointVerifier } from '../subscriptions/endpoint-verifier.ts'
 import type { OperatorNotifier } from './operator-notifier.ts'
 
 export interface MaintenanceOptions {
@@ -17,6 +18,8 @@ export interface MaintenanceOptions {
   /** Attempts a replayed delivery gets (the whole schedule). */
   replayAttempts: number
   notifier?: OperatorNotifier | undefined
+  /** Sends endpoint verification challenges (every second, or at once when woken for one). */
+  verifier?: EndpointVerifier | undefined
   now?: () => number
   tickMs?: number
   sweepEveryMs?: number
@@ -26,17 +29,29 @@ const replayChunk = 500
 const sweepBatch = 1000
 
 export class Maintenance {
-  readonly #o: Required<Omit<MaintenanceOptions, 'notifier'>> & { notifier: OperatorNotifier | undefined }
+  readonly #o: Required<Omit<MaintenanceOptions, 'notifier' | 'verifier'>> & {
+    notifier: OperatorNotifier | undefined
+    verifier: EndpointVerifier | undefined
+  }
   readonly #holder = `node_${randomBytes(6).toString('hex')}`
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #lastSweep = 0
   #lastNotify = 0
+  #lastVerify = 0
+  #verifySoon = false
   #stopped = true
   #halting = false
 
   constructor(o: MaintenanceOptions) {
-    this.#o = { now: Date.now, tickMs: 250, sweepEveryMs: 600_000, ...o, notifier: o.notifier }
+    this.#o = {
+      now: Date.now,
+      tickMs: 250,
+      sweepEveryMs: 600_000,
+      ...o,
+      notifier: o.notifier,
+      verifier: o.verifier,
+    }
   }
 
   start(): void {
@@ -56,6 +71,12 @@ export class Maintenance {
     if (this.#stopped || this.#running) return
     if (this.#timer) clearTimeout(this.#timer)
     this.#schedule(0)
+  }
+
+  /** A verification was started: send its challenge now rather than within the second. */
+  wakeVerifier(): void {
+    this.#verifySoon = true
+    this.wake()
   }
 
   #schedule(delay = this.#o.tickMs): void {
@@ -87,6 +108,11 @@ export class Maintenance {
     if (o.notifier && now - this.#lastNotify >= 1000) {
       this.#lastNotify = now
       await o.notifier.tick()
+    }
+    if (o.verifier && (this.#verifySoon || now - this.#lastVerify >= 1000)) {
+      this.#verifySoon = false
+      this.#lastVerify = now
+      await o.verifier.tick()
     }
     if (now - this.#lastSweep >= o.sweepEveryMs) {
       this.#lastSweep = now

@@ -12,7 +12,9 @@
 // Redirects: undici's `request` never follows them, and nothing here does. Callers must not add
 // a redirect interceptor (`interceptors.redirect`) or use `fetch` with `redirect: 'follow'` on
 // this agent: a redirect is an attempt outcome, recorded and not followed. Do not put a proxy
-// in front of this connector either; the check would then apply to the proxy's address.
+// in front of this connector: the check would then apply to the proxy's address. The egress
+// proxy (src/outbound/egress-proxy.ts) instead checks the target's address itself and hands the
+// proxy that address.
 import dns from 'node:dns'
 import { isIP, type LookupFunction, type Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
@@ -57,8 +59,8 @@ export interface GuardedConnectorOptions {
   lookup?: LookupFunction
   /** TCP + TLS connect deadline (default 10 s). */
   connectTimeoutMs?: number
-  /** Extra TLS settings, e.g. a test CA. */
-  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'minVersion'>
+  /** Extra TLS settings: trusted CAs (system + HOOKPOST_EXTRA_CA_CERTS), a client certificate (mTLS). */
+  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'minVersion' | 'cert' | 'key'>
 }
 
 const systemLookup: LookupFunction = (hostname, options, callback) => dns.lookup(hostname, options, callback)

@@ -9,6 +9,8 @@ import {
   type SendErrorCode,
   type Sender,
 } from '../deliveries/sender.ts'
+import { ClientIdentityAgents } from './client-identity-agents.ts'
+import { authority, type EgressRoute } from './egress-proxy.ts'
 import type { BlockedAddressError } from './guarded-connector.ts'
 
 export interface HttpSenderOptions {
@@ -16,6 +18,10 @@ export interface HttpSenderOptions {
   connect?: buildConnector.connector
   /** Connections per origin. */
   connectionsPerOrigin?: number
+  /** The connect function presenting a client certificate (mTLS): one pool per certificate. */
+  connectWith?: (identity: { cert: string; key: string }) => buildConnector.connector
+  /** HOOKPOST_EGRESS_PROXY: plain-http targets go to the proxy in absolute-form (src/outbound/egress-proxy.ts). */
+  egressRoute?: EgressRoute | undefined
 }
 
 const tlsCodes = new Set([
@@ -42,6 +48,7 @@ export function classifySendError(e: unknown, timedOut: boolean): SendErrorCode 
   if (timedOut) return 'timeout'
   const code = errorCode(e)
   if (code === 'blocked_address') return 'blocked_address'
+  if (code === 'proxy_error') return 'proxy_error'
   if (
     code === 'UND_ERR_CONNECT_TIMEOUT' ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
@@ -76,6 +83,7 @@ function addressesOf(e: unknown, out: Set<string> = new Set(), depth = 0): Set<s
  */
 export function describeSendError(e: unknown): { message: string; detail?: string } {
   const raw = ((e as Error)?.message ?? String(e)).slice(0, 500)
+  if (e instanceof Error && (e as { code?: unknown }).code === 'proxy_error') return { message: raw }
   if (e instanceof Error && (e as Partial<BlockedAddressError>).code === 'blocked_address') {
     const b = e as BlockedAddressError
     return b.detail === b.message ? { message: b.message } : { message: b.message, detail: b.detail }
@@ -101,19 +109,31 @@ const maxCachedTargets = 10_000
 
 export class HttpSender implements Sender {
   readonly #agent: Agent
-  readonly #targets = new Map<string, { origin: string; path: string }>()
+  readonly #targets = new Map<
+    string,
+    { origin: string; path: string; host: string; hostname: string; port: number }
+  >()
+  readonly #identities: ClientIdentityAgents | undefined
+  readonly #egress: EgressRoute | undefined
 
   constructor(opts: HttpSenderOptions = {}) {
-    this.#agent = new Agent({
-      connections: opts.connectionsPerOrigin ?? 64,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 120_000,
-      // The total deadline below governs; these only stop undici's own shorter defaults.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      maxRedirections: 0,
-      ...(opts.connect ? { connect: opts.connect } : {}),
-    } as Agent.Options)
+    const agentWith = (connect: buildConnector.connector | undefined) =>
+      new Agent({
+        connections: opts.connectionsPerOrigin ?? 64,
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 120_000,
+        // The total deadline below governs; these only stop undici's own shorter defaults.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        maxRedirections: 0,
+        ...(connect ? { connect } : {}),
+      } as Agent.Options)
+    this.#agent = agentWith(opts.connect)
+    const connectWith = opts.connectWith
+    this.#identities = connectWith
+      ? new ClientIdentityAgents((id) => agentWith(connectWith({ cert: id.certificate, key: id.privateKey })))
+      : undefined
+    this.#egress = opts.egressRoute
   }
 
   /**
@@ -121,8 +141,6 @@ export class HttpSender implements Sender {
    * iterator per request (together a tenth of the worker's CPU through `request()`).
    */
   send(req: OutboundRequest): Promise<AttemptOutcome> {
-    const started = performance.now()
-    const elapsed = () => Math.round(performance.now() - started)
     const target = this.#target(req.url)
     if (!target) {
       return Promise.resolve({
@@ -132,6 +150,55 @@ export class HttpSender implements Sender {
         durationMs: 0,
       })
     }
+    const agent =
+      req.clientIdentity && this.#identities ? this.#identities.get(req.clientIdentity) : this.#agent
+    if (this.#egress && target.origin.startsWith('http:'))
+      return this.#viaProxy(req, target, agent, this.#egress)
+    return this.#dispatch(req, target.origin, target.path, req.headers, agent)
+  }
+
+  /**
+   * A plain-http target through the egress proxy: its address checked here, then the request in
+   * absolute-form to that address, `Host:` still the URL's host.
+   */
+  async #viaProxy(
+    req: OutboundRequest,
+    target: { path: string; host: string; hostname: string; port: number },
+    agent: Agent,
+    egress: EgressRoute,
+  ): Promise<AttemptOutcome> {
+    const started = performance.now()
+    let address: string
+    try {
+      address = await egress.resolve(target.hostname, target.port)
+    } catch (e) {
+      return {
+        kind: 'error',
+        code: classifySendError(e, false),
+        ...describeSendError(e),
+        durationMs: Math.round(performance.now() - started),
+      }
+    }
+    const path = `http://${authority(address, target.port)}${target.path}`
+    const outcome = await this.#dispatch(
+      { ...req, timeoutMs: Math.max(1, req.timeoutMs - Math.round(performance.now() - started)) },
+      egress.origin,
+      path,
+      { ...req.headers, host: target.host },
+      agent,
+    )
+    return { ...outcome, durationMs: Math.round(performance.now() - started) }
+  }
+
+  #dispatch(
+    req: OutboundRequest,
+    origin: string,
+    path: string,
+    requestHeaders: Record<string, string>,
+    agent: Agent,
+  ): Promise<AttemptOutcome> {
+    const started = performance.now()
+    const elapsed = () => Math.round(performance.now() - started)
     return new Promise<AttemptOutcome>((resolve) => {
       let controller: Dispatcher.DispatchController | undefined
       let settled = false
@@ -172,12 +239,12 @@ export class HttpSender implements Sender {
         else fail(new Error('deadline'))
       }, req.timeoutMs)
       try {
-        this.#agent.dispatch(
+        agent.dispatch(
           {
-            origin: target.origin,
-            path: target.path,
+            origin,
+            path,
             method: 'POST',
-            headers: req.headers,
+            headers: requestHeaders,
             body: req.body,
           },
           {
@@ -215,12 +282,20 @@ export class HttpSender implements Sender {
   }
 
   /** origin and path of a subscription URL, parsed once per URL. */
-  #target(url: string): { origin: string; path: string } | undefined {
+  #target(
+    url: string,
+  ): { origin: string; path: string; host: string; hostname: string; port: number } | undefined {
     let t = this.#targets.get(url)
     if (t === undefined) {
       try {
         const u = new URL(url)
-        t = { origin: u.origin, path: u.pathname + u.search }
+        t = {
+          origin: u.origin,
+          path: u.pathname + u.search,
+          host: u.host,
+          hostname: u.hostname,
+          port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80,
+        }
       } catch {
         return undefined
       }
@@ -232,6 +307,6 @@ export class HttpSender implements Sender {
 
   /** Called after the worker's grace period: whatever is still in flight is abandoned (its lease will expire). */
   async close(): Promise<void> {
-    await this.#agent.destroy()
+    await Promise.all([this.#agent.destroy(), this.#identities?.close()])
   }
 }

@@ -1,15 +1,16 @@
 // The worker thread behind ThreadedSender: an HttpSender under the same sending policy (the
 // SSRF guard, never our own API) as the main thread would use, answering in batches.
 import { parentPort, workerData } from 'node:worker_threads'
-import { HttpSender } from './http-sender.ts'
+import type { HttpSender } from './http-sender.ts'
+import { outboundSender } from './outbound-tls.ts'
 import { createSendingPolicy } from './sending-policy.ts'
 import type { FromThread, SenderThreadConfig, ToThread } from './threaded-sender.ts'
 
 const port = parentPort
 if (!port) throw new Error('sender-thread runs as a worker thread')
 const config = workerData as SenderThreadConfig
-const policy = createSendingPolicy(config.policy, config.ownApi)
-const sender = new HttpSender({ connect: policy.connect, connectionsPerOrigin: config.connectionsPerOrigin })
+const policy = createSendingPolicy(config.policy, config.ownApi, config.egress)
+const sender: HttpSender = outboundSender(policy, config.connectionsPerOrigin)
 
 let answers: Extract<FromThread, { t: 'done' }>['batch'] = []
 let scheduled = false
@@ -30,7 +31,13 @@ port.on('message', (m: ToThread) => {
     for (const r of m.batch) {
       const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength)
       void sender
-        .send({ url: r.url, headers: r.headers, body, timeoutMs: r.timeoutMs })
+        .send({
+          url: r.url,
+          headers: r.headers,
+          body,
+          timeoutMs: r.timeoutMs,
+          ...(r.clientIdentity ? { clientIdentity: r.clientIdentity } : {}),
+        })
         .then((outcome) => answer({ id: r.id, outcome }))
     }
   } else if (m.t === 'port') policy.setOwnPort(m.port)

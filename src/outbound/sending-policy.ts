@@ -18,6 +18,7 @@ import {
   type UrlCheck,
   type UrlExplanation,
 } from '../network/address-policy.ts'
+import { createProxyConnector, type EgressRoute, resolveChecked } from './egress-proxy.ts'
 import { createGuardedConnector, type GuardedConnectorOptions } from './guarded-connector.ts'
 
 /**
@@ -53,6 +54,15 @@ export interface SendingPolicy {
   relayConnect: buildConnector.connector
   /** HOOKPOST_PUBLIC_URL, or http://<host>:<port> of the API: the origin relay URLs are built on. */
   publicOrigin(): string
+  /** `connect` presenting a client certificate (a subscription's mTLS), same policy, same CAs. */
+  connectWith(identity: { cert: string; key: string }): buildConnector.connector
+  /** With HOOKPOST_EGRESS_PROXY: how plain-http targets go through it (HttpSender). */
+  egressRoute: EgressRoute | undefined
+}
+
+export interface SendingConnectorOptions extends GuardedConnectorOptions {
+  /** HOOKPOST_EGRESS_PROXY (http://host:port): deliveries leave through it. Relay URLs do not. */
+  egressProxy?: string | undefined
 }
 
 export interface OwnApi {
@@ -74,7 +84,7 @@ const defaultPort = (u: URL) => (u.port ? Number(u.port) : u.protocol === 'https
 export function createSendingPolicy(
   base: Omit<AddressPolicy, 'deniedAddresses'>,
   own: OwnApi | undefined,
-  connectorOptions: GuardedConnectorOptions = {},
+  connectorOptions: SendingConnectorOptions = {},
 ): SendingPolicy {
   const open: CompiledAddressPolicy = compileAddressPolicy(base)
   const self: CompiledAddressPolicy = compileAddressPolicy({
@@ -82,8 +92,14 @@ export function createSendingPolicy(
     deniedAddresses: own ? ownAddresses(own.host) : [],
   })
   let ownPort = own?.port
-  const openConnect = createGuardedConnector(open, connectorOptions)
-  const selfConnect = createGuardedConnector(self, connectorOptions)
+  const { egressProxy, ...guardOptions } = connectorOptions
+  const make = (p: CompiledAddressPolicy, tls?: { cert: string; key: string }) => {
+    const o = tls ? { ...guardOptions, tls: { ...guardOptions.tls, ...tls } } : guardOptions
+    return egressProxy ? createProxyConnector(p, egressProxy, o) : createGuardedConnector(p, o)
+  }
+  const openConnect = make(open)
+  const selfConnect = make(self)
+  const isOwnPort = (port: number) => ownPort !== undefined && port === ownPort
   const configuredOrigin = own?.publicUrl ? new URL(own.publicUrl).origin : undefined
   const publicOrigin = () =>
     configuredOrigin ?? (own && ownPort !== undefined ? originOf(own.host, ownPort) : '')
@@ -97,7 +113,7 @@ export function createSendingPolicy(
         ...(isIP(publicHost) !== 0 ? [publicHost] : publicHost === 'localhost' ? ['127.0.0.1', '::1'] : []),
       ],
     }),
-    connectorOptions,
+    guardOptions,
   )
   const isRelayUrl = (raw: string) => {
     if (!own) return false
@@ -133,8 +149,19 @@ export function createSendingPolicy(
     }
   }
   return {
-    connect: (opts, cb) =>
-      (ownPort !== undefined && Number(opts.port) === ownPort ? selfConnect : openConnect)(opts, cb),
+    connect: (opts, cb) => (isOwnPort(Number(opts.port)) ? selfConnect : openConnect)(opts, cb),
+    connectWith(identity) {
+      const o = make(open, identity)
+      const s = make(self, identity)
+      return (opts, cb) => (isOwnPort(Number(opts.port)) ? s : o)(opts, cb)
+    },
+    egressRoute: egressProxy
+      ? {
+          origin: new URL(egressProxy).origin,
+          resolve: (hostname, port) =>
+            resolveChecked(isOwnPort(port) ? self : open, guardOptions.lookup, hostname),
+        }
+      : undefined,
     checkUrl: (raw) => (isRelayUrl(raw) ? { ok: true, url: new URL(raw) } : checkUrl(raw, policyFor(raw))),
     explainUrl: (raw) => (isRelayUrl(raw) ? relayExplanation(raw) : explainUrl(raw, policyFor(raw))),
     setOwnPort(port) {

@@ -9,14 +9,17 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { AttemptOutcome, OutboundRequest, Sender } from '../deliveries/sender.ts'
+import type { AttemptOutcome, ClientIdentity, OutboundRequest, Sender } from '../deliveries/sender.ts'
 import type { AddressPolicy } from '../network/address-policy.ts'
+import type { OutboundEgress } from './outbound-tls.ts'
 import type { OwnApi } from './sending-policy.ts'
 
 export interface SenderThreadConfig {
   policy: AddressPolicy
   ownApi: OwnApi
   connectionsPerOrigin: number
+  /** TLS trust and the egress proxy (src/outbound/outbound-tls.ts), as the main thread's sender has them. */
+  egress?: OutboundEgress
 }
 
 export type ToThread =
@@ -28,6 +31,7 @@ export type ToThread =
         headers: Record<string, string>
         body: Uint8Array
         timeoutMs: number
+        clientIdentity?: ClientIdentity
       }[]
     }
   | { t: 'port'; port: number }
@@ -96,7 +100,14 @@ export class ThreadedSender implements Sender {
     const started = performance.now()
     return new Promise((resolve) => {
       this.#pending.set(id, { resolve, started, giveUpAt: started + req.timeoutMs + backstopMs })
-      this.#outbox.push({ id, url: req.url, headers: req.headers, body: req.body, timeoutMs: req.timeoutMs })
+      this.#outbox.push({
+        id,
+        url: req.url,
+        headers: req.headers,
+        body: req.body,
+        timeoutMs: req.timeoutMs,
+        ...(req.clientIdentity ? { clientIdentity: req.clientIdentity } : {}),
+      })
       if (!this.#flushScheduled) {
         this.#flushScheduled = true
         setImmediate(() => this.#flush())

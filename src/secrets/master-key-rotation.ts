@@ -1,6 +1,6 @@
-// Master key rotation: seals every signing secret, every Ed25519 private key and every broker
-// destination URL with credentials again under
-// the current master key, in
+// Master key rotation: seals every signing secret, every Ed25519 private key, every
+// subscription's endpoint secrets (auth, static headers) and every broker destination URL with
+// credentials again under the current master key, in
 // batches, while the service runs. Each row keeps its id and plaintext; only its key id and
 // ciphertext change, one row at a time, so a node that can open both keys (the new one as
 // current, the old one as previous) never meets a row it cannot open. Once this reports no
@@ -12,17 +12,18 @@ import { operatorActor } from '../audit/audit-log.ts'
 import { endAllAccess } from '../sessions/dashboard-sessions.ts'
 import type { Store } from '../store/store.ts'
 import { destinationAssociatedData } from '../subscriptions/destination.ts'
+import { endpointAssociatedData } from '../subscriptions/endpoint-auth.ts'
 import type { SecretBox } from './secret-box.ts'
 import { keyPairAssociatedData, secretAssociatedData } from './signing-keyring.ts'
 
-/** One table of sealed rows: signing secrets, Ed25519 key pairs. */
+/** One table of sealed rows: signing secrets, Ed25519 key pairs, subscriptions' endpoint secrets. */
 interface SealedRows {
   listAll(
     afterId: string | null,
     limit: number,
   ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
   reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
-  associatedData(envId: string): string
+  associatedData(row: { id: string; envId: string }): string
 }
 
 export interface MasterKeyRotationReport {
@@ -78,10 +79,15 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
   report.sessionsEnded = ended.sessions
   report.portalLinksVoided = ended.portalLinks
   const tables: SealedRows[] = [
-    { ...store.secrets, associatedData: secretAssociatedData },
-    { ...store.signingKeyPairs, associatedData: keyPairAssociatedData },
+    { ...store.secrets, associatedData: (r) => secretAssociatedData(r.envId) },
+    { ...store.signingKeyPairs, associatedData: (r) => keyPairAssociatedData(r.envId) },
+    {
+      listAll: store.subscriptions.listSealedEndpoints,
+      reseal: store.subscriptions.resealEndpoint,
+      associatedData: (r) => endpointAssociatedData(r.envId, r.id),
+    },
     // Broker destination URLs with credentials (docs/destinations.md).
-    { ...store.destinationSecrets, associatedData: destinationAssociatedData },
+    { ...store.destinationSecrets, associatedData: (r) => destinationAssociatedData(r.envId) },
   ]
   for (const table of tables) {
     let after: string | null = null
@@ -94,7 +100,7 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
           report.alreadyCurrent++
           continue
         }
-        const aad = table.associatedData(row.envId)
+        const aad = table.associatedData(row)
         let plaintext: string
         try {
           plaintext = box.open({ keyId: row.keyId, ciphertext: row.ciphertext }, aad)

@@ -45,6 +45,22 @@ export const errorCatalogue = {
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
   invalid_destination: { kind: 'invalid', message: 'The destination is not valid for its type.' },
+  invalid_filter: { kind: 'invalid', message: 'The subscription filter is invalid.' },
+  endpoint_auth_invalid: { kind: 'invalid', message: 'The endpoint authentication is not valid.' },
+  client_certificate_invalid: {
+    kind: 'invalid',
+    message: 'The client certificate or its private key is not valid PEM.',
+  },
+  client_key_mismatch: {
+    kind: 'invalid',
+    message: 'The private key does not belong to the client certificate.',
+  },
+  client_certificate_expired: { kind: 'invalid', message: 'The client certificate is not valid now.' },
+  header_invalid: { kind: 'invalid', message: 'A static header name or value is not valid.' },
+  header_not_allowed: {
+    kind: 'invalid',
+    message: 'This header is set by Hookpost and cannot be a static header.',
+  },
   invalid_retry_schedule: {
     kind: 'invalid',
     message: 'The retry schedule must be 1 to 50 positive durations of at most 7d.',
@@ -69,6 +85,11 @@ export const errorCatalogue = {
   // Deliveries
   invalid_cursor: { kind: 'invalid', message: 'The pagination cursor is not valid.' },
   delivery_not_retryable: { kind: 'conflict', message: 'This delivery cannot be retried now.' },
+  delivery_held: {
+    kind: 'conflict',
+    message:
+      'Its subscription is paused or its endpoint is not verified: the delivery waits and goes out once the subscription is resumed or verified.',
+  },
   replay_not_found: { kind: 'not_found', message: 'No such replay.' },
   conflict: { kind: 'conflict', message: 'The resource conflicts with an existing one.' },
   // Server side

@@ -3,7 +3,19 @@
 import { randomBytes } from 'node:crypto'
 import { pooledRandomBytes } from './random-pool.ts'
 
-export type IdPrefix = 'env' | 'key' | 'sub' | 'evt' | 'dlv' | 'sec' | 'job' | 'oev' | 'aud' | 'plk' | 'spk'
+export type IdPrefix =
+  | 'env'
+  | 'key'
+  | 'sub'
+  | 'evt'
+  | 'dlv'
+  | 'sec'
+  | 'job'
+  | 'oev'
+  | 'aud'
+  | 'plk'
+  | 'spk'
+  | 'vrf'
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 

@@ -86,6 +86,21 @@ export interface SubscriptionRow {
    * null: HTTP. For a broker, `url` holds the destination's URL as shown (password masked).
    */
   destination?: StoredDestination | null
+  /** The payload filter's JSON text (checked when saved); absent or null: every event. */
+  filter?: string | null
+  /** Paused by its owner: deliveries are created and kept, none is sent. */
+  paused?: boolean
+  /**
+   * Nothing is sent while held (paused, or its endpoint not verified): its pending deliveries
+   * wait with no due time. The core decides it (subscriptions/hold.ts); the store keeps the
+   * deliveries in step: holding takes the due time off the pending ones not in flight,
+   * releasing makes them due again, oldest first.
+   */
+  held?: boolean
+  /** Endpoint ownership verification (HOOKPOST_VERIFY_ENDPOINTS); absent or null: never asked. */
+  verification?: EndpointVerification | null
+  /** Endpoint authentication and static headers; null (or absent) when none. */
+  endpoint?: EndpointAuthRow | null
   /** Its own delivery settings (docs/subscription-settings.md); absent or null fields: the global ones. */
   settings?: SubscriptionSettings | undefined
 }
@@ -97,6 +112,21 @@ export interface StoredDestination {
   fields: Record<string, string>
   /** The URL with its credentials, sealed under the master key; null when it has none. */
   sealedUrl: { keyId: string; ciphertext: string } | null
+}
+
+/** The public part of a subscription's endpoint authentication (shown back, secrets left out). */
+export type EndpointAuthPublic =
+  | { type: 'basic'; username: string }
+  | { type: 'bearer' }
+  | { type: 'oauth2'; tokenUrl: string; clientId: string; scope?: string }
+  | { type: 'mtls'; certificate: string }
+
+export interface EndpointAuthRow {
+  auth: EndpointAuthPublic | null
+  /** Names of the static headers, lower case; their values are sealed. */
+  headerNames: string[]
+  /** The secrets (password, token, client secret, private key, header values), sealed as one JSON. */
+  sealed: { keyId: string; ciphertext: string }
 }
 
 /** A subscription's own delivery settings; null: the service's setting applies. */
@@ -117,6 +147,25 @@ export const noSettings: SubscriptionSettings = {
   rateLimit: null,
   maxInFlight: null,
 }
+
+export type VerificationState = 'pending' | 'verified' | 'failed'
+
+export interface EndpointVerification {
+  state: VerificationState
+  /** The challenge the endpoint must echo; the same on every attempt of one verification. */
+  challenge: string | null
+  /** Challenges sent for this verification so far. */
+  attempts: number
+  /** When the next challenge is due (pending only). */
+  nextAt: number | null
+  lastError: string | null
+}
+
+/** How a challenge went: verified, another try at `at`, or given up. */
+export type VerificationOutcome =
+  | { kind: 'verified' }
+  | { kind: 'retry'; at: number; error: string }
+  | { kind: 'failed'; error: string }
 
 export interface EventRow {
   id: string
@@ -218,6 +267,8 @@ export interface CompleteInput {
   error: string | null
   outcome: Completion
   attempt: AttemptRow
+  /** false: the attempt says nothing about the endpoint (e.g. our egress proxy failed), its health is left alone. */
+  countsForHealth?: boolean
 }
 
 export interface PublishInput {
@@ -230,6 +281,11 @@ export interface PublishInput {
   /** The attempt limit for a subscription with its own schedule (absent: attemptLimit for all). */
   attemptLimitFor?: (retryScheduleMs: readonly number[]) => number
   newDeliveryId: () => string
+  /**
+   * Whether the event goes to this subscription of its type (its filter, decided by the core);
+   * absent: every active one. Called inside the transaction, once per subscription.
+   */
+  accepts?: (subscription: { id: string; updated: number; filter: string }) => boolean
   /** Called inside the transaction, after every write and before the commit (crash tests). */
   beforeCommit?: () => void
 }
@@ -495,10 +551,35 @@ export interface Store {
     /** The rows of these ids, any environment (the worker's settings cache); missing ids left out. */
     getMany(ids: readonly string[]): Promise<SubscriptionRow[]>
     create(row: SubscriptionRow): Promise<void>
-    /** Replaces event, url, active. Deactivating cancels its pending deliveries. */
+    /**
+     * Replaces event, url, active and the settings. Deactivating cancels its pending deliveries;
+     * a change of `held` holds or releases them (see SubscriptionRow.held).
+     */
     update(row: SubscriptionRow): Promise<boolean>
     /** Deletes and cancels its pending deliveries. */
     delete(envId: string, id: string, now: number): Promise<boolean>
+    /**
+     * Leases pending verifications that are due: attempts+1, next try pushed to now + leaseMs
+     * (a node that dies mid-challenge leaves it due again). One node at a time per subscription.
+     */
+    claimVerifications(now: number, limit: number, leaseMs: number): Promise<SubscriptionRow[]>
+    /**
+     * Records a challenge's outcome, fenced by the challenge (a newer one wins); verified
+     * un-holds the subscription unless paused, releasing its held deliveries. False when fenced.
+     */
+    recordVerification(
+      id: string,
+      challenge: string,
+      outcome: VerificationOutcome,
+      now: number,
+    ): Promise<boolean>
+    /** Subscriptions with sealed endpoint secrets, by ascending id after afterId (master key rotation). */
+    listSealedEndpoints(
+      afterId: string | null,
+      limit: number,
+    ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
+    /** Replaces the sealed endpoint secrets (sealed again); `updated` is left alone. False when no such row. */
+    resealEndpoint(id: string, keyId: string, ciphertext: string): Promise<boolean>
   }
   /** The sealed URLs of broker destinations (master key rotation). */
   destinationSecrets: {
@@ -541,7 +622,8 @@ export interface Store {
     attempts(deliveryId: string): Promise<AttemptRow[]>
     /**
      * Due now and pending, with the attempt limit the core chose; undefined, changing nothing,
-     * while an attempt is in flight or when the row's status, attempts or limit differ from `seen`.
+     * while an attempt is in flight, while its subscription is held, or when the row's status,
+     * attempts or limit differ from `seen`.
      */
     retryNow(
       envId: string,
@@ -567,7 +649,10 @@ export interface Store {
       now: number,
       opts: { disableAfterMs: number },
     ): Promise<string[]>
-    /** Gives leases back untouched (the attempt was not made), e.g. on shutdown. */
+    /**
+     * Gives leases back untouched (the attempt was not made), e.g. on shutdown; due now, or held
+     * when the subscription is.
+     */
     release(items: readonly { id: string; leaseToken: string }[], now: number): Promise<void>
     /** Subscriptions with due deliveries, the longest-waiting first. */
     dueSubscriptions(now: number, limit: number): Promise<string[]>

@@ -44,6 +44,52 @@ describe('hookpost client commands against a running service', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
+  it('subscriptions: auth and static headers from flags arrive at the endpoint; update keeps what it is not given', async () => {
+    writeFileSync(join(dir, 'password.txt'), 'cli-pass-word\n')
+    const created = await runCli(
+      [
+        'subscriptions',
+        'create',
+        '--event',
+        'site.publish',
+        '--endpoint',
+        `${rx.url}/cli-auth`,
+        '--auth-basic',
+        `cli:@${join(dir, 'password.txt')}`,
+        '--header',
+        'X-Api-Key:cli-key',
+        '--json',
+      ],
+      t.consumerEnv,
+    )
+    expect(created.code, created.stderr).toBe(0)
+    const sub = JSON.parse(created.stdout).subscription
+    expect(sub.auth).toEqual({ type: 'basic', username: 'cli', password: '****' })
+    expect(sub.headers).toEqual({ 'x-api-key': '****' })
+    const updated = await runCli(
+      ['subscriptions', 'update', sub.id, '--header', 'x-tenant:acme', '--json'],
+      t.consumerEnv,
+    )
+    expect(updated.code, updated.stderr).toBe(0)
+    expect(JSON.parse(updated.stdout).subscription).toMatchObject({
+      auth: { type: 'basic', username: 'cli' },
+      headers: { 'x-api-key': '****', 'x-tenant': '****' },
+    })
+    await client(svc.url, t.publisher.authorization)('POST', '/events', example('site.publish'))
+    await eventually(() => expect(rx.received.some((r) => r.path === '/cli-auth')).toBe(true), 10_000)
+    const got = rx.received.find((r) => r.path === '/cli-auth')!
+    expect(got.headers['authorization']).toBe(`Basic ${Buffer.from('cli:cli-pass-word').toString('base64')}`)
+    expect(got.headers['x-api-key']).toBe('cli-key')
+    expect(got.headers['x-tenant']).toBe('acme')
+    const two = await runCli(
+      ['subscriptions', 'update', sub.id, '--auth-bearer', 'b', '--auth-basic', 'a:b'],
+      t.consumerEnv,
+    )
+    expect(two.code).not.toBe(0)
+    expect(two.stderr).toMatch(/give one of/)
+    await runCli(['subscriptions', 'delete', sub.id], t.consumerEnv)
+  })
+
   it('subscriptions: create, list, get, check-url, update, delete', async () => {
     const created = await runCli(
       ['subscriptions', 'create', '--event', 'site.publish', '--endpoint', `${rx.url}/crud`, '--json'],

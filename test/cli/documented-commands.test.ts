@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess } from '../support/service-process.ts'
+import { makeTestPki } from '../support/test-pki.ts'
 import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
 import { type DocCommand, documentedCommands, npxShim, runShell } from './doc-commands.ts'
 import { requireJq } from './jq.ts'
@@ -73,6 +74,13 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     writeFileSync(join(cwd, 'event.json'), JSON.stringify(example))
     // `publish --file events.ndjson`: two payloads, one a line.
     writeFileSync(join(cwd, 'events.ndjson'), `${JSON.stringify(example)}\n${JSON.stringify(example)}\n`)
+    // The endpoint-auth examples of docs/cli.md: secret files and a client certificate.
+    writeFileSync(join(cwd, 'token.txt'), 'doc-bearer-token\n')
+    writeFileSync(join(cwd, 'client-secret.txt'), 'doc-client-secret\n')
+    const pki = makeTestPki()
+    writeFileSync(join(cwd, 'client.crt'), pki.client.cert)
+    writeFileSync(join(cwd, 'client.key'), pki.client.key)
+    pki.cleanup()
     writeFileSync(
       join(cwd, 'catalogue.json'),
       JSON.stringify((await consumer('GET', '/webhooks/event-types')).json),
@@ -111,7 +119,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     const consumer = client(svc.url, t.consumer.authorization)
     const admin = client(svc.url, `Bearer ${svc.adminToken}`)
     let text = c.text
-    if (text.includes('sub_…') && /subscriptions (delete|update)/.test(text)) {
+    if (text.includes('sub_…') && /subscriptions (delete|update|pause|resume|verify)/.test(text)) {
       const own = await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',
         url: `${rx.url}/scratch`,

@@ -68,6 +68,19 @@ describe('configuration', () => {
     }
   })
 
+  it('takes an egress proxy as http://host:port only, and the extra CA file as a path', () => {
+    const c = loadConfig({
+      HOOKPOST_EGRESS_PROXY: 'http://proxy.internal:3128',
+      HOOKPOST_EXTRA_CA_CERTS: '/etc/ca.pem',
+    })
+    expect(c.egressProxy).toBe('http://proxy.internal:3128')
+    expect(c.extraCaCerts).toBe('/etc/ca.pem')
+    expect(loadConfig({}).egressProxy).toBeUndefined()
+    for (const bad of ['https://p:3128', 'http://u:p@p:3128', 'http://p:3128/path', 'proxy:3128']) {
+      expect(() => loadConfig({ HOOKPOST_EGRESS_PROXY: bad }), bad).toThrow(ConfigError)
+    }
+  })
+
   it('parses durations', () => {
     expect(parseDuration('250ms')).toBe(250)
     expect(parseDuration('1.5s')).toBe(1500)

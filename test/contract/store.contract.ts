@@ -1096,5 +1096,70 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(new Set(ids).size).toBe(ids.length)
       for (const s of stores.slice(1)) await s.close()
     })
+
+    it('keeps endpoint auth: the public part and the sealed secrets, replaced, removed, re-sealed in place', async () => {
+      const env = await anEnvironment(store)
+      const endpoint = {
+        auth: {
+          type: 'oauth2' as const,
+          tokenUrl: 'https://id.example.com/token',
+          clientId: 'c1',
+          scope: 'a b',
+        },
+        headerNames: ['x-api-key'],
+        sealed: { keyId: 'mk_one', ciphertext: 'ct-one' },
+      }
+      const s = await aSubscription(store, env.id, { endpoint })
+      const plain = await aSubscription(store, env.id)
+      expect((await store.subscriptions.get(env.id, s.id))?.endpoint).toEqual(endpoint)
+      expect((await store.subscriptions.get(env.id, plain.id))?.endpoint).toBeNull()
+      expect((await store.subscriptions.getMany([s.id]))[0]?.endpoint).toEqual(endpoint)
+      // A row that does not say (endpoint absent) leaves the stored settings alone.
+      const { endpoint: _, ...rest } = s
+      await store.subscriptions.update({ ...rest, url: 'https://example.com/other', updated: T0 + 1 })
+      expect((await store.subscriptions.get(env.id, s.id))?.endpoint).toEqual(endpoint)
+      expect(await store.subscriptions.listSealedEndpoints(null, 10)).toEqual([
+        { id: s.id, envId: env.id, keyId: 'mk_one', ciphertext: 'ct-one' },
+      ])
+      expect(await store.subscriptions.resealEndpoint(s.id, 'mk_two', 'ct-two')).toBe(true)
+      expect(await store.subscriptions.resealEndpoint(plain.id, 'mk_two', 'ct-two')).toBe(false)
+      const resealed = (await store.subscriptions.get(env.id, s.id))!
+      expect(resealed.endpoint?.sealed).toEqual({ keyId: 'mk_two', ciphertext: 'ct-two' })
+      expect(resealed.updated).toBe(T0 + 1)
+      await store.subscriptions.update({ ...resealed, endpoint: null, updated: T0 + 2 })
+      expect((await store.subscriptions.get(env.id, s.id))?.endpoint).toBeNull()
+      expect(await store.subscriptions.listSealedEndpoints(null, 10)).toEqual([])
+    })
+
+    it('leaves health alone for outcomes the core says do not count (countsForHealth false)', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      for (let i = 0; i < 2; i++) await publish(store, env.id, { at: T0 + i })
+      const [a, b] = await claimAll(store, T0 + 10)
+      const window = { disableAfterMs: 1000 }
+      const proxyFailed = (c: NonNullable<typeof a>): CompleteInput => ({
+        ...done(c.id, c.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 0),
+        statusCode: null,
+        error: 'proxy_error',
+        countsForHealth: false,
+      })
+      await store.deliveries.complete([proxyFailed(a!)], T0 + 20, window)
+      let sub = (await store.subscriptions.get(env.id, s.id))!
+      expect(sub.health).toMatchObject({ consecutiveFailures: 0, failureCount: 0, failingSince: null })
+      expect(await store.deliveries.get(env.id, a!.id)).toMatchObject({
+        status: 'pending',
+        lastError: 'proxy_error',
+      })
+      // Failing for longer than the window: an outcome that does not count deactivates nothing.
+      await store.deliveries.complete(
+        [done(b!.id, b!.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 500)],
+        T0 + 30,
+        window,
+      )
+      const [again] = await claimAll(store, T0 + 99_999)
+      await store.deliveries.complete([proxyFailed(again!)], T0 + 5000, window)
+      sub = (await store.subscriptions.get(env.id, s.id))!
+      expect(sub).toMatchObject({ active: true, health: { consecutiveFailures: 1, failureCount: 1 } })
+    })
   })
 }

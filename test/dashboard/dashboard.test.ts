@@ -289,6 +289,60 @@ describe('dashboard', () => {
       expect(await h.hookpost.subscriptions.list(h.envId)).toHaveLength(0)
     })
 
+    it('sets endpoint authentication and static headers, never rendering a stored secret', async () => {
+      const created = await b.post('/dashboard/portal/subscriptions', {
+        event: 'site.publish',
+        url: 'https://example.com/auth',
+        active: 'true',
+      })
+      const id = /subscriptions\/(sub_\w+)/.exec(created.location!)![1]!
+      const saved = await b.post(`/dashboard/portal/subscriptions/${id}/auth`, {
+        authType: 'basic',
+        username: 'portal-user',
+        password: 'portal-pass-1',
+        headers: 'X-Api-Key: portal-header-1\nX-Tenant: acme-1',
+      })
+      expect(saved.location).toContain('notice=auth-saved')
+      const page = await b.get(saved.location!)
+      expect(page.body).toContain('Endpoint authentication saved.')
+      expect(page.body).toContain('value="portal-user"')
+      expect(page.body).toContain('x-api-key: ****')
+      for (const s of ['portal-pass-1', 'portal-header-1', 'acme-1']) expect(page.body).not.toContain(s)
+      // Empty secret and **** keep the stored ones; a removed line removes that header.
+      expect(
+        (
+          await b.post(`/dashboard/portal/subscriptions/${id}/auth`, {
+            authType: 'basic',
+            username: 'portal-user-2',
+            password: '',
+            headers: 'x-api-key: ****',
+          })
+        ).status,
+      ).toBe(303)
+      const sub = await h.hookpost.subscriptions.get(h.envId, id)
+      expect(sub.endpoint).toMatchObject({
+        auth: { type: 'basic', username: 'portal-user-2' },
+        headerNames: ['x-api-key'],
+      })
+      const again = await b.get(`/dashboard/portal/subscriptions/${id}`)
+      expect(again.body).not.toContain('portal-pass-1')
+      expect(again.body).not.toContain('portal-header-1')
+      // Refusals are shown on the page, naming the problem.
+      const refused = await b.post(`/dashboard/portal/subscriptions/${id}/auth`, {
+        authType: 'bearer',
+        token: '',
+        headers: 'webhook-id: x',
+      })
+      expect(refused.status).toBe(400)
+      expect(refused.body).toContain('required')
+      const none = await b.post(`/dashboard/portal/subscriptions/${id}/auth`, {
+        authType: 'none',
+        headers: '',
+      })
+      expect(none.status).toBe(303)
+      expect((await h.hookpost.subscriptions.get(h.envId, id)).endpoint).toBeNull()
+    })
+
     it("sends a test event (the type's example) to that one subscription only", async () => {
       const sub = await h.hookpost.subscriptions.create(h.envId, {
         event: 'site.publish',

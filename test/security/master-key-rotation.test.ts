@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { auditLog } from '../../src/audit/audit-log.ts'
 import { KeyFileSecretBox, rotateKeyFiles } from '../../src/data-dir/master-key-files.ts'
+import { EndpointSettingsCache } from '../../src/deliveries/endpoint-request.ts'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
 import { resealSigningSecrets } from '../../src/secrets/master-key-rotation.ts'
@@ -152,6 +153,43 @@ describe('master key rotation (use case)', () => {
     const body = Buffer.from('{"eventName":"site.publish"}')
     const headers = signDelivery(keys.keys, 'dlv_1', 1_700_000_000, body, 'hex', keys.pairs)
     expect(asymmetricEntriesValid(pair.publicKey, body, { ...headers })).toBe(1)
+  })
+
+  it("seals subscriptions' endpoint secrets again too: a worker opens them under the new key alone", async () => {
+    const before = core(store, new SecretBox(k1))
+    const a = await before.environments.create({ name: 'a' })
+    const sub = await before.subscriptions.create(a.id, {
+      event: eventTypes[0]!.name,
+      url: 'https://example.com/hook',
+      active: true,
+      auth: { type: 'basic', username: 'u', password: 'the-password' },
+      headers: { 'x-api-key': 'the-header-value' },
+    })
+    const [row] = await store.subscriptions.listSealedEndpoints(null, 10)
+    expect(row).toMatchObject({ id: sub.id, keyId: k1.id })
+
+    const report = await resealSigningSecrets({ store, box: new SecretBox(k2, [k1]) })
+    // The environment's first secret and the subscription's endpoint secrets.
+    expect(report).toMatchObject({ examined: 2, resealed: 2, fromKeyIds: [k1.id], unopenableCount: 0 })
+    const [moved] = await store.subscriptions.listSealedEndpoints(null, 10)
+    expect(moved).toMatchObject({ id: sub.id, keyId: k2.id })
+    expect(moved!.ciphertext).not.toBe(row!.ciphertext)
+    const stored = (await store.subscriptions.get(a.id, sub.id))!
+    expect(stored.updated).toBe(sub.updated)
+    const settings = new EndpointSettingsCache(new SecretBox(k2)).for(stored)
+    expect(settings?.headers).toEqual({
+      'x-api-key': 'the-header-value',
+      authorization: `Basic ${Buffer.from('u:the-password').toString('base64')}`,
+    })
+    // Bound to its subscription: copied onto another one, it does not open.
+    const other = await core(store, new SecretBox(k2)).subscriptions.create(a.id, {
+      event: eventTypes[0]!.name,
+      url: 'https://example.com/other',
+      active: true,
+      headers: { 'x-other': 'v' },
+    })
+    await store.subscriptions.resealEndpoint(other.id, moved!.keyId, moved!.ciphertext)
+    expect(() => new EndpointSettingsCache(new SecretBox(k2)).for({ ...stored, id: other.id })).toThrow()
   })
 
   it('reports rows no configured key opens, leaves them as they are, and moves the rest', async () => {

@@ -21,7 +21,13 @@ export interface WorkerHarness {
 }
 
 export async function workerHarness(
-  opts: { scheduleMs?: number[]; timeoutMs?: number; worker?: Partial<WorkerOptions> } = {},
+  opts: {
+    scheduleMs?: number[]
+    timeoutMs?: number
+    worker?: Partial<WorkerOptions>
+    /** HOOKPOST_VERIFY_ENDPOINTS for the core. */
+    verifyEndpoints?: boolean
+  } = {},
 ): Promise<WorkerHarness> {
   const store = openSqliteStore(':memory:')
   await store.migrate()
@@ -48,6 +54,7 @@ export async function workerHarness(
     retryPolicy: policy,
     secretGraceMs: 86_400_000,
     onWork: () => worker.wake(),
+    verifyEndpoints: opts.verifyEndpoints ?? false,
   })
   const env = await hookpost.environments.create({ name: 'acme' })
   const { secret } = await hookpost.secrets.rotate(env.id)

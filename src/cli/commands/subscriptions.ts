@@ -9,6 +9,8 @@ import {
   destinationSummary,
   withDestinationFlags,
 } from './destination-flags.ts'
+import { authOf, headersOf, withEndpointAuthOptions } from './endpoint-auth-flags.ts'
+import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
 import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
 
 interface Subscription {
@@ -20,7 +22,10 @@ interface Subscription {
   created: string
   updated: string
   deactivatedReason?: string | null
+  paused?: boolean
+  verification?: string
   health?: { consecutiveFailures: number; successRate: number | null }
+  headers?: Record<string, string>
 }
 
 const client = (flags: Flags) => new ApiClient(clientOptionsOf(flags)).requireCredentials()
@@ -44,7 +49,12 @@ export function register(program: Command): void {
         if (r.subscriptions.length === 0) return 'no subscriptions'
         const rows = [['ID', 'EVENT', 'ACTIVE', 'FAILING', 'URL']]
         for (const s of r.subscriptions) {
-          const active = s.active ? 'yes' : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
+          const held = s.paused
+            ? ' (paused)'
+            : s.verification && s.verification !== 'verified'
+              ? ` (${s.verification})`
+              : ''
+          const active = s.active ? `yes${held}` : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
           rows.push([
             s.id,
             s.event,
@@ -57,18 +67,30 @@ export function register(program: Command): void {
       })
     })
 
-  withSettingsOptions(withDestinationFlags(withClientOptions(subs.command('create'), 'consumer'), true))
+  withControlOptions(
+    withSettingsOptions(
+      withEndpointAuthOptions(
+        withDestinationFlags(withClientOptions(subs.command('create'), 'consumer'), true),
+        false,
+      ),
+    ),
+  )
     .description('subscribe an endpoint URL (or a message broker) to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go: the endpoint URL, or the broker URL')
     .option('--inactive', 'create it inactive')
     .action(async (flags: Flags) => {
+      const auth = authOf(flags)
+      const headers = headersOf(flags)
       const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
         json: {
           event: flags['event'],
           ...destinationForCreate(flags),
           active: flags['inactive'] !== true,
+          ...(auth ? { auth } : {}),
+          ...(headers ? { headers } : {}),
           ...settingsBody(flags),
+          ...controlsOf(flags),
         },
       })
       output(flags, r, () => fields(r.subscription))
@@ -82,21 +104,36 @@ export function register(program: Command): void {
       output(flags, r, () => fields(r.subscription))
     })
 
-  withSettingsOptions(withDestinationFlags(withClientOptions(subs.command('update'), 'consumer'), false))
+  withControlOptions(
+    withSettingsOptions(
+      withEndpointAuthOptions(
+        withDestinationFlags(withClientOptions(subs.command('update'), 'consumer'), false),
+        true,
+      ),
+    ),
+  )
     .argument('<subscriptionId>')
-    .description('change the event, endpoint, active flag or delivery settings of a subscription')
+    .description(
+      'change the event, endpoint, active flag, delivery settings, auth or static headers of a subscription',
+    )
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
     .action(async (id: string, flags: Flags) => {
       const c = client(flags)
+      const auth = authOf(flags)
       const { subscription: s } = await c.call<{ subscription: Subscription }>('GET', sub(id))
+      // Auth and headers left out of the PUT stay as stored; stored header values are sent as ****.
+      const headers = headersOf(flags, Object.keys(s.headers ?? {}))
       const body = {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
         ...destinationForUpdate(flags, s),
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
+        ...(auth !== undefined ? { auth } : {}),
+        ...(headers !== undefined ? { headers } : {}),
         // Settings not given are left out: the API keeps them.
         ...settingsBody(flags),
+        ...controlsOf(flags),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
       output(flags, r, () => fields(r.subscription))
@@ -126,4 +163,6 @@ export function register(program: Command): void {
       )
       if (!r.allowed) process.exitCode = 1
     })
+
+  registerControls(subs)
 }

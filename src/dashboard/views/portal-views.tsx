@@ -8,6 +8,7 @@ import { type DestinationTypeInfo, presentDestination } from '../../subscription
 import { prettyJson } from '../pretty-json.ts'
 import { successRate } from '../stats.ts'
 import { DestinationFields, DestinationSummary, type DestinationValues } from './destination-fields.tsx'
+import { EndpointAuthSettings } from './endpoint-auth-views.tsx'
 import {
   ActiveBadge,
   Copyable,
@@ -24,6 +25,7 @@ import {
   StatusBadge,
   Time,
 } from './layout.tsx'
+import { SubscriptionControls } from './subscription-controls.tsx'
 import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
 
 const base = '/dashboard/portal'
@@ -360,6 +362,7 @@ export function SubscriptionPage(props: {
   sentDeliveryId?: string | undefined
   activityError?: string | undefined
   replayError?: string | undefined
+  authError?: string | undefined
   /** The delivery settings form as posted, and why it was refused. */
   settings?: { values: SettingsFormValues; error: string } | undefined
 }) {
@@ -448,8 +451,10 @@ export function SubscriptionPage(props: {
             </div>
           </form>
         </details>
+        <EndpointAuthSettings ctx={ctx} sub={sub} action={`${self}/auth`} error={props.authError} />
       </section>
 
+      <SubscriptionControls ctx={ctx} sub={sub} types={props.types} self={self} />
       <SubscriptionSettingsSection
         ctx={ctx}
         sub={sub}

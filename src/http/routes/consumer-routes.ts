@@ -305,7 +305,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
         operationId: 'retryDelivery',
         summary: 'One more attempt now, under the same delivery id',
         description:
-          'A pending delivery gets this attempt on top of its schedule: if it fails, the automatic retries go on as before (the same number left, the next after the delay the schedule had reached). A delivered, failed or cancelled delivery gets this one attempt. 409 delivery_not_retryable while an attempt is in flight or when its subscription was deleted.',
+          'A pending delivery gets this attempt on top of its schedule: if it fails, the automatic retries go on as before (the same number left, the next after the delay the schedule had reached). A delivered, failed or cancelled delivery gets this one attempt. 409 delivery_not_retryable while an attempt is in flight or when its subscription was deleted; 409 delivery_held while its subscription is paused or its endpoint not verified (it goes out once resumed or verified).',
         security,
         params: DeliveryParams,
         response: { 202: Type.Object({ delivery: DeliveryOut }), 409: ErrorOut, ...errors },

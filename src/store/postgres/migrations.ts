@@ -178,6 +178,24 @@ export const postgresMigrations: readonly Migration[] = [
     ],
   },
   {
+    version: 11,
+    name: 'subscription_filters_and_holds',
+    statements: [
+      // A payload filter (its JSON text), pause, and the one "held" flag that pause and endpoint
+      // verification share: a held subscription's pending deliveries wait with no due time.
+      `alter table subscriptions add column filter text`,
+      `alter table subscriptions add column paused integer not null default 0`,
+      `alter table subscriptions add column held integer not null default 0`,
+      `alter table subscriptions add column verification text`,
+      `alter table subscriptions add column verification_challenge text`,
+      `alter table subscriptions add column verification_attempts integer not null default 0`,
+      `alter table subscriptions add column verification_next_at bigint`,
+      `alter table subscriptions add column verification_error text`,
+      `create index subscriptions_verification_due on subscriptions(verification_next_at)
+        where verification_next_at is not null`,
+    ],
+  },
+  {
     version: 12,
     name: 'subscription_settings',
     statements: [
@@ -191,6 +209,19 @@ export const postgresMigrations: readonly Migration[] = [
       // rate-limited subscription, made by its first claim, locked by each claim that spends it.
       `create table subscription_budgets (
         subscription_id text primary key, window_start bigint not null, used integer not null)`,
+    ],
+  },
+  {
+    version: 14,
+    name: 'endpoint_auth',
+    statements: [
+      // A subscription's endpoint authentication and static headers: the public part (auth type,
+      // username, token URL, client id, certificate, header names) as JSON, the secrets
+      // (passwords, tokens, client secret, private key, header values) sealed like a signing
+      // secret, never in the clear.
+      `alter table subscriptions add column endpoint_auth text`,
+      `alter table subscriptions add column endpoint_secret_key_id text`,
+      `alter table subscriptions add column endpoint_secret text`,
     ],
   },
 ]

@@ -57,6 +57,18 @@ export interface Database {
     destination: string | null
     destination_key_id: string | null
     destination_ciphertext: string | null
+    /** Migration 11: filter, pause, held, endpoint verification. */
+    filter: Generated<string | null>
+    paused: Generated<number>
+    held: Generated<number>
+    verification: Generated<string | null>
+    verification_challenge: Generated<string | null>
+    verification_attempts: Generated<number>
+    verification_next_at: Generated<number | null>
+    verification_error: Generated<string | null>
+    endpoint_auth: string | null
+    endpoint_secret_key_id: string | null
+    endpoint_secret: string | null
     /** Migration 12: its own delivery settings (JSON array of ms; null: the global ones). */
     retry_schedule: string | null
     timeout_ms: number | null

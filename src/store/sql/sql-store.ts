@@ -17,6 +17,7 @@ import type {
   CredentialRow,
   DeliveryRow,
   DeliveryStatus,
+  EndpointAuthRow,
   EnvironmentRow,
   OperationalEventRow,
   OperationalEventType,
@@ -40,6 +41,16 @@ import { type Param, PreparedQueries } from './prepared-queries.ts'
 import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
 import { deleteBudget, settingsColumns, toSettings, withinBudgets } from './subscription-budgets.ts'
+import {
+  applyHeld,
+  claimVerifications,
+  heldNow,
+  holdColumns,
+  holdFieldsOf,
+  holdPending,
+  holdWhereHeld,
+  recordVerification,
+} from './subscription-holds.ts'
 
 /** The driver's code of an unavailable store's error, for the server log and readiness. */
 function unavailableReason(e: unknown): string {
@@ -138,8 +149,31 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
   },
   deactivatedReason: r.deactivated_reason,
   destination: destinationOf(r),
+  endpoint: toEndpoint(r),
   settings: toSettings(r),
+  ...holdFieldsOf(r),
 })
+
+function toEndpoint(r: Selectable<Database['subscriptions']>): EndpointAuthRow | null {
+  if (r.endpoint_auth === null || r.endpoint_secret === null || r.endpoint_secret_key_id === null) return null
+  const shape = JSON.parse(r.endpoint_auth) as Pick<EndpointAuthRow, 'auth' | 'headerNames'>
+  return {
+    auth: shape.auth,
+    headerNames: shape.headerNames,
+    sealed: { keyId: r.endpoint_secret_key_id, ciphertext: r.endpoint_secret },
+  }
+}
+
+/** The endpoint columns of a row being written; nothing when the row does not say (left as stored). */
+function endpointColumns(s: SubscriptionRow) {
+  if (s.endpoint === undefined) return {}
+  const e = s.endpoint
+  return {
+    endpoint_auth: e === null ? null : JSON.stringify({ auth: e.auth, headerNames: e.headerNames }),
+    endpoint_secret_key_id: e === null ? null : e.sealed.keyId,
+    endpoint_secret: e === null ? null : e.sealed.ciphertext,
+  }
+}
 
 const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
   id: r.id,
@@ -475,13 +509,25 @@ export class SqlStore implements Store {
             created: s.created,
             updated: s.updated,
             ...destinationColumns(s),
+            ...endpointColumns(s),
             ...settingsColumns(s.settings),
+            ...holdColumns(s),
           })
           .execute()
       }),
     update: (s) =>
-      this.#run(() =>
-        this.#db.transaction().execute(async (tx) => {
+      this.#run(async () => {
+        let released = false
+        const updated = await this.#db.transaction().execute(async (tx) => {
+          // Locked (PostgreSQL) so that a verification recorded meanwhile cannot interleave.
+          const before = await tx
+            .selectFrom('subscriptions')
+            .select('held')
+            .where('env_id', '=', s.envId)
+            .where('id', '=', s.id)
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate())
+            .executeTakeFirst()
+          if (!before) return false
           const r = await tx
             .updateTable('subscriptions')
             .set({
@@ -494,16 +540,21 @@ export class SqlStore implements Store {
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
               ...destinationColumns(s),
+              ...endpointColumns(s),
               ...settingsColumns(s.settings),
+              ...holdColumns(s),
             })
             .where('env_id', '=', s.envId)
             .where('id', '=', s.id)
             .executeTakeFirst()
           if (Number(r.numUpdatedRows) === 0) return false
           if (!s.active) await cancelPending(tx, s.id, s.updated, 'subscription_inactive')
+          else released = await applyHeld(tx, s, Number(before.held) === 1, s.updated)
           return true
-        }),
-      ),
+        })
+        if (released) this.#traits.announceWork?.()
+        return updated
+      }),
     delete: (envId, id, now) =>
       this.#run(() =>
         this.#db.transaction().execute(async (tx) => {
@@ -518,6 +569,49 @@ export class SqlStore implements Store {
           return true
         }),
       ),
+    claimVerifications: (now, limit, leaseMs) =>
+      this.#run(async () => {
+        const ids = await this.#relaxed((tx) =>
+          claimVerifications(tx, now, limit, leaseMs, this.#traits.skipLocked),
+        )
+        return this.subscriptions.getMany(ids)
+      }),
+    recordVerification: (id, challenge, outcome, now) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .transaction()
+          .execute((tx) => recordVerification(tx, id, challenge, outcome, now))
+        if (r.released) this.#traits.announceWork?.()
+        return r.applied
+      }),
+    listSealedEndpoints: (afterId, limit) =>
+      this.#run(async () =>
+        (
+          await this.#db
+            .selectFrom('subscriptions')
+            .select(['id', 'env_id', 'endpoint_secret_key_id', 'endpoint_secret'])
+            .where('endpoint_secret', 'is not', null)
+            .$if(afterId !== null, (q) => q.where('id', '>', afterId!))
+            .orderBy('id')
+            .limit(limit)
+            .execute()
+        ).map((r) => ({
+          id: r.id,
+          envId: r.env_id,
+          keyId: r.endpoint_secret_key_id ?? '',
+          ciphertext: r.endpoint_secret ?? '',
+        })),
+      ),
+    resealEndpoint: (id, keyId, ciphertext) =>
+      this.#run(async () => {
+        const r = await this.#db
+          .updateTable('subscriptions')
+          .set({ endpoint_secret_key_id: keyId, endpoint_secret: ciphertext })
+          .where('id', '=', id)
+          .where('endpoint_secret', 'is not', null)
+          .executeTakeFirst()
+        return Number(r.numUpdatedRows) > 0
+      }),
   }
 
   events: Store['events'] = {
@@ -549,10 +643,11 @@ export class SqlStore implements Store {
         const published = await this.#db.transaction().execute(async (tx) => {
           const sub = await tx
             .selectFrom('subscriptions')
-            .select('id')
+            .select(['id', 'held'])
             .where('id', '=', subscriptionId)
             .where('env_id', '=', event.envId)
             .where('active', '=', 1)
+            .$if(this.#traits.skipLocked, (q) => q.forShare())
             .executeTakeFirst()
           if (!sub) return false
           await tx
@@ -571,10 +666,10 @@ export class SqlStore implements Store {
               feed_seq: null,
             })
             .execute()
-          await tx
-            .insertInto('deliveries')
-            .values(deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null))
-            .execute()
+          const row = deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null)
+          // Held (paused, not verified): kept, sent once released.
+          if (Number(sub.held) === 1) row.next_attempt_at = null
+          await tx.insertInto('deliveries').values(row).execute()
           return true
         })
         if (published) this.#traits.announceWork?.()
@@ -719,6 +814,17 @@ export class SqlStore implements Store {
           .where('status', '=', seen.status)
           .where('attempts', '=', seen.attempts)
           .where('attempt_limit', '=', seen.attemptLimit)
+          .where((w) =>
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('subscriptions')
+                  .select('subscriptions.id')
+                  .whereRef('subscriptions.id', '=', 'deliveries.subscription_id')
+                  .where('subscriptions.held', '=', 1),
+              ),
+            ),
+          )
           // An attempt in flight holds a lease whose expiry is in the future.
           .where((w) =>
             w.or([
@@ -765,8 +871,9 @@ export class SqlStore implements Store {
       this.#run(async () => {
         if (items.length === 0) return
         await this.#relaxed(async (tx) => {
+          const subs: string[] = []
           for (const it of items) {
-            await tx
+            const r = await tx
               .updateTable('deliveries')
               .set((eb) => ({
                 lease_token: null,
@@ -777,8 +884,12 @@ export class SqlStore implements Store {
               .where('id', '=', it.id)
               .where('lease_token', '=', it.leaseToken)
               .where('status', '=', 'pending')
-              .execute()
+              .returning('subscription_id')
+              .executeTakeFirst()
+            if (r) subs.push(r.subscription_id)
           }
+          // Given back while its subscription is held: it waits there instead.
+          await holdWhereHeld(tx, subs, now, this.#traits.skipLocked)
         })
       }),
   }
@@ -995,7 +1106,9 @@ export class SqlStore implements Store {
         dueAt: dueAt.get(c.id) ?? input.now,
       })
     }
-    return out
+    // RETURNING gives rows in the table's order: hand them out oldest due first (ids break ties,
+    // so a released backlog goes out in creation order).
+    return out.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
   async #complete(
@@ -1078,10 +1191,14 @@ export class SqlStore implements Store {
         }
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
-        const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
-        entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
-        if (o.kind === 'gone') entry.gone = true
-        outcomes.set(u.subscription_id, entry)
+        // The core decides which attempts speak about the endpoint (src/deliveries/health-rules.ts):
+        // the others neither count nor trigger a deactivation.
+        if (r.countsForHealth !== false) {
+          const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
+          entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
+          if (o.kind === 'gone') entry.gone = true
+          outcomes.set(u.subscription_id, entry)
+        }
         if (o.kind === 'failed' || o.kind === 'gone') {
           ops.push(
             opEvent(u.env_id, 'delivery.failed', now, {
@@ -1119,11 +1236,23 @@ export class SqlStore implements Store {
         const health = this.#prepared.get('complete.subscription', (p) =>
           tx
             .selectFrom('subscriptions')
-            .select(['active', 'consecutive_failures', 'failing_since', 'last_success_at', 'last_failure_at'])
-            .where('id', '=', p('id')),
+            .select([
+              'active',
+              'held',
+              'consecutive_failures',
+              'failing_since',
+              'last_success_at',
+              'last_failure_at',
+            ])
+            .where('id', '=', p('id'))
+            // Locked (PostgreSQL; updated below anyway): a release of a held subscription
+            // committing meanwhile waits, then sees the retries this batch holds.
+            .$if(this.#traits.skipLocked, (q) => q.forUpdate()),
         )
         const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
         if (!sub) continue
+        // A retry scheduled for a held subscription waits for its release instead.
+        if (Number(sub.held) === 1) await holdPending(tx, subId, now)
         let consecutive = Number(sub.consecutive_failures)
         let failingSince = numOrNull(sub.failing_since)
         let lastSuccess = numOrNull(sub.last_success_at)
@@ -1427,6 +1556,7 @@ export class SqlStore implements Store {
                 ]),
               )
               .execute()
+            await holdWhereHeld(tx, [job.subscription_id], now, this.#traits.skipLocked)
             requeued = true
           }
           const done = Number(job.done) + ids.length
@@ -1685,8 +1815,18 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
     .execute()
 }
 
-/** Subscriptions (id, ordered) per environment and event type, read once per transaction. */
-type FanOuts = Map<string, { id: string; ordered: number; retry_schedule: string | null }[]>
+/** Subscriptions (id, ordered, retry schedule, held, filter) per environment and event type, read once per transaction. */
+type FanOuts = Map<
+  string,
+  {
+    id: string
+    ordered: number
+    retry_schedule: string | null
+    held: number
+    filter: string | null
+    updated: number
+  }[]
+>
 
 /** True when a publish created deliveries that a worker should look for. */
 const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r.replayed && r.deliveries > 0)
@@ -1759,7 +1899,7 @@ async function publishIn(
   const fanOut = prepared.get('publish.subscriptions', (p) =>
     tx
       .selectFrom('subscriptions')
-      .select(['id', 'ordered', 'retry_schedule'])
+      .select(['id', 'ordered', 'retry_schedule', 'held', 'filter', 'updated'])
       .where('env_id', '=', p('envId'))
       .where('event', '=', p('eventName'))
       .where('active', '=', 1)
@@ -1771,8 +1911,19 @@ async function publishIn(
     subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
     fanOuts.set(fanOutKey, subs)
   }
-  const rows = subs.map((s) =>
-    deliveryRow(
+  // Held ones (rare) read again under a share lock where writers are concurrent (PostgreSQL).
+  const heldIds = traits.skipLocked ? subs.filter((s) => Number(s.held) === 1).map((s) => s.id) : []
+  const held = heldIds.length > 0 ? await heldNow(tx, heldIds) : undefined
+  const rows: Insertable<Database['deliveries']>[] = []
+  for (const s of subs) {
+    // The filter (the core's predicate): an event it does not match gets no delivery there.
+    if (
+      s.filter !== null &&
+      input.accepts &&
+      !input.accepts({ id: s.id, updated: Number(s.updated), filter: s.filter })
+    )
+      continue
+    const row = deliveryRow(
       event,
       s.id,
       input.newDeliveryId(),
@@ -1781,8 +1932,11 @@ async function publishIn(
         ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
         : input.attemptLimit,
       Number(s.ordered) === 1 ? event.orderingKey : null,
-    ),
-  )
+    )
+    // Held (paused, endpoint not verified): created and kept, not due until released.
+    if (held?.get(s.id) ?? Number(s.held) === 1) row.next_attempt_at = null
+    rows.push(row)
+  }
   await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>
     tx.insertInto('deliveries').values(values),
   )
