@@ -275,6 +275,32 @@ export function evaluateTargets(runs: RunResult[], mode: Mode): TargetResult[] {
     'raw',
     0.6,
   )
+  // T11: the SUT CPU a small transformation adds per delivery, per repetition (same machine state).
+  {
+    const id = 'T11'
+    const target = 'a small transformation adds ≤ 100 µs of CPU per delivery (fanout-transform − fanout)'
+    const pairs = runs
+      .filter((r) => r.workload === 'fanout-transform' && r.system === 'hookpost' && isValid(r))
+      .flatMap((t) => {
+        const plain = runs.find(
+          (r) => r.workload === 'fanout' && r.system === 'hookpost' && r.rep === t.rep && isValid(r),
+        )
+        return plain ? [t.cpu.usPerDelivery - plain.cpu.usPerDelivery] : []
+      })
+    if (!ran('fanout-transform', 'hookpost') || !ran('fanout', 'hookpost'))
+      out.push({ id, target, measured: '–', status: 'not run' })
+    else if (pairs.length === 0)
+      out.push({ id, target, measured: '–', status: 'void', note: 'no repetition with both valid' })
+    else {
+      const d = stat(pairs)
+      out.push({
+        id,
+        target,
+        measured: `+${fmtNum(d.median, 1)} µs (${fmtNum(d.min, 1)}–${fmtNum(d.max, 1)}, ${d.n} runs)`,
+        status: (d.median ?? Number.POSITIVE_INFINITY) <= 100 ? 'pass' : 'fail',
+      })
+    }
+  }
   return out
 }
 

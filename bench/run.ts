@@ -3,7 +3,7 @@
 //
 //   --quick            short runs, 3 repetitions, small backlog (default; a few minutes)
 //   --full             longer runs, 5 repetitions, 1 M-delivery backlog (tens of minutes)
-//   --only a,b         only these workloads (fanout, fanout-filtered, fanout-batch, one-endpoint, slow, failing,
+//   --only a,b         only these workloads (fanout, fanout-filtered, fanout-transform, fanout-batch, one-endpoint, slow, failing,
 //                      backlog, latency, latency-300)
 //   --systems a,b      only these systems (hookpost, raw, bullmq-naive, bullmq-tuned,
 //                      hookpost-pg-w1, hookpost-pg-w2, hookpost-pg-w4)

@@ -269,6 +269,8 @@ export class HookpostService {
   async setup(
     urls: string[],
     filter?: Record<string, unknown>,
+    /** JavaScript for every subscription's transformation (docs/transformations.md). */
+    transformation?: string,
   ): Promise<{ publisherAuth: string; consumerAuth: string; secret: string; example: unknown }> {
     const admin = `Bearer ${this.adminToken}`
     const env = (await this.#ok(
@@ -305,7 +307,13 @@ export class HookpostService {
         '/webhooks/subscription',
         {
           auth: consumerAuth,
-          body: { event: 'account_holder.created', url, active: true, ...(filter ? { filter } : {}) },
+          body: {
+            event: 'account_holder.created',
+            url,
+            active: true,
+            ...(filter ? { filter } : {}),
+            ...(transformation ? { transformation: { code: transformation } } : {}),
+          },
         },
         201,
       )

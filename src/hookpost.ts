@@ -26,6 +26,8 @@ import {
   httpDestinationInfo,
 } from './subscriptions/destination.ts'
 import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
+import type { Transformer } from './subscriptions/transformation.ts'
+import { transformationTests } from './subscriptions/transformation-test.ts'
 
 export interface HookpostDeps {
   store: Store
@@ -45,6 +47,10 @@ export interface HookpostDeps {
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
   onWork?: () => void
   failpoints?: Failpoints
+  /** The sandbox that runs subscriptions' transformations (src/transformations/). */
+  transformer?: Transformer
+  /** The largest body a transformation may produce (default 1 MiB). */
+  maxTransformedBytes?: number
   /** HOOKPOST_VERIFY_ENDPOINTS: new subscriptions' URLs must echo a challenge first. */
   verifyEndpoints?: boolean
   /** Called when an endpoint verification was started: wakes an in-process verifier. */
@@ -64,6 +70,7 @@ export function createHookpost(deps: HookpostDeps) {
       store,
       checkUrl: deps.checkUrl,
       now,
+      transformer: deps.transformer,
       verifyEndpoints: deps.verifyEndpoints ?? false,
       onVerify: () => deps.onVerify?.(),
       box,
@@ -72,6 +79,12 @@ export function createHookpost(deps: HookpostDeps) {
     }),
     /** The destination types a subscription may name, http first. */
     destinationTypes: [httpDestinationInfo, ...(deps.destinations?.types ?? [])],
+    transformations: transformationTests({
+      store,
+      transformer: deps.transformer,
+      checkUrl: deps.checkUrl,
+      maxBodyBytes: deps.maxTransformedBytes ?? 1024 * 1024,
+    }),
     secrets: signingSecrets({ store, box, now, graceMs: deps.secretGraceMs }),
     signingKeys: signingKeyPairs({ store, box, now }),
     publisher: publisher({

@@ -40,6 +40,7 @@ import type { Store } from './store/store.ts'
 import { destinationAssociatedData } from './subscriptions/destination.ts'
 import { EndpointVerifier } from './subscriptions/endpoint-verifier.ts'
 import type { UrlCheck } from './subscriptions/subscriptions.ts'
+import { QuickJsTransformer } from './transformations/quickjs-transformer.ts'
 import { version } from './version.ts'
 import { buildWebApp } from './web-app.ts'
 
@@ -323,6 +324,11 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
   })
   const logAttempt = attemptLogger(log.child({ component: 'worker' }))
+  // Loaded on first use: a node whose subscriptions have no transformation never instantiates it.
+  const transformer = new QuickJsTransformer({
+    timeoutMs: config.transformTimeoutMs,
+    memoryBytes: config.transformMemoryBytes,
+  })
   const keyring = new SigningKeyring(store, box)
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
@@ -339,6 +345,9 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       log: log.child({ component: 'worker' }),
       failpoints,
       disableAfterMs: config.disableAfterMs,
+      transformer,
+      checkUrl: sending.checkUrl,
+      maxTransformedBytes: config.eventBodyLimitBytes,
       onAttempt: (a) => {
         metrics.onAttempt(a)
         logAttempt(a)
@@ -381,6 +390,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     retryPolicy: policy,
     maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
     secretGraceMs: config.secretGraceMs,
+    transformer,
+    maxTransformedBytes: config.eventBodyLimitBytes,
     verifyEndpoints: config.verifyEndpoints,
     onVerify: () => maintenance?.wakeVerifier(),
     onWork: () => {
@@ -470,6 +481,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         await worker?.stop(config.shutdownGraceMs)
         // After the attempts in flight: broker connections close once their publishes answered.
         await delivering.close()
+        transformer.close()
         await store.close()
       })()
       return closing

@@ -26,6 +26,28 @@ export const fanout: Workload = {
   headline: { label: 'deliveries/s', unit: '/s', value: (r) => r.throughput, higherIsBetter: true },
 }
 
+/**
+ * A small transformation, as a consumer would write one: a field added to the payload (which
+ * keeps benchT0 for the latency), a header added. The body is re-serialised and signed again.
+ */
+export const smallTransformation = `function handler(webhook) {
+  webhook.payload.deliveredBy = 'hookpost'
+  webhook.headers['x-tenant'] = String(webhook.payload.accountHolder.ref)
+  return webhook
+}`
+
+// The fan-out with that transformation on every subscription: beside \`fanout\` in the same run
+// (\`--only fanout,fanout-transform\`), the CPU per delivery it adds.
+export const fanoutTransform: Workload = {
+  id: 'fanout-transform',
+  title: 'Fan-out: 1 event → 10 subscriptions, each with a small transformation',
+  question:
+    "What a small transformation (QuickJS sandbox) adds per delivery: compare the SUT CPU µs/delivery with the plain fan-out's.",
+  scenario: (mode) => ({ ...fanout.scenario(mode), transformation: smallTransformation }),
+  systems: () => ['hookpost'],
+  headline: fanout.headline,
+}
+
 /** Events per batch request in fanout-batch: a small platform flushing what it has. */
 export const fanoutBatchSize = 50
 

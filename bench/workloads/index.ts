@@ -1,6 +1,6 @@
 import { backlog } from './backlog.ts'
 import { failing } from './failing.ts'
-import { fanout, fanoutBatch, fanoutFiltered } from './fanout.ts'
+import { fanout, fanoutBatch, fanoutFiltered, fanoutTransform } from './fanout.ts'
 import { latency, latencyBelowCapacity } from './latency.ts'
 import { oneEndpoint } from './one-endpoint.ts'
 import { slow } from './slow.ts'
@@ -10,6 +10,7 @@ import type { Workload } from './types.ts'
 export const workloads: Workload[] = [
   fanout,
   fanoutFiltered,
+  fanoutTransform,
   fanoutBatch,
   oneEndpoint,
   slow,

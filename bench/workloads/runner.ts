@@ -130,7 +130,7 @@ class HookpostSut implements Sut {
     if (ctx.mode === 'full') s.countMaxMs = 900_000
     try {
       await svc.start(s.backlog ? { api: true, workers: 0 } : s.#runRoles())
-      const setup = await svc.setup(urls, sc.filter)
+      const setup = await svc.setup(urls, sc.filter, sc.transformation)
       s.ingestUrl = svc.url
       s.authorization = setup.publisherAuth
       s.consumer = setup.consumerAuth

@@ -57,6 +57,8 @@ export interface Scenario {
   quietMs?: number
   /** Hookpost: every subscription gets this payload filter (contract section 12). */
   filter?: Record<string, unknown>
+  /** Hookpost only: this transformation on every subscription. */
+  transformation?: string
 }
 
 export interface GroupResult {

@@ -48,6 +48,8 @@ export interface Config {
   metricsPort: number | undefined
   otel: boolean
   sendThread: boolean
+  transformTimeoutMs: number
+  transformMemoryBytes: number
   verifyEndpoints: boolean
   extraCaCerts: string | undefined
   egressProxy: string | undefined
@@ -507,6 +509,26 @@ export const settings = [
     default: 'true',
     doc: '`true` makes a worker send its HTTP requests from a thread of its own (a second core for sockets and response parsing); `false` sends from the main thread',
     parse: bool,
+  },
+  {
+    key: 'transformTimeoutMs',
+    env: 'HOOKPOST_TRANSFORM_TIMEOUT',
+    flag: '--transform-timeout',
+    default: '50ms',
+    doc: "time limit of one run of a subscription's transformation (docs/transformations.md); past it the delivery fails with `transformation_error`",
+    parse: durationBetween(1, 5000, '1ms and 5s'),
+  },
+  {
+    key: 'transformMemoryBytes',
+    env: 'HOOKPOST_TRANSFORM_MEMORY',
+    flag: '--transform-memory',
+    default: '16mb',
+    doc: "memory limit of one subscription's transformation sandbox (its QuickJS heap); past it the delivery fails with `transformation_error`",
+    parse: (raw: string) => {
+      const n = byteSize(raw)
+      if (n < 1024 * 1024) throw new Error(`"${raw}" must be between 1mb and 64mb`)
+      return n
+    },
   },
   {
     key: 'verifyEndpoints',

@@ -74,6 +74,7 @@ input[type=text], input[type=password], input[type=url], input[type=datetime-loc
   font: inherit; padding: .4rem .5rem; border: 1px solid #8a94a6; border-radius: 4px; width: 100%; max-width: 36rem; background: #fff; }
 textarea { font-family: "DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; padding: .4rem .5rem;
   border: 1px solid #8a94a6; border-radius: 4px; width: 100%; max-width: 48rem; box-sizing: border-box; background: #fff; }
+textarea.code { min-height: 10rem; max-width: none; }
 button, .button { font: inherit; padding: .4rem .9rem; border-radius: 4px; border: 1px solid var(--accent);
   background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
 button.secondary, .button.secondary { background: #fff; color: var(--accent); }

@@ -8,6 +8,7 @@ import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
 import { presentDestination } from '../subscriptions/destination.ts'
 import { endpointInputOf } from './endpoint-auth-form.ts'
 import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
+import { transformationRoutes } from './transformation-routes.tsx'
 import { destinationFromForm } from './views/destination-fields.tsx'
 import { render } from './views/layout.tsx'
 import {
@@ -26,6 +27,7 @@ import {
   settingsFormOf,
   settingsInputOf,
 } from './views/subscription-settings-views.tsx'
+import type { TransformationView } from './views/transformation-editor.tsx'
 import {
   type DashDeps,
   type Form,
@@ -207,6 +209,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       replayError?: string
       authError?: string
       settings?: { values: SettingsFormValues; error: string }
+      transformation?: TransformationView
     } = {},
   ) {
     const env = envOf(req)
@@ -233,6 +236,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
           replayError={extra.replayError}
           authError={extra.authError}
           settings={extra.settings}
+          transformation={extra.transformation}
         />,
       ),
       extra.status ?? 200,
@@ -299,6 +303,8 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       return subscriptionPage(req, reply, sub, { status: r.status, settings: { values, error: r.message } })
     }
   })
+
+  transformationRoutes(app, { hookpost, base, envId: (r) => envOf(r).id, page: subscriptionPage, refusal })
 
   app.post<SubParams>('/subscriptions/:id/toggle', async (req, reply) => {
     const env = envOf(req)

@@ -7,6 +7,8 @@ import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
 import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
+import type { UrlCheck } from '../subscriptions/subscriptions.ts'
+import { type Transformed, type Transformer, transform } from '../subscriptions/transformation.ts'
 import { EndpointSettingsCache, recordedHeaders, sendToEndpoint } from './endpoint-request.ts'
 import { countsForHealth } from './health-rules.ts'
 import { OAuth2Tokens } from './oauth2-tokens.ts'
@@ -42,6 +44,12 @@ export interface WorkerOptions {
   disableAfterMs?: number
   /** Told about every attempt made (metrics); must not throw or block. */
   onAttempt?: (a: AttemptReport) => void
+  /** Runs subscriptions' transformations; without it, a subscription with one fails its deliveries. */
+  transformer?: Transformer
+  /** The sending policy for a URL a transformation gives; without it every changed URL is refused. */
+  checkUrl?: UrlCheck
+  /** The largest body a transformation may produce (default 1 MiB). */
+  maxTransformedBytes?: number
   /** Opens subscriptions' endpoint secrets (auth, static headers). */
   box?: SecretBox
 }
@@ -73,7 +81,8 @@ const fullScanEveryMs = 1000
 const dueAfterSlackMs = 2000
 
 export class DeliveryWorker {
-  readonly #o: Required<Omit<WorkerOptions, 'box'>>
+  readonly #o: Required<Omit<WorkerOptions, 'box' | 'transformer'>>
+  readonly #transformer: Transformer | undefined
   readonly #queued = new Map<string, ClaimedDelivery[]>()
   readonly #inFlight = new Map<string, number>()
   #queuedTotal = 0
@@ -128,8 +137,11 @@ export class DeliveryWorker {
       disableAfterMs: 5 * 86_400_000,
       onAttempt: () => {},
       maxTimeoutMs: options.requestTimeoutMs,
+      checkUrl: () => ({ ok: false, code: 'url_not_allowed', reason: 'this worker has no sending policy' }),
+      maxTransformedBytes: 1024 * 1024,
       ...options,
     }
+    this.#transformer = options.transformer
     this.#subscriptions = new SubscriptionCache(options.store)
   }
 
@@ -517,23 +529,65 @@ export class DeliveryWorker {
     }
     const envKeys = this.#keys.get(d.id)?.get(d.envId)
     if (!envKeys || envKeys.keys.length === 0) throw new Error(`no valid signing secret for ${d.envId}`)
+    let url = d.url
+    let body = d.body
+    let extra: Record<string, string> | undefined
+    // Never the untransformed bytes because the row is not at hand (evicted from the cache):
+    // read it again; a subscription gone since the claim had its deliveries cancelled.
+    const row =
+      this.#subscriptions.get(d.subscriptionId) ??
+      (await o.store.subscriptions.getMany([d.subscriptionId]))[0]
+    if (!row) {
+      return {
+        result: this.#ended(
+          d,
+          started,
+          { kind: 'cancelled' },
+          'subscription_deleted',
+          'the subscription was deleted',
+        ),
+      }
+    }
+    const code = row.transformation
+    if (code) {
+      // Before signing: the signatures cover the bytes the transformation made, and those are sent.
+      const t = await this.#transform(d, code)
+      if (t.kind === 'cancel') {
+        return {
+          result: this.#ended(
+            d,
+            started,
+            { kind: 'cancelled' },
+            'transformation_cancelled',
+            'the transformation returned { cancel: true }',
+          ),
+        }
+      }
+      // The same code gives the same answer on every attempt: fail now, no retries.
+      if (t.kind === 'error')
+        return { result: this.#ended(d, started, { kind: 'failed' }, 'transformation_error', t.message) }
+      url = t.url
+      body = t.body
+      extra = t.headers
+    }
     const timestamp = Math.floor(started / 1000)
     const headers: Record<string, string> = {
+      ...extra,
       'content-type': 'application/json',
       'user-agent': o.userAgent,
-      ...signDelivery(envKeys.keys, d.id, timestamp, d.body, envKeys.encoding, envKeys.pairs),
+      ...signDelivery(envKeys.keys, d.id, timestamp, body, envKeys.encoding, envKeys.pairs),
       'x-delivery-event': d.event,
       'x-delivery-attempt': String(d.attempts),
       // The publisher's trace goes on (tracing replaces the parent id with the attempt's span).
       ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
-    const endpoint = this.#endpoints.for(this.#subscriptions.get(d.subscriptionId))
+    const endpoint = this.#endpoints.for(row)
     // A broker destination travels with the request; which type it is, the Sender knows.
-    const destination = this.#subscriptions.get(d.subscriptionId)?.destination
+    const destination = row.destination
     const req = {
-      url: d.url,
+      url,
       headers,
-      body: d.body,
+      body,
       timeoutMs: this.#timeoutOf(d),
       ...(destination ? { destination: { envId: d.envId, ...destination } } : {}),
     }
@@ -544,6 +598,52 @@ export class DeliveryWorker {
     return outcome.kind === 'error' && outcome.detail !== undefined
       ? { result, detail: outcome.detail }
       : { result }
+  }
+
+  #transform(d: ClaimedDelivery, code: string): Promise<Transformed> {
+    if (!this.#transformer)
+      return Promise.resolve({ kind: 'error', message: 'this worker has no transformation sandbox' })
+    return transform(
+      {
+        transformer: this.#transformer,
+        checkUrl: this.#o.checkUrl,
+        maxBodyBytes: this.#o.maxTransformedBytes,
+      },
+      code,
+      { eventName: d.event, payloadJson: d.body.toString('utf8'), url: d.url, headers: {} },
+      d.subscriptionId,
+    )
+  }
+
+  /** An attempt that ended before sending (its transformation cancelled or failed it). */
+  #ended(
+    d: ClaimedDelivery,
+    started: number,
+    outcome: { kind: 'cancelled' } | { kind: 'failed' },
+    error: string,
+    message: string,
+  ): CompleteInput {
+    const durationMs = this.#o.now() - started
+    return {
+      id: d.id,
+      leaseToken: d.leaseToken,
+      statusCode: null,
+      error,
+      outcome,
+      // A cancel says nothing about the endpoint; a transformation's error counts like a failure.
+      ...(outcome.kind === 'cancelled' ? { countsForHealth: false } : {}),
+      attempt: {
+        deliveryId: d.id,
+        number: d.attempts,
+        started,
+        durationMs,
+        statusCode: null,
+        error: `${error}: ${message}`,
+        responseBody: null,
+        requestHeaders: {},
+        responseHeaders: null,
+      },
+    }
   }
 
   /** The subscription's own timeout, never past what the lease was sized for. */

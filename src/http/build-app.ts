@@ -32,6 +32,7 @@ import { portalRoutes } from './routes/portal-routes.ts'
 import { publisherRoutes } from './routes/publisher-routes.ts'
 import { relayRoutes } from './routes/relay-routes.ts'
 import { subscriptionControlRoutes } from './routes/subscription-control-routes.ts'
+import { transformationRoutes } from './routes/transformation-routes.ts'
 import { ErrorOut } from './schemas.ts'
 
 export interface AppDeps {
@@ -250,6 +251,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(consumerRoutes, { hookpost: deps.hookpost })
   await app.register(subscriptionControlRoutes, { hookpost: deps.hookpost })
   await app.register(feedRoutes, { hookpost: deps.hookpost })
+  // A payload as big as an event's, with code beside it.
+  await app.register(transformationRoutes, {
+    hookpost: deps.hookpost,
+    bodyLimit: deps.eventBodyLimit + apiBodyLimit,
+  })
   await app.register(publisherRoutes, {
     hookpost: deps.hookpost,
     bodyLimit: deps.eventBodyLimit,

@@ -38,6 +38,7 @@ export function presentSubscription(s: SubscriptionRow) {
     created: iso(s.created),
     updated: iso(s.updated),
     ordered: s.ordered,
+    transformation: s.transformation ? { code: s.transformation } : null,
     filter: s.filter ? (JSON.parse(s.filter) as Record<string, unknown>) : null,
     paused: s.paused ?? false,
     ...(s.verification

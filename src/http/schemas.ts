@@ -86,6 +86,18 @@ export const DestinationTypeOut = Type.Object({
     Type.Object({ name: Type.String(), description: Type.String(), example: Type.String() }),
   ),
 })
+function TransformationIn() {
+  return Type.Object(
+    {
+      code: Type.String({
+        description:
+          'JavaScript defining function handler(webhook): it receives { eventName, payload, url, headers } and returns the same shape, or { cancel: true }. At most 32 KiB; it must compile and define handler (else 400 invalid_transformation).',
+      }),
+    },
+    { additionalProperties: false },
+  )
+}
+
 // Endpoint authentication (contract section 13): secrets are write-only; answers show "****".
 // On PUT a secret given as "****" or left out keeps the stored one (same auth type).
 const secretIn = (max: number, description: string) =>
@@ -228,6 +240,12 @@ export const SubscriptionIn = Type.Object(
     auth: Type.Optional(Type.Union([EndpointAuthIn, Type.Null()])),
     headers: Type.Optional(Type.Union([StaticHeadersIn, Type.Null()])),
     ...DeliverySettingsIn,
+    transformation: Type.Optional(
+      Type.Union([TransformationIn(), Type.Null()], {
+        description:
+          'JavaScript run before each delivery attempt (docs/transformations.md); null removes it; unchanged on PUT when absent',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -264,6 +282,9 @@ export const SubscriptionOut = Type.Object({
     Type.Record(Type.String(), masked, { description: 'static header names; values shown as "****"' }),
   ),
   ...DeliverySettingsOut,
+  transformation: Type.Union([Type.Object({ code: Type.String() }), Type.Null()], {
+    description: 'The JavaScript run before each delivery attempt; null when none',
+  }),
   deactivatedReason: Type.Union([Type.String({ description: '`gone` (410) or `failing`' }), Type.Null()]),
   health: Type.Object({
     consecutiveFailures: Type.Integer(),
@@ -477,3 +498,37 @@ export const SigningKeyOut = Type.Object({
 
 export const IdParam = (name: string) =>
   Type.Object({ [name]: Type.String({ minLength: 1, maxLength: 100 }) })
+
+export const TransformationTestIn = Type.Object(
+  {
+    code: Type.Optional(
+      Type.String({ description: 'Code to try instead of the saved transformation (not saved)' }),
+    ),
+    payload: Type.Optional(
+      Type.Unknown({ description: "The payload to transform (default: the event type's example)" }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const TransformationTestOut = Type.Object({
+  result: Type.Optional(
+    Type.Union([
+      Type.Object({
+        eventName: Type.String(),
+        payload: Type.Unknown({ description: 'What would be sent (as JSON)' }),
+        url: Type.String({ description: 'Where it would be sent' }),
+        headers: Type.Record(Type.String(), Type.String(), {
+          description: "Headers added beside Hookpost's own",
+        }),
+      }),
+      Type.Object({ cancel: Type.Literal(true) }),
+    ]),
+  ),
+  error: Type.Optional(
+    Type.Object({
+      code: Type.Literal('transformation_error'),
+      message: Type.String({ description: 'As the attempt log would show it' }),
+    }),
+  ),
+})

@@ -31,6 +31,9 @@ export function attemptLogger(log: Logger): (a: AttemptReport) => void {
       case 'gone':
         log.warn(fields, 'endpoint answered 410 Gone: delivery failed, subscription deactivated')
         break
+      case 'cancelled':
+        log.info(fields, 'delivery cancelled by its transformation')
+        break
     }
   }
 }

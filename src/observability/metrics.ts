@@ -50,11 +50,12 @@ export class Metrics {
     this.#maxLabels = o.maxSubscriptionLabels ?? defaultMaxSubscriptionLabels
     this.#deliveries = new Counter({
       name: 'hookpost_deliveries_total',
-      help: 'Delivery attempts by what they led to: delivered, retry, failed (attempts exhausted) or gone (410)',
+      help: 'Delivery attempts by what they led to: delivered, retry, failed (attempts exhausted), gone (410) or cancelled (by a transformation)',
       labelNames: ['outcome'],
       registers,
     })
-    for (const outcome of ['delivered', 'retry', 'failed', 'gone']) this.#deliveries.inc({ outcome }, 0)
+    for (const outcome of ['delivered', 'retry', 'failed', 'gone', 'cancelled'])
+      this.#deliveries.inc({ outcome }, 0)
     this.#duration = new Histogram({
       name: 'hookpost_attempt_duration_seconds',
       help: 'Duration of one delivery attempt (connect, send, answer), by outcome',
@@ -126,7 +127,7 @@ export class Metrics {
   readonly onAttempt = (a: AttemptReport): void => {
     this.#deliveries.inc({ outcome: a.outcome })
     this.#duration.observe({ outcome: a.outcome }, a.durationMs / 1000)
-    if (a.outcome !== 'delivered')
+    if (a.outcome !== 'delivered' && a.outcome !== 'cancelled')
       this.#subscriptionFailures.inc({ subscription_id: this.#label(a.subscriptionId) })
   }
 

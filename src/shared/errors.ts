@@ -68,6 +68,10 @@ export const errorCatalogue = {
   invalid_timeout: { kind: 'invalid', message: 'The timeout is not a duration within the allowed range.' },
   invalid_rate_limit: { kind: 'invalid', message: 'The rate limit must be "N/s" or "N/m".' },
   invalid_max_in_flight: { kind: 'invalid', message: 'maxInFlight must be an integer from 1 to 1000.' },
+  invalid_transformation: {
+    kind: 'invalid',
+    message: 'The transformation does not compile or does not define a function handler.',
+  },
   // Signing keys
   signing_key_limit: {
     kind: 'conflict',

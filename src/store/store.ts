@@ -86,6 +86,8 @@ export interface SubscriptionRow {
    * null: HTTP. For a broker, `url` holds the destination's URL as shown (password masked).
    */
   destination?: StoredDestination | null
+  /** The JavaScript of its transformation (defines `handler`), null when it has none. */
+  transformation?: string | null
   /** The payload filter's JSON text (checked when saved); absent or null: every event. */
   filter?: string | null
   /** Paused by its owner: deliveries are created and kept, none is sent. */
@@ -259,6 +261,8 @@ export type Completion =
   | { kind: 'failed' }
   /** The endpoint said 410 Gone: fail this delivery, deactivate the subscription. */
   | { kind: 'gone' }
+  /** Its transformation returned `{ cancel: true }`: the delivery ends `cancelled`, nothing sent. */
+  | { kind: 'cancelled' }
 
 export interface CompleteInput {
   id: string

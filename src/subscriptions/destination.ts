@@ -93,12 +93,12 @@ export interface Resolved {
  */
 export function resolveDestination(
   envId: string,
-  input: { url?: string | undefined; destination?: DestinationInput | undefined },
+  input: { url?: string | undefined; destination?: DestinationInput | null | undefined },
   deps: { checkUrl: UrlCheck; checkDestination: DestinationCheck; box: SecretBox },
   /** On update: the stored destination, whose sealed credentials a masked URL keeps. */
   current?: StoredDestination | null,
 ): Resolved {
-  let d = input.destination
+  let d = input.destination ?? undefined
   const bad = (code: Extract<DestinationVerdict, { ok: false }>['code']) => (path: string, reason: string) =>
     new AppError(code, { message: reason, details: [{ path, message: reason }] })
   if (d === undefined || d.type === 'http') {

@@ -11,6 +11,7 @@ import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
 import { startVerification } from './endpoint-verification.ts'
 import { compileFilter } from './filter.ts'
 import { isHeld } from './hold.ts'
+import { checkTransformation, type Transformer } from './transformation.ts'
 
 export type UrlVerdict =
   | { ok: true; url?: URL }
@@ -23,10 +24,13 @@ export interface SubscriptionIn extends EndpointInput, DeliverySettingsIn {
   event: string
   /** BaseKit's form: `{ type: "http", url }` (docs/destinations.md). */
   url?: string | undefined
-  destination?: DestinationInput | undefined
+  /** null or absent: `url` (an http destination). */
+  destination?: DestinationInput | null | undefined
   active: boolean
   /** Per-key ordering; unchanged on update when absent. */
   ordered?: boolean | undefined
+  /** JavaScript run before each attempt (docs/transformations.md); null removes it, absent keeps it. */
+  transformation?: { code: string } | null | undefined
   /** A payload filter (filter.ts); null removes it; unchanged on update when absent. */
   filter?: unknown
   /** Stop sending, keep creating deliveries; unchanged on update when absent. */
@@ -42,6 +46,8 @@ export interface SubscriptionDeps {
   box?: SecretBox
   /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
   maxTimeoutMs?: number
+  /** The sandbox that checks a transformation when it is saved (src/transformations/). */
+  transformer?: Transformer | undefined
   /** HOOKPOST_VERIFY_ENDPOINTS: a new URL must echo a challenge before anything is sent to it. */
   verifyEndpoints?: boolean
   /** Told when a verification was started (wakes an in-process verifier). */
@@ -62,6 +68,13 @@ export function subscriptions(deps: SubscriptionDeps) {
   const { store, checkUrl, now } = deps
   const limits = { maxTimeoutMs: deps.maxTimeoutMs ?? 300_000 }
   const verifyEndpoints = deps.verifyEndpoints ?? false
+
+  /** The transformation to store: checked when given, null to remove, the current one when absent. */
+  async function transformationOf(input: SubscriptionIn, current: string | null): Promise<string | null> {
+    if (input.transformation === undefined) return current
+    if (input.transformation === null) return null
+    return checkTransformation(deps.transformer, input.transformation.code)
+  }
 
   /** Endpoint auth and headers (src/subscriptions/endpoint-auth.ts): sealing needs the secret box. */
   function endpoint(
@@ -116,6 +129,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const { url, destination } = validate(envId, input)
       const settings = applySettings(undefined, input, limits)
+      const transformation = await transformationOf(input, null)
       const filter = filterText(input.filter)
       const t = now()
       const id = newId('sub', t)
@@ -133,6 +147,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         deactivatedReason: null,
         endpoint: endpoint(input, envId, id, undefined, t),
         settings,
+        transformation,
         filter,
         paused: input.paused ?? false,
         verification: verifyEndpoints && isHttp(url) ? startVerification(t) : null,
@@ -146,6 +161,7 @@ export function subscriptions(deps: SubscriptionDeps) {
       const current = await get(envId, id)
       const { url, destination } = validate(envId, input, current)
       const settings = applySettings(current.settings, input, limits)
+      const transformation = await transformationOf(input, current.transformation ?? null)
       const filter = input.filter === undefined ? (current.filter ?? null) : filterText(input.filter)
       const reactivated = input.active && !current.active
       const t = now()
@@ -165,6 +181,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         ordered: input.ordered ?? current.ordered,
         endpoint: endpoint(input, envId, id, current, now()),
         settings,
+        transformation,
         updated: t,
         filter,
         paused: input.paused ?? current.paused ?? false,

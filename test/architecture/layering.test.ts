@@ -72,6 +72,18 @@ describe('layering', () => {
         'transports-call-use-cases',
       ],
       [
+        'src/http/planted-sandbox.ts',
+        "import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core'\n",
+        'imports quickjs-emscripten-core',
+        'sandbox-in-its-adapter',
+      ],
+      [
+        'src/transformations/planted.ts',
+        "import { buildApp } from '../http/build-app.ts'\n",
+        'imports src/http/build-app.ts',
+        'transformations-are-an-adapter',
+      ],
+      [
         'src/operations/planted.ts',
         "import '../store/postgres/postgres-store.ts'\n",
         'imports src/store/postgres/postgres-store.ts',

@@ -75,6 +75,19 @@ export const layeringRules: readonly Rule[] = [
     allowOnly: [...coreFolders, 'node:net', 'ipaddr.js'],
   },
   {
+    name: 'sandbox-in-its-adapter',
+    why: 'the QuickJS (WebAssembly) engine is loaded only by src/transformations/, which implements the Transformer port of src/subscriptions/transformation.ts',
+    from: ['src/'],
+    except: ['src/transformations/'],
+    forbid: ['quickjs-emscripten-core', '@jitl/quickjs-wasmfile-release-sync'],
+  },
+  {
+    name: 'transformations-are-an-adapter',
+    why: 'the sandbox adapter imports the core (its port) and its engine: no transport, store or driver',
+    from: ['src/transformations/'],
+    allowOnly: [...coreFolders, 'quickjs-emscripten-core', '@jitl/quickjs-wasmfile-release-sync'],
+  },
+  {
     name: 'settings-from-config',
     why: "only src/config/load.ts reads process.env (the CLI takes its client flags' defaults from it)",
     from: ['src/'],

@@ -72,6 +72,11 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     ).json.subscription.id
     const example = eventTypes.find((e) => e.name === 'site.publish')!.example
     writeFileSync(join(cwd, 'event.json'), JSON.stringify(example))
+    // `--transformation-file handler.js` (docs/transformations.md).
+    writeFileSync(
+      join(cwd, 'handler.js'),
+      "function handler(webhook) {\n  webhook.headers['x-source'] = 'docs'\n  return webhook\n}\n",
+    )
     // `publish --file events.ndjson`: two payloads, one a line.
     writeFileSync(join(cwd, 'events.ndjson'), `${JSON.stringify(example)}\n${JSON.stringify(example)}\n`)
     // The endpoint-auth examples of docs/cli.md: secret files and a client certificate.

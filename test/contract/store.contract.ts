@@ -582,6 +582,54 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect((await store.deliveries.get(env.id, c1!.id))?.status).toBe('cancelled')
     })
 
+    it("keeps a subscription's transformation through create, update and getMany, and removes it", async () => {
+      const env = await anEnvironment(store)
+      const code = 'function handler(w) {\n  return { ...w, headers: { "x-é": "✓" } }\n}'
+      const s = await aSubscription(store, env.id, { transformation: code })
+      expect((await store.subscriptions.get(env.id, s.id))?.transformation).toBe(code)
+      const plain = await aSubscription(store, env.id)
+      expect((await store.subscriptions.get(env.id, plain.id))?.transformation).toBeNull()
+      expect(await store.subscriptions.update({ ...plain, transformation: code, updated: T0 + 1 })).toBe(true)
+      expect((await store.subscriptions.getMany([plain.id]))[0]?.transformation).toBe(code)
+      expect(await store.subscriptions.update({ ...s, transformation: null, updated: T0 + 2 })).toBe(true)
+      expect((await store.subscriptions.list(env.id)).find((r) => r.id === s.id)?.transformation).toBeNull()
+    })
+
+    it('a cancelled completion ends the delivery cancelled with its attempt logged, health untouched', async () => {
+      const env = await anEnvironment(store)
+      const s = await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [c] = await claimAll(store, T0 + 5)
+      const input = done(c!.id, c!.leaseToken, 1, { kind: 'cancelled' }, 0)
+      await store.deliveries.complete(
+        [
+          {
+            ...input,
+            statusCode: null,
+            error: 'transformation_cancelled',
+            attempt: {
+              ...input.attempt,
+              statusCode: null,
+              error: 'transformation_cancelled: cancel',
+              responseBody: null,
+            },
+          },
+        ],
+        T0 + 6,
+        noDisable,
+      )
+      expect(await store.deliveries.get(env.id, c!.id)).toMatchObject({
+        status: 'cancelled',
+        nextAttemptAt: null,
+        lastError: 'transformation_cancelled',
+      })
+      expect((await store.deliveries.attempts(c!.id)).map((a) => a.error)).toEqual([
+        'transformation_cancelled: cancel',
+      ])
+      expect((await store.subscriptions.get(env.id, s.id))?.health).toEqual(freshHealth)
+      expect(await claimAll(store, T0 + 10_000)).toEqual([])
+    })
+
     it('retryNow sets the limit it is given, but not while an attempt is in flight or the row changed', async () => {
       const env = await anEnvironment(store)
       await aSubscription(store, env.id)

@@ -6,6 +6,7 @@ import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
+import type { Transformer } from '../../src/subscriptions/transformation.ts'
 import { buildWebApp } from '../../src/web-app.ts'
 import { adminToken, simpleUrlCheck } from '../support/app-harness.ts'
 
@@ -24,7 +25,7 @@ export interface DashHarness {
 
 export async function dashHarness(
   ports: DashboardPorts = {},
-  opts: { store?: Store; now?: () => number } = {},
+  opts: { store?: Store; now?: () => number; transformer?: Transformer } = {},
 ): Promise<DashHarness> {
   const store = opts.store ?? openSqliteStore(':memory:')
   await store.migrate()
@@ -35,6 +36,7 @@ export async function dashHarness(
     checkUrl: simpleUrlCheck,
     retryPolicy: { scheduleMs: [1000, 2000], jitter: 0.2, maxRetryAfterMs: 60_000 },
     secretGraceMs: 86_400_000,
+    ...(opts.transformer ? { transformer: opts.transformer } : {}),
   })
   const app = await buildWebApp({
     hookpost,

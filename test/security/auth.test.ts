@@ -243,6 +243,9 @@ describe('S10: BOLA sweep over every id-bearing route', () => {
         url: 'https://tenant-b.example/stolen',
         active: false,
       },
+      'POST /webhooks/subscription/{subscriptionId}/transformation/test': {
+        code: 'function handler(webhook) { return webhook }',
+      },
       'POST /webhooks/subscription/{subscriptionId}/replay': {
         since: new Date(Date.now() - 3_600_000).toISOString(),
       },

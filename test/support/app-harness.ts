@@ -6,6 +6,7 @@ import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import type { UrlCheck } from '../../src/subscriptions/subscriptions.ts'
+import type { Transformer } from '../../src/subscriptions/transformation.ts'
 import { buildWebApp } from '../../src/web-app.ts'
 import { basic } from './basic-auth.ts'
 
@@ -44,6 +45,7 @@ export async function appHarness(
     batchBodyLimit?: number
     onWork?: () => void
     destinations?: HookpostDeps['destinations']
+    transformer?: Transformer
   } = {},
 ): Promise<AppHarness> {
   const store = openSqliteStore(':memory:')
@@ -57,6 +59,7 @@ export async function appHarness(
     secretGraceMs: 86_400_000,
     ...(opts.onWork ? { onWork: opts.onWork } : {}),
     ...(opts.destinations ? { destinations: opts.destinations } : {}),
+    ...(opts.transformer ? { transformer: opts.transformer } : {}),
   })
   const app = await buildWebApp({
     hookpost,

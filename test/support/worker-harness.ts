@@ -7,6 +7,8 @@ import { SigningKeyring } from '../../src/secrets/signing-keyring.ts'
 import { silentLogger } from '../../src/shared/logger.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
+import type { UrlCheck } from '../../src/subscriptions/subscriptions.ts'
+import type { Transformer } from '../../src/subscriptions/transformation.ts'
 
 export interface WorkerHarness {
   hookpost: Hookpost
@@ -25,6 +27,10 @@ export async function workerHarness(
     scheduleMs?: number[]
     timeoutMs?: number
     worker?: Partial<WorkerOptions>
+    /** The transformation sandbox, given to the worker and the core alike. */
+    transformer?: Transformer
+    /** The sending policy's registration check (default: every URL). */
+    checkUrl?: UrlCheck
     /** HOOKPOST_VERIFY_ENDPOINTS for the core. */
     verifyEndpoints?: boolean
   } = {},
@@ -45,12 +51,15 @@ export async function workerHarness(
     userAgent: 'Hookpost/test',
     log: silentLogger,
     pollIntervalMs: 20,
+    checkUrl: opts.checkUrl ?? (() => ({ ok: true })),
+    ...(opts.transformer ? { transformer: opts.transformer } : {}),
     ...opts.worker,
   })
   const hookpost = createHookpost({
     store,
     box,
-    checkUrl: () => ({ ok: true }),
+    checkUrl: opts.checkUrl ?? (() => ({ ok: true })),
+    ...(opts.transformer ? { transformer: opts.transformer } : {}),
     retryPolicy: policy,
     secretGraceMs: 86_400_000,
     onWork: () => worker.wake(),

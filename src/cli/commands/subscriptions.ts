@@ -1,4 +1,5 @@
 // `hookpost subscriptions …`: the consumer's subscriptions over the API.
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
@@ -30,6 +31,23 @@ interface Subscription {
 
 const client = (flags: Flags) => new ApiClient(clientOptionsOf(flags)).requireCredentials()
 const sub = (id: string) => `/webhooks/subscription/${encodeURIComponent(id)}`
+
+/** `--transformation-file <path>` as the API's field: its code, read as UTF-8. */
+async function transformationOf(flags: Flags): Promise<{ transformation?: { code: string } | null }> {
+  if (flags['removeTransformation'] === true) return { transformation: null }
+  const file = flags['transformationFile']
+  return typeof file === 'string' ? { transformation: { code: await readFile(file, 'utf8') } } : {}
+}
+
+/** A transformation test's answer, for people. */
+function testResult(r: {
+  result?: { cancel?: boolean; eventName?: string; url?: string; headers?: object; payload?: unknown }
+  error?: { code: string; message: string }
+}): string {
+  if (r.error) return `${r.error.code}: ${r.error.message}`
+  if (r.result?.cancel) return 'cancelled: the delivery would end cancelled, nothing sent'
+  return `${fields({ eventName: r.result?.eventName, url: r.result?.url, headers: r.result?.headers })}\n${JSON.stringify(r.result?.payload, null, 2)}`
+}
 
 function bool(raw: string): boolean {
   if (raw === 'true') return true
@@ -79,6 +97,7 @@ export function register(program: Command): void {
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
     .requiredOption('--endpoint <url>', 'where deliveries go: the endpoint URL, or the broker URL')
     .option('--inactive', 'create it inactive')
+    .option('--transformation-file <path>', 'JavaScript defining handler(webhook), run before each attempt')
     .action(async (flags: Flags) => {
       const auth = authOf(flags)
       const headers = headersOf(flags)
@@ -91,6 +110,7 @@ export function register(program: Command): void {
           ...(headers ? { headers } : {}),
           ...settingsBody(flags),
           ...controlsOf(flags),
+          ...(await transformationOf(flags)),
         },
       })
       output(flags, r, () => fields(r.subscription))
@@ -119,6 +139,8 @@ export function register(program: Command): void {
     .option('--event <type>', 'a new event type')
     .option('--endpoint <url>', 'a new endpoint URL')
     .option('--active <bool>', 'true or false (false cancels its pending deliveries)')
+    .option('--transformation-file <path>', 'a new transformation (JavaScript defining handler)')
+    .option('--remove-transformation', 'remove its transformation')
     .action(async (id: string, flags: Flags) => {
       const c = client(flags)
       const auth = authOf(flags)
@@ -134,6 +156,7 @@ export function register(program: Command): void {
         // Settings not given are left out: the API keeps them.
         ...settingsBody(flags),
         ...controlsOf(flags),
+        ...(await transformationOf(flags)),
       }
       const r = await c.call<{ subscription: Subscription }>('PUT', sub(id), { json: body })
       output(flags, r, () => fields(r.subscription))
@@ -145,6 +168,34 @@ export function register(program: Command): void {
     .action(async (id: string, flags: Flags) => {
       await client(flags).call('DELETE', sub(id))
       output(flags, { deleted: id }, () => `deleted ${id}`)
+    })
+
+  withClientOptions(subs.command('test-transformation'), 'consumer')
+    .argument('<subscriptionId>')
+    .description(
+      "run a subscription's transformation (or --transformation-file, not saved) on a payload; nothing is sent (exits 1 on transformation_error)",
+    )
+    .option('--payload-file <path>', "a JSON payload (default: the event type's example)")
+    .option('--transformation-file <path>', 'code to try instead of the saved transformation')
+    .action(async (id: string, flags: Flags) => {
+      const json: { code?: string; payload?: unknown } = {}
+      if (typeof flags['transformationFile'] === 'string')
+        json.code = await readFile(flags['transformationFile'], 'utf8')
+      if (typeof flags['payloadFile'] === 'string') {
+        const text = await readFile(flags['payloadFile'], 'utf8')
+        try {
+          json.payload = JSON.parse(text)
+        } catch {
+          throw new UsageError(`--payload-file ${flags['payloadFile']} is not JSON`)
+        }
+      }
+      const r = await client(flags).call<Parameters<typeof testResult>[0]>(
+        'POST',
+        `${sub(id)}/transformation/test`,
+        { json },
+      )
+      output(flags, r, () => testResult(r))
+      if (r.error) process.exitCode = 1
     })
 
   withClientOptions(subs.command('check-url'), 'consumer')

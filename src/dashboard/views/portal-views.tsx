@@ -27,6 +27,7 @@ import {
 } from './layout.tsx'
 import { SubscriptionControls } from './subscription-controls.tsx'
 import { type SettingsFormValues, SubscriptionSettingsSection } from './subscription-settings-views.tsx'
+import { TransformationSection, type TransformationView } from './transformation-editor.tsx'
 
 const base = '/dashboard/portal'
 const statuses = ['pending', 'delivered', 'failed', 'cancelled'] as const
@@ -365,6 +366,7 @@ export function SubscriptionPage(props: {
   authError?: string | undefined
   /** The delivery settings form as posted, and why it was refused. */
   settings?: { values: SettingsFormValues; error: string } | undefined
+  transformation?: TransformationView | undefined
 }) {
   const { ctx, sub } = props
   const self = `${base}/subscriptions/${sub.id}`
@@ -461,6 +463,14 @@ export function SubscriptionPage(props: {
         action={`${self}/settings`}
         values={props.settings?.values}
         error={props.settings?.error}
+      />
+
+      <TransformationSection
+        ctx={ctx}
+        self={self}
+        saved={sub.transformation}
+        example={props.types.find((t) => t.name === sub.event)?.example}
+        view={props.transformation}
       />
 
       <section id="health" aria-labelledby="health-h" class="card">

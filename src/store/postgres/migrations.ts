@@ -212,6 +212,14 @@ export const postgresMigrations: readonly Migration[] = [
     ],
   },
   {
+    version: 13,
+    name: 'subscription_transformation',
+    statements: [
+      // The JavaScript of a subscription's transformation (docs/transformations.md); null: none.
+      `alter table subscriptions add column transformation text`,
+    ],
+  },
+  {
     version: 14,
     name: 'endpoint_auth',
     statements: [

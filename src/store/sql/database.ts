@@ -75,6 +75,7 @@ export interface Database {
     rate_limit_count: number | null
     rate_limit_period_ms: number | null
     max_in_flight: number | null
+    transformation: string | null
   }
   /** Migration 12: each rate-limited subscription's shared budget (the current window). */
   subscription_budgets: {

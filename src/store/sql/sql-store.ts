@@ -151,6 +151,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
   destination: destinationOf(r),
   endpoint: toEndpoint(r),
   settings: toSettings(r),
+  transformation: r.transformation ?? null,
   ...holdFieldsOf(r),
 })
 
@@ -511,6 +512,7 @@ export class SqlStore implements Store {
             ...destinationColumns(s),
             ...endpointColumns(s),
             ...settingsColumns(s.settings),
+            transformation: s.transformation ?? null,
             ...holdColumns(s),
           })
           .execute()
@@ -537,6 +539,7 @@ export class SqlStore implements Store {
               ordered: s.ordered ? 1 : 0,
               updated: s.updated,
               deactivated_reason: s.deactivatedReason,
+              transformation: s.transformation ?? null,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
               ...destinationColumns(s),
@@ -1172,7 +1175,13 @@ export class SqlStore implements Store {
         let u = fenced.get(r.id)
         if (!u && !(o.kind === 'delivered' && r.error === null)) {
           const status: DeliveryStatus =
-            o.kind === 'delivered' ? 'delivered' : o.kind === 'retry' ? 'pending' : 'failed'
+            o.kind === 'delivered'
+              ? 'delivered'
+              : o.kind === 'retry'
+                ? 'pending'
+                : o.kind === 'cancelled'
+                  ? 'cancelled'
+                  : 'failed'
           u = await tx
             .updateTable('deliveries')
             .set({
@@ -1192,8 +1201,9 @@ export class SqlStore implements Store {
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
         // The core decides which attempts speak about the endpoint (src/deliveries/health-rules.ts):
-        // the others neither count nor trigger a deactivation.
-        if (r.countsForHealth !== false) {
+        // the others neither count nor trigger a deactivation; nor does a delivery its
+        // transformation cancelled.
+        if (r.countsForHealth !== false && o.kind !== 'cancelled') {
           const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
           entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
           if (o.kind === 'gone') entry.gone = true

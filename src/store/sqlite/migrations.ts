@@ -208,6 +208,14 @@ export const sqliteMigrations: readonly Migration[] = [
     ],
   },
   {
+    version: 13,
+    name: 'subscription_transformation',
+    statements: [
+      // The JavaScript of a subscription's transformation (docs/transformations.md); null: none.
+      `alter table subscriptions add column transformation text`,
+    ],
+  },
+  {
     version: 14,
     name: 'endpoint_auth',
     statements: [
