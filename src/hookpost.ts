@@ -20,6 +20,11 @@ import { dashboardSessions } from './sessions/dashboard-sessions.ts'
 import { portalLinks } from './sessions/portal-links.ts'
 import type { Failpoints } from './shared/failpoints.ts'
 import type { Store } from './store/store.ts'
+import {
+  type DestinationCheck,
+  type DestinationTypeInfo,
+  httpDestinationInfo,
+} from './subscriptions/destination.ts'
 import { subscriptions, type UrlCheck } from './subscriptions/subscriptions.ts'
 import type { Transformer } from './subscriptions/transformation.ts'
 import { transformationTests } from './subscriptions/transformation-test.ts'
@@ -28,6 +33,8 @@ export interface HookpostDeps {
   store: Store
   box: SecretBox
   checkUrl: UrlCheck
+  /** The registered broker destination types (src/destinations/); absent: http only. */
+  destinations?: { check: DestinationCheck; types: readonly DestinationTypeInfo[] }
   /** The sending policy's verdict on a URL, explained (POST /webhooks/url-check). */
   explainUrl?: (url: string) => UrlExplanation
   /** Event type → JSON pointer of the ordering key. */
@@ -68,7 +75,10 @@ export function createHookpost(deps: HookpostDeps) {
       onVerify: () => deps.onVerify?.(),
       box,
       ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
+      checkDestination: deps.destinations?.check,
     }),
+    /** The destination types a subscription may name, http first. */
+    destinationTypes: [httpDestinationInfo, ...(deps.destinations?.types ?? [])],
     transformations: transformationTests({
       store,
       transformer: deps.transformer,

@@ -13,8 +13,11 @@ import { dashboardSessionKey } from './dashboard/session.ts'
 import { KeyFileSecretBox, masterKeyFile, rotateKeyFiles } from './data-dir/master-key-files.ts'
 import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { DeliveryWorker } from './deliveries/worker.ts'
+import { destinationCheck, destinationTypeInfo } from './destinations/check-destination.ts'
+import { DestinationSender } from './destinations/destination-sender.ts'
+import { brokerDestinationTypes } from './destinations/registry.ts'
 import { createHookpost, type Hookpost } from './hookpost.ts'
-import type { AddressPolicy } from './network/address-policy.ts'
+import { type AddressPolicy, compileAddressPolicy } from './network/address-policy.ts'
 import { attemptLogger } from './observability/attempt-log.ts'
 import { prettyDestination } from './observability/log-format.ts'
 import { Metrics, serveMetrics } from './observability/metrics.ts'
@@ -34,7 +37,9 @@ import { randomToken } from './shared/ids.ts'
 import { generateSigningSecret } from './signing/signature.ts'
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts'
 import type { Store } from './store/store.ts'
+import { destinationAssociatedData } from './subscriptions/destination.ts'
 import { EndpointVerifier } from './subscriptions/endpoint-verifier.ts'
+import type { UrlCheck } from './subscriptions/subscriptions.ts'
 import { QuickJsTransformer } from './transformations/quickjs-transformer.ts'
 import { version } from './version.ts'
 import { buildWebApp } from './web-app.ts'
@@ -209,6 +214,17 @@ export function addressPolicyOf(config: Config): AddressPolicy {
   return { allowHttp: config.allowHttp, allowedCidrs: config.allowedCidrs }
 }
 
+/** The registered broker destination types, checked by the same sending policy as URLs. */
+function destinationsOf(config: Config, sending: { checkUrl: UrlCheck }) {
+  return {
+    check: destinationCheck(brokerDestinationTypes, {
+      checkUrl: sending.checkUrl,
+      allowPlain: config.allowHttp,
+    }),
+    types: destinationTypeInfo(brokerDestinationTypes),
+  }
+}
+
 /**
  * Between major collections V8 lets the heap grow up to ~4 times what was live; at thousands of
  * deliveries a second most of that is garbage, and a 1 M-delivery drain peaked at 335 MB RSS.
@@ -234,6 +250,7 @@ export async function openHookpost(
     box: openSecretBox(config, log),
     checkUrl: sending.checkUrl,
     explainUrl: sending.explainUrl,
+    destinations: destinationsOf(config, sending),
     orderingPointers: config.orderingPointers,
     retryPolicy: retryPolicyOf(config),
     maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
@@ -294,6 +311,18 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     ),
     tracing,
   )
+  // Deliveries go to their subscription's destination type: HTTP through the sender above,
+  // brokers through their own pooled connections (src/destinations/).
+  const delivering = new DestinationSender({
+    http: sender,
+    brokers: brokerDestinationTypes,
+    connect: {
+      policy: compileAddressPolicy(addressPolicy),
+      connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+      log: log.child({ component: 'destinations' }),
+    },
+    openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
+  })
   const logAttempt = attemptLogger(log.child({ component: 'worker' }))
   // Loaded on first use: a node whose subscriptions have no transformation never instantiates it.
   const transformer = new QuickJsTransformer({
@@ -304,7 +333,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   if (config.role !== 'api') {
     worker = new DeliveryWorker({
       store,
-      sender,
+      sender: delivering,
       keyring,
       box,
       policy,
@@ -356,6 +385,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     box,
     checkUrl: sending.checkUrl,
     explainUrl: sending.explainUrl,
+    destinations: destinationsOf(config, sending),
     orderingPointers: config.orderingPointers,
     retryPolicy: policy,
     maxSubscriptionTimeoutMs: subscriptionTimeoutMaxOf(config),
@@ -449,7 +479,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
         await hookpost.feed.close()
         await maintenance?.stop()
         await worker?.stop(config.shutdownGraceMs)
-        await sender.close()
+        // After the attempts in flight: broker connections close once their publishes answered.
+        await delivering.close()
         transformer.close()
         await store.close()
       })()

@@ -120,7 +120,19 @@ withSettings(
   const { createLogger, start } = await composition()
   // Readable lines for a person at a terminal, JSON for everything else (and with --json).
   const log = createLogger(config.logLevel, logTo(1, flags))
+  // Ctrl-C while starting (it logs "listening" before its worker is up) drains once started.
+  let early: string | undefined
+  const earlyTerm = () => {
+    early ??= 'SIGTERM'
+  }
+  const earlyInt = () => {
+    early ??= 'SIGINT'
+  }
+  process.once('SIGTERM', earlyTerm)
+  process.once('SIGINT', earlyInt)
   const running = await start(config, log)
+  process.off('SIGTERM', earlyTerm)
+  process.off('SIGINT', earlyInt)
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -136,6 +148,7 @@ withSettings(
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  if (early) stop(early)
 })
 
 withSettings(program.command('migrate').description('apply database migrations and exit')).action(

@@ -57,6 +57,11 @@ th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 caption { text-align: left; font-weight: 600; padding: .4rem 0; }
 details > summary { cursor: pointer; padding: .2rem 0; }
+/* The destination form (views/destination-fields.tsx): a type's fields show only while it is chosen. */
+.dest-fields { border: 1px solid var(--line); border-radius: 6px; margin: .5rem 0 1rem; padding: .25rem .75rem .5rem; }
+form:has(select[name="destination_type"] option:checked:not([value="amqp"])) .dest-fields[data-type="amqp"],
+form:has(select[name="destination_type"] option:checked:not([value="nats"])) .dest-fields[data-type="nats"],
+form:has(select[name="destination_type"] option:checked:not([value="redis"])) .dest-fields[data-type="redis"] { display: none; }
 .table-wrap { overflow-x: auto; }
 code, pre { font-family: "DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; }
 code { overflow-wrap: anywhere; }

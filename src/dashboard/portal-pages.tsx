@@ -5,9 +5,11 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { statusOfKind } from '../shared/error-status.ts'
 import { AppError } from '../shared/errors.ts'
 import type { EnvironmentRow, SubscriptionRow } from '../store/store.ts'
+import { presentDestination } from '../subscriptions/destination.ts'
 import { endpointInputOf } from './endpoint-auth-form.ts'
 import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { transformationRoutes } from './transformation-routes.tsx'
+import { destinationFromForm } from './views/destination-fields.tsx'
 import { render } from './views/layout.tsx'
 import {
   DeliveriesPage,
@@ -147,6 +149,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
         <NewSubscriptionPage
           ctx={pageCtx(deps, req)}
           types={types}
+          destinationTypes={hookpost.destinationTypes}
           values={{
             event: types.some((t) => t.name === event) ? event : undefined,
             active: true,
@@ -161,7 +164,8 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     const f = formOf(req)
     return {
       event: field(f, 'event', 200) ?? '',
-      url: field(f, 'url', 2048) ?? '',
+      // `url` for http, a `destination` for a broker (views/destination-fields.tsx).
+      ...destinationFromForm(f, hookpost.destinationTypes),
       active: f['active'] === 'true',
       ordered: f['ordered'] === 'true',
     }
@@ -178,7 +182,13 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
       return sendHtml(
         reply,
         render(
-          <NewSubscriptionPage ctx={pageCtx(deps, req)} types={types} values={values} error={r.message} />,
+          <NewSubscriptionPage
+            ctx={pageCtx(deps, req)}
+            types={types}
+            destinationTypes={hookpost.destinationTypes}
+            values={values}
+            error={r.message}
+          />,
         ),
         r.status,
       )
@@ -214,6 +224,7 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
         <SubscriptionPage
           ctx={pageCtx(deps, req)}
           types={types}
+          destinationTypes={hookpost.destinationTypes}
           sub={sub}
           recent={recent.deliveries}
           replays={replays.slice(0, 10)}
@@ -277,10 +288,11 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     const sub = await hookpost.subscriptions.get(env.id, req.params.id)
     const values = settingsFormOf(formOf(req))
     try {
-      const { event, url, active, ordered } = sub
+      const { event, active, ordered } = sub
       await hookpost.subscriptions.update(env.id, sub.id, {
         event,
-        url,
+        // A broker destination is sent back as shown: its stored password stays.
+        ...(sub.destination ? { destination: presentDestination(sub) } : { url: sub.url }),
         active,
         ordered,
         ...settingsInputOf(values),
@@ -298,7 +310,12 @@ export const portalPages: FastifyPluginAsync<{ deps: DashDeps }> = async (app, {
     const env = envOf(req)
     const sub = await hookpost.subscriptions.get(env.id, req.params.id)
     try {
-      const next = { event: sub.event, url: sub.url, active: !sub.active, ordered: sub.ordered }
+      const next = {
+        event: sub.event,
+        ...(sub.destination ? { destination: presentDestination(sub) } : { url: sub.url }),
+        active: !sub.active,
+        ordered: sub.ordered,
+      }
       await hookpost.subscriptions.update(env.id, sub.id, next)
       return seeOther(
         reply,

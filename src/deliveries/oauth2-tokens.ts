@@ -103,6 +103,7 @@ export class OAuth2Tokens {
         `the token endpoint could not be reached (${outcome.code}: ${outcome.message})`,
         outcome.detail,
       )
+    if (outcome.kind === 'acknowledged') return fail('the token endpoint is not an HTTP endpoint')
     let body: Record<string, unknown> | undefined
     try {
       const parsed: unknown = JSON.parse(outcome.body)

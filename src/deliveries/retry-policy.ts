@@ -57,7 +57,7 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 }
 
 export function isSuccess(o: AttemptOutcome): boolean {
-  return o.kind === 'response' && o.statusCode >= 200 && o.statusCode < 300
+  return o.kind === 'acknowledged' || (o.kind === 'response' && o.statusCode >= 200 && o.statusCode < 300)
 }
 
 /**

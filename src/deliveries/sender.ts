@@ -7,8 +7,21 @@ export interface OutboundRequest {
   body: Buffer
   /** One total deadline for connect, send, headers and body. */
   timeoutMs: number
+  /**
+   * The subscription's destination when it is not an HTTP POST to `url` (a broker), as stored;
+   * the Sender behind this port picks the destination type (src/destinations/).
+   */
+  destination?: OutboundDestination | undefined
   /** mTLS: the subscription's client certificate; the sender keeps one connection pool per id. */
   clientIdentity?: ClientIdentity
+}
+
+/** A broker destination: its environment (its sealed URL is bound to it) and stored form. */
+export interface OutboundDestination {
+  envId: string
+  type: string
+  fields: Readonly<Record<string, string>>
+  sealedUrl: { keyId: string; ciphertext: string } | null
 }
 
 export interface ClientIdentity {
@@ -29,6 +42,17 @@ export type SendErrorCode =
   | 'connection_reset'
   | 'network_error'
   | 'invalid_url'
+  // Message brokers (docs/destinations.md)
+  /** No connection to the broker (refused, DNS, closed before the answer). */
+  | 'broker_unreachable'
+  /** The broker refused the credentials or the virtual host. */
+  | 'broker_auth_failed'
+  /** The broker answered the publish with a negative acknowledgement. */
+  | 'broker_nack'
+  /** The broker refused the publish: no such exchange, no permission, a bad argument. */
+  | 'broker_refused'
+  /** NATS: no JetStream stream captures the subject. */
+  | 'no_stream'
   /** The OAuth2 token of the subscription's auth could not be had (src/deliveries/oauth2-tokens.ts). */
   | 'oauth2_token_error'
   /** HOOKPOST_EGRESS_PROXY failed (refused, CONNECT answered non-2xx, no answer): not the endpoint's fault. */
@@ -41,6 +65,13 @@ export type AttemptOutcome =
       headers: Record<string, string>
       /** At most maxResponseBodyBytes, decoded as UTF-8. */
       body: string
+      durationMs: number
+    }
+  | {
+      /** A message broker took the delivery: its publisher confirm, stream ack or entry id. */
+      kind: 'acknowledged'
+      /** The broker's answer as the attempt log shows it (e.g. the entry id). */
+      answer: string
       durationMs: number
     }
   | {

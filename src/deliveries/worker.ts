@@ -582,7 +582,15 @@ export class DeliveryWorker {
       ...(d.traceparent !== null ? { traceparent: d.traceparent } : {}),
     }
     const endpoint = this.#endpoints.for(row)
-    const req = { url, headers, body, timeoutMs: this.#timeoutOf(d) }
+    // A broker destination travels with the request; which type it is, the Sender knows.
+    const destination = row.destination
+    const req = {
+      url,
+      headers,
+      body,
+      timeoutMs: this.#timeoutOf(d),
+      ...(destination ? { destination: { envId: d.envId, ...destination } } : {}),
+    }
     const outcome = await sendToEndpoint(o.sender, this.#tokens, req, endpoint)
     o.failpoints('worker.after_send')
     const result = this.#result(d, started, outcome, recordedHeaders(headers, endpoint))
@@ -669,6 +677,7 @@ export class DeliveryWorker {
     let error: string | null = null
     if (errorOverride) error = errorOverride
     else if (outcome.kind === 'error') error = outcome.code
+    else if (outcome.kind === 'acknowledged') error = null
     else if (outcome.statusCode >= 300 && outcome.statusCode < 400) {
       error = `redirect_not_followed${outcome.headers['location'] ? `: ${outcome.headers['location']}` : ''}`
     } else if (outcome.statusCode < 200 || outcome.statusCode >= 300) error = `http_${outcome.statusCode}`
@@ -685,7 +694,12 @@ export class DeliveryWorker {
         durationMs: outcome.durationMs,
         statusCode,
         error: outcome.kind === 'error' ? `${outcome.code}: ${outcome.message}` : error,
-        responseBody: outcome.kind === 'response' ? outcome.body : null,
+        responseBody:
+          outcome.kind === 'response'
+            ? outcome.body
+            : outcome.kind === 'acknowledged'
+              ? outcome.answer
+              : null,
         requestHeaders,
         responseHeaders: outcome.kind === 'response' ? outcome.headers : null,
       },

@@ -1,4 +1,5 @@
 // Rows as the API shows them: ISO-8601 UTC times, contract field names, nothing internal.
+
 import type { SigningKeyView } from '../secrets/signing-key-pairs.ts'
 import type {
   AttemptRow,
@@ -9,6 +10,7 @@ import type {
   SubscriptionRow,
 } from '../store/store.ts'
 import { presentSettings } from '../subscriptions/delivery-settings.ts'
+import { presentDestination } from '../subscriptions/destination.ts'
 import { presentEndpoint } from '../subscriptions/endpoint-auth.ts'
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
@@ -29,7 +31,9 @@ export function presentSubscription(s: SubscriptionRow) {
   return {
     id: s.id,
     event: s.event,
-    url: s.url,
+    // BaseKit's field for http; a broker's URL is in destination (its password masked).
+    ...(s.destination ? {} : { url: s.url }),
+    destination: presentDestination(s),
     active: s.active,
     created: iso(s.created),
     updated: iso(s.updated),

@@ -49,6 +49,43 @@ export const CredentialOut = Type.Object({
   created: IsoTime,
 })
 
+/** docs/destinations.md: `type` picks the fields; the registered types check them. */
+export const Destination = Type.Object(
+  {
+    type: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description: '`http` (the default), `amqp`, `nats` or `redis` (GET /webhooks/destination-types)',
+    }),
+    url: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'The endpoint or broker URL; answers show a password as `****`',
+    }),
+  },
+  {
+    additionalProperties: Type.String({ maxLength: 512 }),
+    description:
+      'Where deliveries go. http: `url`; amqp: `url`, `exchange`, `routingKey`; nats: `url`, `subject`; redis: `url`, `stream`.',
+    examples: [
+      {
+        type: 'amqp',
+        url: 'amqps://user:****@rabbit.example.com/vhost',
+        exchange: 'webhooks',
+        routingKey: 'orders',
+      },
+    ],
+  },
+)
+
+export const DestinationTypeOut = Type.Object({
+  type: Type.String(),
+  description: Type.String(),
+  urlExample: Type.String(),
+  fields: Type.Array(
+    Type.Object({ name: Type.String(), description: Type.String(), example: Type.String() }),
+  ),
+})
 function TransformationIn() {
   return Type.Object(
     {
@@ -172,7 +209,14 @@ export const SubscriptionIn = Type.Object(
       maxLength: 200,
       description: 'An event type from GET /webhooks/event-types',
     }),
-    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: 'Short for `destination: { type: "http", url }`',
+      }),
+    ),
+    destination: Type.Optional(Destination),
     active: Type.Boolean(),
     ordered: Type.Optional(
       Type.Boolean({
@@ -217,7 +261,8 @@ export const VerificationState = Type.Union(
 export const SubscriptionOut = Type.Object({
   id: Type.String(),
   event: Type.String(),
-  url: Type.String(),
+  url: Type.Optional(Type.String({ description: 'For an http destination' })),
+  destination: Destination,
   active: Type.Boolean(),
   created: IsoTime,
   updated: IsoTime,

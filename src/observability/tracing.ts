@@ -181,7 +181,7 @@ export function tracedSender(sender: Sender, tracing: Tracing): Sender {
           if (outcome.kind === 'response') {
             span.set({ 'http.response.status_code': outcome.statusCode })
             if (outcome.statusCode < 200 || outcome.statusCode >= 300) span.fail(`HTTP ${outcome.statusCode}`)
-          } else {
+          } else if (outcome.kind === 'error') {
             span.set({ 'error.type': outcome.code })
             span.fail(outcome.message)
           }

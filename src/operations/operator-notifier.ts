@@ -65,7 +65,12 @@ export class OperatorNotifier {
           o.log.warn(
             {
               operationalEventId: e.id,
-              outcome: outcome.kind === 'response' ? outcome.statusCode : outcome.code,
+              outcome:
+                outcome.kind === 'response'
+                  ? outcome.statusCode
+                  : outcome.kind === 'error'
+                    ? outcome.code
+                    : outcome.kind,
             },
             'operator webhook did not accept an operational event; will retry',
           )

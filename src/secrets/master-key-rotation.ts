@@ -1,5 +1,6 @@
-// Master key rotation: seals every signing secret, every Ed25519 private key and every
-// subscription's endpoint secrets (auth, static headers) again under the current master key, in
+// Master key rotation: seals every signing secret, every Ed25519 private key, every
+// subscription's endpoint secrets (auth, static headers) and every broker destination URL with
+// credentials again under the current master key, in
 // batches, while the service runs. Each row keeps its id and plaintext; only its key id and
 // ciphertext change, one row at a time, so a node that can open both keys (the new one as
 // current, the old one as previous) never meets a row it cannot open. Once this reports no
@@ -10,6 +11,7 @@ import type { AuditLog } from '../audit/audit-log.ts'
 import { operatorActor } from '../audit/audit-log.ts'
 import { endAllAccess } from '../sessions/dashboard-sessions.ts'
 import type { Store } from '../store/store.ts'
+import { destinationAssociatedData } from '../subscriptions/destination.ts'
 import { endpointAssociatedData } from '../subscriptions/endpoint-auth.ts'
 import type { SecretBox } from './secret-box.ts'
 import { keyPairAssociatedData, secretAssociatedData } from './signing-keyring.ts'
@@ -84,6 +86,8 @@ export async function resealSigningSecrets(deps: MasterKeyRotationDeps): Promise
       reseal: store.subscriptions.resealEndpoint,
       associatedData: (r) => endpointAssociatedData(r.envId, r.id),
     },
+    // Broker destination URLs with credentials (docs/destinations.md).
+    { ...store.destinationSecrets, associatedData: (r) => destinationAssociatedData(r.envId) },
   ]
   for (const table of tables) {
     let after: string | null = null

@@ -44,6 +44,7 @@ export const errorCatalogue = {
   unknown_event_type: { kind: 'invalid', message: 'The event type is not in the catalogue.' },
   invalid_url: { kind: 'invalid', message: 'The URL is not a valid absolute http(s) URL.' },
   url_not_allowed: { kind: 'invalid', message: 'The sending policy refuses this URL.' },
+  invalid_destination: { kind: 'invalid', message: 'The destination is not valid for its type.' },
   invalid_filter: { kind: 'invalid', message: 'The subscription filter is invalid.' },
   endpoint_auth_invalid: { kind: 'invalid', message: 'The endpoint authentication is not valid.' },
   client_certificate_invalid: {

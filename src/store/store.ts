@@ -81,6 +81,11 @@ export interface SubscriptionRow {
   health: SubscriptionHealth
   /** Why it was deactivated by Hookpost (`gone`, `failing`), null otherwise. */
   deactivatedReason: string | null
+  /**
+   * Where its deliveries go when that is not an HTTP POST to `url` (a message broker); absent or
+   * null: HTTP. For a broker, `url` holds the destination's URL as shown (password masked).
+   */
+  destination?: StoredDestination | null
   /** The JavaScript of its transformation (defines `handler`), null when it has none. */
   transformation?: string | null
   /** The payload filter's JSON text (checked when saved); absent or null: every event. */
@@ -100,6 +105,15 @@ export interface SubscriptionRow {
   endpoint?: EndpointAuthRow | null
   /** Its own delivery settings (docs/subscription-settings.md); absent or null fields: the global ones. */
   settings?: SubscriptionSettings | undefined
+}
+
+/** A broker destination as stored (docs/destinations.md). */
+export interface StoredDestination {
+  type: string
+  /** Its fields as shown: `url` with the password masked (`amqp://user:****@host`). */
+  fields: Record<string, string>
+  /** The URL with its credentials, sealed under the master key; null when it has none. */
+  sealedUrl: { keyId: string; ciphertext: string } | null
 }
 
 /** The public part of a subscription's endpoint authentication (shown back, secrets left out). */
@@ -570,6 +584,16 @@ export interface Store {
     ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
     /** Replaces the sealed endpoint secrets (sealed again); `updated` is left alone. False when no such row. */
     resealEndpoint(id: string, keyId: string, ciphertext: string): Promise<boolean>
+  }
+  /** The sealed URLs of broker destinations (master key rotation). */
+  destinationSecrets: {
+    /** Subscriptions with a sealed destination URL, by ascending id after afterId. */
+    listAll(
+      afterId: string | null,
+      limit: number,
+    ): Promise<{ id: string; envId: string; keyId: string; ciphertext: string }[]>
+    /** Replaces a subscription's sealed URL (the same URL sealed again); false when it has none. */
+    reseal(id: string, keyId: string, ciphertext: string): Promise<boolean>
   }
   events: {
     /** One event of the environment, its body as stored (the bytes received); undefined elsewhere. */

@@ -32,6 +32,7 @@ export function challengeBody(challenge: string): Buffer {
 /** Why an answer does not verify; null when it does (2xx with the challenge, bare or as JSON). */
 export function challengeError(outcome: AttemptOutcome, challenge: string): string | null {
   if (outcome.kind === 'error') return `${outcome.code}: ${outcome.message}`
+  if (outcome.kind === 'acknowledged') return 'not an HTTP answer'
   if (outcome.statusCode < 200 || outcome.statusCode >= 300) return `http_${outcome.statusCode}`
   const body = outcome.body.trim()
   if (body === challenge) return null

@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors.ts'
 import { newId } from '../shared/ids.ts'
 import { freshHealth, type Store, type SubscriptionRow } from '../store/store.ts'
 import { applySettings, type DeliverySettingsIn } from './delivery-settings.ts'
+import { type DestinationCheck, type DestinationInput, httpOnly, resolveDestination } from './destination.ts'
 import { buildEndpoint, type EndpointInput } from './endpoint-auth.ts'
 import { startVerification } from './endpoint-verification.ts'
 import { compileFilter } from './filter.ts'
@@ -21,7 +22,10 @@ export type UrlCheck = (url: string) => UrlVerdict
 
 export interface SubscriptionIn extends EndpointInput, DeliverySettingsIn {
   event: string
-  url: string
+  /** BaseKit's form: `{ type: "http", url }` (docs/destinations.md). */
+  url?: string | undefined
+  /** null or absent: `url` (an http destination). */
+  destination?: DestinationInput | null | undefined
   active: boolean
   /** Per-key ordering; unchanged on update when absent. */
   ordered?: boolean | undefined
@@ -37,6 +41,8 @@ export interface SubscriptionDeps {
   store: Store
   checkUrl: UrlCheck
   now: () => number
+  /** Broker destinations; absent: http only. Needs `box` (their URLs' credentials are sealed). */
+  checkDestination?: DestinationCheck | undefined
   box?: SecretBox
   /** The longest per-subscription timeout (HOOKPOST_SUBSCRIPTION_TIMEOUT_MAX). */
   maxTimeoutMs?: number
@@ -89,18 +95,26 @@ export function subscriptions(deps: SubscriptionDeps) {
     })
   }
 
-  /** Returns the URL to store: the canonical form when the policy gives one. */
-  function validate(input: SubscriptionIn): string {
+  /** What to store: the canonical URL and, for a broker, the destination (credentials sealed). */
+  function validate(envId: string, input: SubscriptionIn, current?: SubscriptionRow) {
     if (!findEventType(input.event)) {
       throw new AppError('unknown_event_type', {
         message: `"${input.event}" is not in the event catalogue (GET /webhooks/event-types lists it).`,
         details: [{ path: '/event', message: 'unknown event type' }],
       })
     }
-    const v = checkUrl(input.url)
-    if (!v.ok)
-      throw new AppError(v.code, { message: v.reason, details: [{ path: '/url', message: v.reason }] })
-    return v.url?.href ?? input.url
+    const box = deps.box
+    return resolveDestination(
+      envId,
+      input,
+      {
+        checkUrl,
+        checkDestination: box ? (deps.checkDestination ?? httpOnly) : httpOnly,
+        // Only reached with a broker check, which needs the box.
+        box: box as SecretBox,
+      },
+      current?.destination,
+    )
   }
 
   async function get(envId: string, id: string): Promise<SubscriptionRow> {
@@ -113,7 +127,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     list: (envId: string): Promise<SubscriptionRow[]> => store.subscriptions.list(envId),
     get,
     async create(envId: string, input: SubscriptionIn): Promise<SubscriptionRow> {
-      const url = validate(input)
+      const { url, destination } = validate(envId, input)
       const settings = applySettings(undefined, input, limits)
       const transformation = await transformationOf(input, null)
       const filter = filterText(input.filter)
@@ -124,6 +138,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         envId,
         event: input.event,
         url,
+        destination,
         active: input.active,
         ordered: input.ordered ?? false,
         created: t,
@@ -144,7 +159,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     },
     async update(envId: string, id: string, input: SubscriptionIn): Promise<SubscriptionRow> {
       const current = await get(envId, id)
-      const url = validate(input)
+      const { url, destination } = validate(envId, input, current)
       const settings = applySettings(current.settings, input, limits)
       const transformation = await transformationOf(input, current.transformation ?? null)
       const filter = input.filter === undefined ? (current.filter ?? null) : filterText(input.filter)
@@ -161,6 +176,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         ...current,
         event: input.event,
         url,
+        destination,
         active: input.active,
         ordered: input.ordered ?? current.ordered,
         endpoint: endpoint(input, envId, id, current, now()),

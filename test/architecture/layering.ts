@@ -26,6 +26,14 @@ const storeAdapters = ['src/store/sql/', 'src/store/sqlite/', 'src/store/postgre
 const drivers = ['pg', 'better-sqlite3', 'kysely']
 /** Where adapters are picked: the composition root and the CLI's operator entry. */
 const compositionRoots = ['src/main.ts', 'src/cli/main.ts']
+/** Message broker clients: only the destination adapters use them (src/destinations/). */
+const brokerClients = [
+  'amqplib',
+  '@nats-io/transport-node',
+  '@nats-io/jetstream',
+  '@nats-io/nats-core',
+  'ioredis',
+]
 /** Transports call use cases (the `Hookpost` object); they never see the store's SQL. */
 const transports = ['src/http/', 'src/dashboard/', 'src/cli/', 'src/relay/']
 
@@ -111,6 +119,20 @@ export const layeringRules: readonly Rule[] = [
     from: ['src/'],
     except: [...compositionRoots, ...storeAdapters],
     forbid: [...storeAdapters, ...drivers],
+  },
+  {
+    name: 'brokers-in-destinations',
+    why: 'broker clients are used only by the destination types in src/destinations/ (the core sees the Sender port)',
+    from: ['src/'],
+    except: ['src/destinations/'],
+    forbid: brokerClients,
+  },
+  {
+    name: 'destinations-picked-by-the-root',
+    why: 'only src/main.ts composes the destination types; the core and the transports never import them',
+    from: ['src/'],
+    except: [...compositionRoots, 'src/destinations/'],
+    forbid: ['src/destinations/'],
   },
 ]
 

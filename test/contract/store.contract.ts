@@ -727,6 +727,41 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await claimAll(store, T0 + 10)).toEqual([])
     })
 
+    it('keeps a broker destination (fields, sealed URL), replaces it on update, lists and reseals sealed URLs', async () => {
+      const env = await anEnvironment(store)
+      const destination = {
+        type: 'amqp',
+        fields: { url: 'amqps://u:****@rabbit.example.com/', exchange: 'ex', routingKey: 'rk' },
+        sealedUrl: { keyId: 'mk_a', ciphertext: 'c1' },
+      }
+      const s = await aSubscription(store, env.id, { url: destination.fields.url, destination })
+      const plain = await aSubscription(store, env.id)
+      expect((await store.subscriptions.get(env.id, s.id))?.destination).toEqual(destination)
+      expect((await store.subscriptions.get(env.id, plain.id))?.destination).toBeNull()
+      expect((await store.subscriptions.getMany([s.id]))[0]?.destination).toEqual(destination)
+      expect(await store.destinationSecrets.listAll(null, 10)).toEqual([
+        { id: s.id, envId: env.id, keyId: 'mk_a', ciphertext: 'c1' },
+      ])
+      expect(await store.destinationSecrets.listAll(s.id, 10)).toEqual([])
+      expect(await store.destinationSecrets.reseal(s.id, 'mk_b', 'c2')).toBe(true)
+      expect(await store.destinationSecrets.reseal(plain.id, 'mk_b', 'c2')).toBe(false)
+      expect((await store.subscriptions.get(env.id, s.id))?.destination?.sealedUrl).toEqual({
+        keyId: 'mk_b',
+        ciphertext: 'c2',
+      })
+      // Back to http: the destination goes, and so does its sealed URL.
+      expect(
+        await store.subscriptions.update({
+          ...s,
+          url: 'https://example.org/x',
+          destination: null,
+          updated: T0 + 1,
+        }),
+      ).toBe(true)
+      expect((await store.subscriptions.get(env.id, s.id))?.destination).toBeNull()
+      expect(await store.destinationSecrets.listAll(null, 10)).toEqual([])
+    })
+
     it('pages the delivery log newest first with filters', async () => {
       const env = await anEnvironment(store)
       const a = await aSubscription(store, env.id)

@@ -178,7 +178,11 @@ describe('transformations in the worker', () => {
           // Code that never compiles cannot be saved: plant it as an older version might have.
           await h.store.subscriptions.update({ ...sub, transformation: code, updated: sub.updated + 1 })
         } else
-          sub = await h.hookpost.subscriptions.update(h.envId, sub.id, { ...sub, transformation: { code } })
+          sub = await h.hookpost.subscriptions.update(h.envId, sub.id, {
+            ...sub,
+            destination: null,
+            transformation: { code },
+          })
         const before = rx.received.filter((r) => r.path === '/plain').length
         const raw = event()
         await h.hookpost.publisher.publish(h.envId, raw)

@@ -105,6 +105,22 @@ describe('S12: no secret in clear in the database files or the logs (real servic
           })
         ).status,
       ).toBe(201)
+      // A broker destination with a password in its URL: sealed at rest, shown masked, never logged
+      // (nothing listens on port 1, so its attempts fail and are retried, logging their errors).
+      const brokerPassword = `bkpw${randomBytes(12).toString('hex')}`
+      known.push({ label: 'broker password', value: brokerPassword })
+      const broker = await consumer('POST', '/webhooks/subscription', {
+        event: 'site.publish',
+        destination: {
+          type: 'amqp',
+          url: `amqp://hook:${brokerPassword}@127.0.0.1:1/`,
+          exchange: 'x',
+          routingKey: 'k',
+        },
+        active: true,
+      })
+      expect(broker.status).toBe(201)
+      expect(broker.json.subscription.destination.url).toBe('amqp://hook:****@127.0.0.1:1/')
       let latest = ''
       for (let i = 0; i < 2; i++) {
         const r = await consumer('POST', '/webhooks/hmac-secret')
@@ -171,6 +187,7 @@ describe('S12: no secret in clear in the database files or the logs (real servic
     expect(known.filter((k) => k.label === 'signing secret')).toHaveLength(4)
     expect(known.filter((k) => k.label.includes('credential'))).toHaveLength(6)
     expect(known.filter((k) => k.label === 'Ed25519 private key')).toHaveLength(2)
+    expect(known.filter((k) => k.label === 'broker password')).toHaveLength(2)
     expect(snapshots.some((s) => s.name.endsWith('hookpost.db-wal (running)'))).toBe(true)
     expect(snapshots.some((s) => s.name.endsWith('hookpost.db'))).toBe(true)
   })

@@ -1,7 +1,7 @@
 // Builds the real app over an in-memory SQLite store (no listening socket), with an operator
 // token, one environment and a consumer and a publisher credential.
 import type { FastifyInstance } from 'fastify'
-import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
+import { createHookpost, type Hookpost, type HookpostDeps } from '../../src/hookpost.ts'
 import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { Store } from '../../src/store/store.ts'
@@ -44,6 +44,7 @@ export async function appHarness(
     eventBodyLimit?: number
     batchBodyLimit?: number
     onWork?: () => void
+    destinations?: HookpostDeps['destinations']
     transformer?: Transformer
   } = {},
 ): Promise<AppHarness> {
@@ -57,6 +58,7 @@ export async function appHarness(
     retryPolicy: { scheduleMs: [1000, 2000], jitter: 0.2, maxRetryAfterMs: 60_000 },
     secretGraceMs: 86_400_000,
     ...(opts.onWork ? { onWork: opts.onWork } : {}),
+    ...(opts.destinations ? { destinations: opts.destinations } : {}),
     ...(opts.transformer ? { transformer: opts.transformer } : {}),
   })
   const app = await buildWebApp({

@@ -3,6 +3,13 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { ApiClient, clientOptionsOf, type Flags, withClientOptions } from '../api-client.ts'
 import { fields, output, table, UsageError } from '../output.ts'
+import {
+  type Destination,
+  destinationForCreate,
+  destinationForUpdate,
+  destinationSummary,
+  withDestinationFlags,
+} from './destination-flags.ts'
 import { authOf, headersOf, withEndpointAuthOptions } from './endpoint-auth-flags.ts'
 import { controlsOf, registerControls, withControlOptions } from './subscription-controls.ts'
 import { settingsBody, withSettingsOptions } from './subscription-settings-flags.ts'
@@ -10,7 +17,8 @@ import { settingsBody, withSettingsOptions } from './subscription-settings-flags
 interface Subscription {
   id: string
   event: string
-  url: string
+  url?: string
+  destination?: Destination
   active: boolean
   created: string
   updated: string
@@ -65,7 +73,13 @@ export function register(program: Command): void {
               ? ` (${s.verification})`
               : ''
           const active = s.active ? `yes${held}` : s.deactivatedReason ? `no (${s.deactivatedReason})` : 'no'
-          rows.push([s.id, s.event, active, String(s.health?.consecutiveFailures ?? 0), s.url])
+          rows.push([
+            s.id,
+            s.event,
+            active,
+            String(s.health?.consecutiveFailures ?? 0),
+            destinationSummary(s),
+          ])
         }
         return table(rows)
       })
@@ -73,12 +87,15 @@ export function register(program: Command): void {
 
   withControlOptions(
     withSettingsOptions(
-      withEndpointAuthOptions(withClientOptions(subs.command('create'), 'consumer'), false),
+      withEndpointAuthOptions(
+        withDestinationFlags(withClientOptions(subs.command('create'), 'consumer'), true),
+        false,
+      ),
     ),
   )
-    .description('subscribe an endpoint URL to an event type')
+    .description('subscribe an endpoint URL (or a message broker) to an event type')
     .requiredOption('--event <type>', 'an event type of the catalogue, e.g. site.publish')
-    .requiredOption('--endpoint <url>', 'where deliveries go')
+    .requiredOption('--endpoint <url>', 'where deliveries go: the endpoint URL, or the broker URL')
     .option('--inactive', 'create it inactive')
     .option('--transformation-file <path>', 'JavaScript defining handler(webhook), run before each attempt')
     .action(async (flags: Flags) => {
@@ -87,7 +104,7 @@ export function register(program: Command): void {
       const r = await client(flags).call<{ subscription: Subscription }>('POST', '/webhooks/subscription', {
         json: {
           event: flags['event'],
-          url: flags['endpoint'],
+          ...destinationForCreate(flags),
           active: flags['inactive'] !== true,
           ...(auth ? { auth } : {}),
           ...(headers ? { headers } : {}),
@@ -108,7 +125,12 @@ export function register(program: Command): void {
     })
 
   withControlOptions(
-    withSettingsOptions(withEndpointAuthOptions(withClientOptions(subs.command('update'), 'consumer'), true)),
+    withSettingsOptions(
+      withEndpointAuthOptions(
+        withDestinationFlags(withClientOptions(subs.command('update'), 'consumer'), false),
+        true,
+      ),
+    ),
   )
     .argument('<subscriptionId>')
     .description(
@@ -127,7 +149,7 @@ export function register(program: Command): void {
       const headers = headersOf(flags, Object.keys(s.headers ?? {}))
       const body = {
         event: typeof flags['event'] === 'string' ? flags['event'] : s.event,
-        url: typeof flags['endpoint'] === 'string' ? flags['endpoint'] : s.url,
+        ...destinationForUpdate(flags, s),
         active: typeof flags['active'] === 'string' ? bool(flags['active']) : s.active,
         ...(auth !== undefined ? { auth } : {}),
         ...(headers !== undefined ? { headers } : {}),

@@ -4,8 +4,10 @@
 import type { ComponentChildren } from 'preact'
 import type { EventType } from '../../events/event-types.ts'
 import type { AttemptRow, DeliveryRow, ReplayJobRow, SubscriptionRow } from '../../store/store.ts'
+import { type DestinationTypeInfo, presentDestination } from '../../subscriptions/destination.ts'
 import { prettyJson } from '../pretty-json.ts'
 import { successRate } from '../stats.ts'
+import { DestinationFields, DestinationSummary, type DestinationValues } from './destination-fields.tsx'
 import { EndpointAuthSettings } from './endpoint-auth-views.tsx'
 import {
   ActiveBadge,
@@ -206,11 +208,17 @@ function GettingStarted() {
 interface SubValues {
   event?: string | undefined
   url?: string | undefined
+  destination?: DestinationValues | undefined
   active: boolean
   ordered: boolean
 }
 
-function SubscriptionFields(props: { types: readonly EventType[]; values: SubValues; idp: string }) {
+function SubscriptionFields(props: {
+  types: readonly EventType[]
+  destinationTypes: readonly DestinationTypeInfo[]
+  values: SubValues
+  idp: string
+}) {
   const { values, idp } = props
   return (
     <>
@@ -222,21 +230,11 @@ function SubscriptionFields(props: { types: readonly EventType[]; values: SubVal
           </option>
         ))}
       </select>
-      <label for={`${idp}-url`}>URL</label>
-      <input
-        type="text"
-        inputmode="url"
-        id={`${idp}-url`}
-        name="url"
-        required
-        spellcheck={false}
-        placeholder="https://example.com/webhooks"
-        value={values.url ?? ''}
-        aria-describedby={`${idp}-url-hint`}
+      <DestinationFields
+        types={props.destinationTypes}
+        value={values.destination ?? { type: 'http', url: values.url ?? '' }}
+        idp={idp}
       />
-      <p class="hint" id={`${idp}-url-hint`}>
-        Where Hookpost POSTs each event, signed. The sending policy may refuse private addresses.
-      </p>
       <p>
         <label class="inline">
           <input type="checkbox" name="active" value="true" checked={values.active} /> Active
@@ -255,6 +253,7 @@ function SubscriptionFields(props: { types: readonly EventType[]; values: SubVal
 export function NewSubscriptionPage(props: {
   ctx: PageCtx
   types: readonly EventType[]
+  destinationTypes: readonly DestinationTypeInfo[]
   values: SubValues
   error?: string | undefined
 }) {
@@ -264,7 +263,12 @@ export function NewSubscriptionPage(props: {
       <ErrorBox text={props.error} />
       <form method="post" action={`${base}/subscriptions`} class="card">
         <CsrfField ctx={props.ctx} />
-        <SubscriptionFields types={props.types} values={props.values} idp="new" />
+        <SubscriptionFields
+          types={props.types}
+          destinationTypes={props.destinationTypes}
+          values={props.values}
+          idp="new"
+        />
         <div class="actions">
           <button type="submit">Create subscription</button>
           <a href={`${base}/subscriptions`}>Cancel</a>
@@ -325,7 +329,8 @@ function lastResult(d: Pick<DeliveryRow, 'lastStatusCode' | 'lastError' | 'attem
   const parts: string[] = []
   if (d.lastStatusCode !== null) parts.push(`HTTP ${d.lastStatusCode}`)
   if (d.lastError !== null) parts.push(d.lastError)
-  return parts.length ? parts.join(' · ') : '—'
+  // Neither: a broker acknowledged it.
+  return parts.length ? parts.join(' · ') : 'acknowledged'
 }
 
 /**
@@ -348,6 +353,7 @@ function pollAttrs(active: boolean, url: string, id: string, also?: string): Rec
 export function SubscriptionPage(props: {
   ctx: PageCtx
   types: readonly EventType[]
+  destinationTypes: readonly DestinationTypeInfo[]
   sub: SubscriptionRow
   recent: DeliveryRow[]
   replays: ReplayJobRow[]
@@ -368,6 +374,7 @@ export function SubscriptionPage(props: {
   const values: SubValues = props.edit ?? {
     event: sub.event,
     url: sub.url,
+    destination: presentDestination(sub),
     active: sub.active,
     ordered: sub.ordered,
   }
@@ -391,9 +398,9 @@ export function SubscriptionPage(props: {
             <dd>
               <Copyable value={sub.id} label="Copy subscription id" />
             </dd>
-            <dt>URL</dt>
+            <dt>Destination</dt>
             <dd>
-              <code>{sub.url}</code>
+              <DestinationSummary url={sub.url} destination={presentDestination(sub)} />
             </dd>
             <dt>State</dt>
             <dd>
@@ -435,7 +442,12 @@ export function SubscriptionPage(props: {
           <summary>Edit</summary>
           <form method="post" action={self}>
             <CsrfField ctx={ctx} />
-            <SubscriptionFields types={props.types} values={values} idp="edit" />
+            <SubscriptionFields
+              types={props.types}
+              destinationTypes={props.destinationTypes}
+              values={values}
+              idp="edit"
+            />
             <div class="actions">
               <button type="submit">Save changes</button>
             </div>
@@ -777,13 +789,14 @@ function HeaderTable({ headers, caption }: { headers: Record<string, string> | n
 }
 
 function Attempt({ a, latest }: { a: AttemptRow; latest: boolean }) {
-  const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode <= 299
+  // A broker's acknowledgement has no status code and no error (docs/destinations.md).
+  const ok = a.error === null && (a.statusCode === null || (a.statusCode >= 200 && a.statusCode <= 299))
   return (
     <section class="card" aria-labelledby={`attempt-${a.number}`} data-attempt={a.number}>
       <h3 id={`attempt-${a.number}`}>
         Attempt {a.number}:{' '}
         <span class={`badge ${ok ? 's-ok' : 's-bad'}`}>
-          {a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? 'no response')}
+          {a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? 'acknowledged by the broker')}
         </span>
       </h3>
       <dl class="facts">

@@ -17,6 +17,7 @@ import {
   DeliveriesQuery,
   DeliveryOut,
   DeliveryWithAttemptsOut,
+  DestinationTypeOut,
   ErrorOut,
   EventTypeOut,
   HmacSecretOut,
@@ -231,6 +232,22 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
         schema: t.schema,
         example: t.example,
       })),
+    }),
+  )
+
+  app.get(
+    '/webhooks/destination-types',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        operationId: 'listDestinationTypes',
+        summary: 'The destination types a subscription may name, each with its fields',
+        security,
+        response: { 200: Type.Object({ destinationTypes: Type.Array(DestinationTypeOut) }), ...errors },
+      },
+    },
+    async () => ({
+      destinationTypes: hookpost.destinationTypes.map((t) => ({ ...t, fields: [...t.fields] })),
     }),
   )
 

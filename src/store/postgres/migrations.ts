@@ -166,6 +166,18 @@ export const postgresMigrations: readonly Migration[] = [
     ],
   },
   {
+    version: 10,
+    name: 'subscription_destinations',
+    statements: [
+      // A subscription's destination when it is not an HTTP POST to `url` (docs/destinations.md):
+      // its type and fields as shown (the URL's password masked), and the URL with its
+      // credentials sealed like a signing secret (key id + ciphertext; null when it has none).
+      `alter table subscriptions add column destination text`,
+      `alter table subscriptions add column destination_key_id text`,
+      `alter table subscriptions add column destination_ciphertext text`,
+    ],
+  },
+  {
     version: 11,
     name: 'subscription_filters_and_holds',
     statements: [

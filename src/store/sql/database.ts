@@ -54,6 +54,9 @@ export interface Database {
     success_count: Generated<number>
     failure_count: Generated<number>
     deactivated_reason: string | null
+    destination: string | null
+    destination_key_id: string | null
+    destination_ciphertext: string | null
     /** Migration 11: filter, pause, held, endpoint verification. */
     filter: Generated<string | null>
     paused: Generated<number>

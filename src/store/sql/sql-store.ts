@@ -33,6 +33,7 @@ import type {
 } from '../store.ts'
 import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
+import { destinationColumns, destinationOf, sqlDestinationSecrets } from './destination-columns.ts'
 import { type FeedTraits, sqlFeed } from './feed-store.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
@@ -147,6 +148,7 @@ const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionR
     failureCount: Number(r.failure_count),
   },
   deactivatedReason: r.deactivated_reason,
+  destination: destinationOf(r),
   endpoint: toEndpoint(r),
   settings: toSettings(r),
   transformation: r.transformation ?? null,
@@ -258,6 +260,7 @@ export class SqlStore implements Store {
   readonly portalLinks: Store['portalLinks']
   readonly feed: Store['feed']
   readonly signingKeyPairs: Store['signingKeyPairs']
+  readonly destinationSecrets: Store['destinationSecrets']
 
   constructor(db: Kysely<Database>, traits: SqlDialectTraits) {
     this.#db = db
@@ -272,6 +275,7 @@ export class SqlStore implements Store {
     this.portalLinks = sqlPortalLinks(db, run)
     this.feed = sqlFeed(db, run, traits)
     this.signingKeyPairs = sqlSigningKeyPairs(db, run)
+    this.destinationSecrets = sqlDestinationSecrets(db, run)
   }
 
   /** Runs fn; translates driver failures into the contract's errors. */
@@ -505,6 +509,7 @@ export class SqlStore implements Store {
             ordered: s.ordered ? 1 : 0,
             created: s.created,
             updated: s.updated,
+            ...destinationColumns(s),
             ...endpointColumns(s),
             ...settingsColumns(s.settings),
             transformation: s.transformation ?? null,
@@ -537,6 +542,7 @@ export class SqlStore implements Store {
               transformation: s.transformation ?? null,
               consecutive_failures: s.health.consecutiveFailures,
               failing_since: s.health.failingSince,
+              ...destinationColumns(s),
               ...endpointColumns(s),
               ...settingsColumns(s.settings),
               ...holdColumns(s),

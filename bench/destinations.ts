@@ -1,0 +1,314 @@
+// Broker destinations (docs/destinations.md): deliveries/s through Hookpost to RabbitMQ, NATS
+// JetStream and Redis streams, against a raw publish loop of the same client with the same
+// confirms, in the same run. A report, not a test.
+//
+//   npm run bench:destinations [-- --full] [-- --only amqp,nats,redis] [-- --events 1000]
+//
+// Per broker and run: Hookpost (one `serve` process on SQLite, the real bundle) with 10
+// subscriptions to one destination of that broker; events (≈1 KB, account_holder.created) are
+// published closed loop through POST /events/batch (50 a request, 4 in flight) and the rate is
+// deliveries confirmed by the broker (counted on the broker: queue depth, stream messages, XLEN)
+// over the time from the first publish to the last. The raw loop publishes as many messages of
+// the same size and headers (signed per message) from this process with the same client and the
+// same confirms (AMQP confirm channel, JetStream ack, XADD reply), as many in flight as Hookpost
+// may have (10 subscriptions × 32). CPU per delivery: Hookpost's process (/proc, its sender
+// thread included) and this process for the raw loop; the broker's own CPU is in neither.
+// Target: Hookpost ≥ 0.5× the raw loop.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect as natsConnect, headers as natsHeaders } from '@nats-io/transport-node'
+import amqp from 'amqplib'
+import { Redis } from 'ioredis'
+import { Pool } from 'undici'
+import { benchDir, cleanupAll, sleep } from './lib/child.ts'
+import { bodyTail, makeBody, newSecret, signHeaders } from './lib/payload.ts'
+import { cpuSeconds } from './lib/proc.ts'
+import { HookpostService } from './service.ts'
+
+type Broker = 'amqp' | 'nats' | 'redis'
+const subscriptions = 10
+const perSubscription = 32
+
+interface Options {
+  brokers: Broker[]
+  events: number
+  runs: number
+  mode: 'quick' | 'full'
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { brokers: ['amqp', 'nats', 'redis'], events: 1000, runs: 1, mode: 'quick' }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--quick') Object.assign(o, { mode: 'quick' })
+    else if (a === '--full') Object.assign(o, { mode: 'full', events: 5000, runs: 3 })
+    else if (a === '--only') o.brokers = String(argv[++i]).split(',') as Broker[]
+    else if (a === '--events') o.events = Number(argv[++i])
+    else if (a === '--runs') o.runs = Number(argv[++i])
+    else throw new Error(`unknown option ${a}`)
+  }
+  return o
+}
+
+/** The broker side: a destination for Hookpost, a counter of what arrived, and the raw publisher. */
+interface Side {
+  destination: Record<string, string>
+  count(): Promise<number>
+  /** Publishes one message the way Hookpost does; resolves on the broker's confirmation. */
+  publish(body: Buffer, headers: Record<string, string>): Promise<void>
+  dispose(): Promise<void>
+}
+
+const tag = () => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+
+async function amqpSide(): Promise<Side> {
+  const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672')
+  const ch = await conn.createConfirmChannel()
+  const exchange = `bench_${tag()}`
+  const queue = `bench_${tag()}`
+  await ch.assertExchange(exchange, 'direct', { durable: false })
+  await ch.assertQueue(queue, { durable: false })
+  await ch.bindQueue(queue, exchange, 'k')
+  return {
+    destination: { type: 'amqp', url: 'amqp://guest:guest@127.0.0.1:5672/', exchange, routingKey: 'k' },
+    count: async () => (await ch.checkQueue(queue)).messageCount,
+    publish: (body, headers) =>
+      new Promise((resolve, reject) =>
+        ch.publish(
+          exchange,
+          'k',
+          body,
+          { persistent: true, headers, contentType: 'application/json' },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      ),
+    async dispose() {
+      await ch.deleteQueue(queue).catch(() => {})
+      await ch.deleteExchange(exchange).catch(() => {})
+      await conn.close()
+    },
+  }
+}
+
+async function natsSide(): Promise<Side> {
+  const nc = await natsConnect({ servers: '127.0.0.1:4222' })
+  const jsm = await jetstreamManager(nc)
+  const js = jsm.jetstream()
+  const stream = `BENCH_${tag()}`
+  const subject = `${stream}.in`
+  await jsm.streams.add({ name: stream, subjects: [subject] })
+  return {
+    destination: { type: 'nats', url: 'nats://127.0.0.1:4222', subject },
+    count: async () => (await jsm.streams.info(stream)).state.messages,
+    async publish(body, headers) {
+      const h = natsHeaders()
+      for (const [k, v] of Object.entries(headers)) h.set(k, v)
+      await js.publish(subject, body, { headers: h })
+    },
+    async dispose() {
+      await jsm.streams.delete(stream).catch(() => {})
+      await nc.close()
+    },
+  }
+}
+
+async function redisSide(): Promise<Side> {
+  const r = new Redis({ host: '127.0.0.1', port: 6379 })
+  const stream = `bench_${tag()}`
+  return {
+    destination: { type: 'redis', url: 'redis://127.0.0.1:6379/0', stream },
+    count: () => r.xlen(stream),
+    async publish(body, headers) {
+      await r.xadd(stream, '*', 'body', body, ...Object.entries(headers).flat())
+    },
+    async dispose() {
+      await r.del(stream)
+      r.disconnect()
+    },
+  }
+}
+
+const sides: Record<Broker, () => Promise<Side>> = { amqp: amqpSide, nats: natsSide, redis: redisSide }
+
+async function waitCount(side: Side, n: number, maxMs: number): Promise<number> {
+  const deadline = performance.now() + maxMs
+  for (;;) {
+    const c = await side.count()
+    if (c >= n) return performance.now()
+    if (performance.now() > deadline) throw new Error(`only ${c} of ${n} messages arrived within ${maxMs} ms`)
+    await sleep(20)
+  }
+}
+
+interface Row {
+  broker: Broker
+  run: number
+  deliveries: number
+  hookpostPerSecond: number
+  hookpostCpuUsPerDelivery: number
+  rawPerSecond: number
+  rawCpuUsPerMessage: number
+  ratio: number
+}
+
+async function hookpostRun(
+  broker: Broker,
+  o: Options,
+  tail: string,
+): Promise<{ rate: number; cpuUs: number; n: number }> {
+  const side = await sides[broker]()
+  const service = await HookpostService.create()
+  try {
+    await service.start({ api: false, workers: 0, all: true })
+    const { publisherAuth, consumerAuth } = await service.setup([])
+    for (let i = 0; i < subscriptions; i++) {
+      const r = await service.api('POST', '/webhooks/subscription', {
+        auth: consumerAuth,
+        body: { event: 'account_holder.created', destination: side.destination, active: true },
+      })
+      if (r.status !== 201) throw new Error(`subscription: ${r.status} ${JSON.stringify(r.json)}`)
+    }
+    const pool = new Pool(service.url, { connections: 4 })
+    let seq = 0
+    const publish = async (events: number) => {
+      let left = events
+      const one = async () => {
+        while (left > 0) {
+          const n = Math.min(50, left)
+          left -= n
+          const items = Array.from(
+            { length: n },
+            () => `{"payload":${makeBody(tail, performance.now(), seq++)}}`,
+          )
+          const res = await pool.request({
+            path: '/events/batch',
+            method: 'POST',
+            headers: { authorization: publisherAuth, 'content-type': 'application/json' },
+            body: `{"events":[${items.join(',')}]}`,
+          })
+          await res.body.text()
+          if (res.statusCode !== 202) throw new Error(`publish: ${res.statusCode}`)
+        }
+      }
+      await Promise.all([one(), one(), one(), one()])
+    }
+    // Warm-up: connections opened, code paths hot.
+    await publish(20)
+    await waitCount(side, 20 * subscriptions, 60_000)
+    const [pid] = service.pids()
+    const cpu0 = cpuSeconds(pid!) ?? 0
+    const t0 = performance.now()
+    await publish(o.events)
+    const n = o.events * subscriptions
+    const t1 = await waitCount(side, 20 * subscriptions + n, 300_000)
+    const cpu1 = cpuSeconds(pid!) ?? 0
+    await pool.close()
+    return { rate: (n * 1000) / (t1 - t0), cpuUs: ((cpu1 - cpu0) * 1e6) / n, n }
+  } finally {
+    await service.stop()
+    await service.cleanup()
+    await side.dispose()
+  }
+}
+
+async function rawRun(broker: Broker, n: number, tail: string): Promise<{ rate: number; cpuUs: number }> {
+  const side = await sides[broker]()
+  const secret = newSecret()
+  try {
+    const msg = (i: number) => {
+      const body = makeBody(tail, performance.now(), i)
+      const h = signHeaders(secret, `dlv_bench${i}`, body)
+      // As Hookpost's carriers spell them (src/destinations/broker-message.ts).
+      const headers = {
+        'content-type': h['content-type']!,
+        'webhook-id': h['webhook-id']!,
+        'webhook-timestamp': h['webhook-timestamp']!,
+        'webhook-signature': h['webhook-signature']!,
+        'X-Delivery-Hmac-SHA256': h['x-delivery-hmac-sha256']!,
+        'X-Delivery-Event': h['x-delivery-event']!,
+        'X-Delivery-Attempt': h['x-delivery-attempt']!,
+      }
+      return side.publish(Buffer.from(body), headers)
+    }
+    for (let i = 0; i < 200; i++) await msg(i)
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    let next = 0
+    const window = subscriptions * perSubscription
+    await Promise.all(
+      Array.from({ length: window }, async () => {
+        while (next < n) await msg(200 + next++)
+      }),
+    )
+    const t1 = performance.now()
+    const cpu = process.cpuUsage(cpu0)
+    return { rate: (n * 1000) / (t1 - t0), cpuUs: (cpu.user + cpu.system) / n }
+  } finally {
+    await side.dispose()
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2))
+  const tail = bodyTail((await import('./lib/payload.ts')).fallbackExample)
+  const rows: Row[] = []
+  const load0 = (await import('node:os')).loadavg()
+  for (let run = 1; run <= o.runs; run++) {
+    for (const broker of o.brokers) {
+      process.stderr.write(`${broker} run ${run}: hookpost…\n`)
+      const h = await hookpostRun(broker, o, tail)
+      process.stderr.write(`${broker} run ${run}: ${Math.round(h.rate)}/s; raw…\n`)
+      const r = await rawRun(broker, h.n, tail)
+      process.stderr.write(`${broker} run ${run}: raw ${Math.round(r.rate)}/s\n`)
+      rows.push({
+        broker,
+        run,
+        deliveries: h.n,
+        hookpostPerSecond: h.rate,
+        hookpostCpuUsPerDelivery: h.cpuUs,
+        rawPerSecond: r.rate,
+        rawCpuUsPerMessage: r.cpuUs,
+        ratio: h.rate / r.rate,
+      })
+    }
+  }
+  const load1 = (await import('node:os')).loadavg()
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const f0 = (x: number) => Math.round(x).toLocaleString('en')
+  const lines = [
+    `# Destinations bench (${o.mode})`,
+    '',
+    `${o.events} events × ${subscriptions} subscriptions of one broker destination per run, ${o.runs} run(s) per broker; Hookpost on SQLite (one process); raw = the same client publishing the same messages with the same confirms, ${subscriptions * perSubscription} in flight. Load average ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end.`,
+    '',
+    '| Broker | Hookpost deliveries/s | SUT CPU µs/delivery | raw publishes/s | raw CPU µs/message | Hookpost ÷ raw (target ≥ 0.5) |',
+    '|---|---|---|---|---|---|',
+    ...o.brokers.map((b) => {
+      const mine = rows.filter((r) => r.broker === b)
+      const ratio = med(mine.map((r) => r.ratio))
+      return `| ${b} | ${f0(med(mine.map((r) => r.hookpostPerSecond)))} | ${f0(med(mine.map((r) => r.hookpostCpuUsPerDelivery)))} | ${f0(med(mine.map((r) => r.rawPerSecond)))} | ${f0(med(mine.map((r) => r.rawCpuUsPerMessage)))} | ${ratio.toFixed(2)} ${ratio >= 0.5 ? 'pass' : 'FAIL'} |`
+    }),
+    '',
+    'Medians over runs. The broker runs on the same two cores as Hookpost, the publisher and the raw loop, and its CPU is counted in neither column.',
+    '',
+  ]
+  const report = lines.join('\n')
+  const dir = join(benchDir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}-destinations`)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'report.md'), report)
+  writeFileSync(
+    join(dir, 'results.json'),
+    `${JSON.stringify({ options: o, load: [load0, load1], rows }, null, 2)}\n`,
+  )
+  process.stdout.write(`${report}\n(${join(dir, 'report.md')})\n`)
+}
+
+try {
+  await main()
+} catch (e) {
+  console.error(e)
+  process.exitCode = 1
+} finally {
+  await cleanupAll()
+}

@@ -1,0 +1,91 @@
+// The core, a store, a worker and the real DestinationSender (HTTP sender + the three broker
+// types), with the sending policy applied at connect time: loopback allowed unless a test
+// passes its own allowedCidrs.
+import { DeliveryWorker } from '../../src/deliveries/worker.ts'
+import { destinationCheck, destinationTypeInfo } from '../../src/destinations/check-destination.ts'
+import { DestinationSender } from '../../src/destinations/destination-sender.ts'
+import { brokerDestinationTypes } from '../../src/destinations/registry.ts'
+import { createHookpost, type Hookpost } from '../../src/hookpost.ts'
+import { checkUrl, compileAddressPolicy } from '../../src/network/address-policy.ts'
+import { HttpSender } from '../../src/outbound/http-sender.ts'
+import { generateMasterKey, parseMasterKey, SecretBox } from '../../src/secrets/secret-box.ts'
+import { SigningKeyring } from '../../src/secrets/signing-keyring.ts'
+import { silentLogger } from '../../src/shared/logger.ts'
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
+import type { Store } from '../../src/store/store.ts'
+import { destinationAssociatedData } from '../../src/subscriptions/destination.ts'
+
+export interface DestinationHarness {
+  hookpost: Hookpost
+  store: Store
+  box: SecretBox
+  sender: DestinationSender
+  worker: DeliveryWorker
+  envId: string
+  secret: string
+  close(): Promise<void>
+}
+
+export async function destinationHarness(
+  opts: { allowedCidrs?: string[]; scheduleMs?: number[]; timeoutMs?: number; start?: boolean } = {},
+): Promise<DestinationHarness> {
+  const store = openSqliteStore(':memory:')
+  await store.migrate()
+  const box = new SecretBox(parseMasterKey(generateMasterKey()))
+  const retryPolicy = { scheduleMs: opts.scheduleMs ?? [100, 200, 400], jitter: 0, maxRetryAfterMs: 2000 }
+  const addressPolicy = compileAddressPolicy({
+    allowHttp: true,
+    allowedCidrs: opts.allowedCidrs ?? ['127.0.0.0/8', '::1/128'],
+  })
+  const sender = new DestinationSender({
+    http: new HttpSender(),
+    brokers: brokerDestinationTypes,
+    connect: { policy: addressPolicy, connectTimeoutMs: 2000, log: silentLogger },
+    openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
+  })
+  const worker = new DeliveryWorker({
+    store,
+    sender,
+    keyring: new SigningKeyring(store, box),
+    policy: retryPolicy,
+    requestTimeoutMs: opts.timeoutMs ?? 3000,
+    concurrency: 64,
+    perSubscription: 8,
+    userAgent: 'Hookpost/test',
+    log: silentLogger,
+    pollIntervalMs: 20,
+  })
+  // Registration checks the host with a policy that allows loopback, whatever connect time does:
+  // the connect-time guard is what the blocked-address tests exercise.
+  const registration = compileAddressPolicy({ allowHttp: true, allowedCidrs: ['127.0.0.0/8', '::1/128'] })
+  const check = (u: string) => checkUrl(u, registration)
+  const hookpost = createHookpost({
+    store,
+    box,
+    checkUrl: check,
+    destinations: {
+      check: destinationCheck(brokerDestinationTypes, { checkUrl: check, allowPlain: true }),
+      types: destinationTypeInfo(brokerDestinationTypes),
+    },
+    retryPolicy,
+    secretGraceMs: 86_400_000,
+    onWork: () => worker.wake(),
+  })
+  const env = await hookpost.environments.create({ name: 'acme' })
+  const { secret } = await hookpost.secrets.rotate(env.id)
+  if (opts.start !== false) worker.start()
+  return {
+    hookpost,
+    store,
+    box,
+    sender,
+    worker,
+    envId: env.id,
+    secret,
+    async close() {
+      await worker.stop(2000)
+      await sender.close()
+      await store.close()
+    },
+  }
+}
