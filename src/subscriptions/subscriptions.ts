@@ -117,6 +117,17 @@ export function subscriptions(deps: SubscriptionDeps) {
     )
   }
 
+  /** Endpoint auth and static headers are HTTP's: a broker takes its credentials from its URL. */
+  function refuseEndpointOnBroker(row: SubscriptionRow): void {
+    if (!row.destination || !row.endpoint) return
+    const path = row.endpoint.auth ? '/auth' : '/headers'
+    throw new AppError('invalid_destination', {
+      message:
+        'auth and headers apply to HTTP endpoints only; a broker destination authenticates with the credentials in its URL',
+      details: [{ path, message: 'not allowed with a broker destination' }],
+    })
+  }
+
   async function get(envId: string, id: string): Promise<SubscriptionRow> {
     const s = await store.subscriptions.get(envId, id)
     if (!s) throw new AppError('subscription_not_found')
@@ -152,6 +163,7 @@ export function subscriptions(deps: SubscriptionDeps) {
         paused: input.paused ?? false,
         verification: verifyEndpoints && isHttp(url) ? startVerification(t) : null,
       }
+      refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       await store.subscriptions.create(row)
       if (row.verification) deps.onVerify?.()
@@ -194,6 +206,7 @@ export function subscriptions(deps: SubscriptionDeps) {
             }
           : {}),
       }
+      refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
       if (verification !== current.verification && verification) deps.onVerify?.()
@@ -203,6 +216,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     async setPaused(envId: string, id: string, paused: boolean): Promise<SubscriptionRow> {
       const current = await get(envId, id)
       const row: SubscriptionRow = { ...current, paused, updated: now() }
+      refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
       return row
@@ -221,6 +235,7 @@ export function subscriptions(deps: SubscriptionDeps) {
       }
       const t = now()
       const row: SubscriptionRow = { ...current, verification: startVerification(t), updated: t }
+      refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
       deps.onVerify?.()

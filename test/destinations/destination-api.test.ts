@@ -173,6 +173,35 @@ describe('subscriptions with a destination (API)', () => {
     expect(none.json().error).toMatchObject({ code: 'invalid_request', details: [{ path: '/url' }] })
   })
 
+  it('refuses endpoint auth or static headers on a broker destination, and creates nothing', async () => {
+    h = await harness()
+    const withAuth = await post({
+      event: 'site.publish',
+      destination: amqpDest,
+      auth: { type: 'bearer', token: 'tok_s3cret' },
+      active: true,
+    })
+    expect(withAuth.statusCode).toBe(400)
+    expect(withAuth.json().error).toMatchObject({ code: 'invalid_destination', details: [{ path: '/auth' }] })
+    const withHeaders = await post({
+      event: 'site.publish',
+      destination: amqpDest,
+      headers: { 'x-tenant': 'acme' },
+      active: true,
+    })
+    expect(withHeaders.json().error).toMatchObject({
+      code: 'invalid_destination',
+      details: [{ path: '/headers' }],
+    })
+    expect(JSON.stringify([withAuth.json(), withHeaders.json()])).not.toContain('s3cr')
+    const list = await h.app.inject({
+      method: 'GET',
+      url: '/webhooks/subscription',
+      headers: { authorization: h.consumer },
+    })
+    expect(list.json().subscriptions).toEqual([])
+  })
+
   it('refuses plain amqp:// unless HOOKPOST_ALLOW_HTTP, as it refuses http://', async () => {
     h = await harness(false)
     const r = await post({
