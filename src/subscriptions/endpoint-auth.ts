@@ -6,6 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import type { SecretBox } from '../secrets/secret-box.ts'
 import { AppError, type ErrorCode } from '../shared/errors.ts'
 import type { EndpointAuthPublic, EndpointAuthRow } from '../store/store.ts'
+import { isReservedHeader } from './reserved-headers.ts'
 import type { UrlCheck } from './subscriptions.ts'
 
 export const masked = '****' as const
@@ -47,23 +48,6 @@ export const endpointLimits = {
   pem: 16_384,
 } as const
 
-// Signature, identity and framing headers are Hookpost's own: a static header never replaces them.
-const reservedHeaders = new Set([
-  'content-type',
-  'content-length',
-  'user-agent',
-  'traceparent',
-  'tracestate',
-  'host',
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-])
-const reservedPrefixes = ['webhook-', 'x-delivery-', 'proxy-']
 const tokenChars = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // Visible ASCII, spaces and tabs inside: no CR, LF or other control characters.
 const fieldValue = /^[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?$/
@@ -139,7 +123,7 @@ function checkHeaders(
     const name = rawName.toLowerCase()
     if (name.length === 0 || name.length > endpointLimits.headerName || !tokenChars.test(name))
       throw bad('header_invalid', path, 'not a valid header name')
-    if (reservedHeaders.has(name) || reservedPrefixes.some((p) => name.startsWith(p)))
+    if (isReservedHeader(name))
       throw bad('header_not_allowed', path, `${name} is set by Hookpost and cannot be overridden`)
     if (name === 'authorization' && hasAuth)
       throw bad('header_not_allowed', path, 'authorization comes from auth when auth is set')

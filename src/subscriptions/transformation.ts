@@ -3,6 +3,7 @@
 // headers it may never set, that a new URL still obeys the sending policy. Running the code is
 // the Transformer port's job, implemented by src/transformations/ (QuickJS in WebAssembly).
 import { AppError } from '../shared/errors.ts'
+import { isReservedHeader } from './reserved-headers.ts'
 import type { UrlCheck } from './subscriptions.ts'
 
 /** The largest transformation accepted, in UTF-8 bytes of its code (it fits the API's 64 KiB bodies). */
@@ -48,36 +49,10 @@ export type Transformed =
   | { kind: 'cancel' }
   | { kind: 'error'; message: string }
 
-/** Hookpost's own headers (signature, identity, content, tracing) and HTTP's hop-by-hop ones. */
-const reservedHeaders = new Set([
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'user-agent',
-  'traceparent',
-  'tracestate',
-  'host',
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-])
-const reservedPrefixes = ['webhook-', 'x-delivery-']
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
 // Visible ASCII, space and tab: what every HTTP stack and broker header mechanism carries.
 const headerValue = /^[\t\x20-\x7e]{0,4096}$/
 const maxHeaders = 32
-
-export function isReservedHeader(name: string): boolean {
-  const n = name.toLowerCase()
-  return reservedHeaders.has(n) || reservedPrefixes.some((p) => n.startsWith(p))
-}
 
 function checkHeaders(raw: unknown): Record<string, string> | string {
   if (raw === undefined || raw === null) return {}
