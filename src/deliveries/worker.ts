@@ -6,11 +6,11 @@ import type { SigningKeyring } from '../secrets/signing-keyring.ts'
 import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
 import type { Logger } from '../shared/logger.ts'
 import { signDelivery } from '../signing/signature.ts'
-import type { ClaimedDelivery, CompleteInput, Store } from '../store/store.ts'
+import type { ClaimedDelivery, CompleteInput, CompletionRules, Store } from '../store/store.ts'
 import type { UrlCheck } from '../subscriptions/subscriptions.ts'
 import { type Transformed, type Transformer, transform } from '../subscriptions/transformation.ts'
+import { completionRules, countsForHealth } from './completion-rules.ts'
 import { EndpointSettingsCache, recordedHeaders, sendToEndpoint } from './endpoint-request.ts'
-import { countsForHealth } from './health-rules.ts'
 import { OAuth2Tokens } from './oauth2-tokens.ts'
 import { nextStep, policyFor, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
@@ -110,6 +110,7 @@ export class DeliveryWorker {
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
   /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
   readonly #subscriptions: SubscriptionCache
+  readonly #rules: CompletionRules
   readonly #endpoints: EndpointSettingsCache
   readonly #tokens: OAuth2Tokens
   /** Subscriptions whose budget (rateLimit, maxInFlight) a claim found spent, until when. */
@@ -143,6 +144,7 @@ export class DeliveryWorker {
     }
     this.#transformer = options.transformer
     this.#subscriptions = new SubscriptionCache(options.store)
+    this.#rules = completionRules({ disableAfterMs: this.#o.disableAfterMs })
   }
 
   get leaseMs(): number {
@@ -730,9 +732,7 @@ export class DeliveryWorker {
         const batch = this.#pending.splice(0, flushBatch)
         try {
           this.#o.failpoints('worker.before_complete')
-          await this.#o.store.deliveries.complete(batch, this.#o.now(), {
-            disableAfterMs: this.#o.disableAfterMs,
-          })
+          await this.#o.store.deliveries.complete(batch, this.#o.now(), this.#rules)
           this.#o.failpoints('worker.after_complete')
           let recorded = false
           for (const b of batch) recorded = this.#unrecorded.delete(b.id) || recorded

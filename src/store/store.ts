@@ -302,6 +302,61 @@ export interface PublishResult {
   replayed: boolean
 }
 
+/** A subscription's health as a completion finds it (its row locked). */
+export interface HealthBefore {
+  active: boolean
+  consecutiveFailures: number
+  failingSince: number | null
+  lastSuccessAt: number | null
+  lastFailureAt: number | null
+}
+
+/** Its health after a completion's outcomes, and whether it is to be deactivated and why. */
+export interface HealthVerdict {
+  consecutiveFailures: number
+  failingSince: number | null
+  lastSuccessAt: number | null
+  lastFailureAt: number | null
+  /** Added to its success and failure counters. */
+  successes: number
+  failures: number
+  deactivate: 'gone' | 'failing' | null
+}
+
+/** An operational event a rule asks the store to record. */
+export interface OperationalEventDraft {
+  type: OperationalEventType
+  data: Record<string, unknown>
+}
+
+/**
+ * The core's rules a completion applies inside its transaction (src/deliveries/completion-rules.ts):
+ * the store reads and writes, these decide.
+ */
+export interface CompletionRules {
+  /** Folds one subscription's outcomes of this batch (in order, `ok` = success) into its health. */
+  settle(
+    before: HealthBefore,
+    results: readonly { ok: boolean; at: number }[],
+    gone: boolean,
+    now: number,
+  ): HealthVerdict
+  /** The event a delivery's final outcome emits, if any. */
+  deliveryEnded(
+    outcome: Completion,
+    d: {
+      id: string
+      subscriptionId: string
+      eventId: string
+      attempts: number
+      statusCode: number | null
+      error: string | null
+    },
+  ): OperationalEventDraft | null
+  /** The event a deactivation emits. */
+  deactivated(subscriptionId: string, verdict: HealthVerdict): OperationalEventDraft
+}
+
 export type OperationalEventType = 'delivery.failed' | 'subscription.deactivated' | 'replay.finished'
 
 export interface OperationalEventRow {
@@ -644,15 +699,11 @@ export interface Store {
      */
     claimDue(input: ClaimInput): Promise<ClaimResult>
     /**
-     * Applies results fenced by lease token, updates each subscription's health, deactivates a
-     * subscription that has failed without a success for disableAfterMs, and records the
-     * operational events. Returns the ids whose lease was still held.
+     * Applies results fenced by lease token and, in the same transaction, what the core's rules
+     * decide of them: each subscription's health, its deactivation, the operational events.
+     * Returns the ids whose lease was still held.
      */
-    complete(
-      results: readonly CompleteInput[],
-      now: number,
-      opts: { disableAfterMs: number },
-    ): Promise<string[]>
+    complete(results: readonly CompleteInput[], now: number, rules: CompletionRules): Promise<string[]>
     /**
      * Gives leases back untouched (the attempt was not made), e.g. on shutdown; due now, or held
      * when the subscription is.

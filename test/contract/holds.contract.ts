@@ -1,6 +1,7 @@
 // The Store contract of subscription filters, holds (pause, endpoint verification) and
 // verification leases, run against every adapter like store.contract.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import {
   type CompleteInput,
@@ -80,7 +81,7 @@ function outcome(
   }
 }
 
-const noDisable = { disableAfterMs: 1e12 }
+const noDisable = completionRules({ disableAfterMs: 1e12 })
 const claim = async (store: Store, now: number, limit = 100) =>
   (await store.deliveries.claimDue({ now, limit, leaseMs: 60_000, scan: { exclude: [] } })).deliveries
 

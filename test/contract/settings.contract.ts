@@ -3,6 +3,7 @@
 // core, and claims spend a budget shared by every claimer (rateLimit per window, maxInFlight
 // leases). Run on SQLite and PostgreSQL; on PostgreSQL also from several stores at once.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import {
   type CompleteInput,
@@ -141,7 +142,11 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
       const own = await aSubscription(store, envId, { retryScheduleMs: [1000] })
       await store.events.publish(anEvent(envId, T0, { attemptLimitFor: (s) => s.length + 1 }))
       const [c] = (await claim(store, T0 + 1)).deliveries
-      await store.deliveries.complete([delivered(c!.id, c!.leaseToken, 1)], T0 + 2, { disableAfterMs: 1e12 })
+      await store.deliveries.complete(
+        [delivered(c!.id, c!.leaseToken, 1)],
+        T0 + 2,
+        completionRules({ disableAfterMs: 1e12 }),
+      )
       await store.replays.create({
         id: newId('job'),
         envId,
@@ -204,9 +209,11 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
       expect(blocked.deliveries).toHaveLength(0)
       expect(blocked.throttled.has(s.id)).toBe(true)
       const [a, b] = first.deliveries
-      await store.deliveries.complete([delivered(a!.id, a!.leaseToken, 1)], T0 + 300, {
-        disableAfterMs: 1e12,
-      })
+      await store.deliveries.complete(
+        [delivered(a!.id, a!.leaseToken, 1)],
+        T0 + 300,
+        completionRules({ disableAfterMs: 1e12 }),
+      )
       expect((await claim(store, T0 + 400)).deliveries).toHaveLength(1)
       // Given back: no longer in flight.
       await store.deliveries.release([{ id: b!.id, leaseToken: b!.leaseToken }], T0 + 500)

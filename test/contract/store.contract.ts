@@ -1,6 +1,7 @@
 // One conformance suite for every Store adapter. An adapter's test file is a harness plus one
 // call to storeContract. Known divergences would be declared in the harness, never hidden here.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import {
   type AuditEntryRow,
@@ -22,7 +23,7 @@ export interface StoreHarness {
   dispose(): Promise<void>
 }
 
-const noDisable = { disableAfterMs: 1e12 }
+const noDisable = completionRules({ disableAfterMs: 1e12 })
 
 async function aSubscription(store: Store, envId: string, over: Partial<SubscriptionRow> = {}) {
   const s: SubscriptionRow = {
@@ -790,7 +791,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       const s = await aSubscription(store, env.id)
       for (let i = 0; i < 3; i++) await publish(store, env.id, { at: T0 + i })
       const [a, b, c] = await claimAll(store, T0 + 10)
-      const window = { disableAfterMs: 1000 }
+      const window = completionRules({ disableAfterMs: 1000 })
       await store.deliveries.complete(
         [done(a!.id, a!.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 500)],
         T0 + 20,
@@ -1184,7 +1185,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       const s = await aSubscription(store, env.id)
       for (let i = 0; i < 2; i++) await publish(store, env.id, { at: T0 + i })
       const [a, b] = await claimAll(store, T0 + 10)
-      const window = { disableAfterMs: 1000 }
+      const window = completionRules({ disableAfterMs: 1000 })
       const proxyFailed = (c: NonNullable<typeof a>): CompleteInput => ({
         ...done(c.id, c.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 0),
         statusCode: null,

@@ -2,6 +2,7 @@
 // indented, copied exactly), replay presets, empty states that say what to do, copy buttons,
 // environment names in the operator view. (In a browser: browser-layout.test.ts.)
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { findEventType } from '../../src/events/event-types.ts'
 import { AppError } from '../../src/shared/errors.ts'
 import { adminToken } from '../support/app-harness.ts'
@@ -180,7 +181,7 @@ describe('dashboard tools', () => {
         },
       ],
       Date.now(),
-      { disableAfterMs: 86_400_000 },
+      completionRules({ disableAfterMs: 86_400_000 }),
     )
     const op = new Browser(h.app)
     await op.signInOperator(adminToken)

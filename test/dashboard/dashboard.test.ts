@@ -1,6 +1,7 @@
 // The dashboard through app.inject: sign-in, sessions, CSRF, environment scoping, escaping, the
 // portal's actions and the operator view.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { findEventType } from '../../src/events/event-types.ts'
 import { adminToken } from '../support/app-harness.ts'
 import { Browser, type DashHarness, dashHarness } from './harness.ts'
@@ -43,7 +44,7 @@ async function failDueDeliveries(h: DashHarness, responseBody: string): Promise<
       },
     })),
     now,
-    { disableAfterMs: 86_400_000 },
+    completionRules({ disableAfterMs: 86_400_000 }),
   )
 }
 

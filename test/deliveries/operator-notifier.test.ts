@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
+import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { OperatorNotifier } from '../../src/operations/operator-notifier.ts'
 import { HttpSender } from '../../src/outbound/http-sender.ts'
 import { newId } from '../../src/shared/ids.ts'
@@ -82,7 +83,7 @@ describe('operator webhook', () => {
         },
       ],
       t,
-      { disableAfterMs: 1e12 },
+      completionRules({ disableAfterMs: 1e12 }),
     )
     return c!.id
   }

@@ -13,6 +13,7 @@ import type {
   ClaimResult,
   ClaimScan,
   CompleteInput,
+  CompletionRules,
   CredentialRole,
   CredentialRow,
   DeliveryRow,
@@ -842,7 +843,7 @@ export class SqlStore implements Store {
         return r && toDelivery(r)
       }),
     claimDue: (input) => this.#run(() => this.#claim(input)),
-    complete: (results, now, opts) => this.#run(() => this.#complete(results, now, opts)),
+    complete: (results, now, rules) => this.#run(() => this.#complete(results, now, rules)),
     dueSubscriptions: (now, limit) =>
       this.#run(async () =>
         (
@@ -1114,11 +1115,7 @@ export class SqlStore implements Store {
     return out.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
-  async #complete(
-    results: readonly CompleteInput[],
-    now: number,
-    opts: { disableAfterMs: number },
-  ): Promise<string[]> {
+  async #complete(results: readonly CompleteInput[], now: number, rules: CompletionRules): Promise<string[]> {
     if (results.length === 0) return []
     return this.#relaxed(async (tx) => {
       const applied: string[] = []
@@ -1200,7 +1197,7 @@ export class SqlStore implements Store {
         }
         if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
         applied.push(r.id)
-        // The core decides which attempts speak about the endpoint (src/deliveries/health-rules.ts):
+        // The core decides which attempts speak about the endpoint (src/deliveries/completion-rules.ts):
         // the others neither count nor trigger a deactivation; nor does a delivery its
         // transformation cancelled.
         if (r.countsForHealth !== false && o.kind !== 'cancelled') {
@@ -1209,18 +1206,15 @@ export class SqlStore implements Store {
           if (o.kind === 'gone') entry.gone = true
           outcomes.set(u.subscription_id, entry)
         }
-        if (o.kind === 'failed' || o.kind === 'gone') {
-          ops.push(
-            opEvent(u.env_id, 'delivery.failed', now, {
-              deliveryId: r.id,
-              subscriptionId: u.subscription_id,
-              eventId: u.event_id,
-              attempts: u.attempts,
-              lastStatusCode: r.statusCode,
-              lastError: r.error,
-            }),
-          )
-        }
+        const ended = rules.deliveryEnded(o, {
+          id: r.id,
+          subscriptionId: u.subscription_id,
+          eventId: u.event_id,
+          attempts: u.attempts,
+          statusCode: r.statusCode,
+          error: r.error,
+        })
+        if (ended) ops.push(opEvent(u.env_id, ended.type, now, ended.data))
         const a = r.attempt
         attempts.push({
           delivery_id: a.deliveryId,
@@ -1263,28 +1257,19 @@ export class SqlStore implements Store {
         if (!sub) continue
         // A retry scheduled for a held subscription waits for its release instead.
         if (Number(sub.held) === 1) await holdPending(tx, subId, now)
-        let consecutive = Number(sub.consecutive_failures)
-        let failingSince = numOrNull(sub.failing_since)
-        let lastSuccess = numOrNull(sub.last_success_at)
-        let lastFailure = numOrNull(sub.last_failure_at)
-        let successes = 0
-        let failures = 0
-        for (const x of entry.results) {
-          if (x.ok) {
-            successes++
-            consecutive = 0
-            failingSince = null
-            lastSuccess = Math.max(lastSuccess ?? 0, x.at)
-          } else {
-            failures++
-            consecutive++
-            failingSince ??= x.at
-            lastFailure = Math.max(lastFailure ?? 0, x.at)
-          }
-        }
-        const failingTooLong = failingSince !== null && now - failingSince >= opts.disableAfterMs
-        const deactivate = Number(sub.active) === 1 && (entry.gone || failingTooLong)
-        const reason = entry.gone ? 'gone' : 'failing'
+        const verdict = rules.settle(
+          {
+            active: Number(sub.active) === 1,
+            consecutiveFailures: Number(sub.consecutive_failures),
+            failingSince: numOrNull(sub.failing_since),
+            lastSuccessAt: numOrNull(sub.last_success_at),
+            lastFailureAt: numOrNull(sub.last_failure_at),
+          },
+          entry.results,
+          entry.gone,
+          now,
+        )
+        const deactivate = verdict.deactivate !== null
         const record = this.#prepared.get(`complete.health:${deactivate ? 1 : 0}`, (p) =>
           tx
             .updateTable('subscriptions')
@@ -1301,27 +1286,21 @@ export class SqlStore implements Store {
         )
         await tx.executeQuery(
           record.bind({
-            consecutive,
-            failingSince,
-            lastSuccess,
-            lastFailure,
-            successes,
-            failures,
-            reason,
+            consecutive: verdict.consecutiveFailures,
+            failingSince: verdict.failingSince,
+            lastSuccess: verdict.lastSuccessAt,
+            lastFailure: verdict.lastFailureAt,
+            successes: verdict.successes,
+            failures: verdict.failures,
+            reason: verdict.deactivate,
             now,
             id: subId,
           }),
         )
-        if (deactivate) {
-          await cancelPending(tx, subId, now, `subscription_${reason}`)
-          ops.push(
-            opEvent(entry.envId, 'subscription.deactivated', now, {
-              subscriptionId: subId,
-              reason,
-              failingSince,
-              consecutiveFailures: consecutive,
-            }),
-          )
+        if (verdict.deactivate !== null) {
+          await cancelPending(tx, subId, now, `subscription_${verdict.deactivate}`)
+          const event = rules.deactivated(subId, verdict)
+          ops.push(opEvent(entry.envId, event.type, now, event.data))
         }
       }
       if (ops.length > 0) await tx.insertInto('operational_events').values(ops).execute()
