@@ -1,12 +1,10 @@
 // The Store contract over Kysely, shared by both adapters. Dialect differences are declared in
 // SqlDialectTraits (claim locking, unique-violation detection), never discovered inside a query.
-import { type Compilable, type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
+import { type Insertable, type Kysely, sql, type Transaction } from 'kysely'
 import { AppError } from '../../shared/errors.ts'
 import { newId } from '../../shared/ids.ts'
 import { pooledRandomBytes } from '../../shared/random-pool.ts'
-import type { DigestEncoding } from '../../signing/signature.ts'
 import type {
-  AttemptRow,
   AuditEntryRow,
   ClaimedDelivery,
   ClaimInput,
@@ -14,40 +12,43 @@ import type {
   ClaimScan,
   CompleteInput,
   CompletionRules,
-  CredentialRole,
-  CredentialRow,
-  DeliveryRow,
   DeliveryStatus,
-  EndpointAuthRow,
-  EnvironmentRow,
-  OperationalEventRow,
   OperationalEventType,
   PublishInput,
   PublishResult,
-  ReplayJobRow,
-  ReplayState,
   SigningSecretRow,
   Store,
   StoreCapabilities,
   StoreReadiness,
-  SubscriptionRow,
 } from '../store.ts'
 import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from './access-store.ts'
 import type { Database } from './database.ts'
-import { destinationColumns, destinationOf, sqlDestinationSecrets } from './destination-columns.ts'
+import { destinationColumns, sqlDestinationSecrets } from './destination-columns.ts'
 import { type FeedTraits, sqlFeed } from './feed-store.ts'
-import { priorEvent } from './idempotency-keys.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
-import { type Param, PreparedQueries } from './prepared-queries.ts'
+import { PreparedQueries } from './prepared-queries.ts'
+import { createdWork, deliveryRow, type FanOuts, publishAllIn } from './publish-store.ts'
+import {
+  type Db,
+  endpointColumns,
+  numOrNull,
+  toAttempt,
+  toCredential,
+  toDelivery,
+  toEnv,
+  toOperationalEvent,
+  toReplay,
+  toSecret,
+  toSubscription,
+} from './row-mappers.ts'
 import { sqlSigningKeyPairs } from './signing-key-pair-store.ts'
+import { insertRows, listParams, listValues, padded } from './statement-shapes.ts'
 import { StoreReadinessProbe } from './store-readiness.ts'
-import { deleteBudget, settingsColumns, toSettings, withinBudgets } from './subscription-budgets.ts'
+import { deleteBudget, settingsColumns, withinBudgets } from './subscription-budgets.ts'
 import {
   applyHeld,
   claimVerifications,
-  heldNow,
   holdColumns,
-  holdFieldsOf,
   holdPending,
   holdWhereHeld,
   recordVerification,
@@ -99,139 +100,6 @@ export interface SqlDialectTraits extends FeedTraits {
   listenWork?: (onWork: () => void) => Promise<() => Promise<void>>
 }
 
-type Db = Kysely<Database> | Transaction<Database>
-
-const toEnv = (r: Selectable<Database['environments']>): EnvironmentRow => ({
-  id: r.id,
-  name: r.name,
-  signatureEncoding: r.signature_encoding as DigestEncoding,
-  created: Number(r.created),
-})
-
-const toCredential = (r: Selectable<Database['credentials']>): CredentialRow => ({
-  id: r.id,
-  envId: r.env_id,
-  role: r.role as CredentialRole,
-  name: r.name,
-  key: r.key,
-  secretHash: r.secret_hash,
-  created: Number(r.created),
-  revoked: r.revoked === null ? null : Number(r.revoked),
-})
-
-const toSecret = (r: Selectable<Database['signing_secrets']>): SigningSecretRow => ({
-  id: r.id,
-  envId: r.env_id,
-  keyId: r.key_id,
-  ciphertext: r.ciphertext,
-  created: Number(r.created),
-  expires: r.expires === null ? null : Number(r.expires),
-  revealed: Number(r.revealed) === 1,
-})
-
-const numOrNull = (v: number | null): number | null => (v === null ? null : Number(v))
-
-const toSubscription = (r: Selectable<Database['subscriptions']>): SubscriptionRow => ({
-  id: r.id,
-  envId: r.env_id,
-  event: r.event,
-  url: r.url,
-  active: Number(r.active) === 1,
-  ordered: Number(r.ordered) === 1,
-  created: Number(r.created),
-  updated: Number(r.updated),
-  health: {
-    consecutiveFailures: Number(r.consecutive_failures),
-    failingSince: numOrNull(r.failing_since),
-    lastSuccessAt: numOrNull(r.last_success_at),
-    lastFailureAt: numOrNull(r.last_failure_at),
-    successCount: Number(r.success_count),
-    failureCount: Number(r.failure_count),
-  },
-  deactivatedReason: r.deactivated_reason,
-  destination: destinationOf(r),
-  endpoint: toEndpoint(r),
-  settings: toSettings(r),
-  transformation: r.transformation ?? null,
-  ...holdFieldsOf(r),
-})
-
-function toEndpoint(r: Selectable<Database['subscriptions']>): EndpointAuthRow | null {
-  if (r.endpoint_auth === null || r.endpoint_secret === null || r.endpoint_secret_key_id === null) return null
-  const shape = JSON.parse(r.endpoint_auth) as Pick<EndpointAuthRow, 'auth' | 'headerNames'>
-  return {
-    auth: shape.auth,
-    headerNames: shape.headerNames,
-    sealed: { keyId: r.endpoint_secret_key_id, ciphertext: r.endpoint_secret },
-  }
-}
-
-/** The endpoint columns of a row being written; nothing when the row does not say (left as stored). */
-function endpointColumns(s: SubscriptionRow) {
-  if (s.endpoint === undefined) return {}
-  const e = s.endpoint
-  return {
-    endpoint_auth: e === null ? null : JSON.stringify({ auth: e.auth, headerNames: e.headerNames }),
-    endpoint_secret_key_id: e === null ? null : e.sealed.keyId,
-    endpoint_secret: e === null ? null : e.sealed.ciphertext,
-  }
-}
-
-const toOperationalEvent = (r: Selectable<Database['operational_events']>): OperationalEventRow => ({
-  id: r.id,
-  envId: r.env_id,
-  type: r.type as OperationalEventType,
-  data: JSON.parse(r.data) as Record<string, unknown>,
-  created: Number(r.created),
-  sentAt: numOrNull(r.sent_at),
-  sendAttempts: Number(r.send_attempts),
-})
-
-const toReplay = (r: Selectable<Database['replay_jobs']>): ReplayJobRow => ({
-  id: r.id,
-  envId: r.env_id,
-  subscriptionId: r.subscription_id,
-  since: Number(r.since),
-  until: Number(r.until),
-  statusFilter: r.status_filter as DeliveryStatus | null,
-  state: r.state as ReplayState,
-  total: Number(r.total),
-  done: Number(r.done),
-  created: Number(r.created),
-  updated: Number(r.updated),
-})
-
-const toDelivery = (r: Selectable<Database['deliveries']>): DeliveryRow => ({
-  id: r.id,
-  envId: r.env_id,
-  eventId: r.event_id,
-  subscriptionId: r.subscription_id,
-  event: r.event,
-  status: r.status as DeliveryStatus,
-  attempts: r.attempts,
-  attemptLimit: r.attempt_limit,
-  nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
-  leaseToken: r.lease_token,
-  lastStatusCode: r.last_status_code,
-  lastError: r.last_error,
-  orderingKey: r.ordering_key,
-  created: Number(r.created),
-  updated: Number(r.updated),
-})
-
-const toAttempt = (r: Selectable<Database['attempts']>): AttemptRow => ({
-  deliveryId: r.delivery_id,
-  number: r.number,
-  started: Number(r.started),
-  durationMs: r.duration_ms,
-  statusCode: r.status_code,
-  error: r.error,
-  responseBody: r.response_body,
-  requestHeaders: JSON.parse(r.request_headers) as Record<string, string>,
-  responseHeaders:
-    r.response_headers === null ? null : (JSON.parse(r.response_headers) as Record<string, string>),
-})
-
 /** An operational event is offered to the operator webhook at most this many times. */
 export const maxOperationalSendAttempts = 20
 
@@ -243,12 +111,6 @@ const pendingLiteral = sql.lit('pending')
 
 /** Publishes per group commit. */
 const groupCommitMax = 64
-
-/**
- * Most rows per multi-row INSERT: keeps bound parameters (rows × columns) far under SQLite's and
- * PostgreSQL's limits.
- */
-const insertChunkMax = 256
 
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres'
@@ -1665,30 +1527,6 @@ export class SqlStore implements Store {
   }
 }
 
-/**
- * A list padded to the next power of two by repeating its last item: an `in (…)` list of any
- * length then takes one of a few prepared shapes, and a repeated item changes nothing.
- */
-function padded<T>(items: readonly T[]): T[] {
-  let size = 1
-  while (size < items.length) size *= 2
-  const out = [...items]
-  while (out.length < size) out.push(items[items.length - 1]!)
-  return out
-}
-
-/** The placeholders name0, name1, … of a prepared query's list of n items. */
-function listParams(p: Param, name: string, n: number): ReturnType<Param>[] {
-  return Array.from({ length: n }, (_, i) => p(`${name}${i}`))
-}
-
-/** name0, name1, … → the items, for a prepared query's list placeholders. */
-function listValues(name: string, items: readonly unknown[]): Record<string, unknown> {
-  const values: Record<string, unknown> = {}
-  for (const [i, v] of items.entries()) values[`${name}${i}`] = v
-  return values
-}
-
 /** A due row found by a claim, before its lease. */
 interface DueRow {
   id: string
@@ -1716,32 +1554,6 @@ function withinRoom<T extends { subscription_id: string }>(
     out.push(r)
   }
   return out
-}
-
-function deliveryRow(
-  event: { id: string; envId: string; eventName: string; created: number },
-  subscriptionId: string,
-  id: string,
-  attemptLimit: number,
-  orderingKey: string | null,
-): Insertable<Database['deliveries']> {
-  return {
-    id,
-    env_id: event.envId,
-    event_id: event.id,
-    subscription_id: subscriptionId,
-    event: event.eventName,
-    status: 'pending',
-    attempts: 0,
-    attempt_limit: attemptLimit,
-    next_attempt_at: event.created,
-    lease_token: null,
-    last_status_code: null,
-    last_error: null,
-    ordering_key: orderingKey,
-    created: event.created,
-    updated: event.created,
-  }
 }
 
 function opEvent(
@@ -1804,153 +1616,6 @@ async function cancelPending(tx: Db, subscriptionId: string, now: number, reason
     .execute()
 }
 
-/** Subscriptions (id, ordered, retry schedule, held, filter) per environment and event type, read once per transaction. */
-type FanOuts = Map<
-  string,
-  {
-    id: string
-    ordered: number
-    retry_schedule: string | null
-    held: number
-    filter: string | null
-    updated: number
-  }[]
->
-
-/** True when a publish created deliveries that a worker should look for. */
-const createdWork = (rs: readonly PublishResult[]): boolean => rs.some((r) => !r.replayed && r.deliveries > 0)
-
-/** Publishes each input in order; the errors of a batch name the item by its index. */
-async function publishAllIn(
-  tx: Transaction<Database>,
-  traits: SqlDialectTraits,
-  prepared: PreparedQueries,
-  { inputs, batch }: { inputs: readonly PublishInput[]; batch: boolean },
-  fanOuts: FanOuts,
-): Promise<PublishResult[]> {
-  const out: PublishResult[] = []
-  for (const [k, input] of inputs.entries()) {
-    out.push(await publishIn(tx, traits, prepared, input, fanOuts, batch ? k : null))
-  }
-  return out
-}
-
-async function publishIn(
-  tx: Transaction<Database>,
-  traits: SqlDialectTraits,
-  prepared: PreparedQueries,
-  input: PublishInput,
-  fanOuts: FanOuts,
-  index: number | null,
-): Promise<PublishResult> {
-  const { event, idempotencyKey } = input
-  if (idempotencyKey !== null) {
-    const prior = await priorEvent(tx, input, index)
-    if (prior) return prior
-    // A key older than the window is free again. Only an old one: on PostgreSQL this statement
-    // sees a racing publish's event committed since priorEvent looked, and clearing its key
-    // would let both events keep one key (the unique index must make this one retry instead).
-    await tx
-      .updateTable('events')
-      .set({ idempotency_key: null })
-      .where('env_id', '=', event.envId)
-      .where('idempotency_key', '=', idempotencyKey)
-      .where('created', '<=', input.idempotencySince)
-      .execute()
-  }
-  // The statements below run for every event: prepared once (see prepared-queries.ts).
-  const insertEvent = prepared.get('publish.insertEvent', (p) =>
-    tx.insertInto('events').values({
-      id: p('id'),
-      env_id: p('envId'),
-      event_name: p('eventName'),
-      body: p('body'),
-      idempotency_key: p('idempotencyKey'),
-      ordering_key: p('orderingKey'),
-      created: p('created'),
-      traceparent: p('traceparent'),
-      ...(traits.nextFeedSeq ? { feed_tx: p('feedSeq'), feed_seq: p('feedSeq') } : {}),
-    }),
-  )
-  await tx.executeQuery(
-    insertEvent.bind({
-      id: event.id,
-      envId: event.envId,
-      eventName: event.eventName,
-      body: event.body,
-      idempotencyKey,
-      orderingKey: event.orderingKey,
-      created: event.created,
-      traceparent: event.traceparent ?? null,
-      ...(traits.nextFeedSeq ? { feedSeq: await traits.nextFeedSeq(tx) } : {}),
-    }),
-  )
-  const fanOut = prepared.get('publish.subscriptions', (p) =>
-    tx
-      .selectFrom('subscriptions')
-      .select(['id', 'ordered', 'retry_schedule', 'held', 'filter', 'updated'])
-      .where('env_id', '=', p('envId'))
-      .where('event', '=', p('eventName'))
-      .where('active', '=', 1)
-      .orderBy('id'),
-  )
-  const fanOutKey = `${event.envId}\u0000${event.eventName}`
-  let subs = fanOuts.get(fanOutKey)
-  if (!subs) {
-    subs = (await tx.executeQuery(fanOut.bind({ envId: event.envId, eventName: event.eventName }))).rows
-    fanOuts.set(fanOutKey, subs)
-  }
-  // Held ones (rare) read again under a share lock where writers are concurrent (PostgreSQL).
-  const heldIds = traits.skipLocked ? subs.filter((s) => Number(s.held) === 1).map((s) => s.id) : []
-  const held = heldIds.length > 0 ? await heldNow(tx, heldIds) : undefined
-  const rows: Insertable<Database['deliveries']>[] = []
-  for (const s of subs) {
-    // The filter (the core's predicate): an event it does not match gets no delivery there.
-    if (
-      s.filter !== null &&
-      input.accepts &&
-      !input.accepts({ id: s.id, updated: Number(s.updated), filter: s.filter })
-    )
-      continue
-    const row = deliveryRow(
-      event,
-      s.id,
-      input.newDeliveryId(),
-      // A subscription's own schedule gives its own limit (the core's rule, retry-policy.ts).
-      s.retry_schedule !== null && input.attemptLimitFor
-        ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
-        : input.attemptLimit,
-      Number(s.ordered) === 1 ? event.orderingKey : null,
-    )
-    // Held (paused, endpoint not verified): created and kept, not due until released.
-    if (held?.get(s.id) ?? Number(s.held) === 1) row.next_attempt_at = null
-    rows.push(row)
-  }
-  await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>
-    tx.insertInto('deliveries').values(values),
-  )
-  input.beforeCommit?.()
-  return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
-}
-
-const deliveryColumns = [
-  'id',
-  'env_id',
-  'event_id',
-  'subscription_id',
-  'event',
-  'status',
-  'attempts',
-  'attempt_limit',
-  'next_attempt_at',
-  'lease_token',
-  'last_status_code',
-  'last_error',
-  'ordering_key',
-  'created',
-  'updated',
-] as const satisfies readonly (keyof Database['deliveries'])[]
-
 const attemptColumns = [
   'delivery_id',
   'number',
@@ -1962,48 +1627,3 @@ const attemptColumns = [
   'request_headers',
   'response_headers',
 ] as const satisfies readonly (keyof Database['attempts'])[]
-
-/**
- * A multi-row insert as prepared statements: up to 32 rows in one statement of that size, more
- * in chunks of power-of-two sizes (at most insertChunkMax rows), so that a few shapes serve any
- * number of rows and the common fan-outs take one statement.
- */
-async function insertRows<C extends string>(
-  tx: Transaction<Database>,
-  prepared: PreparedQueries,
-  key: string,
-  columns: readonly C[],
-  rows: readonly Partial<Record<C, unknown>>[],
-  build: (values: Record<C, ReturnType<Param>>[]) => Compilable<unknown>,
-): Promise<void> {
-  for (let i = 0; i < rows.length; ) {
-    let size = rows.length - i
-    if (size > 32) {
-      size = 1
-      while (size * 2 <= Math.min(rows.length - i, insertChunkMax)) size *= 2
-    }
-    const chunk = rows.slice(i, i + size)
-    i += size
-    const insert = prepared.get(`${key}:${size}`, (p) => build(chunk.map((_, k) => rowParams(p, k, columns))))
-    await tx.executeQuery(insert.bindInOrder(rowValues(chunk, columns)))
-  }
-}
-
-/** Row k of a prepared multi-row insert: one placeholder per column. */
-function rowParams<C extends string>(
-  p: Param,
-  k: number,
-  columns: readonly C[],
-): Record<C, ReturnType<Param>> {
-  return Object.fromEntries(columns.map((c) => [c, p(`${k}.${c}`)])) as Record<C, ReturnType<Param>>
-}
-
-/** The values of a prepared multi-row insert, in its placeholders' order (row by row). */
-function rowValues<C extends string>(
-  rows: readonly Partial<Record<C, unknown>>[],
-  columns: readonly C[],
-): unknown[] {
-  const values: unknown[] = []
-  for (const r of rows) for (const c of columns) values.push(r[c] ?? null)
-  return values
-}
