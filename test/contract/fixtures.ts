@@ -1,7 +1,12 @@
 // Rows the Store contract suites start from: one clock origin, a sealed-looking secret, an
 // environment created with it (as the core creates one: its first secret never shown).
 import { newId } from '../../src/shared/ids.ts'
-import type { SigningSecretRow, Store } from '../../src/store/store.ts'
+import {
+  freshHealth,
+  type SigningSecretRow,
+  type Store,
+  type SubscriptionRow,
+} from '../../src/store/store.ts'
 
 export const T0 = 1_700_000_000_000
 
@@ -26,4 +31,23 @@ export async function anEnvironment(store: Store, name = 'acme') {
 /** An environment's id, for suites that need nothing else of it. */
 export async function anEnvironmentId(store: Store, name = 'acme'): Promise<string> {
   return (await anEnvironment(store, name)).id
+}
+
+/** A subscription of the environment to site.publish, active, created at T0; `over` replaces fields. */
+export async function aSubscription(store: Store, envId: string, over: Partial<SubscriptionRow> = {}) {
+  const s: SubscriptionRow = {
+    id: newId('sub'),
+    envId,
+    event: 'site.publish',
+    url: 'https://example.com/hook',
+    active: true,
+    ordered: false,
+    created: T0,
+    updated: T0,
+    health: freshHealth,
+    deactivatedReason: null,
+    ...over,
+  }
+  await store.subscriptions.create(s)
+  return s
 }

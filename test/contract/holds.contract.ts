@@ -3,34 +3,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
-import {
-  type CompleteInput,
-  type EndpointVerification,
-  freshHealth,
-  type PublishInput,
-  type Store,
-  type SubscriptionRow,
-} from '../../src/store/store.ts'
-import { anEnvironmentId, T0 } from './fixtures.ts'
+import type { CompleteInput, EndpointVerification, PublishInput, Store } from '../../src/store/store.ts'
+import { anEnvironmentId, aSubscription, T0 } from './fixtures.ts'
 import type { StoreHarness } from './store.contract.ts'
-
-async function aSubscription(store: Store, envId: string, over: Partial<SubscriptionRow> = {}) {
-  const s: SubscriptionRow = {
-    id: newId('sub'),
-    envId,
-    event: 'site.publish',
-    url: 'https://example.com/hook',
-    active: true,
-    ordered: false,
-    created: T0,
-    updated: T0,
-    health: freshHealth,
-    deactivatedReason: null,
-    ...over,
-  }
-  await store.subscriptions.create(s)
-  return s
-}
 
 function anEvent(
   envId: string,

@@ -7,35 +7,20 @@ import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import {
   type CompleteInput,
-  freshHealth,
   noSettings,
   type PublishInput,
   type Store,
-  type SubscriptionRow,
   type SubscriptionSettings,
 } from '../../src/store/store.ts'
-import { anEnvironmentId, T0 } from './fixtures.ts'
+import { anEnvironmentId, aSubscription, T0 } from './fixtures.ts'
 import type { StoreHarness } from './store.contract.ts'
 
 /** A time at the start of a one-minute (so also one-second) window. */
 const W0 = Math.ceil(T0 / 60_000) * 60_000
 
-async function aSubscription(store: Store, envId: string, settings: Partial<SubscriptionSettings> = {}) {
-  const s: SubscriptionRow = {
-    id: newId('sub'),
-    envId,
-    event: 'site.publish',
-    url: 'https://example.com/hook',
-    active: true,
-    ordered: false,
-    created: T0,
-    updated: T0,
-    health: freshHealth,
-    deactivatedReason: null,
-    settings: { ...noSettings, ...settings },
-  }
-  await store.subscriptions.create(s)
-  return s
+/** A subscription with these settings (the others none). */
+function withSettings(store: Store, envId: string, settings: Partial<SubscriptionSettings> = {}) {
+  return aSubscription(store, envId, { settings: { ...noSettings, ...settings } })
 }
 
 function anEvent(envId: string, at: number, over: Partial<PublishInput> = {}): PublishInput {
@@ -109,20 +94,20 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
         rateLimit: { count: 10, periodMs: 60_000 },
         maxInFlight: 4,
       }
-      const s = await aSubscription(store, envId, settings)
+      const s = await withSettings(store, envId, settings)
       expect((await store.subscriptions.get(envId, s.id))?.settings).toEqual(settings)
       expect((await store.subscriptions.getMany([s.id]))[0]?.settings).toEqual(settings)
       await store.subscriptions.update({ ...s, settings: { ...noSettings, timeoutMs: 700 }, updated: T0 + 1 })
       expect((await store.subscriptions.list(envId))[0]?.settings).toEqual({ ...noSettings, timeoutMs: 700 })
       // A row written without settings (v1) reads back as none.
-      const { settings: _, ...plain } = await aSubscription(store, envId)
+      const { settings: _, ...plain } = await withSettings(store, envId)
       await store.subscriptions.update({ ...plain, id: plain.id, settings: undefined })
       expect((await store.subscriptions.get(envId, plain.id))?.settings).toEqual(noSettings)
     })
 
     it("gives a subscription with its own schedule the attempt limit the core computes, others the input's", async () => {
-      const own = await aSubscription(store, envId, { retryScheduleMs: [1000, 2000, 3000, 4000] })
-      const plain = await aSubscription(store, envId)
+      const own = await withSettings(store, envId, { retryScheduleMs: [1000, 2000, 3000, 4000] })
+      const plain = await withSettings(store, envId)
       const seen: number[][] = []
       await store.events.publish(
         anEvent(envId, T0, {
@@ -139,7 +124,7 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
     })
 
     it("gives a replayed delivery of a subscription with its own schedule that schedule's budget", async () => {
-      const own = await aSubscription(store, envId, { retryScheduleMs: [1000] })
+      const own = await withSettings(store, envId, { retryScheduleMs: [1000] })
       await store.events.publish(anEvent(envId, T0, { attemptLimitFor: (s) => s.length + 1 }))
       const [c] = (await claim(store, T0 + 1)).deliveries
       await store.deliveries.complete(
@@ -162,8 +147,8 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
     })
 
     it('claims at most rateLimit rows per window; the rest stay pending, due and unattempted', async () => {
-      const limited = await aSubscription(store, envId, { rateLimit: { count: 3, periodMs: 1000 } })
-      const free = await aSubscription(store, envId)
+      const limited = await withSettings(store, envId, { rateLimit: { count: 3, periodMs: 1000 } })
+      const free = await withSettings(store, envId)
       await publishMany(store, envId, 10)
       const first = await claim(store, W0 + 100)
       expect(bySub(first.deliveries, limited.id)).toBe(3)
@@ -192,7 +177,7 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
       expect(bySub((await claim(store, W0 + 1000)).deliveries, limited.id)).toBe(3)
       // A claimer whose clock runs behind spends the newest window, not an old one.
       expect(bySub((await claim(store, W0 + 500)).deliveries, limited.id)).toBe(0)
-      const minute = await aSubscription(store, envId, { rateLimit: { count: 2, periodMs: 60_000 } })
+      const minute = await withSettings(store, envId, { rateLimit: { count: 2, periodMs: 60_000 } })
       await publishMany(store, envId, 4, W0 + 2000)
       expect(bySub((await claim(store, W0 + 5000)).deliveries, minute.id)).toBe(2)
       const held = await claim(store, W0 + 30_000)
@@ -201,7 +186,7 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
     })
 
     it('claims a maxInFlight subscription only while fewer of its leases are unexpired', async () => {
-      const s = await aSubscription(store, envId, { maxInFlight: 2 })
+      const s = await withSettings(store, envId, { maxInFlight: 2 })
       await publishMany(store, envId, 5)
       const first = await claim(store, T0 + 100)
       expect(first.deliveries).toHaveLength(2)
@@ -225,8 +210,8 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
     })
 
     it('holds both budgets when several claimers ask at once', async () => {
-      const rated = await aSubscription(store, envId, { rateLimit: { count: 5, periodMs: 1000 } })
-      const capped = await aSubscription(store, envId, { maxInFlight: 3 })
+      const rated = await withSettings(store, envId, { rateLimit: { count: 5, periodMs: 1000 } })
+      const capped = await withSettings(store, envId, { maxInFlight: 3 })
       await publishMany(store, envId, 40)
       const stores = [store]
       if (h.second) stores.push(await h.second(), await h.second())
@@ -247,7 +232,7 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
     })
 
     it("cancels a deleted subscription's rows, held back or leased, with its budget", async () => {
-      const s = await aSubscription(store, envId, { rateLimit: { count: 1, periodMs: 1000 } })
+      const s = await withSettings(store, envId, { rateLimit: { count: 1, periodMs: 1000 } })
       await publishMany(store, envId, 3)
       expect((await claim(store, W0)).deliveries).toHaveLength(1)
       expect(await store.subscriptions.delete(envId, s.id, W0 + 1)).toBe(true)

@@ -10,9 +10,8 @@ import {
   type PublishInput,
   type SigningSecretRow,
   type Store,
-  type SubscriptionRow,
 } from '../../src/store/store.ts'
-import { anEnvironment, aSecret, T0 } from './fixtures.ts'
+import { anEnvironment, aSecret, aSubscription, T0 } from './fixtures.ts'
 
 export interface StoreHarness {
   store: Store
@@ -24,24 +23,6 @@ export interface StoreHarness {
 }
 
 const noDisable = completionRules({ disableAfterMs: 1e12 })
-
-async function aSubscription(store: Store, envId: string, over: Partial<SubscriptionRow> = {}) {
-  const s: SubscriptionRow = {
-    id: newId('sub'),
-    envId,
-    event: 'site.publish',
-    url: 'https://example.com/hook',
-    active: true,
-    ordered: false,
-    created: T0,
-    updated: T0,
-    health: freshHealth,
-    deactivatedReason: null,
-    ...over,
-  }
-  await store.subscriptions.create(s)
-  return s
-}
 
 interface EventOver {
   eventName?: string
