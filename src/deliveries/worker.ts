@@ -110,6 +110,12 @@ export class DeliveryWorker {
   readonly #keys = new Map<string, Awaited<ReturnType<SigningKeyring['keysFor']>>>()
   /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
   readonly #subscriptions: SubscriptionCache
+  /**
+   * Rate-limited deliveries waiting here, by id: when the budget window their claim spent ends.
+   * One that cannot start before then is given back (see #pump): a slow claim or a busy loop must
+   * not move its start into the next window, where that window's own budget starts as many.
+   */
+  readonly #windowEnds = new Map<string, number>()
   readonly #rules: CompletionRules
   readonly #endpoints: EndpointSettingsCache
   readonly #tokens: OAuth2Tokens
@@ -178,6 +184,7 @@ export class DeliveryWorker {
     await this.#loop
     const queued = [...this.#queued.values()].flat()
     this.#queued.clear()
+    this.#windowEnds.clear()
     this.#queuedTotal = 0
     if (this.#inFlightTotal > 0) {
       await Promise.race([
@@ -397,6 +404,9 @@ export class DeliveryWorker {
         continue
       }
       this.#keys.set(r.id, keys)
+      const rate = this.#subscriptions.get(r.subscriptionId)?.settings?.rateLimit
+      // Windows are aligned to the epoch, as the store's budget counts them.
+      if (rate) this.#windowEnds.set(r.id, (Math.floor(now / rate.periodMs) + 1) * rate.periodMs)
       const q = this.#queued.get(r.subscriptionId) ?? []
       const busy = (this.#inFlight.get(r.subscriptionId) ?? 0) + q.length
       // Keep at most one round per subscription waiting here (none for a limited one: see
@@ -435,12 +445,21 @@ export class DeliveryWorker {
   }
 
   #pump(): void {
+    const late: ClaimedDelivery[] = []
     for (const [sub, q] of this.#queued) {
       let n = this.#inFlight.get(sub) ?? 0
       const slots = this.#slots(sub)
       while (q.length > 0 && n < slots) {
         const d = q.shift()!
         this.#queuedTotal--
+        const windowEnd = this.#windowEnds.get(d.id)
+        if (windowEnd !== undefined) {
+          this.#windowEnds.delete(d.id)
+          if (this.#o.now() >= windowEnd) {
+            late.push(d)
+            continue
+          }
+        }
         n++
         this.#inFlightTotal++
         this.#inFlight.set(sub, n)
@@ -448,6 +467,24 @@ export class DeliveryWorker {
       }
       if (q.length === 0) this.#queued.delete(sub)
     }
+    if (late.length > 0) this.#giveBackLate(late)
+  }
+
+  /** Rate-limited deliveries whose claim's window ended before they could start: due again now. */
+  #giveBackLate(late: ClaimedDelivery[]): void {
+    for (const d of late) this.#keys.delete(d.id)
+    this.#o.store.deliveries
+      .release(
+        late.map((d) => ({ id: d.id, leaseToken: d.leaseToken })),
+        this.#o.now(),
+      )
+      .catch((e: unknown) =>
+        this.#o.log.warn(
+          { err: e, deliveryIds: late.slice(0, 20).map((d) => d.id) },
+          'could not give back rate-limited deliveries; their leases will expire',
+        ),
+      )
+      .finally(() => this.wake())
   }
 
   async #attempt(d: ClaimedDelivery): Promise<void> {

@@ -170,6 +170,56 @@ describe('delivery worker: per-subscription settings', () => {
     expect(most).toBe(2)
   })
 
+  it('gives back a rate-limited delivery whose claim window ended before it could start', async () => {
+    h = await workerHarness()
+    // Only the worker below, whose first claim is slow to be accepted (a loaded machine).
+    await h.worker.stop(1000)
+    const sub = await subscribe({ rateLimit: '2/s' })
+    for (let i = 0; i < 6; i++) await h.hookpost.publisher.publish(h.envId, body())
+    const real = new SigningKeyring(h.store, h.box)
+    let slow = true
+    const keyring = {
+      keysFor: async (...args: Parameters<SigningKeyring['keysFor']>) => {
+        if (slow) {
+          slow = false
+          await new Promise((r) => setTimeout(r, 1100))
+        }
+        return real.keysFor(...args)
+      },
+    } as unknown as SigningKeyring
+    const sender = new HttpSender()
+    const w = new DeliveryWorker({
+      store: h.store,
+      sender,
+      keyring,
+      policy: { scheduleMs: [50], jitter: 0.2, maxRetryAfterMs: 1000 },
+      requestTimeoutMs: 2000,
+      concurrency: 64,
+      perSubscription: 8,
+      userAgent: 'Hookpost/test',
+      log: silentLogger,
+      pollIntervalMs: 20,
+    })
+    w.start()
+    extra.push({
+      stop: async () => {
+        await w.stop(1000)
+        await sender.close()
+      },
+    })
+    await eventually(async () => {
+      const ds = await deliveriesOf(sub.id)
+      expect(ds.filter((d) => d.status === 'delivered')).toHaveLength(6)
+    }, 20_000)
+    const perWindow = new Map<number, number>()
+    for (const r of rx.received)
+      perWindow.set(Math.floor(r.at / 1000), (perWindow.get(Math.floor(r.at / 1000)) ?? 0) + 1)
+    // Sent late, the first claim's two would start beside the next window's own two.
+    for (const n of perWindow.values()) expect(n).toBeLessThanOrEqual(3)
+    // Given back, not attempted: one attempt each.
+    for (const d of await deliveriesOf(sub.id)) expect(d.attempts).toBe(1)
+  })
+
   it('starts at most rateLimit deliveries per window', async () => {
     h = await workerHarness()
     const sub = await subscribe({ rateLimit: '4/s' })
