@@ -24,6 +24,8 @@ export interface FakeHookpost {
   script: ((r: BatchRequest) => ScriptedAnswer | undefined | Promise<ScriptedAnswer | undefined>) | undefined
   /** Runs once an answer has been written (a test kills the relay there). */
   afterAnswer: ((r: BatchRequest, status: number) => void) | undefined
+  /** Runs once a batch's events are created, before its 202 is written (a crash after the commit). */
+  beforeAnswer: ((r: BatchRequest) => void | Promise<void>) | undefined
   close(): Promise<void>
 }
 
@@ -34,6 +36,7 @@ export async function startFakeHookpost(): Promise<FakeHookpost> {
     events: new Map(),
     script: undefined,
     afterAnswer: undefined,
+    beforeAnswer: undefined,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -60,6 +63,8 @@ export async function startFakeHookpost(): Promise<FakeHookpost> {
       }
       return { id, eventName: item.payload['eventName'], deliveries: 0 }
     })
+    await fake.beforeAnswer?.(r)
+    if (res.destroyed || req.socket.destroyed) return
     answer(202, { events })
   }
   const server = createServer((req, res) => {
