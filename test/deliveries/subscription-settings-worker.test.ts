@@ -35,6 +35,30 @@ describe('delivery worker: per-subscription settings', () => {
       ...settings,
     })
 
+  /** Another worker on the harness's store (stopped after the test), with this keyring. */
+  const startWorker = (keyring: SigningKeyring) => {
+    const sender = new HttpSender()
+    const w = new DeliveryWorker({
+      store: h.store,
+      sender,
+      keyring,
+      policy: { scheduleMs: [50], jitter: 0.2, maxRetryAfterMs: 1000 },
+      requestTimeoutMs: 2000,
+      concurrency: 64,
+      perSubscription: 8,
+      userAgent: 'Hookpost/test',
+      log: silentLogger,
+      pollIntervalMs: 20,
+    })
+    w.start()
+    extra.push({
+      stop: async () => {
+        await w.stop(1000)
+        await sender.close()
+      },
+    })
+  }
+
   const deliveriesOf = async (subscriptionId: string) =>
     (await h.hookpost.deliveries.list(h.envId, { subscriptionId })).deliveries
 
@@ -141,26 +165,7 @@ describe('delivery worker: per-subscription settings', () => {
       setTimeout(() => open--, 150).unref()
       return { status: 200, delayMs: 150 }
     }
-    const sender = new HttpSender()
-    const second = new DeliveryWorker({
-      store: h.store,
-      sender,
-      keyring: new SigningKeyring(h.store, h.box),
-      policy: { scheduleMs: [50], jitter: 0.2, maxRetryAfterMs: 1000 },
-      requestTimeoutMs: 2000,
-      concurrency: 64,
-      perSubscription: 8,
-      userAgent: 'Hookpost/test',
-      log: silentLogger,
-      pollIntervalMs: 20,
-    })
-    second.start()
-    extra.push({
-      stop: async () => {
-        await second.stop(1000)
-        await sender.close()
-      },
-    })
+    startWorker(new SigningKeyring(h.store, h.box))
     const sub = await subscribe({ maxInFlight: 2 })
     for (let i = 0; i < 12; i++) await h.hookpost.publisher.publish(h.envId, body())
     await eventually(async () => {
@@ -187,26 +192,7 @@ describe('delivery worker: per-subscription settings', () => {
         return real.keysFor(...args)
       },
     } as unknown as SigningKeyring
-    const sender = new HttpSender()
-    const w = new DeliveryWorker({
-      store: h.store,
-      sender,
-      keyring,
-      policy: { scheduleMs: [50], jitter: 0.2, maxRetryAfterMs: 1000 },
-      requestTimeoutMs: 2000,
-      concurrency: 64,
-      perSubscription: 8,
-      userAgent: 'Hookpost/test',
-      log: silentLogger,
-      pollIntervalMs: 20,
-    })
-    w.start()
-    extra.push({
-      stop: async () => {
-        await w.stop(1000)
-        await sender.close()
-      },
-    })
+    startWorker(keyring)
     await eventually(async () => {
       const ds = await deliveriesOf(sub.id)
       expect(ds.filter((d) => d.status === 'delivered')).toHaveLength(6)
