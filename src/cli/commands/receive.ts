@@ -32,7 +32,17 @@ export function register(program: Command): void {
         throw new UsageError('--status must be an HTTP status code')
       }
       if (flags['background'] === true) return background(flags)
-      const stop = await receive({
+      // Handlers before the "listening" line: a Ctrl-C right after it must stop cleanly (exit 0),
+      // not find Node's default (killed by the signal).
+      let stop: (() => Promise<void>) | undefined
+      let ending = false
+      const end = () => {
+        ending = true
+        if (stop) void stop().then(() => process.exit(0))
+      }
+      process.once('SIGINT', end)
+      process.once('SIGTERM', end)
+      stop = await receive({
         host: String(flags['host']),
         port,
         secret: typeof flags['secret'] === 'string' ? flags['secret'] : undefined,
@@ -40,14 +50,11 @@ export function register(program: Command): void {
         printBody: flags['printBody'] === true,
         out: lineOutput(flags),
       })
+      if (ending) return void stop().then(() => process.exit(0))
       if (process.env[notifyEnv] === '1' && process.send) {
         process.send('listening')
         process.disconnect()
       }
-      // Ctrl-C (or kill) is the way to stop it: exit 0.
-      const end = () => void stop().then(() => process.exit(0))
-      process.once('SIGINT', end)
-      process.once('SIGTERM', end)
     })
 }
 
