@@ -3,6 +3,8 @@
 // confirms, in the same run. A report, not a test.
 //
 //   npm run bench:destinations [-- --full] [-- --only amqp,nats,redis] [-- --events 1000]
+//                              [-- --cpu-prof] (Hookpost writes V8 CPU profiles into
+//                              <results>/profiles/<broker>-<run>/; its rates are then lower)
 //
 // Per broker and run: Hookpost (one `serve` process on SQLite, the real bundle) with 10
 // subscriptions to one destination of that broker; events (≈1 KB, account_holder.created) are
@@ -36,10 +38,17 @@ interface Options {
   events: number
   runs: number
   mode: 'quick' | 'full'
+  cpuProf: boolean
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { brokers: ['amqp', 'nats', 'redis'], events: 1000, runs: 1, mode: 'quick' }
+  const o: Options = {
+    brokers: ['amqp', 'nats', 'redis'],
+    events: 1000,
+    runs: 1,
+    mode: 'quick',
+    cpuProf: false,
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') Object.assign(o, { mode: 'quick' })
@@ -47,6 +56,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') o.brokers = String(argv[++i]).split(',') as Broker[]
     else if (a === '--events') o.events = Number(argv[++i])
     else if (a === '--runs') o.runs = Number(argv[++i])
+    else if (a === '--cpu-prof') o.cpuProf = true
     else throw new Error(`unknown option ${a}`)
   }
   return o
@@ -157,9 +167,12 @@ async function hookpostRun(
   broker: Broker,
   o: Options,
   tail: string,
+  profileDir: string | undefined,
 ): Promise<{ rate: number; cpuUs: number; n: number }> {
   const side = await sides[broker]()
-  const service = await HookpostService.create()
+  const service = await HookpostService.create(
+    profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
+  )
   try {
     await service.start({ api: false, workers: 0, all: true })
     const { publisherAuth, consumerAuth } = await service.setup([])
@@ -201,10 +214,14 @@ async function hookpostRun(
     const cpu0 = cpuSeconds(pid!) ?? 0
     const t0 = performance.now()
     await publish(o.events)
+    const published = performance.now()
     const n = o.events * subscriptions
     const t1 = await waitCount(side, 20 * subscriptions + n, 300_000)
     const cpu1 = cpuSeconds(pid!) ?? 0
     await pool.close()
+    process.stderr.write(
+      `${broker}: events accepted in ${Math.round(published - t0)} ms, last delivery confirmed at ${Math.round(t1 - t0)} ms\n`,
+    )
     return { rate: (n * 1000) / (t1 - t0), cpuUs: ((cpu1 - cpu0) * 1e6) / n, n }
   } finally {
     await service.stop()
@@ -254,11 +271,17 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
   const tail = bodyTail((await import('./lib/payload.ts')).fallbackExample)
   const rows: Row[] = []
+  const dir = join(benchDir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}-destinations`)
   const load0 = (await import('node:os')).loadavg()
   for (let run = 1; run <= o.runs; run++) {
     for (const broker of o.brokers) {
       process.stderr.write(`${broker} run ${run}: hookpost…\n`)
-      const h = await hookpostRun(broker, o, tail)
+      const h = await hookpostRun(
+        broker,
+        o,
+        tail,
+        o.cpuProf ? join(dir, 'profiles', `${broker}-${run}`) : undefined,
+      )
       process.stderr.write(`${broker} run ${run}: ${Math.round(h.rate)}/s; raw…\n`)
       const r = await rawRun(broker, h.n, tail)
       process.stderr.write(`${broker} run ${run}: raw ${Math.round(r.rate)}/s\n`)
@@ -293,8 +316,9 @@ async function main(): Promise<void> {
     'Medians over runs. The broker runs on the same two cores as Hookpost, the publisher and the raw loop, and its CPU is counted in neither column.',
     '',
   ]
+  if (o.cpuProf)
+    lines.push('Hookpost ran under --cpu-prof: its numbers are lower than without profiling.', '')
   const report = lines.join('\n')
-  const dir = join(benchDir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}-destinations`)
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'report.md'), report)
   writeFileSync(
