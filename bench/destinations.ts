@@ -103,7 +103,8 @@ async function amqpSide(): Promise<Side> {
 }
 
 async function natsSide(): Promise<Side> {
-  const nc = await natsConnect({ servers: '127.0.0.1:4222' })
+  // The client options Hookpost's nats type uses (src/destinations/nats.ts).
+  const nc = await natsConnect({ servers: '127.0.0.1:4222', noAsyncTraces: true })
   const jsm = await jetstreamManager(nc)
   const js = jsm.jetstream()
   const stream = `BENCH_${tag()}`
@@ -125,7 +126,8 @@ async function natsSide(): Promise<Side> {
 }
 
 async function redisSide(): Promise<Side> {
-  const r = new Redis({ host: '127.0.0.1', port: 6379 })
+  // The client options Hookpost's redis type uses (src/destinations/redis.ts).
+  const r = new Redis({ host: '127.0.0.1', port: 6379, enableAutoPipelining: true })
   const stream = `bench_${tag()}`
   return {
     destination: { type: 'redis', url: 'redis://127.0.0.1:6379/0', stream },
