@@ -128,8 +128,7 @@ async function natsSide(): Promise<Side> {
 }
 
 async function redisSide(): Promise<Side> {
-  // The client options Hookpost's redis type uses (src/destinations/redis.ts).
-  const r = new Redis({ host: '127.0.0.1', port: 6379, enableAutoPipelining: true })
+  const r = new Redis({ host: '127.0.0.1', port: 6379 })
   const stream = `bench_${tag()}`
   return {
     destination: { type: 'redis', url: 'redis://127.0.0.1:6379/0', stream },

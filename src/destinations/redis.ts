@@ -49,9 +49,6 @@ export const redisDestination: BrokerDestinationType = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectionName: 'hookpost',
-      // The XADDs started in one tick go out in one write (a pipeline) instead of a write each;
-      // each still gets its own reply (an error fails only its delivery), in order.
-      enableAutoPipelining: true,
     })
     r.on('error', () => {})
     try {
