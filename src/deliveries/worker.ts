@@ -9,6 +9,7 @@ import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, CompletionRules, Store } from '../store/store.ts'
 import type { UrlCheck } from '../subscriptions/subscriptions.ts'
 import { type Transformed, type Transformer, transform } from '../subscriptions/transformation.ts'
+import { leanRequestHeaders } from './attempt-headers.ts'
 import { completionRules, countsForHealth } from './completion-rules.ts'
 import { EndpointSettingsCache, recordedHeaders, sendToEndpoint } from './endpoint-request.ts'
 import { OAuth2Tokens } from './oauth2-tokens.ts'
@@ -720,6 +721,12 @@ export class DeliveryWorker {
     else if (outcome.statusCode >= 300 && outcome.statusCode < 400) {
       error = `redirect_not_followed${outcome.headers['location'] ? `: ${outcome.headers['location']}` : ''}`
     } else if (outcome.statusCode < 200 || outcome.statusCode >= 300) error = `http_${outcome.statusCode}`
+    const kept = leanRequestHeaders(requestHeaders, {
+      deliveryId: d.id,
+      event: d.event,
+      number: d.attempts,
+      started,
+    })
     return {
       id: d.id,
       leaseToken: d.leaseToken,
@@ -739,7 +746,8 @@ export class DeliveryWorker {
             : outcome.kind === 'acknowledged'
               ? outcome.answer
               : null,
-        requestHeaders,
+        // The log keeps only the headers that vary; reading it puts the others back.
+        ...(kept ? { requestHeaders: kept, leanHeaders: true as const } : { requestHeaders }),
         responseHeaders: outcome.kind === 'response' ? outcome.headers : null,
       },
     }

@@ -233,6 +233,14 @@ export interface AttemptRow {
   responseHeaders: Record<string, string> | null
 }
 
+/**
+ * An attempt as the store keeps it. With `leanHeaders`, requestHeaders holds only the headers
+ * that vary; the others follow from the delivery and the attempt (src/deliveries/attempt-headers.ts).
+ */
+export interface StoredAttempt extends AttemptRow {
+  leanHeaders?: true
+}
+
 /** A delivery handed to a worker under a lease, with what it needs to send. */
 export interface ClaimedDelivery {
   id: string
@@ -270,7 +278,7 @@ export interface CompleteInput {
   statusCode: number | null
   error: string | null
   outcome: Completion
-  attempt: AttemptRow
+  attempt: StoredAttempt
   /** false: the attempt says nothing about the endpoint (e.g. our egress proxy failed), its health is left alone. */
   countsForHealth?: boolean
 }
@@ -678,7 +686,8 @@ export interface Store {
   deliveries: {
     list(envId: string, filter: DeliveryFilter): Promise<DeliveryRow[]>
     get(envId: string, id: string): Promise<DeliveryRow | undefined>
-    attempts(deliveryId: string): Promise<AttemptRow[]>
+    /** Its attempts as stored, oldest first (a lean one's derived headers are not put back). */
+    attempts(deliveryId: string): Promise<StoredAttempt[]>
     /**
      * Due now and pending, with the attempt limit the core chose; undefined, changing nothing,
      * while an attempt is in flight, while its subscription is held, or when the row's status,

@@ -1088,6 +1088,7 @@ export class SqlStore implements Store {
           response_body: a.responseBody,
           request_headers: JSON.stringify(a.requestHeaders),
           response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
+          lean_headers: a.leanHeaders ? 1 : 0,
         })
       }
       await insertRows(tx, this.#prepared, 'complete.attempts', attemptColumns, attempts, (values) =>
@@ -1626,4 +1627,5 @@ const attemptColumns = [
   'response_body',
   'request_headers',
   'response_headers',
+  'lean_headers',
 ] as const satisfies readonly (keyof Database['attempts'])[]
