@@ -24,6 +24,7 @@ const sentOrder = [
   'x-delivery-attempt',
   'traceparent',
 ] as const
+const placeOf = new Map<string, number>(sentOrder.map((name, i) => [name, i]))
 
 function derivedValue(name: string, a: AttemptIdentity): string | undefined {
   switch (name) {
@@ -55,7 +56,7 @@ export function fullRequestHeaders(kept: Record<string, string>, a: AttemptIdent
     }
   }
   for (const name in kept) {
-    const at = (sentOrder as readonly string[]).indexOf(name)
+    const at = placeOf.get(name) ?? -1
     if (at >= next) {
       putBack(at)
       next = at + 1
@@ -68,28 +69,47 @@ export function fullRequestHeaders(kept: Record<string, string>, a: AttemptIdent
 
 /**
  * What the log keeps of the headers sent: those not derived. undefined when the derived ones
- * would not come back exactly as sent (in value and order): the log then keeps them all.
+ * would not come back exactly as sent (in value and order) or none is left out: the log then
+ * keeps them all. One pass over the headers (this runs once per attempt, on the hot path): the
+ * worker's own headers must come in their order with no derived one missing, others only before
+ * them or, once one of them is kept to mark the place, after them.
  */
 export function leanRequestHeaders(
   sent: Record<string, string>,
   a: AttemptIdentity,
 ): Record<string, string> | undefined {
   const kept: Record<string, string> = {}
+  let next = 0 // the place in sentOrder after the last own header seen
+  let own = false // an own header was seen
+  let anchored = false // an own header was kept
+  let after = false // another header came after own ones
   let left = 0
+  const missing = (upTo: number) => {
+    for (let i = next; i < upTo; i++) if (derivedValue(sentOrder[i]!, a) !== undefined) return true
+    return false
+  }
   for (const name in sent) {
     const v = sent[name]!
+    const at = placeOf.get(name)
+    if (at === undefined) {
+      if (own) {
+        if (!anchored) return undefined
+        after = true
+      }
+      kept[name] = v
+      continue
+    }
+    if (after || at < next || missing(at)) return undefined
+    next = at + 1
+    own = true
     if (derivedValue(name, a) === v) left++
-    else kept[name] = v
+    else {
+      kept[name] = v
+      anchored = true
+    }
   }
-  if (left === 0) return undefined
-  const back = fullRequestHeaders(kept, a)
-  const names = Object.keys(sent)
-  let i = 0
-  for (const name in back) {
-    if (names[i] !== name || back[name] !== sent[name]) return undefined
-    i++
-  }
-  return i === names.length ? kept : undefined
+  if (left === 0 || missing(sentOrder.length)) return undefined
+  return kept
 }
 
 /** An attempt as the log shows it: a lean one with its derived headers put back. */

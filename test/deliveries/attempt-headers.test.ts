@@ -61,6 +61,46 @@ describe('the lean attempt log', () => {
     expect(leanRequestHeaders({ ...rest, 'content-type': ct }, a)).toBeUndefined()
   })
 
+  it('gives back exactly what was sent, or keeps it all, for any order, gap or addition', () => {
+    // A fixed pseudo-random sequence (mulberry32): the same cases on every run.
+    let seed = 13
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!
+    let lean = 0
+    for (let i = 0; i < 2000; i++) {
+      let list: [string, string][] = Object.entries({ ...own, traceparent: '00-ab-cd-01' })
+      if (random() < 0.3) list = list.filter(() => random() < 0.8)
+      if (random() < 0.3) list.sort(() => random() - 0.5)
+      if (random() < 0.3) list[Math.floor(random() * list.length)]![1] = 'changed'
+      if (random() < 0.4) list.unshift(['x-tenant', 'acme'])
+      if (random() < 0.4) list.push([pick(['authorization', 'x-late']), '****'])
+      if (random() < 0.2) list.splice(Math.floor(random() * list.length), 0, ['x-middle', 'm'])
+      const sent = Object.fromEntries(list)
+      const kept = leanRequestHeaders(sent, a)
+      if (kept === undefined) continue
+      lean++
+      expect(entries(fullRequestHeaders(kept, a))).toEqual(entries(sent))
+    }
+    expect(lean).toBeGreaterThan(200)
+  })
+
+  it('keeps every header when none of the worker’s own is kept to mark where later ones go', () => {
+    const sent = {
+      'content-type': 'application/json',
+      'webhook-id': 'dlv_2x9',
+      'webhook-timestamp': '1700000123',
+      'x-delivery-event': 'order.created',
+      'x-delivery-attempt': '3',
+      authorization: '****',
+    }
+    expect(leanRequestHeaders(sent, a)).toBeUndefined()
+  })
+
   it('keeps an attempt that sent nothing as it is (no derived header to add)', () => {
     expect(leanRequestHeaders({}, a)).toBeUndefined()
   })
