@@ -132,6 +132,8 @@ export class DeliveryWorker {
   readonly #desk: HandOffDesk
   /** Hand-offs being accepted: stop waits for them before giving back what is queued. */
   readonly #handing = new Set<Promise<void>>()
+  /** Hand-offs of the current task, accepted together at its end. */
+  #handOffBatch: { rows: ClaimedDelivery[]; done: Promise<void> } | undefined
 
   constructor(options: WorkerOptions) {
     this.#endpoints = new EndpointSettingsCache(options.box)
@@ -191,29 +193,45 @@ export class DeliveryWorker {
     return this.#room(sub) - busy
   }
 
-  async #acceptHandOff(rows: ClaimedDelivery[]): Promise<void> {
-    const o = this.#o
-    const ids = () => rows.slice(0, 20).map((r) => r.id)
-    const accepting = (async () => {
-      try {
-        if (this.#running && !this.#stopping) await this.#accept(rows, o.now())
-        // Committed while the worker stopped: due again now, for whichever worker runs next.
-        else
-          await o.store.deliveries.release(
-            rows.map((r) => ({ id: r.id, leaseToken: r.leaseToken })),
-            o.now(),
-          )
-      } catch (e) {
-        // Their leases expire and a claim takes them again (at least once, as after a crash).
-        o.log.warn(
-          { err: e, deliveryIds: ids() },
-          'handed-off deliveries not taken; their leases will expire',
-        )
-      }
+  /**
+   * The publishes of one commit hand off together (SQLite's group commit: the store hands each
+   * its rows in one synchronous loop): gathered until that loop ends and accepted as one, as a
+   * claim's rows are (one keyring read).
+   */
+  #acceptHandOff(rows: ClaimedDelivery[]): Promise<void> {
+    if (this.#handOffBatch) {
+      this.#handOffBatch.rows.push(...rows)
+      return this.#handOffBatch.done
+    }
+    const batch = { rows: [...rows], done: Promise.resolve() }
+    this.#handOffBatch = batch
+    batch.done = (async () => {
+      await Promise.resolve()
+      this.#handOffBatch = undefined
+      await this.#takeHandOff(batch.rows)
     })()
-    this.#handing.add(accepting)
-    await accepting
-    this.#handing.delete(accepting)
+    this.#handing.add(batch.done)
+    void batch.done.finally(() => this.#handing.delete(batch.done))
+    return batch.done
+  }
+
+  async #takeHandOff(rows: ClaimedDelivery[]): Promise<void> {
+    const o = this.#o
+    try {
+      if (this.#running && !this.#stopping) await this.#accept(rows, o.now())
+      // Committed while the worker stopped: due again now, for whichever worker runs next.
+      else
+        await o.store.deliveries.release(
+          rows.map((r) => ({ id: r.id, leaseToken: r.leaseToken })),
+          o.now(),
+        )
+    } catch (e) {
+      // Their leases expire and a claim takes them again (at least once, as after a crash).
+      o.log.warn(
+        { err: e, deliveryIds: rows.slice(0, 20).map((r) => r.id), count: rows.length },
+        'handed-off deliveries not taken; their leases will expire',
+      )
+    }
   }
 
   get leaseMs(): number {

@@ -148,6 +148,8 @@ describe('delivery worker with hand-off at commit', () => {
     await h.hookpost.publisher.publish(h.envId, body(1), { orderingKey: 'k' })
     await eventually(() => expect(rx.received).toHaveLength(3))
     await h.hookpost.subscriptions.setPaused(h.envId, paused.id, false)
+    // A resume is found by the worker's poll (rare here): look now.
+    h.worker.wake()
     await eventually(() => expect(rx.received).toHaveLength(4))
     expect(ids('plain').filter((id) => claimed.has(id))).toEqual([])
     for (const path of ['ordered', 'paused', 'budget']) {
