@@ -300,6 +300,34 @@ export interface PublishInput {
   accepts?: (subscription: { id: string; updated: number; filter: string }) => boolean
   /** Called inside the transaction, after every write and before the commit (crash tests). */
   beforeCommit?: () => void
+  /** The local worker's hand-off at commit (role all); absent: every delivery is inserted due. */
+  handOff?: HandOff
+}
+
+/** A new delivery the publish transaction offers to the local worker (HandOff.take). */
+export interface HandOffCandidate {
+  subscriptionId: string
+  /** Its subscription is held (paused, endpoint not verified): not due. */
+  held: boolean
+  /** The delivery's ordering key (null: unordered). */
+  orderingKey: string | null
+  /** Its subscription has a budget shared by all workers (rateLimit or maxInFlight). */
+  limited: boolean
+}
+
+/**
+ * Hand-off at commit: the deliveries `take` accepts are inserted already leased (a lease token,
+ * `next_attempt_at` = the event's `created` + `leaseMs`, the attempt counted, as a claim does)
+ * in the publish transaction, and given to `handed` after the commit as claimed deliveries
+ * (`dueAt` = the event's `created`). Were the process to die first, the lease expires and any
+ * worker claims them again. The core decides (`take`), the store persists.
+ */
+export interface HandOff {
+  leaseMs: number
+  /** Called inside the transaction, once per delivery about to be inserted. */
+  take(candidate: HandOffCandidate): boolean
+  /** Called after the commit with the leased deliveries of this publish, when there are any. */
+  handed(deliveries: ClaimedDelivery[]): void
 }
 
 export interface PublishResult {
