@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { sessionCookieOf } from './session.ts'
 import { PortalLinkOpen } from './views/access-views.tsx'
 import { ErrorPage, render } from './views/layout.tsx'
-import { LoginPage } from './views/portal-views.tsx'
+import { LoginPage } from './views/login-page.tsx'
 import {
   type DashDeps,
   envOrUndefined,

@@ -9,24 +9,22 @@ import { presentDestination } from '../subscriptions/destination.ts'
 import { endpointInputOf } from './endpoint-auth-form.ts'
 import { controlNotices, subscriptionControlPages } from './subscription-control-pages.tsx'
 import { transformationRoutes } from './transformation-routes.tsx'
+import { DeliveriesPage } from './views/deliveries-page.tsx'
+import { DeliveryPage } from './views/delivery-page.tsx'
 import { destinationFromForm } from './views/destination-fields.tsx'
+import { EventTypesPage } from './views/event-types-page.tsx'
 import { render } from './views/layout.tsx'
-import {
-  DeliveriesPage,
-  DeliveryPage,
-  EventTypesPage,
-  NewSubscriptionPage,
-  replayPresets,
-  SigningSecretPage,
-  SubscriptionPage,
-  SubscriptionsPage,
-} from './views/portal-views.tsx'
+import { NewSubscriptionPage } from './views/new-subscription-page.tsx'
+import { replayPresets } from './views/replay-section.tsx'
 import { SigningKeysSection } from './views/signing-key-views.tsx'
+import { SigningSecretPage } from './views/signing-secret-page.tsx'
+import { SubscriptionPage } from './views/subscription-page.tsx'
 import {
   type SettingsFormValues,
   settingsFormOf,
   settingsInputOf,
 } from './views/subscription-settings-views.tsx'
+import { SubscriptionsPage } from './views/subscriptions-page.tsx'
 import type { TransformationView } from './views/transformation-editor.tsx'
 import {
   type DashDeps,

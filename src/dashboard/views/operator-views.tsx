@@ -10,6 +10,7 @@ import type {
 import type { EndpointFailure, EndpointLatency, Timeline } from '../stats.ts'
 import { PortalLinkTable, RevokeForm } from './access-views.tsx'
 import { FailureChart, ThroughputChart } from './charts.tsx'
+import { HealthFacts } from './health-facts.tsx'
 import {
   ActiveBadge,
   Copyable,
@@ -24,7 +25,6 @@ import {
   percent,
   Time,
 } from './layout.tsx'
-import { HealthFacts } from './portal-views.tsx'
 
 const base = '/dashboard/operator'
 
