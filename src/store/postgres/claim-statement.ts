@@ -7,6 +7,11 @@
 // Budgets (rateLimit, maxInFlight) stay in that multi-statement claim: when a picked row belongs to
 // a limited subscription, this statement leases nothing and says so, and the caller claims again
 // the long way. No text here may contain an asterisk: see nameStatements (postgres-store.ts).
+//
+// Its commit does not wait for the WAL flush (synchronous_commit off for this transaction, as
+// SQLite's relaxed bookkeeping transactions): a lease lost to a crash of the database only means
+// the delivery is attempted again, and a claim that waited for the disk delayed every attempt by
+// an fsync (several ms on a busy disk).
 import { CompiledQuery, type Kysely } from 'kysely'
 import type { Database } from '../sql/database.ts'
 import type { ClaimedDelivery, ClaimInput, ClaimResult } from '../store.ts'
@@ -18,7 +23,10 @@ const chainHead = `(d.ordering_key is null or not exists (
         and p.status = 'pending' and p.id < d.id))`
 
 // 'pending' is a literal so that the partial indexes (where status = 'pending') serve the query.
-const claimText = `with serve as (
+const claimText = `with relaxed as (
+  select set_config('synchronous_commit', 'off', true) as off
+),
+serve as (
   select s.sub, s.lim, s.ord from unnest($3::text[], $4::int[]) with ordinality as s(sub, lim, ord)
 ),
 served as (
@@ -81,12 +89,14 @@ leased as (
 )
 select l.id, l.env_id, l.event_id, l.subscription_id, l.event, l.attempts, l.attempt_limit,
   l.ordering_key, p.next_attempt_at as due_at, e.body, e.traceparent, s.url, s.updated as sub_updated,
-  null::text[] as drained, null::text[] as crowded, null::boolean as exhausted, null::boolean as limited
+  null::text[] as drained, null::text[] as crowded, null::boolean as exhausted, null::boolean as limited,
+  null::text as relaxed
 from leased l
   join picked p on p.id = l.id
   left join events e on e.id = l.event_id
   left join subscriptions s on s.id = l.subscription_id
 union all
+-- The summary: every column of a row is computed, so this one always runs set_config.
 select null, null, null, null, null, null, null, null, null, null, null, null, null,
   array(
     select s.sub from serve s
@@ -95,7 +105,8 @@ select null, null, null, null, null, null, null, null, null, null, null, null, n
   ),
   array(select distinct subscription_id from scan_ranked where rn > cap),
   (select count(1) from scan_found) < (select case when $8 then n + n else n end from scan_room),
-  exists (select 1 from limited)`
+  exists (select 1 from limited),
+  (select off from relaxed)`
 
 interface ClaimRow {
   id: string | null
