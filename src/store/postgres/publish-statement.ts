@@ -77,7 +77,8 @@ export class PublishStatement {
         limits.push(row.attempt_limit)
         keys.push(row.ordering_key ?? null)
       }
-      input.beforeCommit?.()
+      // Before the statement that writes and commits (the first one for a type only reads).
+      if (known.sig !== unknown) input.beforeCommit?.()
       const rows = (
         await db.executeQuery<FanOutSub & { sig: string }>(
           CompiledQuery.raw(publishText, [
