@@ -3,6 +3,7 @@
 // around the use cases. main.ts builds it from the adapters it picks.
 import { auditLog } from './audit/audit-log.ts'
 import { deliveries } from './deliveries/deliveries.ts'
+import type { HandOffTicket } from './deliveries/hand-off.ts'
 import { replays } from './deliveries/replays.ts'
 import { attemptLimit, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { testDeliveries } from './deliveries/test-delivery.ts'
@@ -46,6 +47,8 @@ export interface HookpostDeps {
   now?: () => number
   /** Called when deliveries became due (publish, retry): wakes an in-process worker. */
   onWork?: () => void
+  /** Role all: a publish's hand-off to the worker in this process (src/deliveries/hand-off.ts). */
+  handOff?: () => HandOffTicket | undefined
   failpoints?: Failpoints
   /** The sandbox that runs subscriptions' transformations (src/transformations/). */
   transformer?: Transformer
@@ -93,6 +96,7 @@ export function createHookpost(deps: HookpostDeps) {
       attemptLimit: attemptLimit(deps.retryPolicy),
       now,
       onPublished: onWork,
+      ...(deps.handOff ? { handOff: deps.handOff } : {}),
       onCommitted: feed.published,
       ...(deps.orderingPointers ? { orderingPointers: deps.orderingPointers } : {}),
       ...(deps.failpoints ? { failpoints: deps.failpoints } : {}),

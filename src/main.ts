@@ -398,6 +398,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       worker?.wake()
       maintenance?.wake()
     },
+    // API and worker in one process: what a publish commits goes to the worker leased, no claim.
+    ...(config.role === 'all' && worker ? { handOff: () => worker?.handOff() } : {}),
     failpoints,
   })
   const hookpost: Hookpost = {

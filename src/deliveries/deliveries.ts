@@ -4,6 +4,7 @@
 import { cursorPage } from '../shared/cursor-page.ts'
 import { AppError } from '../shared/errors.ts'
 import type { AttemptRow, DeliveryRow, DeliveryStatus, Store } from '../store/store.ts'
+import { attemptAsSent } from './attempt-headers.ts'
 import { manualRetryLimit } from './retry-policy.ts'
 
 export const deliveryStatuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'cancelled']
@@ -46,7 +47,8 @@ export function deliveries(deps: { store: Store; now: () => number; onRetry?: ()
     async get(envId: string, id: string): Promise<{ delivery: DeliveryRow; attempts: AttemptRow[] }> {
       const delivery = await store.deliveries.get(envId, id)
       if (!delivery) throw new AppError('delivery_not_found')
-      return { delivery, attempts: await store.deliveries.attempts(id) }
+      const attempts = await store.deliveries.attempts(id)
+      return { delivery, attempts: attempts.map((a) => attemptAsSent(a, delivery)) }
     },
 
     /**

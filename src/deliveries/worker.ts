@@ -9,8 +9,10 @@ import { signDelivery } from '../signing/signature.ts'
 import type { ClaimedDelivery, CompleteInput, CompletionRules, Store } from '../store/store.ts'
 import type { UrlCheck } from '../subscriptions/subscriptions.ts'
 import { type Transformed, type Transformer, transform } from '../subscriptions/transformation.ts'
+import { leanRequestHeaders } from './attempt-headers.ts'
 import { completionRules, countsForHealth } from './completion-rules.ts'
 import { EndpointSettingsCache, recordedHeaders, sendToEndpoint } from './endpoint-request.ts'
+import { HandOffDesk, type HandOffTicket } from './hand-off.ts'
 import { OAuth2Tokens } from './oauth2-tokens.ts'
 import { nextStep, policyFor, type RetryPolicy } from './retry-policy.ts'
 import type { AttemptOutcome, Sender } from './sender.ts'
@@ -127,6 +129,12 @@ export class DeliveryWorker {
    * be refused and the subscription held back for nothing).
    */
   readonly #unrecorded = new Map<string, string>()
+  /** Publishes in this process hand their new deliveries here (hand-off.ts). */
+  readonly #desk: HandOffDesk
+  /** Hand-offs being accepted: stop waits for them before giving back what is queued. */
+  readonly #handing = new Set<Promise<void>>()
+  /** Hand-offs of the current task, accepted together at its end. */
+  #handOffBatch: { rows: ClaimedDelivery[]; done: Promise<void> } | undefined
 
   constructor(options: WorkerOptions) {
     this.#endpoints = new EndpointSettingsCache(options.box)
@@ -151,6 +159,80 @@ export class DeliveryWorker {
     this.#transformer = options.transformer
     this.#subscriptions = new SubscriptionCache(options.store)
     this.#rules = completionRules({ disableAfterMs: this.#o.disableAfterMs })
+    const worker = this
+    this.#desk = new HandOffDesk({
+      get leaseMs() {
+        return worker.leaseMs
+      },
+      free: () => (this.#takesHandOffs() ? this.#free() : 0),
+      roomFor: (sub) => (this.#takesHandOffs() ? this.#handOffRoom(sub) : 0),
+      accept: (rows) => this.#acceptHandOff(rows),
+    })
+  }
+
+  /**
+   * A hand-off ticket for one publish in this process (role all): the deliveries it commits come
+   * here leased, with no claim. Undefined while the worker is not running.
+   */
+  handOff(): HandOffTicket | undefined {
+    return this.#takesHandOffs() ? this.#desk.open() : undefined
+  }
+
+  /**
+   * Not while stopping, nor while behind: when the last claim found more due work than it could
+   * take, new deliveries wait their turn in the store (oldest due first), and hand-offs resume
+   * once the claims catch up.
+   */
+  #takesHandOffs(): boolean {
+    return this.#running && !this.#stopping && !this.#wantsSlots
+  }
+
+  /** A subscription's room for hand-offs: none while it has due work in the store or a spent budget. */
+  #handOffRoom(sub: string): number {
+    if (this.#feeding.has(sub) || this.#throttled.has(sub)) return 0
+    const busy = (this.#inFlight.get(sub) ?? 0) + (this.#queued.get(sub)?.length ?? 0)
+    return this.#room(sub) - busy
+  }
+
+  /**
+   * The publishes of one commit hand off together (SQLite's group commit: the store hands each
+   * its rows in one synchronous loop): gathered until that loop ends and accepted as one, as a
+   * claim's rows are (one keyring read).
+   */
+  #acceptHandOff(rows: ClaimedDelivery[]): Promise<void> {
+    if (this.#handOffBatch) {
+      this.#handOffBatch.rows.push(...rows)
+      return this.#handOffBatch.done
+    }
+    const batch = { rows: [...rows], done: Promise.resolve() }
+    this.#handOffBatch = batch
+    batch.done = (async () => {
+      await Promise.resolve()
+      this.#handOffBatch = undefined
+      await this.#takeHandOff(batch.rows)
+    })()
+    this.#handing.add(batch.done)
+    void batch.done.finally(() => this.#handing.delete(batch.done))
+    return batch.done
+  }
+
+  async #takeHandOff(rows: ClaimedDelivery[]): Promise<void> {
+    const o = this.#o
+    try {
+      if (this.#running && !this.#stopping) await this.#accept(rows, o.now())
+      // Committed while the worker stopped: due again now, for whichever worker runs next.
+      else
+        await o.store.deliveries.release(
+          rows.map((r) => ({ id: r.id, leaseToken: r.leaseToken })),
+          o.now(),
+        )
+    } catch (e) {
+      // Their leases expire and a claim takes them again (at least once, as after a crash).
+      o.log.warn(
+        { err: e, deliveryIds: rows.slice(0, 20).map((r) => r.id), count: rows.length },
+        'handed-off deliveries not taken; their leases will expire',
+      )
+    }
   }
 
   get leaseMs(): number {
@@ -182,6 +264,7 @@ export class DeliveryWorker {
     this.#stopping = true
     this.wake()
     await this.#loop
+    await Promise.all(this.#handing)
     const queued = [...this.#queued.values()].flat()
     this.#queued.clear()
     this.#windowEnds.clear()
@@ -720,6 +803,12 @@ export class DeliveryWorker {
     else if (outcome.statusCode >= 300 && outcome.statusCode < 400) {
       error = `redirect_not_followed${outcome.headers['location'] ? `: ${outcome.headers['location']}` : ''}`
     } else if (outcome.statusCode < 200 || outcome.statusCode >= 300) error = `http_${outcome.statusCode}`
+    const kept = leanRequestHeaders(requestHeaders, {
+      deliveryId: d.id,
+      event: d.event,
+      number: d.attempts,
+      started,
+    })
     return {
       id: d.id,
       leaseToken: d.leaseToken,
@@ -739,7 +828,8 @@ export class DeliveryWorker {
             : outcome.kind === 'acknowledged'
               ? outcome.answer
               : null,
-        requestHeaders,
+        // The log keeps only the headers that vary; reading it puts the others back.
+        ...(kept ? { requestHeaders: kept, leanHeaders: true as const } : { requestHeaders }),
         responseHeaders: outcome.kind === 'response' ? outcome.headers : null,
       },
     }

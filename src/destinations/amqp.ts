@@ -64,9 +64,16 @@ export const amqpDestination: BrokerDestinationType = {
   },
 }
 
+interface OpenChannel {
+  ch: ConfirmChannel
+  closedBy: { error?: Error }
+}
+
 class AmqpConnection implements BrokerConnection {
   readonly #conn: ChannelModel
-  #channel: Promise<{ ch: ConfirmChannel; closedBy: { error?: Error } }> | undefined
+  #channel: Promise<OpenChannel> | undefined
+  /** #channel once it has opened: publishes go out without waiting for a promise. */
+  #open: OpenChannel | undefined
   readonly #listeners: (() => void)[] = []
   #closed = false
 
@@ -85,32 +92,43 @@ class AmqpConnection implements BrokerConnection {
     else this.#listeners.push(listener)
   }
 
-  /** One confirm channel per connection, opened again after the broker closed it (e.g. a 404). */
-  #confirmChannel() {
+  /**
+   * One confirm channel per connection, opened again after the broker closed it (e.g. a 404).
+   * Publishes do not wait for each other's confirms on it: the broker confirms each by its
+   * sequence number, and amqplib settles each publish's own callback (a nack fails that one).
+   */
+  #confirmChannel(): Promise<OpenChannel> {
     if (!this.#channel) {
-      const opening = this.#conn.createConfirmChannel().then((ch) => {
+      const opening: Promise<OpenChannel> = this.#conn.createConfirmChannel().then((ch) => {
         const closedBy: { error?: Error } = {}
+        const open = { ch, closedBy }
         ch.on('error', (e: Error) => {
           closedBy.error = e
         })
         ch.on('close', () => {
-          if (this.#channel === opening) this.#channel = undefined
+          if (this.#channel === opening) this.#forgetChannel()
         })
-        return { ch, closedBy }
+        if (this.#channel === opening) this.#open = open
+        return open
       })
       opening.catch(() => {
-        if (this.#channel === opening) this.#channel = undefined
+        if (this.#channel === opening) this.#forgetChannel()
       })
       this.#channel = opening
     }
     return this.#channel
   }
 
+  #forgetChannel(): void {
+    this.#channel = undefined
+    this.#open = undefined
+  }
+
   async publish(
     target: { fields: Readonly<Record<string, string>> },
     message: { body: Buffer; headers: Readonly<Record<string, string>>; id: string },
   ): Promise<AttemptOutcome> {
-    const { ch, closedBy } = await this.#confirmChannel()
+    const { ch, closedBy } = this.#open ?? (await this.#confirmChannel())
     const exchange = target.fields['exchange'] ?? ''
     const routingKey = target.fields['routingKey'] ?? ''
     return new Promise<AttemptOutcome>((resolve, reject) => {
@@ -152,7 +170,7 @@ class AmqpConnection implements BrokerConnection {
         )
       } catch (e) {
         // Publishing on a channel that just closed: open a new one next time, retry on schedule.
-        this.#channel = undefined
+        this.#forgetChannel()
         reject(e)
       }
     })

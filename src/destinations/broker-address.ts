@@ -70,11 +70,18 @@ export function timedOut(timeoutMs: number, durationMs: number): AttemptOutcome 
 
 /** Resolves with the promise's value, or with `onTimeout()` once the deadline passes. */
 export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(onTimeout()), ms)
-    }),
-  ])
+  // One promise and one timer per call (not a race of three): every delivery passes here.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(onTimeout()), ms)
+    p.then(
+      (v) => {
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (e: unknown) => {
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
 }

@@ -5,7 +5,7 @@ import type { AttemptOutcome, OutboundDestination, OutboundRequest, Sender } fro
 import { brokerAddress, timedOut, unreachable, withDeadline } from './broker-address.ts'
 import { brokerHeaders } from './broker-message.ts'
 import { ConnectionPool } from './connection-pool.ts'
-import type { BrokerDestinationType, ConnectContext } from './destination-type.ts'
+import type { BrokerDestinationType, BrokerTarget, ConnectContext } from './destination-type.ts'
 
 export interface DestinationSenderOptions {
   /** The http type: the existing HTTP sender. */
@@ -21,6 +21,7 @@ export class DestinationSender implements Sender {
   readonly #types = new Map<string, { type: BrokerDestinationType; pool: ConnectionPool }>()
   /** Opened URLs by ciphertext: opening costs an AES-GCM decryption per delivery otherwise. */
   readonly #urls = new Map<string, URL>()
+  readonly #targets = new WeakMap<object, BrokerTarget>()
 
   constructor(o: DestinationSenderOptions) {
     this.#o = o
@@ -56,6 +57,18 @@ export class DestinationSender implements Sender {
     return u
   }
 
+  /** Where a destination publishes: its URL opened, its fields without the (shown) url. */
+  #targetOf(d: OutboundDestination): BrokerTarget {
+    // Keyed by the fields object, which the subscription cache keeps for as long as the row.
+    let t = this.#targets.get(d.fields)
+    if (!t) {
+      const { url: _shown, ...fields } = d.fields
+      t = { url: this.#urlOf(d), fields }
+      this.#targets.set(d.fields, t)
+    }
+    return t
+  }
+
   async #publish(d: OutboundDestination, req: OutboundRequest): Promise<AttemptOutcome> {
     const t0 = performance.now()
     const took = () => Math.round(performance.now() - t0)
@@ -68,34 +81,41 @@ export class DestinationSender implements Sender {
         durationMs: 0,
       }
     }
-    const url = this.#urlOf(d)
-    const { url: _shown, ...fields } = d.fields
+    const target = this.#targetOf(d)
+    const url = target.url
     const message = {
       body: req.body,
       headers: brokerHeaders(req.headers),
       id: req.headers['webhook-id'] ?? '',
     }
-    // One deadline for connecting and publishing, as for HTTP.
-    const conn = await withDeadline(
-      entry.pool.get(url).then(
-        (c) => ({ c }),
-        (e: unknown) => ({ e }),
-      ),
-      req.timeoutMs,
-      () => ({ e: 'timeout' as const }),
-    )
-    if ('e' in conn)
-      return conn.e === 'timeout' ? timedOut(req.timeoutMs, took()) : unreachable(conn.e, url, took())
+    // One deadline for connecting and publishing, as for HTTP (an open connection has no
+    // connecting to wait for: the usual case costs no second timer).
+    let c = entry.pool.ready(url)
+    if (!c) {
+      const conn = await withDeadline(
+        entry.pool.get(url).then(
+          (c) => ({ c }),
+          (e: unknown) => ({ e }),
+        ),
+        req.timeoutMs,
+        () => ({ e: 'timeout' as const }),
+      )
+      if ('e' in conn)
+        return conn.e === 'timeout' ? timedOut(req.timeoutMs, took()) : unreachable(conn.e, url, took())
+      c = conn.c
+    }
+    const open = c
     const left = Math.max(1, req.timeoutMs - took())
     try {
-      const outcome = await withDeadline(conn.c.publish({ url, fields }, message, left), left, () => {
+      const outcome = await withDeadline(open.publish(target, message, left), left, () => {
         // No answer in time: this connection may be wedged; the next attempt gets a fresh one.
-        entry.pool.discard(url, conn.c)
+        entry.pool.discard(url, open)
         return timedOut(req.timeoutMs, took())
       })
-      return { ...outcome, durationMs: took() }
+      outcome.durationMs = took()
+      return outcome
     } catch (e) {
-      entry.pool.discard(url, conn.c)
+      entry.pool.discard(url, open)
       return unreachable(e, url, took())
     }
   }

@@ -1,6 +1,7 @@
 // Publisher use case: accept one event (or a batch of them), validate it against the catalogue,
 // and commit it with one delivery per active subscription in one transaction. The bytes are
 // stored as received.
+import type { HandOffTicket } from '../deliveries/hand-off.ts'
 import { scheduleAttemptLimit } from '../deliveries/retry-policy.ts'
 import { AppError, type ErrorDetail, type ErrorKind } from '../shared/errors.ts'
 import { type Failpoints, noFailpoints } from '../shared/failpoints.ts'
@@ -99,6 +100,11 @@ export interface PublishDeps {
   failpoints?: Failpoints
   /** Event type → JSON pointer to its ordering key (e.g. /accountHolder/ref). */
   orderingPointers?: Readonly<Record<string, string>>
+  /**
+   * A hand-off to the worker in this process (role all; src/deliveries/hand-off.ts), per publish:
+   * the deliveries it takes are committed leased to it and need no claim.
+   */
+  handOff?: () => HandOffTicket | undefined
 }
 
 /** One event to publish: its bytes, parsed payload, checked type and keys. */
@@ -267,6 +273,21 @@ export function publisher(deps: PublishDeps) {
     accepts: (sub) => filters.get(sub)(e.payload),
   })
   const before = () => hit('publish.before_commit')
+  /** Commits the inputs through the store with this publish's hand-off ticket, if any. */
+  async function committed<T>(
+    inputs: PublishInput[],
+    run: (inputs: PublishInput[]) => Promise<T>,
+  ): Promise<{ result: T; handed: number }> {
+    const ticket = deps.handOff?.()
+    if (!ticket) return { result: await run(inputs), handed: 0 }
+    // The inputs are this publish's own (inputOf): every one shares the ticket.
+    for (const i of inputs) i.handOff = ticket
+    try {
+      return { result: await run(inputs), handed: ticket.handedCount }
+    } finally {
+      ticket.close()
+    }
+  }
   return {
     async publish(envId: string, body: Buffer, opts: PublishOptions = {}): Promise<PublishResult> {
       const { idempotencyKey, orderingKey } = opts
@@ -286,10 +307,13 @@ export function publisher(deps: PublishDeps) {
       const traceparent = normalTraceparent(opts.traceparent)
       const checked = { body, payload, eventName, idempotencyKey, orderingKey, traceparent }
       const input = inputOf(envId, deps.now(), checked)
-      const r = await deps.store.events.publish({ ...input, beforeCommit: before })
+      const { result: r, handed } = await committed([{ ...input, beforeCommit: before }], ([i]) =>
+        deps.store.events.publish(i!),
+      )
       hit('publish.after_commit')
       if (!r.replayed) deps.onCommitted?.(envId)
-      if (!r.replayed && r.deliveries > 0) deps.onPublished?.(r)
+      // Deliveries handed to the local worker need no claim: wake it only for the others.
+      if (!r.replayed && r.deliveries > handed) deps.onPublished?.(r)
       return r
     },
 
@@ -305,11 +329,12 @@ export function publisher(deps: PublishDeps) {
         inputOf(envId, t, traces?.[k] !== undefined ? { ...e, traceparent: traces[k] } : e),
       )
       inputs[inputs.length - 1]!.beforeCommit = before
-      const rs = await deps.store.events.publishBatch(inputs)
+      const { result: rs, handed } = await committed(inputs, (i) => deps.store.events.publishBatch(i))
       hit('publish.after_commit')
       if (rs.some((r) => !r.replayed)) deps.onCommitted?.(envId)
+      const created = rs.reduce((n, r) => (r.replayed ? n : n + r.deliveries), 0)
       const woke = rs.find((r) => !r.replayed && r.deliveries > 0)
-      if (woke) deps.onPublished?.(woke)
+      if (woke && created > handed) deps.onPublished?.(woke)
       return rs
     },
   }

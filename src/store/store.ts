@@ -233,6 +233,14 @@ export interface AttemptRow {
   responseHeaders: Record<string, string> | null
 }
 
+/**
+ * An attempt as the store keeps it. With `leanHeaders`, requestHeaders holds only the headers
+ * that vary; the others follow from the delivery and the attempt (src/deliveries/attempt-headers.ts).
+ */
+export interface StoredAttempt extends AttemptRow {
+  leanHeaders?: true
+}
+
 /** A delivery handed to a worker under a lease, with what it needs to send. */
 export interface ClaimedDelivery {
   id: string
@@ -270,7 +278,7 @@ export interface CompleteInput {
   statusCode: number | null
   error: string | null
   outcome: Completion
-  attempt: AttemptRow
+  attempt: StoredAttempt
   /** false: the attempt says nothing about the endpoint (e.g. our egress proxy failed), its health is left alone. */
   countsForHealth?: boolean
 }
@@ -292,6 +300,34 @@ export interface PublishInput {
   accepts?: (subscription: { id: string; updated: number; filter: string }) => boolean
   /** Called inside the transaction, after every write and before the commit (crash tests). */
   beforeCommit?: () => void
+  /** The local worker's hand-off at commit (role all); absent: every delivery is inserted due. */
+  handOff?: HandOff
+}
+
+/** A new delivery the publish transaction offers to the local worker (HandOff.take). */
+export interface HandOffCandidate {
+  subscriptionId: string
+  /** Its subscription is held (paused, endpoint not verified): not due. */
+  held: boolean
+  /** The delivery's ordering key (null: unordered). */
+  orderingKey: string | null
+  /** Its subscription has a budget shared by all workers (rateLimit or maxInFlight). */
+  limited: boolean
+}
+
+/**
+ * Hand-off at commit: the deliveries `take` accepts are inserted already leased (a lease token,
+ * `next_attempt_at` = the event's `created` + `leaseMs`, the attempt counted, as a claim does)
+ * in the publish transaction, and given to `handed` after the commit as claimed deliveries
+ * (`dueAt` = the event's `created`). Were the process to die first, the lease expires and any
+ * worker claims them again. The core decides (`take`), the store persists.
+ */
+export interface HandOff {
+  leaseMs: number
+  /** Called inside the transaction, once per delivery about to be inserted. */
+  take(candidate: HandOffCandidate): boolean
+  /** Called after the commit with the leased deliveries of this publish, when there are any. */
+  handed(deliveries: ClaimedDelivery[]): void
 }
 
 export interface PublishResult {
@@ -678,7 +714,8 @@ export interface Store {
   deliveries: {
     list(envId: string, filter: DeliveryFilter): Promise<DeliveryRow[]>
     get(envId: string, id: string): Promise<DeliveryRow | undefined>
-    attempts(deliveryId: string): Promise<AttemptRow[]>
+    /** Its attempts as stored, oldest first (a lean one's derived headers are not put back). */
+    attempts(deliveryId: string): Promise<StoredAttempt[]>
     /**
      * Due now and pending, with the attempt limit the core chose; undefined, changing nothing,
      * while an attempt is in flight, while its subscription is held, or when the row's status,

@@ -90,16 +90,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
       join(cwd, 'catalogue.json'),
       JSON.stringify((await consumer('GET', '/webhooks/event-types')).json),
     )
-    await client(svc.url, t.publisher.authorization)('POST', '/events', example)
-    await eventually(() => expect(rx.received).toHaveLength(1), 10_000)
-    // A delivery as received, saved the way `verify` reads it.
-    const saved = rx.received[0]!
-    deliveryId = String(saved.headers['webhook-id'])
-    writeFileSync(join(cwd, 'body.bin'), saved.body)
-    const headerLines = Object.entries(saved.headers).map(
-      ([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`,
-    )
-    writeFileSync(join(cwd, 'headers.txt'), `POST /hook HTTP/1.1\n${headerLines.join('\n')}\n`)
+    deliveryId = await saveFreshDelivery()
   })
   afterAll(async () => {
     await svc?.stop()
@@ -108,6 +99,25 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     for (const d of [cwd, shimDir, ...scratch]) if (d) rmSync(d, { recursive: true, force: true })
     for (const db of databases) await db.drop()
   })
+
+  /**
+   * Publishes the example and saves the delivery as received, the way `verify` reads it
+   * (body.bin, headers.txt): fresh for each verify command, whose signature timestamp must be
+   * within the 5 minutes a receiver tolerates however slowly the suite runs.
+   */
+  async function saveFreshDelivery(): Promise<string> {
+    const before = rx.received.length
+    const example = eventTypes.find((e) => e.name === 'site.publish')!.example
+    await client(svc.url, t.publisher.authorization)('POST', '/events', example)
+    await eventually(() => expect(rx.received.length).toBeGreaterThan(before), 10_000)
+    const saved = rx.received[before]!
+    writeFileSync(join(cwd, 'body.bin'), saved.body)
+    const headerLines = Object.entries(saved.headers).map(
+      ([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`,
+    )
+    writeFileSync(join(cwd, 'headers.txt'), `POST /hook HTTP/1.1\n${headerLines.join('\n')}\n`)
+    return String(saved.headers['webhook-id'])
+  }
 
   /** A documented PostgreSQL URL → a fresh database here (SQLite where there is no PostgreSQL). */
   async function databaseFor(dir: string): Promise<string> {
@@ -124,6 +134,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     const consumer = client(svc.url, t.consumer.authorization)
     const admin = client(svc.url, `Bearer ${svc.adminToken}`)
     let text = c.text
+    if (/hookpost verify\b.*--headers headers\.txt/.test(text)) await saveFreshDelivery()
     if (text.includes('sub_…') && /subscriptions (delete|update|pause|resume|verify)/.test(text)) {
       const own = await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',
@@ -181,14 +192,24 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
   }
 
   it('has an example for every command of hookpost --help', async () => {
-    const names = async (path: string[]): Promise<string[]> => {
-      const help = (await runCli([...path, '--help'], {})).stdout
-      const section = help.split('Commands:\n')[1]
-      if (!section) return [path.join(' ')]
-      const subs = [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((n) => n !== 'help')
-      return (await Promise.all(subs.map((n) => names([...path, n])))).flat()
+    // Breadth first, a few CLI processes at a time (all at once overloads a small machine).
+    const leaves: string[] = []
+    let level: string[][] = [[]]
+    while (level.length > 0) {
+      const next: string[][] = []
+      for (let i = 0; i < level.length; i += 4) {
+        await Promise.all(
+          level.slice(i, i + 4).map(async (path) => {
+            const help = (await runCli([...path, '--help'], {})).stdout
+            const section = help.split('Commands:\n')[1]
+            if (!section) return void leaves.push(path.join(' '))
+            for (const m of section.matchAll(/^ {2}([a-z][\w-]*)/gm))
+              if (m[1] !== 'help') next.push([...path, m[1]!])
+          }),
+        )
+      }
+      level = next
     }
-    const leaves = await names([])
     expect(leaves).toContain('credentials create')
     const documented = commands.map((c) => c.text)
     for (const leaf of leaves) {

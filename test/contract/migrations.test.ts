@@ -107,6 +107,89 @@ describe('migration 6 (unrevealed_secrets)', () => {
   )
 })
 
+// An attempt as every version before 15 wrote it: all its request headers, in the order sent.
+const oldHeaders = {
+  'content-type': 'application/json',
+  'user-agent': 'Hookpost/0.1.0',
+  'x-delivery-hmac-sha256': 'ab'.repeat(32),
+  'webhook-id': 'dlv_old',
+  'webhook-timestamp': '1',
+  'webhook-signature': 'v1,c2ln',
+  'x-delivery-event': 'site.publish',
+  'x-delivery-attempt': '1',
+}
+
+async function withOldAttempt(ms: readonly Migration[], exec: (sql: string) => Promise<void>): Promise<void> {
+  await exec(
+    'create table schema_migrations (version integer primary key, name text not null, applied bigint not null)',
+  )
+  for (const m of ms.filter((m) => m.version <= 14)) {
+    for (const s of m.statements) await exec(s)
+    await exec(`insert into schema_migrations values (${m.version}, '${m.name}', 0)`)
+  }
+  await exec(`insert into attempts (delivery_id, number, started, duration_ms, status_code, error,
+    response_body, request_headers, response_headers) values ('dlv_old', 1, 1000, 5, 500, 'http_500',
+    'nope', '${JSON.stringify(oldHeaders)}', '{"content-type":"text/plain"}')`)
+}
+
+async function oldAttemptAfterMigrating(store: Store): Promise<void> {
+  await store.migrate()
+  const [a] = await store.deliveries.attempts('dlv_old')
+  expect(a).toEqual({
+    deliveryId: 'dlv_old',
+    number: 1,
+    started: 1000,
+    durationMs: 5,
+    statusCode: 500,
+    error: 'http_500',
+    responseBody: 'nope',
+    requestHeaders: oldHeaders,
+    responseHeaders: { 'content-type': 'text/plain' },
+  })
+  expect(Object.entries(a!.requestHeaders)).toEqual(Object.entries(oldHeaders))
+}
+
+describe('migration 15 (lean_attempt_headers)', () => {
+  it('reads an attempt written before it with all its headers, on SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookpost-mig-'))
+    try {
+      const file = join(dir, 'old.db')
+      const raw = new BetterSqlite3(file)
+      await withOldAttempt(sqliteMigrations, async (s) => void raw.exec(s))
+      raw.close()
+      const store = openSqliteStore(file)
+      try {
+        await oldAttemptAfterMigrating(store)
+      } finally {
+        await store.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.runIf(postgres.ok || postgresRequired)(
+    'reads an attempt written before it with all its headers, on PostgreSQL',
+    async () => {
+      const db = await freshDatabase()
+      try {
+        const c = new pg.Client({ connectionString: db.url })
+        await c.connect()
+        await withOldAttempt(postgresMigrations, async (s) => void (await c.query(s)))
+        await c.end()
+        const store = openPostgresStore(db.url)
+        try {
+          await oldAttemptAfterMigrating(store)
+        } finally {
+          await store.close()
+        }
+      } finally {
+        await db.drop()
+      }
+    },
+  )
+})
+
 /**
  * Intended differences between the two schemas, column by column. Anything else that differs
  * (a column, its type family, nullability or default, an index) fails the test below.

@@ -3,6 +3,7 @@ import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { accessContract } from './access.contract.ts'
 import { feedContract } from './feed.contract.ts'
+import { handOffContract } from './hand-off.contract.ts'
 import { holdsContract } from './holds.contract.ts'
 import { settingsContract } from './settings.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
@@ -26,6 +27,7 @@ if (available.ok) {
   storeContract('postgres', postgresHarness)
   accessContract('postgres', postgresHarness)
   feedContract('postgres', postgresHarness)
+  handOffContract('postgres', postgresHarness)
   holdsContract('postgres', postgresHarness)
   settingsContract('postgres', postgresHarness)
   describe('postgres: migrations', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { accessContract } from './access.contract.ts'
 import { feedContract } from './feed.contract.ts'
+import { handOffContract } from './hand-off.contract.ts'
 import { holdsContract } from './holds.contract.ts'
 import { settingsContract } from './settings.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
@@ -27,5 +28,6 @@ async function sqliteHarness(): Promise<StoreHarness> {
 storeContract('sqlite', sqliteHarness)
 accessContract('sqlite', sqliteHarness)
 feedContract('sqlite', sqliteHarness)
+handOffContract('sqlite', sqliteHarness)
 holdsContract('sqlite', sqliteHarness)
 settingsContract('sqlite', sqliteHarness)

@@ -424,6 +424,29 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await claimAll(store, T0 + 100)).toEqual([])
     })
 
+    it('keeps an attempt’s lean request headers marked as lean, and a full set as written', async () => {
+      const env = await anEnvironment(store)
+      await aSubscription(store, env.id)
+      await aSubscription(store, env.id)
+      await publish(store, env.id)
+      const [lean, full] = await claimAll(store, T0 + 1)
+      const leanDone = done(lean!.id, lean!.leaseToken, 1, { kind: 'retry', at: T0 + 50 }, 500)
+      leanDone.attempt = {
+        ...leanDone.attempt,
+        requestHeaders: { 'user-agent': 'Hookpost/1', 'webhook-signature': 'v1,x' },
+        leanHeaders: true,
+      }
+      await store.deliveries.complete(
+        [leanDone, done(full!.id, full!.leaseToken, 1, { kind: 'delivered' })],
+        T0 + 2,
+        noDisable,
+      )
+      expect(await store.deliveries.attempts(lean!.id)).toEqual([leanDone.attempt])
+      const [f] = await store.deliveries.attempts(full!.id)
+      expect(f).toEqual(done(full!.id, full!.leaseToken, 1, { kind: 'delivered' }).attempt)
+      expect(f).not.toHaveProperty('leanHeaders')
+    })
+
     it('lists the subscriptions with due work, oldest due first, and no others', async () => {
       const env = await anEnvironment(store)
       const a = await aSubscription(store, env.id, { event: 'site.publish' })

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { findEventType } from '../../src/events/event-types.ts'
 import { adminToken } from '../support/app-harness.ts'
+import { recordFailedAttempts, sentHeaders } from '../support/recorded-attempts.ts'
 import { Browser, type DashHarness, dashHarness } from './harness.ts'
 
 const xss = '<img src=x onerror=alert(1)>'
@@ -407,6 +408,38 @@ describe('dashboard', () => {
       expect((await h.hookpost.deliveries.get(h.envId, dlv)).delivery.status).toBe('pending')
       // Pending: the state region polls itself.
       expect(after.body).toContain('hx-trigger="every 2s"')
+    })
+
+    it('shows every request header of an attempt that stored only those that vary, as of one that stored all', async () => {
+      for (const url of ['https://example.com/lean', 'https://example.com/full'])
+        await h.hookpost.subscriptions.create(h.envId, { event: 'site.publish', url, active: true })
+      await publishExample(h)
+      const now = Date.now()
+      const { deliveries } = await h.store.deliveries.claimDue({
+        now,
+        limit: 10,
+        leaseMs: 60_000,
+        scan: { exclude: [] },
+      })
+      const [lean, full] = deliveries
+      await recordFailedAttempts(
+        h.store,
+        [
+          { d: lean!, lean: true },
+          { d: full!, lean: false },
+        ],
+        now,
+      )
+      for (const d of [lean!, full!]) {
+        const page = (await b.get(`/dashboard/portal/deliveries/${d.id}`)).body
+        const table = page.slice(page.indexOf('<caption>Request headers</caption>'))
+        const rows = [
+          ...table
+            .slice(0, table.indexOf('</table>'))
+            .matchAll(/<tr><td><code>([^<]*)<\/code><\/td><td><code>([^<]*)<\/code><\/td><\/tr>/g),
+        ].map((m) => [m[1], m[2]])
+        expect(rows).toEqual(Object.entries(sentHeaders(d, now)))
+      }
     })
 
     it('lists the event catalogue with schemas and examples', async () => {

@@ -90,6 +90,37 @@ describe('delivery worker', () => {
     )
   })
 
+  it('stores only the request headers that vary, and the attempt log shows every one as sent', async () => {
+    h = await workerHarness({ scheduleMs: [50] })
+    await subscribe()
+    let n = 0
+    rx.respond = () => (++n === 1 ? { status: 500, body: 'nope' } : { status: 200 })
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    await h.hookpost.publisher.publish(h.envId, body(), { traceparent })
+    await eventually(() => expect(rx.received).toHaveLength(2))
+    const id = String(rx.received[0]!.headers['webhook-id'])
+    const d = await eventually(async () => {
+      const d = await h.hookpost.deliveries.get(h.envId, id)
+      expect(d.attempts).toHaveLength(2)
+      return d
+    })
+    // What the receiver got, in order, but for what the HTTP client adds itself.
+    const transport = new Set(['host', 'content-length', 'connection', 'keep-alive'])
+    for (const [i, a] of d.attempts.entries()) {
+      const sent = Object.entries(rx.received[i]!.headers).filter(([k]) => !transport.has(k))
+      expect(Object.entries(a.requestHeaders)).toEqual(sent)
+      expect(a.requestHeaders['traceparent']).toBe(traceparent)
+    }
+    const stored = await h.store.deliveries.attempts(id)
+    expect(stored.map((a) => a.leanHeaders)).toEqual([true, true])
+    expect(Object.keys(stored[0]!.requestHeaders).sort()).toEqual([
+      'traceparent',
+      'user-agent',
+      'webhook-signature',
+      'x-delivery-hmac-sha256',
+    ])
+  })
+
   it('a manual retry of a failing pending delivery is one extra attempt: the schedule goes on after it', async () => {
     h = await workerHarness({ scheduleMs: [60_000, 600_000], worker: { random: () => 0.5 } })
     await subscribe()

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { type AppHarness, appHarness } from '../support/app-harness.ts'
+import { recordFailedAttempts, sentHeaders } from '../support/recorded-attempts.ts'
 
 const sub = { event: 'site.publish', url: 'https://example.com/hook', active: true }
 
@@ -217,6 +218,45 @@ describe('consumer API', () => {
     const one = (await c.get(`/webhooks/deliveries/${d.id}`)).json().delivery
     expect(one).toMatchObject({ id: d.id, attemptLog: [] })
     expect((await c.get('/webhooks/deliveries/dlv_nope')).statusCode).toBe(404)
+  })
+
+  it('shows an attempt the same whether it stored every request header or only those that vary', async () => {
+    const c = as(h.consumer)
+    await c.post('/webhooks/subscription', sub)
+    await c.post('/webhooks/subscription', sub)
+    await as(h.publisher).post('/events', eventTypes.find((t) => t.name === 'site.publish')!.example)
+    const now = Date.now()
+    const { deliveries } = await h.store.deliveries.claimDue({
+      now,
+      limit: 10,
+      leaseMs: 60_000,
+      scan: { exclude: [] },
+    })
+    const [lean, full] = deliveries
+    await recordFailedAttempts(
+      h.store,
+      [
+        { d: lean!, lean: true },
+        { d: full!, lean: false },
+      ],
+      now,
+    )
+    expect(Object.keys((await h.store.deliveries.attempts(lean!.id))[0]!.requestHeaders)).toHaveLength(4)
+    for (const d of [lean!, full!]) {
+      const [a] = (await c.get(`/webhooks/deliveries/${d.id}`)).json().delivery.attemptLog
+      expect(a).toEqual({
+        number: 1,
+        started: new Date(now).toISOString(),
+        durationMs: 12,
+        statusCode: 500,
+        error: 'http_500',
+        responseBody: 'nope',
+        requestHeaders: sentHeaders(d, now),
+        responseHeaders: { 'content-type': 'text/plain' },
+      })
+      // In the order sent, too.
+      expect(Object.keys(a.requestHeaders)).toEqual(Object.keys(sentHeaders(d, now)))
+    }
   })
 
   it('retries a delivery under the same id: 202, due now', async () => {

@@ -33,6 +33,8 @@ export async function workerHarness(
     checkUrl?: UrlCheck
     /** HOOKPOST_VERIFY_ENDPOINTS for the core. */
     verifyEndpoints?: boolean
+    /** Role all's hand-off at commit: publishes give their new deliveries to the worker leased. */
+    handOff?: boolean
   } = {},
 ): Promise<WorkerHarness> {
   const store = openSqliteStore(':memory:')
@@ -63,6 +65,7 @@ export async function workerHarness(
     retryPolicy: policy,
     secretGraceMs: 86_400_000,
     onWork: () => worker.wake(),
+    ...(opts.handOff ? { handOff: () => worker.handOff() } : {}),
     verifyEndpoints: opts.verifyEndpoints ?? false,
   })
   const env = await hookpost.environments.create({ name: 'acme' })

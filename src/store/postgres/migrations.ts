@@ -232,4 +232,13 @@ export const postgresMigrations: readonly Migration[] = [
       `alter table subscriptions add column endpoint_secret text`,
     ],
   },
+  {
+    version: 15,
+    name: 'lean_attempt_headers',
+    statements: [
+      // 1: the attempt's request_headers hold only the headers that vary; the others follow from
+      // the delivery and the attempt (src/deliveries/attempt-headers.ts). 0: all of them, as before.
+      `alter table attempts add column lean_headers integer not null default 0`,
+    ],
+  },
 ]

@@ -7,8 +7,9 @@
 // signature of their rows. The statement compares the signature of what it sees with it: equal,
 // it inserts; different (a subscription created, changed, paused), it inserts nothing and returns
 // the current rows, and the publish is computed again from them. Filters and attempt limits stay
-// the core's, computed here from those rows. A publish with an idempotency key, a batch, or a
-// held subscription among the fan-out goes the long way. No text here may contain an asterisk:
+// the core's, computed here from those rows. A publish with an idempotency key, a batch, a
+// hand-off to the local worker (role all: that saves the claim altogether) or a held
+// subscription among the fan-out goes the long way. No text here may contain an asterisk:
 // see nameStatements (postgres-store.ts).
 import { CompiledQuery, type Kysely } from 'kysely'
 import type { Database } from '../sql/database.ts'
@@ -59,7 +60,8 @@ export class PublishStatement {
   /** The publish's result, or undefined when it must go the long way (nothing was written). */
   async publish(db: Kysely<Database>, input: PublishInput): Promise<PublishResult | undefined> {
     const { event } = input
-    if (input.idempotencyKey !== null) return undefined
+    // A hand-off (role all) leases some rows in the publish transaction: hand-offs.ts.
+    if (input.idempotencyKey !== null || input.handOff) return undefined
     const key = `${event.envId}\u0000${event.eventName}`
     let known = this.#fanOuts.get(key) ?? { sig: unknown, subs: [] }
     // Twice at most: a fan-out that changes between two statements goes the long way.

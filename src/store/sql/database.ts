@@ -128,6 +128,8 @@ export interface Database {
     response_body: string | null
     request_headers: string
     response_headers: string | null
+    /** 1: request_headers holds only the headers that vary (migration 15). */
+    lean_headers: number
   }
   operational_events: {
     id: string

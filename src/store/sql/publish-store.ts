@@ -3,6 +3,7 @@
 import type { Insertable, Transaction } from 'kysely'
 import type { PublishInput, PublishResult } from '../store.ts'
 import type { Database } from './database.ts'
+import type { HandOffs } from './hand-offs.ts'
 import { priorEvent } from './idempotency-keys.ts'
 import type { PreparedQueries } from './prepared-queries.ts'
 import type { SqlDialectTraits } from './sql-store.ts'
@@ -35,7 +36,7 @@ export function deliveryRow(
   }
 }
 
-/** Subscriptions (id, ordered, retry schedule, held, filter) per environment and event type, read once per transaction. */
+/** Subscriptions (id, ordered, retry schedule, held, filter, what a hand-off needs) per environment and event type, read once per transaction. */
 export type FanOuts = Map<
   string,
   {
@@ -45,12 +46,11 @@ export type FanOuts = Map<
     held: number
     filter: string | null
     updated: number
+    url: string
+    rate_limit_count: number | null
+    max_in_flight: number | null
   }[]
 >
-
-/** True when a publish created deliveries that a worker should look for. */
-export const createdWork = (rs: readonly PublishResult[]): boolean =>
-  rs.some((r) => !r.replayed && r.deliveries > 0)
 
 /** Publishes each input in order; the errors of a batch name the item by its index. */
 export async function publishAllIn(
@@ -59,10 +59,11 @@ export async function publishAllIn(
   prepared: PreparedQueries,
   { inputs, batch }: { inputs: readonly PublishInput[]; batch: boolean },
   fanOuts: FanOuts,
+  handOffs: HandOffs,
 ): Promise<PublishResult[]> {
   const out: PublishResult[] = []
   for (const [k, input] of inputs.entries()) {
-    out.push(await publishIn(tx, traits, prepared, input, fanOuts, batch ? k : null))
+    out.push(await publishIn(tx, traits, prepared, input, fanOuts, batch ? k : null, handOffs))
   }
   return out
 }
@@ -74,6 +75,7 @@ export async function publishIn(
   input: PublishInput,
   fanOuts: FanOuts,
   index: number | null,
+  handOffs: HandOffs,
 ): Promise<PublishResult> {
   const { event, idempotencyKey } = input
   if (idempotencyKey !== null) {
@@ -120,7 +122,17 @@ export async function publishIn(
   const fanOut = prepared.get('publish.subscriptions', (p) =>
     tx
       .selectFrom('subscriptions')
-      .select(['id', 'ordered', 'retry_schedule', 'held', 'filter', 'updated'])
+      .select([
+        'id',
+        'ordered',
+        'retry_schedule',
+        'held',
+        'filter',
+        'updated',
+        'url',
+        'rate_limit_count',
+        'max_in_flight',
+      ])
       .where('env_id', '=', p('envId'))
       .where('event', '=', p('eventName'))
       .where('active', '=', 1)
@@ -141,6 +153,12 @@ export async function publishIn(
     if (!row) continue
     // Held (paused, endpoint not verified): created and kept, not due until released.
     if (held?.get(s.id) ?? Number(s.held) === 1) row.next_attempt_at = null
+    handOffs.offer(input, row, {
+      id: s.id,
+      url: s.url,
+      updated: Number(s.updated),
+      limited: s.rate_limit_count !== null || s.max_in_flight !== null,
+    })
     rows.push(row)
   }
   await insertRows(tx, prepared, 'publish.deliveries', deliveryColumns, rows, (values) =>

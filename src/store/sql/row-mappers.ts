@@ -2,7 +2,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { DigestEncoding } from '../../signing/signature.ts'
 import type {
-  AttemptRow,
   CredentialRole,
   CredentialRow,
   DeliveryRow,
@@ -14,6 +13,7 @@ import type {
   ReplayJobRow,
   ReplayState,
   SigningSecretRow,
+  StoredAttempt,
   SubscriptionRow,
 } from '../store.ts'
 import type { Database } from './database.ts'
@@ -141,7 +141,7 @@ export const toDelivery = (r: Selectable<Database['deliveries']>): DeliveryRow =
   updated: Number(r.updated),
 })
 
-export const toAttempt = (r: Selectable<Database['attempts']>): AttemptRow => ({
+export const toAttempt = (r: Selectable<Database['attempts']>): StoredAttempt => ({
   deliveryId: r.delivery_id,
   number: r.number,
   started: Number(r.started),
@@ -152,4 +152,5 @@ export const toAttempt = (r: Selectable<Database['attempts']>): AttemptRow => ({
   requestHeaders: JSON.parse(r.request_headers) as Record<string, string>,
   responseHeaders:
     r.response_headers === null ? null : (JSON.parse(r.response_headers) as Record<string, string>),
+  ...(Number(r.lean_headers) === 1 ? { leanHeaders: true as const } : {}),
 })

@@ -25,9 +25,10 @@ import { deleteCredentialSessions, sqlDashboardSessions, sqlPortalLinks } from '
 import type { Database } from './database.ts'
 import { destinationColumns, sqlDestinationSecrets } from './destination-columns.ts'
 import { type FeedTraits, sqlFeed } from './feed-store.ts'
+import { HandOffs } from './hand-offs.ts'
 import { applyMigrations, type Migration } from './migrate.ts'
 import { PreparedQueries } from './prepared-queries.ts'
-import { createdWork, deliveryRow, type FanOuts, publishAllIn } from './publish-store.ts'
+import { deliveryRow, type FanOuts, publishAllIn } from './publish-store.ts'
 import {
   type Db,
   endpointColumns,
@@ -596,15 +597,18 @@ export class SqlStore implements Store {
         const batch = this.#publishQueue.splice(0, take)
         let results: PublishResult[][]
         try {
+          const handOffs = new HandOffs()
           results = await this.#db.transaction().execute(async (tx) => {
             const fanOuts: FanOuts = new Map()
             const out: PublishResult[][] = []
-            for (const b of batch) out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts))
+            for (const b of batch)
+              out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts, handOffs))
             return out
           })
           this.#announce(
             batch.flatMap((b) => b.inputs),
             results.flat(),
+            handOffs,
           )
         } catch {
           // One bad apple must not fail the others: each goes again on its own.
@@ -622,8 +626,10 @@ export class SqlStore implements Store {
    * After a publish committed: tells workers that deliveries became due, and feed readers on
    * other nodes which environments got new events.
    */
-  #announce(inputs: readonly PublishInput[], rs: readonly PublishResult[]): void {
-    if (createdWork(rs)) this.#traits.announceWork?.()
+  #announce(inputs: readonly PublishInput[], rs: readonly PublishResult[], handOffs: HandOffs): void {
+    // The local worker's first: they are leased to it, and no claim looks for them.
+    handOffs.deliver()
+    if (handOffs.leftDue(inputs, rs)) this.#traits.announceWork?.()
     if (!this.#traits.announceFeed) return
     const envIds = new Set(inputs.filter((_, k) => !rs[k]?.replayed).map((i) => i.event.envId))
     if (envIds.size > 0) this.#traits.announceFeed([...envIds])
@@ -637,14 +643,17 @@ export class SqlStore implements Store {
     const alone = !batch && inputs.length === 1 ? this.#traits.publishStatement : undefined
     const one = alone && (await alone(this.#db, inputs[0]!))
     if (one) {
-      this.#announce(inputs, [one])
+      this.#announce(inputs, [one], new HandOffs())
       return [one]
     }
     try {
+      const handOffs = new HandOffs()
       const rs = await this.#db
         .transaction()
-        .execute((tx) => publishAllIn(tx, this.#traits, this.#prepared, { inputs, batch }, new Map()))
-      this.#announce(inputs, rs)
+        .execute((tx) =>
+          publishAllIn(tx, this.#traits, this.#prepared, { inputs, batch }, new Map(), handOffs),
+        )
+      this.#announce(inputs, rs, handOffs)
       return rs
     } catch (e) {
       // Two API nodes raced on the same Idempotency-Key and the other committed first: once more,
@@ -1108,6 +1117,7 @@ export class SqlStore implements Store {
           response_body: a.responseBody,
           request_headers: JSON.stringify(a.requestHeaders),
           response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
+          lean_headers: a.leanHeaders ? 1 : 0,
         })
       }
       await insertRows(tx, this.#prepared, 'complete.attempts', attemptColumns, attempts, (values) =>
@@ -1661,4 +1671,5 @@ const attemptColumns = [
   'response_body',
   'request_headers',
   'response_headers',
+  'lean_headers',
 ] as const satisfies readonly (keyof Database['attempts'])[]

@@ -1,0 +1,91 @@
+// Splits a V8 CPU profile of a Hookpost process (the dist/hookpost.js bundle) into where a
+// delivery's CPU goes: each busy sample counts for the leaf-most bundle frame's module (its
+// `// src/...` marker), library frames for the Hookpost module that called them, and samples
+// with no Hookpost frame (async continuations) by their nearest library. Start-up (module
+// loading) is left out; shares are of the rest.
+import { readFileSync } from 'node:fs'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+
+export type Part = 'store' | 'ingest' | 'destination' | 'worker' | 'gc' | 'other'
+
+export const partNames: Record<Part, string> = {
+  store: 'storage (publish, claim, complete)',
+  ingest: 'ingest (HTTP, validation, publish)',
+  destination: 'destination path (message, pool, client, confirms)',
+  worker: 'worker (claim loop, signing, outcomes)',
+  gc: 'garbage collection',
+  other: 'other',
+}
+
+function partOfModule(mod: string): Part {
+  if (mod.startsWith('src/store/')) return 'store'
+  if (mod.startsWith('src/destinations/')) return 'destination'
+  if (/^src\/(deliveries|signing|secrets)\//.test(mod)) return 'worker'
+  if (/^src\/(http|events|environments)\//.test(mod) || mod === 'src/hookpost.ts') return 'ingest'
+  return 'other'
+}
+
+function partOfLibrary(url: string): Part | 'startup' | undefined {
+  if (/kysely|better-sqlite3/.test(url)) return 'store'
+  if (/amqplib|@nats-io|ioredis|redis-parser|standard-as-callback/.test(url)) return 'destination'
+  if (/fastify|ajv|fast-json|find-my-way|avvio|pino|secure-json/.test(url)) return 'ingest'
+  if (/^node:internal\/(modules|bootstrap)/.test(url)) return 'startup'
+  return undefined
+}
+
+/** Each part's share of the profile's busy time (start-up left out). */
+export function splitProfile(profileFile: string, bundleFile: string): Record<Part, number> {
+  const marks: [number, string][] = []
+  readFileSync(bundleFile, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const m = /^\/\/ (src\/\S+)/.exec(line)
+      if (m) marks.push([i, m[1]!])
+    })
+  const moduleAt = (line: number): string => {
+    let lo = 0
+    let hi = marks.length - 1
+    let found = '?'
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      if (marks[mid]![0] <= line) {
+        found = marks[mid]![1]
+        lo = mid + 1
+      } else hi = mid - 1
+    }
+    return found
+  }
+  const p = JSON.parse(readFileSync(profileFile, 'utf8')) as {
+    nodes: ProfileNode[]
+    samples: number[]
+    timeDeltas: number[]
+  }
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const time: Record<Part, number> = { store: 0, ingest: 0, destination: 0, worker: 0, gc: 0, other: 0 }
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0
+    let id: number | undefined = p.samples[i]!
+    const leaf = byId.get(id)!.callFrame
+    if (leaf.functionName === '(idle)') continue
+    let part: Part | 'startup' | undefined = leaf.functionName === '(garbage collector)' ? 'gc' : undefined
+    let library: Part | 'startup' | undefined
+    while (part === undefined && id !== undefined) {
+      const f = byId.get(id)!.callFrame
+      if (f.url.endsWith('dist/hookpost.js')) part = partOfModule(moduleAt(f.lineNumber))
+      else if (library === undefined && f.url) library = partOfLibrary(f.url)
+      id = parent.get(id)
+    }
+    part ??= library ?? 'other'
+    if (part !== 'startup') time[part] += dt
+  }
+  const total = Object.values(time).reduce((a, b) => a + b, 0) || 1
+  for (const k of Object.keys(time) as Part[]) time[k] /= total
+  return time
+}
