@@ -5,8 +5,10 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { Database } from '../sql/database.ts'
 import { SqlStore } from '../sql/sql-store.ts'
+import { claimInOneStatement } from './claim-statement.ts'
 import { postgresMigrations } from './migrations.ts'
 import { NotifyChannel } from './notify-channel.ts'
+import { PublishStatement } from './publish-statement.ts'
 
 // int8 (epoch ms) as numbers: safe below 2^53.
 const types = {
@@ -94,6 +96,7 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statements }) })
   const work = new NotifyChannel(url, channel)
   const feed = new NotifyChannel(url, feedChannel)
+  const publishes = new PublishStatement()
   return new SqlStore(db, {
     dialect: 'postgres',
     capabilities: { concurrentWriters: true },
@@ -106,6 +109,8 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     },
     announceWork: () => work.notify(),
     listenWork: (onWork) => work.listen(() => onWork()),
+    claimStatement: claimInOneStatement,
+    publishStatement: (db, input) => publishes.publish(db, input),
     announceFeed: (envIds) => {
       for (const e of envIds) feed.notify(e)
     },

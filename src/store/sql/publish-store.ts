@@ -149,23 +149,8 @@ export async function publishIn(
   const held = heldIds.length > 0 ? await heldNow(tx, heldIds) : undefined
   const rows: Insertable<Database['deliveries']>[] = []
   for (const s of subs) {
-    // The filter (the core's predicate): an event it does not match gets no delivery there.
-    if (
-      s.filter !== null &&
-      input.accepts &&
-      !input.accepts({ id: s.id, updated: Number(s.updated), filter: s.filter })
-    )
-      continue
-    const row = deliveryRow(
-      event,
-      s.id,
-      input.newDeliveryId(),
-      // A subscription's own schedule gives its own limit (the core's rule, retry-policy.ts).
-      s.retry_schedule !== null && input.attemptLimitFor
-        ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
-        : input.attemptLimit,
-      Number(s.ordered) === 1 ? event.orderingKey : null,
-    )
+    const row = fanOutRow(input, s)
+    if (!row) continue
     // Held (paused, endpoint not verified): created and kept, not due until released.
     if (held?.get(s.id) ?? Number(s.held) === 1) row.next_attempt_at = null
     handOffs.offer(input, row, {
@@ -181,6 +166,30 @@ export async function publishIn(
   )
   input.beforeCommit?.()
   return { eventId: event.id, eventName: event.eventName, deliveries: rows.length, replayed: false }
+}
+
+/** The delivery an event gets at one subscription of its type, if its filter accepts it. */
+export function fanOutRow(
+  input: PublishInput,
+  s: { id: string; ordered: number; retry_schedule: string | null; filter: string | null; updated: number },
+): Insertable<Database['deliveries']> | undefined {
+  // The filter (the core's predicate): an event it does not match gets no delivery there.
+  if (
+    s.filter !== null &&
+    input.accepts &&
+    !input.accepts({ id: s.id, updated: Number(s.updated), filter: s.filter })
+  )
+    return undefined
+  return deliveryRow(
+    input.event,
+    s.id,
+    input.newDeliveryId(),
+    // A subscription's own schedule gives its own limit (the core's rule, retry-policy.ts).
+    s.retry_schedule !== null && input.attemptLimitFor
+      ? input.attemptLimitFor(JSON.parse(s.retry_schedule) as number[])
+      : input.attemptLimit,
+    Number(s.ordered) === 1 ? input.event.orderingKey : null,
+  )
 }
 
 export const deliveryColumns = [

@@ -99,6 +99,22 @@ export interface SqlDialectTraits extends FeedTraits {
   nextFeedSeq?: (tx: Transaction<Database>) => Promise<number>
   /** Calls onWork whenever another process announces work; resolves to an unsubscribe. */
   listenWork?: (onWork: () => void) => Promise<() => Promise<void>>
+  /**
+   * A claim in one statement (PostgreSQL: postgres/claim-statement.ts); undefined when a picked
+   * row's subscription has a budget (then nothing was leased and the claim runs in steps).
+   * `orphans` gets leased rows whose subscription or event is gone.
+   */
+  claimStatement?: (
+    db: Kysely<Database>,
+    input: ClaimInput,
+    token: string,
+    orphans: string[],
+  ) => Promise<ClaimResult | undefined>
+  /**
+   * A publish of one event in one statement (PostgreSQL: postgres/publish-statement.ts);
+   * undefined when it must take the transaction (nothing was written).
+   */
+  publishStatement?: (db: Kysely<Database>, input: PublishInput) => Promise<PublishResult | undefined>
 }
 
 /** An operational event is offered to the operator webhook at most this many times. */
@@ -624,6 +640,12 @@ export class SqlStore implements Store {
     batch: boolean,
     again = true,
   ): Promise<PublishResult[]> {
+    const alone = !batch && inputs.length === 1 ? this.#traits.publishStatement : undefined
+    const one = alone && (await alone(this.#db, inputs[0]!))
+    if (one) {
+      this.#announce(inputs, [one], new HandOffs())
+      return [one]
+    }
     try {
       const handOffs = new HandOffs()
       const rs = await this.#db
@@ -772,6 +794,12 @@ export class SqlStore implements Store {
   async #claim(input: ClaimInput): Promise<ClaimResult> {
     const token = pooledRandomBytes(12).toString('base64url')
     const leaseUntil = input.now + input.leaseMs
+    if (this.#traits.claimStatement) {
+      const orphans: string[] = []
+      const claimed = await this.#traits.claimStatement(this.#db, input, token, orphans)
+      if (orphans.length > 0) await cancelOrphans(this.#db, orphans, token)
+      if (claimed) return claimed
+    }
     return this.#relaxed(async (tx) => {
       const due: DueRow[] = []
       const drained = new Set<string>()
@@ -947,21 +975,12 @@ export class SqlStore implements Store {
       versions.set(r.id, Number(r.updated))
     }
     const out: ClaimedDelivery[] = []
+    const orphans: string[] = []
     for (const c of claimed) {
       const body = bodies.get(c.event_id)
       const url = urls.get(c.subscription_id)
       if (body === undefined || url === undefined) {
-        // Its subscription was deleted between publish and claim: nothing to send it to.
-        await tx
-          .updateTable('deliveries')
-          .set({
-            status: 'cancelled',
-            lease_token: null,
-            next_attempt_at: null,
-            last_error: 'subscription_deleted',
-          })
-          .where('id', '=', c.id)
-          .execute()
+        orphans.push(c.id)
         continue
       }
       out.push({
@@ -981,6 +1000,7 @@ export class SqlStore implements Store {
         dueAt: dueAt.get(c.id) ?? input.now,
       })
     }
+    if (orphans.length > 0) await cancelOrphans(tx, orphans, token)
     // RETURNING gives rows in the table's order: hand them out oldest due first (ids break ties,
     // so a released backlog goes out in creation order).
     return out.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -1614,6 +1634,21 @@ async function insertSecret(tx: Db, s: SigningSecretRow): Promise<void> {
       expires: s.expires,
       revealed: s.revealed ? 1 : 0,
     })
+    .execute()
+}
+
+/** Claimed rows whose subscription was deleted between publish and claim: nothing to send them to. */
+async function cancelOrphans(tx: Db, ids: readonly string[], token: string): Promise<void> {
+  await tx
+    .updateTable('deliveries')
+    .set({
+      status: 'cancelled',
+      lease_token: null,
+      next_attempt_at: null,
+      last_error: 'subscription_deleted',
+    })
+    .where('id', 'in', ids)
+    .where('lease_token', '=', token)
     .execute()
 }
 
