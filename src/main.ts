@@ -319,6 +319,8 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     connect: {
       policy: compileAddressPolicy(addressPolicy),
       connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+      // The same trust as HTTP endpoints: the system's CAs plus HOOKPOST_EXTRA_CA_CERTS.
+      ca: egress.tls?.ca,
       log: log.child({ component: 'destinations' }),
     },
     openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),

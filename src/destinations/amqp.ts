@@ -58,7 +58,10 @@ export const amqpDestination: BrokerDestinationType = {
         heartbeat: 30,
       },
       // TLS verifies the name from the URL though the socket goes to the checked address.
-      { timeout: ctx.connectTimeoutMs, ...(tls ? { servername: hostOf(url) } : {}) },
+      {
+        timeout: ctx.connectTimeoutMs,
+        ...(tls ? { servername: hostOf(url), ...(ctx.ca ? { ca: [...ctx.ca] } : {}) } : {}),
+      },
     )
     return new AmqpConnection(conn)
   },

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net'
 import type { AttemptOutcome } from '../deliveries/sender.ts'
 import { BlockedAddressError, createGuardedLookup } from '../outbound/guarded-connector.ts'
+import { isTlsFailure } from '../outbound/tls-failure.ts'
 import type { ConnectContext } from './destination-type.ts'
 
 export function hostOf(url: URL): string {
@@ -37,6 +38,14 @@ export function unreachable(e: unknown, url: URL, durationMs: number): AttemptOu
     return { kind: 'error', code: 'blocked_address', message: e.message, detail: e.detail, durationMs }
   if (err?.code === 'ENOTFOUND' || err?.code === 'EAI_AGAIN')
     return { kind: 'error', code: 'dns_failure', message: `could not resolve ${hostOf(url)}`, durationMs }
+  const tls = tlsFailureOf(e)
+  if (tls)
+    return {
+      kind: 'error',
+      code: 'tls_failure',
+      message: `TLS to the broker at ${hostOf(url)} failed (${tls.code}): ${tls.message}`,
+      durationMs,
+    }
   const text = err?.message ?? ''
   if (
     /ACCESS.REFUSED|NOT_ALLOWED|NOAUTH|WRONGPASS|invalid password|Authorization Violation|AUTHENTICATION/i.test(
@@ -57,6 +66,18 @@ export function unreachable(e: unknown, url: URL, durationMs: number): AttemptOu
     ...(err?.message ? { detail: err.message } : {}),
     durationMs,
   }
+}
+
+/** The TLS error in `e` or its causes (the clients wrap it differently), if it is one. */
+function tlsFailureOf(e: unknown): { code: string; message: string } | undefined {
+  let cur: unknown = e
+  for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
+    const c = cur as { code?: unknown; message?: unknown; cause?: unknown }
+    if (typeof c.code === 'string' && isTlsFailure(c.code))
+      return { code: c.code, message: typeof c.message === 'string' ? c.message : c.code }
+    cur = c.cause
+  }
+  return undefined
 }
 
 export function timedOut(timeoutMs: number, durationMs: number): AttemptOutcome {

@@ -44,6 +44,11 @@ export interface ConnectContext {
   lookup?: LookupFunction | undefined
   /** Connect deadline. */
   connectTimeoutMs: number
+  /**
+   * The CAs a TLS connection trusts: the system's plus HOOKPOST_EXTRA_CA_CERTS, as for HTTP
+   * endpoints (src/outbound/outbound-tls.ts). Undefined: Node's defaults (the system's).
+   */
+  ca?: readonly string[] | undefined
   log: Logger
 }
 

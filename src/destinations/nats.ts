@@ -43,27 +43,45 @@ export const natsDestination: BrokerDestinationType = {
     const user = url.username ? decodeURIComponent(url.username) : undefined
     const pass = url.password ? decodeURIComponent(url.password) : undefined
     const port = url.port ? Number(url.port) : 4222
-    const nc = await nats.connect({
-      servers: `${address.includes(':') ? `[${address}]` : address}:${port}`,
-      // user:pass, or a lone token in the user part.
-      ...(user !== undefined && pass !== undefined
-        ? { user, pass }
-        : user !== undefined
-          ? { token: user }
+    const nc = await nats
+      .connect({
+        servers: `${address.includes(':') ? `[${address}]` : address}:${port}`,
+        // user:pass, or a lone token in the user part.
+        ...(user !== undefined && pass !== undefined
+          ? { user, pass }
+          : user !== undefined
+            ? { token: user }
+            : {}),
+        // The client spreads these into tls.connect: verify the URL's name on the checked address.
+        // A server that does not offer TLS is refused (the client checks its INFO), never used plain.
+        ...(tls
+          ? {
+              tls: {
+                servername: hostOf(url),
+                ...(ctx.ca ? { ca: [...ctx.ca] } : {}),
+              } as unknown as Record<string, never>,
+            }
           : {}),
-      // The client spreads these into tls.connect: verify the URL's name on the checked address.
-      ...(tls ? { tls: { servername: hostOf(url) } as unknown as Record<string, never> } : {}),
-      timeout: ctx.connectTimeoutMs,
-      // The pool reconnects (through the sending policy) after a loss; the client must not, nor
-      // follow the addresses a server advertises (they were never checked).
-      reconnect: false,
-      ignoreClusterUpdates: true,
-      // No Error (and its stack) made ahead of every publish in case it fails: the failures are
-      // told apart by name and message, never by stack, and the two made per publish were a
-      // quarter of this type's CPU.
-      noAsyncTraces: true,
-      name: 'hookpost',
-    })
+        timeout: ctx.connectTimeoutMs,
+        // The pool reconnects (through the sending policy) after a loss; the client must not, nor
+        // follow the addresses a server advertises (they were never checked).
+        reconnect: false,
+        ignoreClusterUpdates: true,
+        // No Error (and its stack) made ahead of every publish in case it fails: the failures are
+        // told apart by name and message, never by stack, and the two made per publish were a
+        // quarter of this type's CPU.
+        noAsyncTraces: true,
+        name: 'hookpost',
+      })
+      .catch((e: unknown) => {
+        // A tls:// URL whose server offers no TLS: refused by the client (never sent in plain);
+        // recorded as tls_failure, like a handshake that fails (a code in Node's own naming).
+        if (tls && /does not support 'tls'|tls.*not available/i.test((e as Error).message))
+          throw Object.assign(new Error(`the server does not offer TLS (${(e as Error).message})`), {
+            code: 'ERR_TLS_NOT_OFFERED',
+          })
+        throw e
+      })
     return new NatsJetStreamConnection(nc, js.jetstream(nc), nats)
   },
 }

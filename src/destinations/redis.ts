@@ -40,7 +40,7 @@ export const redisDestination: BrokerDestinationType = {
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
       db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
-      ...(tls ? { tls: { servername: hostOf(url) } } : {}),
+      ...(tls ? { tls: { servername: hostOf(url), ...(ctx.ca ? { ca: [...ctx.ca] } : {}) } } : {}),
       connectTimeout: ctx.connectTimeoutMs,
       lazyConnect: true,
       // The pool reconnects through the sending policy; the client fails fast instead of
@@ -50,12 +50,17 @@ export const redisDestination: BrokerDestinationType = {
       maxRetriesPerRequest: 0,
       connectionName: 'hookpost',
     })
-    r.on('error', () => {})
+    // ioredis rejects connect() with "Connection is closed." and reports the cause (a refused
+    // certificate, a refused connection) only as an 'error' event: keep it to classify it.
+    let cause: unknown
+    r.on('error', (e: unknown) => {
+      cause ??= e
+    })
     try {
       await r.connect()
     } catch (e) {
       r.disconnect()
-      throw e
+      throw cause ?? e
     }
     return new RedisStreamConnection(r)
   },

@@ -12,6 +12,7 @@ import {
 import { ClientIdentityAgents } from './client-identity-agents.ts'
 import { authority, type EgressRoute } from './egress-proxy.ts'
 import type { BlockedAddressError } from './guarded-connector.ts'
+import { isTlsFailure } from './tls-failure.ts'
 
 export interface HttpSenderOptions {
   /** The connect function; the SSRF guard plugs in here. */
@@ -23,16 +24,6 @@ export interface HttpSenderOptions {
   /** HOOKPOST_EGRESS_PROXY: plain-http targets go to the proxy in absolute-form (src/outbound/egress-proxy.ts). */
   egressRoute?: EgressRoute | undefined
 }
-
-const tlsCodes = new Set([
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-])
 
 function errorCode(e: unknown): string {
   let cur: unknown = e
@@ -57,7 +48,7 @@ export function classifySendError(e: unknown, timedOut: boolean): SendErrorCode 
     return 'timeout'
   if (code === 'ECONNREFUSED') return 'connection_refused'
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return 'dns_failure'
-  if (tlsCodes.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) return 'tls_failure'
+  if (isTlsFailure(code)) return 'tls_failure'
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'connection_reset'
   if (code === 'ERR_INVALID_URL' || code === 'UND_ERR_INVALID_ARG') return 'invalid_url'
   return 'network_error'
