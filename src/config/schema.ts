@@ -543,7 +543,7 @@ export const settings = [
     env: 'HOOKPOST_EXTRA_CA_CERTS',
     flag: '--extra-ca-certs',
     default: undefined,
-    doc: 'a PEM file of certificate authorities trusted for deliveries and OAuth2 token URLs beside the system ones (receivers behind a private CA; docs/security.md)',
+    doc: 'a PEM file of certificate authorities trusted for deliveries (HTTP endpoints and `amqps://`, `tls://`, `rediss://` brokers) and OAuth2 token URLs beside the system ones (receivers behind a private CA; docs/security.md)',
     parse: (raw: string) => {
       if (raw.trim() === '') throw new Error('must name a PEM file')
       return raw

@@ -1,6 +1,7 @@
 // The core, a store, a worker and the real DestinationSender (HTTP sender + the three broker
 // types), with the sending policy applied at connect time: loopback allowed unless a test
 // passes its own allowedCidrs.
+import type { LookupFunction } from 'node:net'
 import { DeliveryWorker } from '../../src/deliveries/worker.ts'
 import { destinationCheck, destinationTypeInfo } from '../../src/destinations/check-destination.ts'
 import { DestinationSender } from '../../src/destinations/destination-sender.ts'
@@ -27,7 +28,16 @@ export interface DestinationHarness {
 }
 
 export async function destinationHarness(
-  opts: { allowedCidrs?: string[]; scheduleMs?: number[]; timeoutMs?: number; start?: boolean } = {},
+  opts: {
+    allowedCidrs?: string[]
+    scheduleMs?: number[]
+    timeoutMs?: number
+    start?: boolean
+    /** The CAs broker TLS connections trust (main.ts: the system's plus HOOKPOST_EXTRA_CA_CERTS). */
+    ca?: string[]
+    /** The resolver the sending policy checks (default dns.lookup). */
+    lookup?: LookupFunction
+  } = {},
 ): Promise<DestinationHarness> {
   const store = openSqliteStore(':memory:')
   await store.migrate()
@@ -40,7 +50,13 @@ export async function destinationHarness(
   const sender = new DestinationSender({
     http: new HttpSender(),
     brokers: brokerDestinationTypes,
-    connect: { policy: addressPolicy, connectTimeoutMs: 2000, log: silentLogger },
+    connect: {
+      policy: addressPolicy,
+      connectTimeoutMs: 2000,
+      log: silentLogger,
+      ca: opts.ca,
+      lookup: opts.lookup,
+    },
     openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
   })
   const worker = new DeliveryWorker({
