@@ -15,6 +15,7 @@ import { OutcomeRecorder } from './outcome-recorder.ts'
 import type { RetryPolicy } from './retry-policy.ts'
 import type { Sender } from './sender.ts'
 import { SubscriptionCache } from './subscription-cache.ts'
+import { SubscriptionQueues } from './subscription-queues.ts'
 
 export interface WorkerOptions {
   store: Store
@@ -74,10 +75,6 @@ const claimCoalesceMs = 1
 
 export class DeliveryWorker {
   readonly #o: Required<Omit<WorkerOptions, 'box' | 'transformer'>>
-  readonly #queued = new Map<string, ClaimedDelivery[]>()
-  readonly #inFlight = new Map<string, number>()
-  #queuedTotal = 0
-  #inFlightTotal = 0
   #running = false
   #stopping = false
   #loop: Promise<void> | undefined
@@ -87,27 +84,15 @@ export class DeliveryWorker {
   #wantsSlots = false
   /** Ordered deliveries in flight, by id: once recorded, their chain's next one may be due. */
   readonly #ordered = new Map<string, string>()
-  readonly #keys = new Map<string, ClaimKeys>()
   /** The claimed deliveries' subscriptions (settings an attempt reads), by id. */
   readonly #subscriptions: SubscriptionCache
-  /**
-   * Rate-limited deliveries waiting here, by id: when the budget window their claim spent ends.
-   * One that cannot start before then is given back (see #pump): a slow claim or a busy loop must
-   * not move its start into the next window, where that window's own budget starts as many.
-   */
-  readonly #windowEnds = new Map<string, number>()
-  /**
-   * Attempts of maxInFlight subscriptions done but not yet recorded, by delivery id: their lease
-   * still counts in the store, so they count here too until the flush (else the next claim would
-   * be refused and the subscription held back for nothing).
-   */
-  readonly #unrecorded = new Map<string, string>()
   /** Publishes in this process hand their new deliveries here (hand-off.ts). */
   readonly #desk: HandOffDesk
   /** Hand-offs being accepted: stop waits for them before giving back what is queued. */
   readonly #handing = new Set<Promise<void>>()
   /** Hand-offs of the current task, accepted together at its end. */
   #handOffBatch: { rows: ClaimedDelivery[]; done: Promise<void> } | undefined
+  readonly #queues: SubscriptionQueues
   readonly #planner: ClaimPlanner
   readonly #attempts: AttemptMaker
   readonly #recorder: OutcomeRecorder
@@ -128,6 +113,17 @@ export class DeliveryWorker {
     }
     this.#subscriptions = new SubscriptionCache(options.store)
     const o = this.#o
+    this.#queues = new SubscriptionQueues({
+      store: o.store,
+      keyring: o.keyring,
+      log: o.log,
+      now: o.now,
+      concurrency: o.concurrency,
+      perSubscription: o.perSubscription,
+      subscriptions: this.#subscriptions,
+      start: (d, keys) => void this.#attempt(d, keys),
+      wake: () => this.wake(),
+    })
     this.#planner = new ClaimPlanner({
       store: o.store,
       now: o.now,
@@ -135,12 +131,12 @@ export class DeliveryWorker {
       perSubscription: o.perSubscription,
       subscriptions: this.#subscriptions,
       leaseMs: () => this.leaseMs,
-      free: () => this.#free(),
-      busy: () => this.#busy(),
-      holds: (sub) => this.#inFlight.has(sub) || this.#queued.has(sub),
-      slots: (sub) => this.#slots(sub),
-      room: (sub) => this.#room(sub),
-      accept: (rows, now) => this.#accept(rows, now),
+      free: () => this.#queues.free(),
+      busy: () => this.#queues.busy(),
+      holds: (sub) => this.#queues.holds(sub),
+      slots: (sub) => this.#queues.slots(sub),
+      room: (sub) => this.#queues.room(sub),
+      accept: (rows, now) => this.#queues.accept(rows, now),
     })
     this.#attempts = new AttemptMaker({
       ...o,
@@ -162,7 +158,7 @@ export class DeliveryWorker {
       get leaseMs() {
         return worker.leaseMs
       },
-      free: () => (this.#takesHandOffs() ? this.#free() : 0),
+      free: () => (this.#takesHandOffs() ? this.#queues.free() : 0),
       roomFor: (sub) => (this.#takesHandOffs() ? this.#handOffRoom(sub) : 0),
       accept: (rows) => this.#acceptHandOff(rows),
     })
@@ -188,8 +184,7 @@ export class DeliveryWorker {
   /** A subscription's room for hand-offs: none while it has due work in the store or a spent budget. */
   #handOffRoom(sub: string): number {
     if (this.#planner.backlogged(sub)) return 0
-    const busy = (this.#inFlight.get(sub) ?? 0) + (this.#queued.get(sub)?.length ?? 0)
-    return this.#room(sub) - busy
+    return this.#queues.room(sub) - this.#queues.held(sub)
   }
 
   /**
@@ -217,7 +212,7 @@ export class DeliveryWorker {
   async #takeHandOff(rows: ClaimedDelivery[]): Promise<void> {
     const o = this.#o
     try {
-      if (this.#running && !this.#stopping) await this.#accept(rows, o.now())
+      if (this.#running && !this.#stopping) await this.#queues.accept(rows, o.now())
       // Committed while the worker stopped: due again now, for whichever worker runs next.
       else
         await o.store.deliveries.release(
@@ -240,7 +235,7 @@ export class DeliveryWorker {
   }
 
   get stats(): { inFlight: number; queued: number } {
-    return { inFlight: this.#inFlightTotal, queued: this.#queuedTotal }
+    return this.#queues.stats
   }
 
   start(): void {
@@ -263,11 +258,8 @@ export class DeliveryWorker {
     this.wake()
     await this.#loop
     await Promise.all(this.#handing)
-    const queued = [...this.#queued.values()].flat()
-    this.#queued.clear()
-    this.#windowEnds.clear()
-    this.#queuedTotal = 0
-    if (this.#inFlightTotal > 0) {
+    const queued = this.#queues.drain()
+    if (this.#queues.stats.inFlight > 0) {
       await Promise.race([
         new Promise<void>((r) => {
           this.#idle = r
@@ -305,7 +297,7 @@ export class DeliveryWorker {
       // More may be due but there is no room: attempts that finish wake us once enough slots
       // are free to make a claim worth its statement.
       this.#wantsSlots = more
-      if (!more || this.#free() < this.#lowWater()) {
+      if (!more || this.#queues.free() < this.#lowWater()) {
         await this.#sleep(this.#o.pollIntervalMs)
         // A burst of publishes wakes us once per event: let it gather into one claim.
         await new Promise((r) => setTimeout(r, claimCoalesceMs))
@@ -333,130 +325,14 @@ export class DeliveryWorker {
     })
   }
 
-  #free(): number {
-    return this.#o.concurrency - this.#inFlightTotal - this.#queuedTotal
-  }
-
   #lowWater(): number {
     return Math.max(1, Math.floor(Math.min(this.#o.claimBatch, this.#o.concurrency) / 4))
   }
 
-  /** Attempts in flight plus queued here (plus unrecorded ones of maxInFlight subscriptions), per subscription. */
-  *#busy(): Iterable<[string, number]> {
-    if (this.#unrecorded.size === 0) {
-      for (const [sub, n] of this.#inFlight) yield [sub, n + (this.#queued.get(sub)?.length ?? 0)]
-      for (const [sub, q] of this.#queued) if (!this.#inFlight.has(sub)) yield [sub, q.length]
-      return
-    }
-    const n = new Map<string, number>()
-    for (const [sub, k] of this.#inFlight) n.set(sub, k)
-    for (const [sub, q] of this.#queued) n.set(sub, (n.get(sub) ?? 0) + q.length)
-    for (const sub of this.#unrecorded.values()) n.set(sub, (n.get(sub) ?? 0) + 1)
-    yield* n
-  }
-
-  async #accept(rows: ClaimedDelivery[], now: number): Promise<number> {
-    const o = this.#o
-    if (rows.length === 0) return 0
-    const keys = await o.keyring.keysFor([...new Set(rows.map((r) => r.envId))], now)
-    await this.#subscriptions.refresh(rows)
-    const surplus: ClaimedDelivery[] = []
-    for (const r of rows) {
-      // Held since it became due (paused, or an expired lease of an attempt in flight when it
-      // was): not sent; giving it back holds it in the store.
-      if (this.#subscriptions.get(r.subscriptionId)?.held) {
-        surplus.push(r)
-        continue
-      }
-      this.#keys.set(r.id, keys)
-      const rate = this.#subscriptions.get(r.subscriptionId)?.settings?.rateLimit
-      // Windows are aligned to the epoch, as the store's budget counts them.
-      if (rate) this.#windowEnds.set(r.id, (Math.floor(now / rate.periodMs) + 1) * rate.periodMs)
-      const q = this.#queued.get(r.subscriptionId) ?? []
-      const busy = (this.#inFlight.get(r.subscriptionId) ?? 0) + q.length
-      // Keep at most one round per subscription waiting here (none for a limited one: see
-      // #room); the rest goes back to the store.
-      if (busy >= this.#room(r.subscriptionId)) {
-        surplus.push(r)
-        this.#keys.delete(r.id)
-        continue
-      }
-      q.push(r)
-      this.#queued.set(r.subscriptionId, q)
-      this.#queuedTotal++
-    }
-    if (surplus.length > 0) {
-      await o.store.deliveries.release(
-        surplus.map((s) => ({ id: s.id, leaseToken: s.leaseToken })),
-        now,
-      )
-    }
-    this.#pump()
-    return rows.length - surplus.length
-  }
-
-  /** Attempts of one subscription in flight at once here: its maxInFlight when lower. */
-  #slots(sub: string): number {
-    const max = this.#subscriptions.get(sub)?.settings?.maxInFlight
-    return max != null ? Math.min(max, this.#o.perSubscription) : this.#o.perSubscription
-  }
-
-  /**
-   * Attempts of one subscription held here, in flight and queued: one round waiting beside the
-   * one in flight, none for a limited one (its claims spend a budget shared by every worker).
-   */
-  #room(sub: string): number {
-    return this.#subscriptions.isLimited(sub) ? this.#slots(sub) : 2 * this.#slots(sub)
-  }
-
-  #pump(): void {
-    const late: ClaimedDelivery[] = []
-    for (const [sub, q] of this.#queued) {
-      let n = this.#inFlight.get(sub) ?? 0
-      const slots = this.#slots(sub)
-      while (q.length > 0 && n < slots) {
-        const d = q.shift()!
-        this.#queuedTotal--
-        const windowEnd = this.#windowEnds.get(d.id)
-        if (windowEnd !== undefined) {
-          this.#windowEnds.delete(d.id)
-          if (this.#o.now() >= windowEnd) {
-            late.push(d)
-            continue
-          }
-        }
-        n++
-        this.#inFlightTotal++
-        this.#inFlight.set(sub, n)
-        void this.#attempt(d)
-      }
-      if (q.length === 0) this.#queued.delete(sub)
-    }
-    if (late.length > 0) this.#giveBackLate(late)
-  }
-
-  /** Rate-limited deliveries whose claim's window ended before they could start: due again now. */
-  #giveBackLate(late: ClaimedDelivery[]): void {
-    for (const d of late) this.#keys.delete(d.id)
-    this.#o.store.deliveries
-      .release(
-        late.map((d) => ({ id: d.id, leaseToken: d.leaseToken })),
-        this.#o.now(),
-      )
-      .catch((e: unknown) =>
-        this.#o.log.warn(
-          { err: e, deliveryIds: late.slice(0, 20).map((d) => d.id) },
-          'could not give back rate-limited deliveries; their leases will expire',
-        ),
-      )
-      .finally(() => this.wake())
-  }
-
-  async #attempt(d: ClaimedDelivery): Promise<void> {
+  async #attempt(d: ClaimedDelivery, keys: ClaimKeys | undefined): Promise<void> {
     const o = this.#o
     const started = o.now()
-    const { result, detail } = await this.#attempts.make(d, started, this.#keys.get(d.id))
-    this.#keys.delete(d.id)
+    const { result, detail } = await this.#attempts.make(d, started, keys)
     try {
       o.onAttempt({
         deliveryId: d.id,
@@ -475,17 +351,14 @@ export class DeliveryWorker {
     }
     if (d.orderingKey !== null) this.#ordered.set(d.id, d.subscriptionId)
     if (this.#subscriptions.get(d.subscriptionId)?.settings?.maxInFlight != null)
-      this.#unrecorded.set(d.id, d.subscriptionId)
+      this.#queues.awaitRecord(d.id, d.subscriptionId)
     this.#recorder.record(result)
-    const n = (this.#inFlight.get(d.subscriptionId) ?? 1) - 1
-    if (n <= 0) this.#inFlight.delete(d.subscriptionId)
-    else this.#inFlight.set(d.subscriptionId, n)
-    this.#inFlightTotal--
-    this.#pump()
-    if (this.#inFlightTotal === 0) this.#idle?.()
+    const n = this.#queues.done(d.subscriptionId)
+    this.#queues.pump()
+    if (this.#queues.stats.inFlight === 0) this.#idle?.()
     if (this.#stopping) return
-    if (this.#wantsSlots && this.#free() >= this.#lowWater()) this.wake()
-    else if (this.#planner.freed(d.subscriptionId, n + (this.#queued.get(d.subscriptionId)?.length ?? 0))) {
+    if (this.#wantsSlots && this.#queues.free() >= this.#lowWater()) this.wake()
+    else if (this.#planner.freed(d.subscriptionId, n + this.#queues.waiting(d.subscriptionId))) {
       // A busy subscription has room for half a round again: fetch its next deliveries now
       // rather than at the next poll.
       this.wake()
@@ -495,7 +368,7 @@ export class DeliveryWorker {
   /** A batch of outcomes is recorded: what it frees in the store, this worker may claim now. */
   #recorded(batch: readonly CompleteInput[]): void {
     let recorded = false
-    for (const b of batch) recorded = this.#unrecorded.delete(b.id) || recorded
+    for (const b of batch) recorded = this.#queues.recorded(b.id) || recorded
     // Their places are free in the store now: a claim may take the next ones.
     if (recorded && !this.#stopping) this.wake()
     for (const b of batch) {
