@@ -1,7 +1,7 @@
 // A claim on PostgreSQL as one statement (one round trip, its own commit): it picks the due rows
 // (served subscriptions from their own index ranges, then the scan with its exclusions, dueAfter
 // and per-subscription room), locks them FOR UPDATE SKIP LOCKED, leases them and returns them
-// with their event's body and their subscription's url. The multi-statement claim in sql-store.ts
+// with their event's body and their subscription's url. The multi-statement claim (sql/delivery-claims.ts)
 // took 7 round trips (begin, serve, scan, budgets, lease, bodies, urls, commit) for the same.
 //
 // Budgets (rateLimit, maxInFlight) stay in that multi-statement claim: when a picked row belongs to

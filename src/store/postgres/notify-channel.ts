@@ -91,7 +91,7 @@ export class NotifyChannel {
     // Only a wake-up hint: committing it must not wait for the disk.
     const c = new pg.Client({ connectionString: this.#url, options: '-c synchronous_commit=off' })
     c.on('error', () => {
-      if (this.#client) this.#client = undefined
+      if (this.#client !== undefined) this.#client = undefined
     })
     await c.connect()
     return c

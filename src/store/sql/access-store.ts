@@ -1,12 +1,11 @@
-// Dashboard sessions and portal links over Kysely (both adapters), kept apart from sql-store.ts.
+// Dashboard sessions and portal links over Kysely (both adapters).
 // Every dashboard request reads its session: that query is prepared once.
-import type { Kysely, Selectable, Transaction } from 'kysely'
+import type { Kysely, Selectable } from 'kysely'
 import type { DashboardSessionKind, DashboardSessionRow, PortalLinkRow, Store } from '../store.ts'
 import type { Database } from './database.ts'
 import type { PreparedQueries } from './prepared-queries.ts'
-
-type Db = Kysely<Database> | Transaction<Database>
-type Run = <T>(fn: () => Promise<T>) => Promise<T>
+import type { Db } from './row-mappers.ts'
+import type { Run } from './sql-store.ts'
 
 const toSession = (r: Selectable<Database['dashboard_sessions']>): DashboardSessionRow => ({
   idHash: r.id_hash,

@@ -1,10 +1,10 @@
-// A subscription's broker destination in its three columns (both adapters), kept apart from
-// sql-store.ts: the shown fields as JSON, the sealed URL as key id + ciphertext.
+// A subscription's broker destination in its three columns (both adapters): the shown fields as
+// JSON, the sealed URL as key id + ciphertext.
 import type { Kysely, Selectable } from 'kysely'
 import type { Store, StoredDestination, SubscriptionRow } from '../store.ts'
 import type { Database } from './database.ts'
+import type { Run } from './sql-store.ts'
 
-type Run = <T>(fn: () => Promise<T>) => Promise<T>
 type Row = Selectable<Database['subscriptions']>
 
 export function destinationOf(r: Row): StoredDestination | null {

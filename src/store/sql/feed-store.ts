@@ -1,10 +1,9 @@
-// The event feed over Kysely (both adapters), kept apart from sql-store.ts. Its order is
+// The event feed over Kysely (both adapters). Its order is
 // (feed_tx, feed_seq), written at publish (see migration 8 of each adapter for why two columns).
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import type { FeedEventRow, Store } from '../store.ts'
 import type { Database } from './database.ts'
-
-type Run = <T>(fn: () => Promise<T>) => Promise<T>
+import type { Run } from './sql-store.ts'
 
 export interface FeedTraits {
   /**

@@ -1,9 +1,8 @@
-// Ed25519 signing key pairs over Kysely (both adapters), kept apart from sql-store.ts.
+// Ed25519 signing key pairs over Kysely (both adapters).
 import type { Kysely, Selectable } from 'kysely'
 import type { SigningKeyPairRow, Store } from '../store.ts'
 import type { Database } from './database.ts'
-
-type Run = <T>(fn: () => Promise<T>) => Promise<T>
+import type { Run } from './sql-store.ts'
 
 const toPair = (r: Selectable<Database['signing_key_pairs']>): SigningKeyPairRow => ({
   id: r.id,

@@ -1,8 +1,15 @@
 // The shapes of prepared statements: `in` lists padded to a power of two and multi-row inserts in
-// power-of-two chunks, so that few statement shapes serve any number of items.
-import type { Compilable, Transaction } from 'kysely'
+// power-of-two chunks, so that few statement shapes serve any number of items; the status literal
+// that lets the partial indexes serve a query.
+import { type Compilable, sql, type Transaction } from 'kysely'
 import type { Database } from './database.ts'
 import type { Param, PreparedQueries } from './prepared-queries.ts'
+
+/**
+ * 'pending' inlined as a literal: the partial indexes (`where status = 'pending'`) can serve a
+ * query only when its condition visibly implies theirs, which a bound parameter does not.
+ */
+export const pendingLiteral = sql.lit('pending')
 
 /**
  * Most rows per multi-row INSERT: keeps bound parameters (rows × columns) far under SQLite's and

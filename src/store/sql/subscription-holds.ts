@@ -2,7 +2,7 @@
 // both. A held subscription's pending deliveries have no due time (next_attempt_at null), so
 // the claim query never sees them; releasing makes them due at their creation time, so they
 // are claimed oldest first. An attempt in flight keeps its lease and finishes.
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import type {
   EndpointVerification,
   SubscriptionRow,
@@ -10,8 +10,7 @@ import type {
   VerificationState,
 } from '../store.ts'
 import type { Database } from './database.ts'
-
-type Db = Kysely<Database> | Transaction<Database>
+import type { Db } from './row-mappers.ts'
 
 /** The columns of migration 11 as a row sets them (create and update). */
 export function holdColumns(s: SubscriptionRow) {

@@ -1,0 +1,224 @@
+// The outcomes of attempts over Kysely (both adapters), one batch a transaction: each delivery
+// fenced by its lease token, its attempt recorded, and its subscription's health settled by the
+// core's completion rules.
+import { type Insertable, sql } from 'kysely'
+import type { CompleteInput, CompletionRules, DeliveryStatus } from '../store.ts'
+import type { Database } from './database.ts'
+import { opEvent } from './operational-event-store.ts'
+import { numOrNull } from './row-mappers.ts'
+import type { SqlContext } from './sql-store.ts'
+import { insertRows, padded, pendingLiteral } from './statement-shapes.ts'
+import { holdPending } from './subscription-holds.ts'
+import { cancelPending } from './subscription-store.ts'
+
+export async function completeDeliveries(
+  { traits, prepared, relaxed }: SqlContext,
+  results: readonly CompleteInput[],
+  now: number,
+  rules: CompletionRules,
+): Promise<string[]> {
+  if (results.length === 0) return []
+  return relaxed(async (tx) => {
+    const applied: string[] = []
+    const attempts: Database['attempts'][] = []
+    const ops: Insertable<Database['operational_events']>[] = []
+    // Per subscription, the outcomes of this batch in order: true = success.
+    const outcomes = new Map<
+      string,
+      { envId: string; results: { ok: boolean; at: number }[]; gone: boolean }
+    >()
+    // Plain successes (the common case) are fenced and applied in one statement per status
+    // code; the rest one by one. A row whose lease token no longer matches changes nothing.
+    const fenced = new Map<
+      string,
+      { subscription_id: string; env_id: string; event_id: string; attempts: number }
+    >()
+    const plain = new Map<string, CompleteInput[]>()
+    for (const r of results) {
+      if (r.outcome.kind === 'delivered' && r.error === null) {
+        const k = String(r.statusCode)
+        const group = plain.get(k)
+        if (group) group.push(r)
+        else plain.set(k, [r])
+      }
+    }
+    for (const group of plain.values()) {
+      const done = padded(group)
+      const delivered = prepared.get(`complete.delivered:${done.length}`, (p) =>
+        tx
+          .updateTable('deliveries')
+          .set({
+            status: 'delivered',
+            next_attempt_at: null,
+            lease_token: null,
+            last_status_code: p('statusCode'),
+            last_error: null,
+            updated: p('now'),
+          })
+          .where('status', '=', pendingLiteral)
+          .where(
+            sql<boolean>`(id, lease_token) in (values ${sql.join(done.map((_, i) => sql`(${p(`id${i}`)}, ${p(`token${i}`)})`))})`,
+          )
+          .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts']),
+      )
+      const values: Record<string, unknown> = { statusCode: group[0]!.statusCode, now }
+      for (const [i, r] of done.entries()) {
+        values[`id${i}`] = r.id
+        values[`token${i}`] = r.leaseToken
+      }
+      for (const u of (await tx.executeQuery(delivered.bind(values))).rows) fenced.set(u.id, u)
+    }
+    for (const r of results) {
+      const o = r.outcome
+      let u = fenced.get(r.id)
+      if (!u && !(o.kind === 'delivered' && r.error === null)) {
+        const status: DeliveryStatus =
+          o.kind === 'delivered'
+            ? 'delivered'
+            : o.kind === 'retry'
+              ? 'pending'
+              : o.kind === 'cancelled'
+                ? 'cancelled'
+                : 'failed'
+        u = await tx
+          .updateTable('deliveries')
+          .set({
+            status,
+            next_attempt_at: o.kind === 'retry' ? o.at : null,
+            lease_token: null,
+            last_status_code: r.statusCode,
+            last_error: r.error,
+            updated: now,
+          })
+          .where('id', '=', r.id)
+          .where('lease_token', '=', r.leaseToken)
+          .where('status', '=', pendingLiteral)
+          .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts'])
+          .executeTakeFirst()
+      }
+      if (!u) continue // fenced: a newer lease or a cancel owns this delivery now
+      applied.push(r.id)
+      // The core decides which attempts speak about the endpoint (src/deliveries/completion-rules.ts):
+      // the others neither count nor trigger a deactivation; nor does a delivery its
+      // transformation cancelled.
+      if (r.countsForHealth !== false && o.kind !== 'cancelled') {
+        const entry = outcomes.get(u.subscription_id) ?? { envId: u.env_id, results: [], gone: false }
+        entry.results.push({ ok: o.kind === 'delivered', at: r.attempt.started + r.attempt.durationMs })
+        if (o.kind === 'gone') entry.gone = true
+        outcomes.set(u.subscription_id, entry)
+      }
+      const ended = rules.deliveryEnded(o, {
+        id: r.id,
+        subscriptionId: u.subscription_id,
+        eventId: u.event_id,
+        attempts: u.attempts,
+        statusCode: r.statusCode,
+        error: r.error,
+      })
+      if (ended) ops.push(opEvent(u.env_id, ended.type, now, ended.data))
+      const a = r.attempt
+      attempts.push({
+        delivery_id: a.deliveryId,
+        number: a.number,
+        started: a.started,
+        duration_ms: a.durationMs,
+        status_code: a.statusCode,
+        error: a.error,
+        response_body: a.responseBody,
+        request_headers: JSON.stringify(a.requestHeaders),
+        response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
+        lean_headers: a.leanHeaders ? 1 : 0,
+      })
+    }
+    await insertRows(tx, prepared, 'complete.attempts', attemptColumns, attempts, (values) =>
+      tx
+        .insertInto('attempts')
+        .values(values)
+        .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing()),
+    )
+    // Subscriptions' health rows are shared between workers: update them in one order (by id)
+    // so that two workers' outcome batches cannot deadlock on PostgreSQL.
+    for (const [subId, entry] of [...outcomes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      const health = prepared.get('complete.subscription', (p) =>
+        tx
+          .selectFrom('subscriptions')
+          .select([
+            'active',
+            'held',
+            'consecutive_failures',
+            'failing_since',
+            'last_success_at',
+            'last_failure_at',
+          ])
+          .where('id', '=', p('id'))
+          // Locked (PostgreSQL; updated below anyway): a release of a held subscription
+          // committing meanwhile waits, then sees the retries this batch holds.
+          .$if(traits.skipLocked, (q) => q.forUpdate()),
+      )
+      const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
+      if (!sub) continue
+      // A retry scheduled for a held subscription waits for its release instead.
+      if (Number(sub.held) === 1) await holdPending(tx, subId, now)
+      const verdict = rules.settle(
+        {
+          active: Number(sub.active) === 1,
+          consecutiveFailures: Number(sub.consecutive_failures),
+          failingSince: numOrNull(sub.failing_since),
+          lastSuccessAt: numOrNull(sub.last_success_at),
+          lastFailureAt: numOrNull(sub.last_failure_at),
+        },
+        entry.results,
+        entry.gone,
+        now,
+      )
+      const deactivate = verdict.deactivate !== null
+      const record = prepared.get(`complete.health:${deactivate ? 1 : 0}`, (p) =>
+        tx
+          .updateTable('subscriptions')
+          .set((eb) => ({
+            consecutive_failures: p('consecutive'),
+            failing_since: p('failingSince'),
+            last_success_at: p('lastSuccess'),
+            last_failure_at: p('lastFailure'),
+            success_count: eb('success_count', '+', p('successes')),
+            failure_count: eb('failure_count', '+', p('failures')),
+            ...(deactivate ? { active: 0, deactivated_reason: p('reason'), updated: p('now') } : {}),
+          }))
+          .where('id', '=', p('id')),
+      )
+      await tx.executeQuery(
+        record.bind({
+          consecutive: verdict.consecutiveFailures,
+          failingSince: verdict.failingSince,
+          lastSuccess: verdict.lastSuccessAt,
+          lastFailure: verdict.lastFailureAt,
+          successes: verdict.successes,
+          failures: verdict.failures,
+          reason: verdict.deactivate,
+          now,
+          id: subId,
+        }),
+      )
+      if (verdict.deactivate !== null) {
+        await cancelPending(tx, subId, now, `subscription_${verdict.deactivate}`)
+        const event = rules.deactivated(subId, verdict)
+        ops.push(opEvent(entry.envId, event.type, now, event.data))
+      }
+    }
+    if (ops.length > 0) await tx.insertInto('operational_events').values(ops).execute()
+    return applied
+  })
+}
+
+const attemptColumns = [
+  'delivery_id',
+  'number',
+  'started',
+  'duration_ms',
+  'status_code',
+  'error',
+  'response_body',
+  'request_headers',
+  'response_headers',
+  'lean_headers',
+] as const satisfies readonly (keyof Database['attempts'])[]

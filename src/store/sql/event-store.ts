@@ -1,0 +1,197 @@
+// Events over Kysely (both adapters): the publish paths (group commit, one statement, one
+// transaction; the writes themselves are publish-store.ts) and the test sent to one subscription.
+import type { Kysely } from 'kysely'
+import type { PublishInput, PublishResult, Store } from '../store.ts'
+import type { Database } from './database.ts'
+import { HandOffs } from './hand-offs.ts'
+import type { PreparedQueries } from './prepared-queries.ts'
+import { deliveryRow, type FanOuts, publishAllIn } from './publish-store.ts'
+import type { SqlContext, SqlDialectTraits } from './sql-store.ts'
+
+/** Publishes per group commit. */
+const groupCommitMax = 64
+
+export function sqlEvents(ctx: SqlContext): Store['events'] {
+  const { db, traits, run } = ctx
+  const publisher = new Publisher(ctx)
+  return {
+    get: (envId, id) =>
+      run(async () => {
+        const r = await db
+          .selectFrom('events')
+          .selectAll()
+          .where('env_id', '=', envId)
+          .where('id', '=', id)
+          .executeTakeFirst()
+        return (
+          r && {
+            id: r.id,
+            envId: r.env_id,
+            eventName: r.event_name,
+            body: Buffer.from(r.body),
+            idempotencyKey: r.idempotency_key,
+            orderingKey: r.ordering_key,
+            created: Number(r.created),
+            traceparent: r.traceparent,
+          }
+        )
+      }),
+    publish: (input) => run(async () => (await publisher.publish([input], false))[0]!),
+    publishBatch: (inputs) => run(() => publisher.publish(inputs, true)),
+    publishToSubscription: ({ event, subscriptionId, deliveryId, attemptLimit }) =>
+      run(async () => {
+        const published = await db.transaction().execute(async (tx) => {
+          const sub = await tx
+            .selectFrom('subscriptions')
+            .select(['id', 'held'])
+            .where('id', '=', subscriptionId)
+            .where('env_id', '=', event.envId)
+            .where('active', '=', 1)
+            .$if(traits.skipLocked, (q) => q.forShare())
+            .executeTakeFirst()
+          if (!sub) return false
+          await tx
+            .insertInto('events')
+            .values({
+              id: event.id,
+              env_id: event.envId,
+              event_name: event.eventName,
+              body: event.body,
+              idempotency_key: null,
+              ordering_key: null,
+              created: event.created,
+              traceparent: event.traceparent ?? null,
+              // Not in the feed: a test sent to one subscription is no published event.
+              feed_tx: null,
+              feed_seq: null,
+            })
+            .execute()
+          const row = deliveryRow(event, subscriptionId, deliveryId, attemptLimit, null)
+          // Held (paused, not verified): kept, sent once released.
+          if (Number(sub.held) === 1) row.next_attempt_at = null
+          await tx.insertInto('deliveries').values(row).execute()
+          return true
+        })
+        if (published) traits.announceWork?.()
+        return published
+      }),
+  }
+}
+
+/** The publish paths of one store: its group commit's queue and the publishes that go alone. */
+class Publisher {
+  readonly #db: Kysely<Database>
+  readonly #traits: SqlDialectTraits
+  readonly #prepared: PreparedQueries
+
+  constructor({ db, traits, prepared }: SqlContext) {
+    this.#db = db
+    this.#traits = traits
+    this.#prepared = prepared
+  }
+
+  #publishQueue: {
+    inputs: readonly PublishInput[]
+    batch: boolean
+    resolve: (r: PublishResult[]) => void
+    reject: (e: unknown) => void
+  }[] = []
+  #draining = false
+
+  /**
+   * With one writer (SQLite), concurrent publishes are committed together. The SQLite driver is
+   * synchronous, so no request is read while a commit waits for its fsync: the batch is instead
+   * every publish that reaches the store within one turn of the event loop (all the requests
+   * read in one poll), written in one transaction with one fsync. Each publish still gets its
+   * own answer only after that commit. A batch publish joins as one unit: all its events or none.
+   */
+  publish(inputs: readonly PublishInput[], batch: boolean): Promise<PublishResult[]> {
+    if (!this.#traits.groupCommit) return this.#publishAlone(inputs, batch)
+    return new Promise((resolve, reject) => {
+      this.#publishQueue.push({ inputs, batch, resolve, reject })
+      if (!this.#draining) {
+        this.#draining = true
+        setImmediate(() => void this.#drainPublishes())
+      }
+    })
+  }
+
+  async #drainPublishes(): Promise<void> {
+    this.#draining = true
+    try {
+      while (this.#publishQueue.length > 0) {
+        let n = 0
+        let take = 0
+        while (take < this.#publishQueue.length && n < groupCommitMax)
+          n += this.#publishQueue[take++]!.inputs.length
+        const batch = this.#publishQueue.splice(0, take)
+        let results: PublishResult[][]
+        try {
+          const handOffs = new HandOffs()
+          results = await this.#db.transaction().execute(async (tx) => {
+            const fanOuts: FanOuts = new Map()
+            const out: PublishResult[][] = []
+            for (const b of batch)
+              out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts, handOffs))
+            return out
+          })
+          this.#announce(
+            batch.flatMap((b) => b.inputs),
+            results.flat(),
+            handOffs,
+          )
+        } catch {
+          // One bad apple must not fail the others: each goes again on its own.
+          for (const b of batch) await this.#publishAlone(b.inputs, b.batch).then(b.resolve, b.reject)
+          continue
+        }
+        for (const [k, b] of batch.entries()) b.resolve(results[k]!)
+      }
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  /**
+   * After a publish committed: tells workers that deliveries became due, and feed readers on
+   * other nodes which environments got new events.
+   */
+  #announce(inputs: readonly PublishInput[], rs: readonly PublishResult[], handOffs: HandOffs): void {
+    // The local worker's first: they are leased to it, and no claim looks for them.
+    handOffs.deliver()
+    if (handOffs.leftDue(inputs, rs)) this.#traits.announceWork?.()
+    if (!this.#traits.announceFeed) return
+    const envIds = new Set(inputs.filter((_, k) => !rs[k]?.replayed).map((i) => i.event.envId))
+    if (envIds.size > 0) this.#traits.announceFeed([...envIds])
+  }
+
+  async #publishAlone(
+    inputs: readonly PublishInput[],
+    batch: boolean,
+    again = true,
+  ): Promise<PublishResult[]> {
+    const alone = !batch && inputs.length === 1 ? this.#traits.publishStatement : undefined
+    const one = alone && (await alone(this.#db, inputs[0]!))
+    if (one) {
+      this.#announce(inputs, [one], new HandOffs())
+      return [one]
+    }
+    try {
+      const handOffs = new HandOffs()
+      const rs = await this.#db
+        .transaction()
+        .execute((tx) =>
+          publishAllIn(tx, this.#traits, this.#prepared, { inputs, batch }, new Map(), handOffs),
+        )
+      this.#announce(inputs, rs, handOffs)
+      return rs
+    } catch (e) {
+      // Two API nodes raced on the same Idempotency-Key and the other committed first: once more,
+      // and the key now answers with the winner's event (or idempotency_key_reused).
+      if (again && inputs.some((i) => i.idempotencyKey !== null) && this.#traits.isUniqueViolation(e)) {
+        return this.#publishAlone(inputs, batch, false)
+      }
+      throw e
+    }
+  }
+}
