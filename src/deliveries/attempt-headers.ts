@@ -11,7 +11,7 @@ export interface AttemptIdentity {
   started: number
 }
 
-// The worker's own headers in the order it sends them (worker.ts #send); the ones a lean log
+// The worker's own headers in the order it sends them (attempt-maker.ts #send); the ones a lean log
 // leaves out are put back at their place among those kept.
 const sentOrder = [
   'content-type',
