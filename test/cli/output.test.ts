@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { errorText, exitCodeOf, fields, rowsOf, UsageError } from '../../src/cli/output.ts'
 import { prettyLine } from '../../src/observability/log-format.ts'
+import { eventually } from '../support/eventually.ts'
 import { freePort, repoRoot, startService } from '../support/service-process.ts'
 import { runCli } from './cli-harness.ts'
 import { runShell } from './doc-commands.ts'
@@ -156,7 +157,8 @@ describe('service logs', () => {
   it('and JSON lines otherwise', async () => {
     const svc = await startService()
     try {
-      expect(svc.output()).toMatch(/^\{"level":30,.*"msg":"hookpost is listening"/m)
+      // /health answers as soon as the server listens; the log line may still be in the pipe.
+      await eventually(() => expect(svc.output()).toMatch(/^\{"level":30,.*"msg":"hookpost is listening"/m))
     } finally {
       await svc.stop()
       svc.cleanup()
