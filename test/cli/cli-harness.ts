@@ -102,7 +102,8 @@ export function spawnCli(args: string[], env: Record<string, string>): CliProces
     stop(signal = 'SIGINT') {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
       return new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code))
+        // 'close', not 'exit': its last lines may still be in the pipe at exit.
+        child.once('close', (code) => resolve(code))
         child.kill(signal)
       })
     },

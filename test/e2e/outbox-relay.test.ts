@@ -60,7 +60,8 @@ function startRelay(
     out += d.toString()
   })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    // 'close', not 'exit': its last lines may still be in the pipe at exit.
+    child.once('close', (code, signal) => resolve({ code, signal })),
   )
   return { child, output: () => out, exited }
 }

@@ -86,7 +86,8 @@ export async function startService(
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
       return new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code))
+        // 'close', not 'exit': its last lines may still be in the pipe at exit.
+        child.once('close', (code) => resolve(code))
         child.kill(signal)
       })
     },
