@@ -19,7 +19,7 @@ export interface SubscriptionQueuesOptions {
   perSubscription: number
   subscriptions: SubscriptionCache
   /** Starts one attempt with its claim's signing keys; it counts in flight until done(). */
-  start: (d: ClaimedDelivery, keys: ClaimKeys | undefined) => void
+  start: (d: ClaimedDelivery, keys: ClaimKeys | undefined, startedAt?: number) => void
   /** New work may be due (deliveries given back). */
   wake: () => void
 }
@@ -182,9 +182,13 @@ export class SubscriptionQueues {
         const d = q.shift()!
         this.#queuedTotal--
         const windowEnd = this.#windowEnds.get(d.id)
+        // A rate-limited attempt starts at the instant checked against its window (and is logged
+        // so): the budget counts starts per window.
+        let startedAt: number | undefined
         if (windowEnd !== undefined) {
           this.#windowEnds.delete(d.id)
-          if (this.#o.now() >= windowEnd) {
+          startedAt = this.#o.now()
+          if (startedAt >= windowEnd) {
             late.push(d)
             continue
           }
@@ -195,7 +199,7 @@ export class SubscriptionQueues {
         const keys = this.#keys.get(d.id)
         // Read once as the attempt starts: nothing here needs them after that.
         this.#keys.delete(d.id)
-        this.#o.start(d, keys)
+        this.#o.start(d, keys, startedAt)
       }
       if (q.length === 0) this.#queued.delete(sub)
     }

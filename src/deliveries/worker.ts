@@ -121,7 +121,7 @@ export class DeliveryWorker {
       concurrency: o.concurrency,
       perSubscription: o.perSubscription,
       subscriptions: this.#subscriptions,
-      start: (d, keys) => void this.#attempt(d, keys),
+      start: (d, keys, startedAt) => void this.#attempt(d, keys, startedAt),
       wake: () => this.wake(),
     })
     this.#planner = new ClaimPlanner({
@@ -329,9 +329,9 @@ export class DeliveryWorker {
     return Math.max(1, Math.floor(Math.min(this.#o.claimBatch, this.#o.concurrency) / 4))
   }
 
-  async #attempt(d: ClaimedDelivery, keys: ClaimKeys | undefined): Promise<void> {
+  async #attempt(d: ClaimedDelivery, keys: ClaimKeys | undefined, startedAt?: number): Promise<void> {
     const o = this.#o
-    const started = o.now()
+    const started = startedAt ?? o.now()
     const { result, detail } = await this.#attempts.make(d, started, keys)
     try {
       o.onAttempt({
