@@ -2,6 +2,7 @@
 // the forms that create one or revoke one by id.
 import type { CredentialRow } from '../../store/store.ts'
 import { RevokeForm } from './access-views.tsx'
+import { DataTable } from './data-table.tsx'
 import { CsrfField, Id, type PageCtx, Time } from './layout.tsx'
 
 /** `credentials` undefined: this server cannot list them (revoking by id still works). */
@@ -52,49 +53,32 @@ export function CredentialsSection({
 }
 
 function CredentialTable({ ctx, rows, self }: { ctx: PageCtx; rows: CredentialRow[]; self: string }) {
-  if (rows.length === 0) return <p>No credentials.</p>
   return (
-    <table class="stack">
-      <caption class="visually-hidden">Credentials</caption>
-      <thead>
-        <tr>
-          <th scope="col">Key</th>
-          <th scope="col">Role</th>
-          <th scope="col">Name</th>
-          <th scope="col">Created</th>
-          <th scope="col">Revoked</th>
-          <th scope="col">
-            <span class="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((c) => (
-          <tr key={c.id}>
-            <td data-label="Key">
-              <Id id={c.key} />
-            </td>
-            <td data-label="Role">{c.role}</td>
-            <td data-label="Name">{c.name ?? '—'}</td>
-            <td data-label="Created">
-              <Time ms={c.created} />
-            </td>
-            <td data-label="Revoked">
-              <Time ms={c.revoked} empty="no" />
-            </td>
-            <td data-label="">
-              {c.revoked === null ? (
-                <RevokeForm
-                  ctx={ctx}
-                  action={`${self}/credentials/revoke`}
-                  field={['credentialId', c.id]}
-                  label={c.key}
-                />
-              ) : null}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Credentials"
+      empty="No credentials."
+      rows={rows}
+      rowKey={(c) => c.id}
+      columns={[
+        { header: 'Key', cell: (c) => <Id id={c.key} /> },
+        { header: 'Role', cell: (c) => c.role },
+        { header: 'Name', cell: (c) => c.name ?? '—' },
+        { header: 'Created', cell: (c) => <Time ms={c.created} /> },
+        { header: 'Revoked', cell: (c) => <Time ms={c.revoked} empty="no" /> },
+        {
+          header: 'Actions',
+          hiddenHeader: true,
+          cell: (c) =>
+            c.revoked === null ? (
+              <RevokeForm
+                ctx={ctx}
+                action={`${self}/credentials/revoke`}
+                field={['credentialId', c.id]}
+                label={c.key}
+              />
+            ) : null,
+        },
+      ]}
+    />
   )
 }

@@ -2,6 +2,7 @@
 // failure charts, the sample they come from, and the most failing and slowest endpoints.
 import type { EndpointFailure, EndpointLatency, Timeline } from '../stats.ts'
 import { FailureChart, ThroughputChart } from './charts.tsx'
+import { DataTable } from './data-table.tsx'
 import { EnvLink, type EnvNames } from './env-link.tsx'
 import { ActiveBadge, percent, Time } from './layout.tsx'
 
@@ -26,77 +27,43 @@ function SampleNote({ sample }: { sample: Sample }) {
 }
 
 function FailingTable({ rows, envNames }: { rows: EndpointFailure[]; envNames?: EnvNames | undefined }) {
-  if (rows.length === 0) return <p>No endpoint has failed.</p>
-  const showEnv = envNames !== undefined
   return (
-    <table class="stack">
-      <caption class="visually-hidden">Most failing endpoints</caption>
-      <thead>
-        <tr>
-          <th scope="col">URL</th>
-          <th scope="col">Event</th>
-          {showEnv ? <th scope="col">Environment</th> : null}
-          <th scope="col">Failed attempts</th>
-          <th scope="col">Success rate</th>
-          <th scope="col">Failing since</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.subscriptionId}>
-            <td data-label="URL">
-              <code>{r.url}</code>
-            </td>
-            <td data-label="Event">{r.event}</td>
-            {envNames !== undefined ? (
-              <td data-label="Environment">
-                <EnvLink envId={r.envId} names={envNames} />
-              </td>
-            ) : null}
-            <td data-label="Failed attempts">{r.failureCount}</td>
-            <td data-label="Success rate">{percent(r.successRate)}</td>
-            <td data-label="Failing since">
-              <Time ms={r.failingSince} empty="not failing" />
-            </td>
-            <td data-label="State">
-              <ActiveBadge active={r.active} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Most failing endpoints"
+      empty="No endpoint has failed."
+      rows={rows}
+      rowKey={(r) => r.subscriptionId}
+      columns={[
+        { header: 'URL', cell: (r) => <code>{r.url}</code> },
+        { header: 'Event', cell: (r) => r.event },
+        envNames !== undefined && {
+          header: 'Environment',
+          cell: (r) => <EnvLink envId={r.envId} names={envNames} />,
+        },
+        { header: 'Failed attempts', cell: (r) => r.failureCount },
+        { header: 'Success rate', cell: (r) => percent(r.successRate) },
+        { header: 'Failing since', cell: (r) => <Time ms={r.failingSince} empty="not failing" /> },
+        { header: 'State', cell: (r) => <ActiveBadge active={r.active} /> },
+      ]}
+    />
   )
 }
 
 function SlowTable({ rows }: { rows: EndpointLatency[] }) {
-  if (rows.length === 0) return <p>No attempts recorded yet.</p>
   return (
-    <table class="stack">
-      <caption class="visually-hidden">Slowest endpoints</caption>
-      <thead>
-        <tr>
-          <th scope="col">URL</th>
-          <th scope="col">Attempts</th>
-          <th scope="col">Mean</th>
-          <th scope="col">p95</th>
-          <th scope="col">Max</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.subscriptionId}>
-            <td data-label="URL">
-              <code>{r.url}</code>
-            </td>
-            <td data-label="Attempts">{r.attempts}</td>
-            <td data-label="Mean">{r.meanMs} ms</td>
-            <td data-label="p95">{r.p95Ms} ms</td>
-            <td data-label="Max">{r.maxMs} ms</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Slowest endpoints"
+      empty="No attempts recorded yet."
+      rows={rows}
+      rowKey={(r) => r.subscriptionId}
+      columns={[
+        { header: 'URL', cell: (r) => <code>{r.url}</code> },
+        { header: 'Attempts', cell: (r) => r.attempts },
+        { header: 'Mean', cell: (r) => `${r.meanMs} ms` },
+        { header: 'p95', cell: (r) => `${r.p95Ms} ms` },
+        { header: 'Max', cell: (r) => `${r.maxMs} ms` },
+      ]}
+    />
   )
 }
 

@@ -1,6 +1,7 @@
 // The operator's "Recent operational events" section: a delivery failed, a subscription deactivated,
 // a replay finished; newest first, each event's data as key-value pairs.
 import type { OperationalEventRow } from '../../store/store.ts'
+import { DataTable } from './data-table.tsx'
 import { EnvLink, type EnvNames } from './env-link.tsx'
 import { Time } from './layout.tsx'
 
@@ -31,37 +32,21 @@ export function OperationalEventsSection({
   return (
     <section aria-labelledby="oev-h">
       <h2 id="oev-h">Recent operational events</h2>
-      {events.length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <table class="stack">
-          <caption class="visually-hidden">Operational events, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Type</th>
-              <th scope="col">Environment</th>
-              <th scope="col">Data</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id}>
-                <td data-label="When">
-                  <Time ms={e.created} />
-                </td>
-                <td data-label="Type">{e.type}</td>
-                <td data-label="Environment">
-                  {e.envId === null ? '—' : <EnvLink envId={e.envId} names={envNames} />}
-                </td>
-                <td data-label="Data">
-                  <EventData data={e.data} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        caption="Operational events, newest first"
+        empty="None."
+        rows={events}
+        rowKey={(e) => e.id}
+        columns={[
+          { header: 'When', cell: (e) => <Time ms={e.created} /> },
+          { header: 'Type', cell: (e) => e.type },
+          {
+            header: 'Environment',
+            cell: (e) => (e.envId === null ? '—' : <EnvLink envId={e.envId} names={envNames} />),
+          },
+          { header: 'Data', cell: (e) => <EventData data={e.data} /> },
+        ]}
+      />
     </section>
   )
 }

@@ -2,6 +2,7 @@
 // environments with their counts and a form for a new one, and recent operational events.
 import type { EnvironmentRow, OperationalEventRow } from '../../store/store.ts'
 import type { EndpointFailure, EndpointLatency, Timeline } from '../stats.ts'
+import { DataTable } from './data-table.tsx'
 import { DeliveryStats, type Sample } from './delivery-stats.tsx'
 import type { EnvNames } from './env-link.tsx'
 import { CsrfField, ErrorBox, Id, Notice, Page, type PageCtx, Time } from './layout.tsx'
@@ -46,41 +47,20 @@ export function OperatorHome(props: {
       />
       <section aria-labelledby="envs-h">
         <h2 id="envs-h">Environments</h2>
-        {props.envs.length === 0 ? (
-          <p>No environments yet.</p>
-        ) : (
-          <table class="stack">
-            <caption class="visually-hidden">Environments</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Id</th>
-                <th scope="col">Subscriptions (active)</th>
-                <th scope="col">Recent deliveries</th>
-                <th scope="col">Latest attempt failed</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.envs.map((e) => (
-                <tr key={e.env.id}>
-                  <td data-label="Name">
-                    <a href={`${base}/environments/${e.env.id}`}>{e.env.name}</a>
-                  </td>
-                  <td data-label="Id">
-                    <Id id={e.env.id} />
-                  </td>
-                  <td data-label="Subscriptions (active)">{`${e.subscriptions} (${e.active})`}</td>
-                  <td data-label="Recent deliveries">{e.sampled}</td>
-                  <td data-label="Latest attempt failed">{e.failing}</td>
-                  <td data-label="Created">
-                    <Time ms={e.env.created} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          caption="Environments"
+          empty="No environments yet."
+          rows={props.envs}
+          rowKey={(e) => e.env.id}
+          columns={[
+            { header: 'Name', cell: (e) => <a href={`${base}/environments/${e.env.id}`}>{e.env.name}</a> },
+            { header: 'Id', cell: (e) => <Id id={e.env.id} /> },
+            { header: 'Subscriptions (active)', cell: (e) => `${e.subscriptions} (${e.active})` },
+            { header: 'Recent deliveries', cell: (e) => e.sampled },
+            { header: 'Latest attempt failed', cell: (e) => e.failing },
+            { header: 'Created', cell: (e) => <Time ms={e.env.created} /> },
+          ]}
+        />
         {props.totalEnvironments > props.envs.length ? (
           <p class="hint">{`Showing ${props.envs.length} of ${props.totalEnvironments} environments.`}</p>
         ) : null}
