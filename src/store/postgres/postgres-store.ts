@@ -110,7 +110,7 @@ export function openPostgresStore(url: string, poolSize = 10): SqlStore {
     announceWork: () => work.notify(),
     listenWork: (onWork) => work.listen(() => onWork()),
     claimStatement: claimInOneStatement,
-    publishStatement: (db, input) => publishes.publish(db, input),
+    publishStatement: (db, inputs) => publishes.publish(db, inputs),
     announceFeed: (envIds) => {
       for (const e of envIds) feed.notify(e)
     },

@@ -170,11 +170,11 @@ class Publisher {
     batch: boolean,
     again = true,
   ): Promise<PublishResult[]> {
-    const alone = !batch && inputs.length === 1 ? this.#traits.publishStatement : undefined
-    const one = alone && (await alone(this.#db, inputs[0]!))
-    if (one) {
-      this.#announce(inputs, [one], new HandOffs())
-      return [one]
+    const statement = this.#traits.publishStatement
+    const done = statement && (await statement(this.#db, inputs))
+    if (done) {
+      this.#announce(inputs, done, new HandOffs())
+      return done
     }
     try {
       const handOffs = new HandOffs()

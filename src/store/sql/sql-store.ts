@@ -86,10 +86,13 @@ export interface SqlDialectTraits extends FeedTraits {
     orphans: string[],
   ) => Promise<ClaimResult | undefined>
   /**
-   * A publish of one event in one statement (PostgreSQL: postgres/publish-statement.ts);
+   * A publish (one event or a batch) in one statement (PostgreSQL: postgres/publish-statement.ts);
    * undefined when it must take the transaction (nothing was written).
    */
-  publishStatement?: (db: Kysely<Database>, input: PublishInput) => Promise<PublishResult | undefined>
+  publishStatement?: (
+    db: Kysely<Database>,
+    inputs: readonly PublishInput[],
+  ) => Promise<PublishResult[] | undefined>
 }
 
 /** Runs fn; translates driver failures into the contract's errors. */
