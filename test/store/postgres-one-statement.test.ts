@@ -1,5 +1,5 @@
-// PostgreSQL's hot path: a claim and a plain publish are one statement each
-// (postgres/claim-statement.ts, postgres/publish-statement.ts). The contract suite checks what
+// PostgreSQL's hot path: a claim and a plain publish (one event or a batch) are one statement
+// each (postgres/claim-statement.ts, postgres/publish-statement.ts). The contract suite checks what
 // they do; this checks that they stay one round trip, and what the remembered fan-out must not
 // get wrong: a subscription created, changed or deactivated by another process since.
 import pg from 'pg'
@@ -12,17 +12,29 @@ import { freshDatabase, postgresAvailable, postgresRequired } from '../support/p
 
 const available = await postgresAvailable()
 
-function anEvent(envId: string, at: number, filtered = false): PublishInput {
+function anEvent(
+  envId: string,
+  at: number,
+  filtered = false,
+  over: {
+    eventName?: string
+    orderingKey?: string | null
+    idempotencyKey?: string
+    traceparent?: string
+  } = {},
+): PublishInput {
+  const eventName = over.eventName ?? 'site.publish'
   return {
     event: {
       id: newId('evt', at),
       envId,
-      eventName: 'site.publish',
-      body: Buffer.from('{"eventName":"site.publish"}'),
-      orderingKey: null,
+      eventName,
+      body: Buffer.from(`{"eventName":"${eventName}"}`),
+      orderingKey: over.orderingKey ?? null,
       created: at,
+      ...(over.traceparent ? { traceparent: over.traceparent } : {}),
     },
-    idempotencyKey: null,
+    idempotencyKey: over.idempotencyKey ?? null,
     idempotencySince: at - 86_400_000,
     attemptLimit: 3,
     attemptLimitFor: (schedule) => schedule.length + 1,
@@ -114,6 +126,184 @@ describe.runIf(available.ok || postgresRequired)('PostgreSQL hot path in one sta
     await other.subscriptions.update({ ...a, active: false, updated: T0 + 4 })
     expect((await store.events.publish(anEvent(envId, T0 + 5, true))).deliveries).toBe(0)
     expect((await claim(store, T0 + 10)).deliveries).toEqual([])
+  })
+
+  const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+
+  /** n events at `at`, `at` + 1…, of two types in turn, ordering keys key-0, key-1 or none. */
+  const aBatch = (envId: string, at: number, n: number, keyed = false) =>
+    Array.from({ length: n }, (_, k) =>
+      anEvent(envId, at + k, true, {
+        eventName: k % 2 === 0 ? 'site.publish' : 'site.unpublish',
+        orderingKey: k % 3 === 2 ? null : `key-${k % 3}`,
+        ...(k === 1 ? { traceparent } : {}),
+        ...(keyed ? { idempotencyKey: `key-${at + k}` } : {}),
+      }),
+    )
+
+  /**
+   * What a batch wrote, event by event in batch order: the event's row and its deliveries' rows
+   * (every column but the ids, times relative to the event's), and the events' feed positions.
+   */
+  async function rowsOf(batch: readonly PublishInput[]) {
+    const c = new pg.Client({ connectionString: db.url })
+    await c.connect()
+    try {
+      const ids = batch.map((i) => i.event.id)
+      const events = (await c.query('select * from events where id = any($1)', [ids])).rows
+      // By subscription id, in code points (the database's collation may order them otherwise).
+      const deliveries = (
+        await c.query('select * from deliveries where event_id = any($1)', [ids])
+      ).rows.sort((p, q) => (p.subscription_id < q.subscription_id ? -1 : 1))
+      const rel = (t: string | null, at: number) => (t === null ? null : Number(t) - at)
+      const written = batch.map(({ event }) => {
+        const at = event.created
+        const { id, env_id, idempotency_key, feed_tx, feed_seq, created, body, ...e } = events.find(
+          (r) => r.id === event.id,
+        )
+        return {
+          event: { ...e, body: body.toString(), created: rel(created, at) },
+          deliveries: deliveries
+            .filter((d) => d.event_id === event.id)
+            .map(({ id, env_id, event_id, next_attempt_at, created, updated, ...d }) => ({
+              ...d,
+              next_attempt_at: rel(next_attempt_at, at),
+              created: rel(created, at),
+              updated: rel(updated, at),
+            })),
+        }
+      })
+      const feed = ids
+        .map((id) => events.find((r) => r.id === id))
+        .map((r) => [r.feed_tx, Number(r.feed_seq)])
+      return { written, feed }
+    } finally {
+      await c.end()
+    }
+  }
+
+  it('publishes a batch of events of two types in one statement, writing the rows the transaction writes', async () => {
+    const envId = await anEnvironmentId(store)
+    const plain = await aSubscription(store, envId)
+    const ordered = await aSubscription(store, envId, { ordered: true })
+    const scheduled = await aSubscription(store, envId, {
+      settings: { ...noSettings, retryScheduleMs: [1000, 2000, 3000, 4000] },
+    })
+    await aSubscription(store, envId, { event: 'site.unpublish', filter: 'none' })
+    const orderedToo = await aSubscription(store, envId, {
+      event: 'site.unpublish',
+      ordered: true,
+      filter: '{}',
+    })
+    // The first batch learns both types' subscriptions.
+    await store.events.publishBatch(aBatch(envId, T0, 2))
+    const batch = aBatch(envId, T0 + 100, 6)
+    sent.length = 0
+    const rs = await store.events.publishBatch(batch)
+    expect(sent).toHaveLength(1)
+    expect(rs).toEqual(
+      batch.map((i) => ({
+        eventId: i.event.id,
+        eventName: i.event.eventName,
+        deliveries: i.event.eventName === 'site.publish' ? 3 : 1,
+        replayed: false,
+      })),
+    )
+    // The same batch the long way (idempotency keys take the transaction): the same rows.
+    const longWay = aBatch(envId, T0 + 200, 6, true)
+    sent.length = 0
+    const rsLong = await store.events.publishBatch(longWay)
+    expect(sent.length).toBeGreaterThan(1)
+    expect(rsLong.map((r) => [r.eventName, r.deliveries])).toEqual(rs.map((r) => [r.eventName, r.deliveries]))
+    const one = await rowsOf(batch)
+    expect(one.written).toEqual((await rowsOf(longWay)).written)
+    // Each subscription's own attempt limit, the ordering key at ordered ones only, all due now.
+    const fanOut = one.written.map((w) =>
+      w.deliveries.map((d) => [
+        d.subscription_id,
+        d.attempt_limit,
+        d.ordering_key,
+        d.status,
+        d.next_attempt_at,
+      ]),
+    )
+    const byId = (x: unknown[][]) => x.sort((p, q) => (String(p[0]) < String(q[0]) ? -1 : 1))
+    expect(fanOut[0]).toEqual(
+      byId([
+        [plain.id, 3, null, 'pending', 0],
+        [ordered.id, 3, 'key-0', 'pending', 0],
+        [scheduled.id, 5, null, 'pending', 0],
+      ]),
+    )
+    expect(fanOut[1]).toEqual([[orderedToo.id, 3, 'key-1', 'pending', 0]])
+    expect(fanOut[2]).toEqual(
+      byId([
+        [plain.id, 3, null, 'pending', 0],
+        [ordered.id, 3, null, 'pending', 0],
+        [scheduled.id, 5, null, 'pending', 0],
+      ]),
+    )
+    expect(one.written[1]!.event).toMatchObject({
+      traceparent,
+      event_name: 'site.unpublish',
+      ordering_key: 'key-1',
+    })
+    // In the feed in batch order, as one transaction.
+    expect(new Set(one.feed.map(([tx]) => tx)).size).toBe(1)
+    const seqs = one.feed.map(([, seq]) => Number(seq))
+    expect(seqs).toEqual([...seqs].sort((p, q) => p - q))
+    expect(new Set(seqs).size).toBe(seqs.length)
+  })
+
+  it('fans a batch out to the subscriptions as they are now, whatever another process changed since', async () => {
+    const envId = await anEnvironmentId(store)
+    const a = await aSubscription(store, envId)
+    const u = await aSubscription(store, envId, { event: 'site.unpublish' })
+    /** Per event of the batch: [subscription, attempt limit, due (relative to the event)] by subscription. */
+    const publish = async (at: number) => {
+      const batch = aBatch(envId, at, 4)
+      sent.length = 0
+      await store.events.publishBatch(batch)
+      const statements = sent.length
+      const { written } = await rowsOf(batch)
+      return {
+        statements,
+        fanOut: written.map((w) =>
+          w.deliveries.map((d) => [d.subscription_id, d.attempt_limit, d.next_attempt_at]),
+        ),
+      }
+    }
+    expect((await publish(T0)).statements).toBe(2)
+    expect((await publish(T0 + 100)).statements).toBe(1)
+    // Created by another process: the statement finds the change, the next one writes.
+    const b = await aSubscription(other, envId, { event: 'site.unpublish' })
+    const created = await publish(T0 + 200)
+    expect(created.statements).toBe(2)
+    const us = [u.id, b.id].sort()
+    expect(created.fanOut).toEqual([
+      [[a.id, 3, 0]],
+      us.map((id) => [id, 3, 0]),
+      [[a.id, 3, 0]],
+      us.map((id) => [id, 3, 0]),
+    ])
+    // Changed: a's own schedule gives its own attempt limit.
+    await other.subscriptions.update({
+      ...a,
+      settings: { ...noSettings, retryScheduleMs: [1000, 2000, 3000, 4000, 5000] },
+      updated: T0 + 250,
+    })
+    const changed = await publish(T0 + 300)
+    expect(changed.statements).toBe(2)
+    expect(changed.fanOut[0]).toEqual([[a.id, 6, 0]])
+    // Paused: b's deliveries are created and kept, not due (the long way, as for one event).
+    await other.subscriptions.update({ ...b, paused: true, held: true, updated: T0 + 350 })
+    const paused = await publish(T0 + 400)
+    expect(paused.fanOut[0]).toEqual([[a.id, 6, 0]])
+    expect(paused.fanOut[1]).toEqual(us.map((id) => [id, 3, id === b.id ? null : 0]))
+    // Deactivated: no delivery there any more.
+    await other.subscriptions.update({ ...b, active: false, updated: T0 + 450 })
+    const gone = await publish(T0 + 500)
+    expect(gone.fanOut[1]).toEqual([[u.id, 3, 0]])
   })
 
   it('claims a budgeted subscription within its budget beside the others (the claim in steps)', async () => {
