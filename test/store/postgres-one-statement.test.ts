@@ -300,9 +300,15 @@ describe.runIf(available.ok || postgresRequired)('PostgreSQL hot path in one sta
     const paused = await publish(T0 + 400)
     expect(paused.fanOut[0]).toEqual([[a.id, 6, 0]])
     expect(paused.fanOut[1]).toEqual(us.map((id) => [id, 3, id === b.id ? null : 0]))
+    // Released: the type is back to one statement (after one that reads), b's deliveries due.
+    await other.subscriptions.update({ ...b, paused: false, held: false, updated: T0 + 450 })
+    const released = await publish(T0 + 500)
+    expect(released.statements).toBe(2)
+    expect(released.fanOut[1]).toEqual(us.map((id) => [id, 3, 0]))
     // Deactivated: no delivery there any more.
-    await other.subscriptions.update({ ...b, active: false, updated: T0 + 450 })
-    const gone = await publish(T0 + 500)
+    await other.subscriptions.update({ ...b, active: false, updated: T0 + 550 })
+    const gone = await publish(T0 + 600)
+    expect(gone.statements).toBe(2)
     expect(gone.fanOut[1]).toEqual([[u.id, 3, 0]])
   })
 
