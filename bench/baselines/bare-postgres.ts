@@ -2,14 +2,20 @@
 // PostgreSQL statements (pg, nothing between) on Hookpost's schema, or with the queue state in a
 // narrow table beside the delivery log.
 import type pg from 'pg'
-import { benchBody, drive, eventName, fanOut, meter, type Phases } from '../lib/storage-phases.ts'
+import { benchBody, drive, eventName, fanOut, meter, type Phases, type Shape } from '../lib/storage-phases.ts'
 
 export async function barePostgres(
   c: pg.Client,
   events: number,
-  narrow: boolean,
+  shape: Shape,
   database: string,
 ): Promise<Phases> {
+  const narrow = shape === 'narrow'
+  const minimal = shape === 'minimal'
+  // No delivery log to read back: only the due index and no attempt rows (see bare-sqlite.ts).
+  if (minimal)
+    await c.query(`drop index deliveries_env; drop index deliveries_event; drop index deliveries_sub_created;
+      drop index deliveries_sub_due; drop index deliveries_ordering`)
   if (narrow) {
     await c.query(`drop index deliveries_due; drop index deliveries_sub_due; drop index deliveries_ordering;
       create table queue (delivery_id text primary key, subscription_id text not null, due_at bigint not null,
@@ -95,11 +101,12 @@ export async function barePostgres(
           [ids, now],
         )
       }
-      await c.query(
-        `insert into attempts (delivery_id, number, started, duration_ms, status_code, response_body, request_headers, lean_headers)
+      if (!minimal)
+        await c.query(
+          `insert into attempts (delivery_id, number, started, duration_ms, status_code, response_body, request_headers, lean_headers)
          select d, 1, $2, 2, 200, 'ok', '{}', 1 from unnest($1::text[]) d`,
-        [ids, now],
-      )
+          [ids, now],
+        )
       await c.query('commit')
     },
   })
