@@ -2,6 +2,7 @@
 // statements (better-sqlite3, nothing between) on Hookpost's schema, or with the queue state in a
 // narrow table beside the delivery log.
 import type Database from 'better-sqlite3'
+import { newId } from '../../src/shared/ids.ts'
 import type { Shape } from '../lib/storage-phases.ts'
 import { benchBody, drive, eventName, fanOut, meter, type Phases } from '../lib/storage-phases.ts'
 
@@ -31,7 +32,9 @@ export function bareSqlite(db: Database.Database, events: number, shape: Shape):
       create index queue_due on queue(due_at); create index queue_sub_due on queue(subscription_id, due_at)`)
   }
   const body = benchBody()
-  const subs = Array.from({ length: fanOut }, (_, i) => `sub_${i}`)
+  // Hookpost's ids (src/shared/ids.ts): the index entries are the size Hookpost's are.
+  const envId = newId('env')
+  const subs = Array.from({ length: fanOut }, () => newId('sub'))
   const insertEvent = db.prepare(
     'insert into events (id, env_id, event_name, body, idempotency_key, ordering_key, created, traceparent) values (?,?,?,?,?,?,?,?)',
   )
@@ -103,22 +106,20 @@ export function bareSqlite(db: Database.Database, events: number, shape: Shape):
     }
     return s
   }
-  let seq = 0
-  const id = (p: string) => `${p}_${String(++seq).padStart(20, '0')}`
   const events_ = new Map<string, string>()
   return drive(events, meter(), {
     publish(batch) {
       const now = Date.now()
       db.transaction(() => {
         for (let e = 0; e < batch; e++) {
-          const ev = id('evt')
-          insertEvent.run(ev, 'env', eventName, body, null, null, now, null)
+          const ev = newId('evt', now)
+          insertEvent.run(ev, envId, eventName, body, null, null, now, null)
           const rows: unknown[] = []
           const queue: unknown[] = []
           for (const s of subs) {
-            const d = id('dlv')
+            const d = newId('dlv', now)
             events_.set(d, ev)
-            rows.push(d, 'env', ev, s, eventName, 'pending', 0, 10, now, null, null, null, null, now, now)
+            rows.push(d, envId, ev, s, eventName, 'pending', 0, 10, now, null, null, null, null, now, now)
             queue.push(d, s, now, null)
           }
           insertDeliveries.run(rows)
