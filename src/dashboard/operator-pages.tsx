@@ -12,8 +12,10 @@ import type {
   SubscriptionRow,
 } from '../store/store.ts'
 import { lastAttemptFailed, mostFailing, slowest, timeline } from './stats.ts'
+import type { Sample } from './views/delivery-stats.tsx'
+import { EnvironmentPage } from './views/environment-page.tsx'
 import { render } from './views/layout.tsx'
-import { EnvironmentPage, type EnvSummary, OperatorHome, type Sample } from './views/operator-views.tsx'
+import { type EnvSummary, OperatorHome } from './views/operator-home.tsx'
 import { type DashDeps, field, formOf, mustState, pageCtx, queryOf, seeOther, sendHtml } from './web.ts'
 
 const base = '/dashboard/operator'

@@ -1,6 +1,7 @@
 // Views of portal links: the page a link opens (a button, so that only a person spends it) and
 // the operator's list of an environment's links, each revocable.
 import type { PortalLinkRow } from '../../store/store.ts'
+import { DataTable } from './data-table.tsx'
 import { CsrfField, Page, type PageCtx, Time } from './layout.tsx'
 
 export function PortalLinkOpen({ ctx, token }: { ctx: PageCtx; token: string }) {
@@ -33,43 +34,30 @@ export function RevokeForm(props: { ctx: PageCtx; action: string; field: [string
 }
 
 export function PortalLinkTable({ ctx, rows, self }: { ctx: PageCtx; rows: PortalLinkRow[]; self: string }) {
-  if (rows.length === 0) return <p>No outstanding portal links.</p>
   return (
-    <table>
-      <caption class="visually-hidden">Outstanding portal links</caption>
-      <thead>
-        <tr>
-          <th scope="col">Id</th>
-          <th scope="col">Expires</th>
-          <th scope="col">Used</th>
-          <th scope="col">
-            <span class="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((l) => (
-          <tr key={l.id}>
-            <td>
-              <code>{l.id}</code>
-            </td>
-            <td>
-              <Time ms={l.expires} />
-            </td>
-            <td>
-              <Time ms={l.used} empty="no" />
-            </td>
-            <td>
-              <RevokeForm
-                ctx={ctx}
-                action={`${self}/portal-links/revoke`}
-                field={['linkId', l.id]}
-                label={l.id}
-              />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Outstanding portal links"
+      empty="No outstanding portal links."
+      stack={false}
+      rows={rows}
+      rowKey={(l) => l.id}
+      columns={[
+        { header: 'Id', cell: (l) => <code>{l.id}</code> },
+        { header: 'Expires', cell: (l) => <Time ms={l.expires} /> },
+        { header: 'Used', cell: (l) => <Time ms={l.used} empty="no" /> },
+        {
+          header: 'Actions',
+          hiddenHeader: true,
+          cell: (l) => (
+            <RevokeForm
+              ctx={ctx}
+              action={`${self}/portal-links/revoke`}
+              field={['linkId', l.id]}
+              label={l.id}
+            />
+          ),
+        },
+      ]}
+    />
   )
 }

@@ -114,7 +114,7 @@ export function ThroughputChart({ t, id }: { t: Timeline; id: string }) {
           </span>
         ))}
       </figcaption>
-      <DataTable t={t} />
+      <NumbersTable t={t} />
     </figure>
   )
 }
@@ -160,7 +160,7 @@ export function FailureChart({ t, id }: { t: Timeline; id: string }) {
   )
 }
 
-function DataTable({ t }: { t: Timeline }) {
+function NumbersTable({ t }: { t: Timeline }) {
   return (
     <details>
       <summary>Show the numbers</summary>

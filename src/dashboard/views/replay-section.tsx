@@ -3,6 +3,7 @@
 // running.
 import { deliveryStatuses as statuses } from '../../deliveries/deliveries.ts'
 import type { ReplayJobRow } from '../../store/store.ts'
+import { DataTable } from './data-table.tsx'
 import { CsrfField, ErrorBox, Id, type PageCtx, Time } from './layout.tsx'
 
 const base = '/dashboard/portal'
@@ -76,54 +77,45 @@ export function ReplaySection(props: {
           </div>
         </div>
       </form>
-      {props.replays.length > 0 ? <ReplayTable ctx={ctx} replays={props.replays} /> : null}
+      <ReplayTable ctx={ctx} replays={props.replays} />
     </section>
   )
 }
 
 function ReplayTable({ ctx, replays }: { ctx: PageCtx; replays: ReplayJobRow[] }) {
   return (
-    <table class="stack" id="replays">
-      <caption class="visually-hidden">Replays of this subscription</caption>
-      <thead>
-        <tr>
-          <th scope="col">Replay</th>
-          <th scope="col">Range</th>
-          <th scope="col">Status filter</th>
-          <th scope="col">Progress</th>
-          <th scope="col">State</th>
-          <th scope="col">
-            <span class="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {replays.map((r) => (
-          <tr key={r.id}>
-            <td data-label="Replay">
-              <Id id={r.id} />
-            </td>
-            <td data-label="Range">
+    <DataTable
+      caption="Replays of this subscription"
+      id="replays"
+      rows={replays}
+      rowKey={(r) => r.id}
+      columns={[
+        { header: 'Replay', cell: (r) => <Id id={r.id} /> },
+        {
+          header: 'Range',
+          cell: (r) => (
+            <>
               <Time ms={r.since} /> – <Time ms={r.until} />
-            </td>
-            <td data-label="Status filter">{r.statusFilter ?? 'any'}</td>
-            <td data-label="Progress">
-              {r.done} / {r.total}
-            </td>
-            <td data-label="State">{r.state}</td>
-            <td data-label="">
-              {r.state === 'running' ? (
-                <form method="post" action={`${base}/replays/${r.id}/cancel`}>
-                  <CsrfField ctx={ctx} />
-                  <button type="submit" class="secondary">
-                    Cancel
-                  </button>
-                </form>
-              ) : null}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+            </>
+          ),
+        },
+        { header: 'Status filter', cell: (r) => r.statusFilter ?? 'any' },
+        { header: 'Progress', cell: (r) => `${r.done} / ${r.total}` },
+        { header: 'State', cell: (r) => r.state },
+        {
+          header: 'Actions',
+          hiddenHeader: true,
+          cell: (r) =>
+            r.state === 'running' ? (
+              <form method="post" action={`${base}/replays/${r.id}/cancel`}>
+                <CsrfField ctx={ctx} />
+                <button type="submit" class="secondary">
+                  Cancel
+                </button>
+              </form>
+            ) : null,
+        },
+      ]}
+    />
   )
 }
