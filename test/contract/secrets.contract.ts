@@ -6,6 +6,8 @@ import type { SigningSecretRow, Store } from '../../src/store/store.ts'
 import { anEnvironment, aSecret, T0 } from './fixtures.ts'
 import type { StoreHarness } from './store.contract.ts'
 
+const grace = 86_400_000
+
 export function secretsContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`${name}: signing secrets`, () => {
     let h: StoreHarness
@@ -45,6 +47,57 @@ export function secretsContract(name: string, makeHarness: () => Promise<StoreHa
       ])
       const valid = await store.secrets.listValid([env.id], T0 + 30)
       expect(valid).toEqual([third, { ...second, expires: T0 + 20 + 86_400_000 }])
+    })
+
+    it('leaves one current secret after rotations started at once from several stores', async () => {
+      const env = await anEnvironment(store)
+      const stores = [store]
+      if (h.second) stores.push(await h.second(), await h.second())
+      try {
+        // As the core rotates at t: the replaced secret, shown to someone, is kept for the grace.
+        const rows = Array.from({ length: 12 }, (_, i) => aSecret(env.id, T0 + 100 + i))
+        const replaced = await Promise.all(
+          rows.map((row, i) =>
+            stores[i % stores.length]!.secrets.rotate(row, {
+              revealed: row.created + grace,
+              unrevealed: row.created,
+            }),
+          ),
+        )
+        const all = await store.secrets.listAll(null, 100)
+        const current = all.filter((s) => s.expires === null)
+        expect(current).toHaveLength(1)
+        // One chain: each rotation replaced the one secret current before it, each but the last once.
+        expect(replaced.map((r) => r.length)).toEqual(rows.map(() => 1))
+        expect(replaced.flatMap((r) => r.map((s) => s.id)).sort()).toEqual(
+          all
+            .filter((s) => s.expires !== null)
+            .map((s) => s.id)
+            .sort(),
+        )
+        // Every secret a rotation revealed is the current one or keeps signing through the grace.
+        for (const row of rows) {
+          const { expires } = all.find((s) => s.id === row.id)!
+          if (expires === null) continue
+          expect(expires).toBeGreaterThanOrEqual(T0 + 100 + grace)
+          expect(expires).toBeLessThanOrEqual(T0 + 111 + grace)
+        }
+        const valid = await store.secrets.listValid([env.id], T0 + 200)
+        expect(valid.map((s) => s.id).sort()).toEqual(rows.map((r) => r.id).sort())
+        expect(valid[0]).toEqual(current[0])
+      } finally {
+        for (const s of stores.slice(1)) await s.close()
+      }
+    })
+
+    it('lists the current secret first even when an older one was created later (clocks apart)', async () => {
+      const env = await anEnvironment(store)
+      const ahead = aSecret(env.id, T0 + 2000)
+      const behind = aSecret(env.id, T0 + 1000)
+      await store.secrets.rotate(ahead, { revealed: T0 + 2000 + grace, unrevealed: T0 + 2000 })
+      await store.secrets.rotate(behind, { revealed: T0 + 1000 + grace, unrevealed: T0 + 1000 })
+      const valid = await store.secrets.listValid([env.id], T0 + 3000)
+      expect(valid.map((s) => s.id)).toEqual([behind.id, ahead.id])
     })
 
     it('lists every signing secret by id in pages and re-seals one in place', async () => {
