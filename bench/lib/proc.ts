@@ -48,6 +48,24 @@ export function childrenOf(pid: number): number[] {
   return out
 }
 
+/**
+ * The processes whose command line (as the process shows it: PostgreSQL's backends put
+ * "postgres: <cluster>: <user> <database> …" there) contains every one of `words`.
+ */
+export function processesShowing(...words: string[]): number[] {
+  const out: number[] = []
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+      if (words.every((w) => title.includes(w))) out.push(Number(pid))
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return out
+}
+
 /** VmRSS and VmHWM (peak) of a process in MB. */
 export function memoryMb(pid: number): { rss: number; hwm: number } | undefined {
   try {
