@@ -5,7 +5,7 @@
 // "Hot path redesign", point 1). It says how much of Hookpost's CPU per delivery the database
 // itself needs and how much the store's code adds. A report, not a test.
 //
-//   npm run bench:store [-- --pg] [-- --events 2000] [-- --runs 3] [-- --only store,bare,narrow]
+//   npm run bench:store [-- --pg] [-- --events 2000] [-- --runs 3] [-- --only store,bare,narrow,minimal]
 //
 // Per run: 10 subscriptions of one event type; events (≈1 KB) published 50 a transaction, claimed
 // 256 at a time, completed 128 at a time as first-try successes (an attempt row each), as the
@@ -35,6 +35,7 @@ import {
   meter,
   type Phases,
   publishBatch,
+  type Shape,
 } from './lib/storage-phases.ts'
 import { defaultPgAdminUrl } from './service.ts'
 
@@ -152,13 +153,16 @@ async function throughStore(store: Store, events: number, cpu: Meter): Promise<P
 
 // --- Runs and the report -----------------------------------------------------------------------
 
-type Variant = 'store' | 'bare' | 'narrow'
-const variants: Variant[] = ['store', 'bare', 'narrow']
+type Variant = 'store' | 'bare' | 'narrow' | 'minimal'
+const variants: Variant[] = ['store', 'bare', 'narrow', 'minimal']
 const label: Record<Variant, string> = {
   store: "Hookpost's store (what the hot path runs)",
   bare: 'bare statements, same schema',
   narrow: 'bare statements, narrow queue table',
+  minimal: 'bare statements, minimal queue (due index only, no attempt rows)',
 }
+
+const shapeOf = (v: Exclude<Variant, 'store'>): Shape => (v === 'bare' ? 'log' : v)
 
 async function sqliteRun(variant: Variant, events: number): Promise<Phases> {
   const path = join(tmpdir(), `hookpost-store-floor-${process.pid}.db`)
@@ -179,7 +183,7 @@ async function sqliteRun(variant: Variant, events: number): Promise<Phases> {
     await store.close()
     const db = new Database(path)
     try {
-      return await bareSqlite(db, events, variant === 'narrow')
+      return await bareSqlite(db, events, shapeOf(variant))
     } finally {
       db.close()
     }
@@ -210,7 +214,7 @@ async function postgresRun(adminUrl: string, variant: Variant, events: number): 
     const c = new pg.Client({ connectionString: url.toString() })
     await c.connect()
     try {
-      return await barePostgres(c, events, variant === 'narrow', name)
+      return await barePostgres(c, events, shapeOf(variant), name)
     } finally {
       await c.end()
     }

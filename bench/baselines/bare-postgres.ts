@@ -2,14 +2,21 @@
 // PostgreSQL statements (pg, nothing between) on Hookpost's schema, or with the queue state in a
 // narrow table beside the delivery log.
 import type pg from 'pg'
-import { benchBody, drive, eventName, fanOut, meter, type Phases } from '../lib/storage-phases.ts'
+import { newId } from '../../src/shared/ids.ts'
+import { benchBody, drive, eventName, fanOut, meter, type Phases, type Shape } from '../lib/storage-phases.ts'
 
 export async function barePostgres(
   c: pg.Client,
   events: number,
-  narrow: boolean,
+  shape: Shape,
   database: string,
 ): Promise<Phases> {
+  const narrow = shape === 'narrow'
+  const minimal = shape === 'minimal'
+  // No delivery log to read back: only the due index and no attempt rows (see bare-sqlite.ts).
+  if (minimal)
+    await c.query(`drop index deliveries_env; drop index deliveries_event; drop index deliveries_sub_created;
+      drop index deliveries_sub_due; drop index deliveries_ordering`)
   if (narrow) {
     await c.query(`drop index deliveries_due; drop index deliveries_sub_due; drop index deliveries_ordering;
       create table queue (delivery_id text primary key, subscription_id text not null, due_at bigint not null,
@@ -17,8 +24,9 @@ export async function barePostgres(
       create index queue_due on queue(due_at); create index queue_sub_due on queue(subscription_id, due_at)`)
   }
   const body = benchBody()
-  let seq = 0
-  const id = (p: string) => `${p}_${String(++seq).padStart(20, '0')}`
+  // Hookpost's ids (src/shared/ids.ts): the index entries are the size Hookpost's are.
+  const envId = newId('env')
+  const subs = Array.from({ length: fanOut }, () => newId('sub'))
   return drive(events, meter(database), {
     async publish(batch) {
       const now = Date.now()
@@ -27,23 +35,23 @@ export async function barePostgres(
       const dlEvents: string[] = []
       const dlSubs: string[] = []
       for (let e = 0; e < batch; e++) {
-        const ev = id('evt')
+        const ev = newId('evt', now)
         evs.push(ev)
         for (let s = 0; s < fanOut; s++) {
-          dls.push(id('dlv'))
+          dls.push(newId('dlv', now))
           dlEvents.push(ev)
-          dlSubs.push(`sub_${s}`)
+          dlSubs.push(subs[s]!)
         }
       }
       await c.query('begin')
       await c.query(
-        `insert into events (id, env_id, event_name, body, created) select e, 'env', $2, $3, $4 from unnest($1::text[]) e`,
-        [evs, eventName, body, now],
+        `insert into events (id, env_id, event_name, body, created) select e, $5, $2, $3, $4 from unnest($1::text[]) e`,
+        [evs, eventName, body, now, envId],
       )
       await c.query(
         `insert into deliveries (id, env_id, event_id, subscription_id, event, status, attempts, attempt_limit, next_attempt_at, created, updated)
-         select d, 'env', e, s, $4, 'pending', 0, 10, $5, $5, $5 from unnest($1::text[], $2::text[], $3::text[]) as t(d, e, s)`,
-        [dls, dlEvents, dlSubs, eventName, now],
+         select d, $6, e, s, $4, 'pending', 0, 10, $5, $5, $5 from unnest($1::text[], $2::text[], $3::text[]) as t(d, e, s)`,
+        [dls, dlEvents, dlSubs, eventName, now, envId],
       )
       if (narrow)
         await c.query(`insert into queue select d, s, $3 from unnest($1::text[], $2::text[]) as t(d, s)`, [
@@ -95,11 +103,12 @@ export async function barePostgres(
           [ids, now],
         )
       }
-      await c.query(
-        `insert into attempts (delivery_id, number, started, duration_ms, status_code, response_body, request_headers, lean_headers)
+      if (!minimal)
+        await c.query(
+          `insert into attempts (delivery_id, number, started, duration_ms, status_code, response_body, request_headers, lean_headers)
          select d, 1, $2, 2, 200, 'ok', '{}', 1 from unnest($1::text[]) d`,
-        [ids, now],
-      )
+          [ids, now],
+        )
       await c.query('commit')
     },
   })

@@ -2,6 +2,8 @@
 // statements (better-sqlite3, nothing between) on Hookpost's schema, or with the queue state in a
 // narrow table beside the delivery log.
 import type Database from 'better-sqlite3'
+import { newId } from '../../src/shared/ids.ts'
+import type { Shape } from '../lib/storage-phases.ts'
 import { benchBody, drive, eventName, fanOut, meter, type Phases } from '../lib/storage-phases.ts'
 
 const deliveryColumns =
@@ -12,9 +14,16 @@ const attemptColumns =
 const rowsOf = (n: number, width: number) =>
   Array.from({ length: n }, () => `(${Array(width).fill('?').join(',')})`).join(',')
 
-export function bareSqlite(db: Database.Database, events: number, narrow: boolean): Promise<Phases> {
+export function bareSqlite(db: Database.Database, events: number, shape: Shape): Promise<Phases> {
+  const narrow = shape === 'narrow'
+  const minimal = shape === 'minimal'
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
+  // No delivery log to read back: only the due index and no attempt rows (what a minimal
+  // durable queue writes; the contract's log needs the rest).
+  if (minimal)
+    db.exec(`drop index deliveries_env; drop index deliveries_event; drop index deliveries_sub_created;
+      drop index deliveries_sub_due; drop index deliveries_ordering`)
   if (narrow) {
     // The queue state apart: what is due, when, under which lease; the log keeps the rest.
     db.exec(`drop index deliveries_due; drop index deliveries_sub_due; drop index deliveries_ordering;
@@ -23,7 +32,9 @@ export function bareSqlite(db: Database.Database, events: number, narrow: boolea
       create index queue_due on queue(due_at); create index queue_sub_due on queue(subscription_id, due_at)`)
   }
   const body = benchBody()
-  const subs = Array.from({ length: fanOut }, (_, i) => `sub_${i}`)
+  // Hookpost's ids (src/shared/ids.ts): the index entries are the size Hookpost's are.
+  const envId = newId('env')
+  const subs = Array.from({ length: fanOut }, () => newId('sub'))
   const insertEvent = db.prepare(
     'insert into events (id, env_id, event_name, body, idempotency_key, ordering_key, created, traceparent) values (?,?,?,?,?,?,?,?)',
   )
@@ -95,22 +106,20 @@ export function bareSqlite(db: Database.Database, events: number, narrow: boolea
     }
     return s
   }
-  let seq = 0
-  const id = (p: string) => `${p}_${String(++seq).padStart(20, '0')}`
   const events_ = new Map<string, string>()
   return drive(events, meter(), {
     publish(batch) {
       const now = Date.now()
       db.transaction(() => {
         for (let e = 0; e < batch; e++) {
-          const ev = id('evt')
-          insertEvent.run(ev, 'env', eventName, body, null, null, now, null)
+          const ev = newId('evt', now)
+          insertEvent.run(ev, envId, eventName, body, null, null, now, null)
           const rows: unknown[] = []
           const queue: unknown[] = []
           for (const s of subs) {
-            const d = id('dlv')
+            const d = newId('dlv', now)
             events_.set(d, ev)
-            rows.push(d, 'env', ev, s, eventName, 'pending', 0, 10, now, null, null, null, null, now, now)
+            rows.push(d, envId, ev, s, eventName, 'pending', 0, 10, now, null, null, null, null, now, now)
             queue.push(d, s, now, null)
           }
           insertDeliveries.run(rows)
@@ -139,7 +148,8 @@ export function bareSqlite(db: Database.Database, events: number, narrow: boolea
         if (narrow) first!.all(...pairs)
         else first!.all(now, ...pairs)
         if (narrow) second!.run(now, ...ids)
-        ;(narrow ? third : second)!.run(ids.flatMap((d) => [d, 1, now, 2, 200, null, 'ok', '{}', null, 1]))
+        if (!minimal)
+          (narrow ? third : second)!.run(ids.flatMap((d) => [d, 1, now, 2, 200, null, 'ok', '{}', null, 1]))
       })()
       db.pragma('synchronous = FULL')
       for (const d of ids) events_.delete(d)

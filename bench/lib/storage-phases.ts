@@ -21,6 +21,12 @@ export interface Phases {
 export type Meter = () => number
 
 /**
+ * The tables bare statements write: Hookpost's delivery log as it is, its queue state in a narrow
+ * table beside it, or a minimal durable queue (the due index only, no attempt rows).
+ */
+export type Shape = 'log' | 'narrow' | 'minimal'
+
+/**
  * µs of CPU: this process, plus, given a PostgreSQL database's name, the server's backends
  * serving that database (not other databases' on a shared server, nor its background writers).
  */

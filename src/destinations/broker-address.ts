@@ -4,7 +4,7 @@
 import { isIP } from 'node:net'
 import type { AttemptOutcome } from '../deliveries/sender.ts'
 import { BlockedAddressError, createGuardedLookup } from '../outbound/guarded-connector.ts'
-import { isTlsFailure } from '../outbound/tls-failure.ts'
+import { isPlainPort, isTlsFailure } from '../outbound/tls-failure.ts'
 import type { ConnectContext } from './destination-type.ts'
 
 export function hostOf(url: URL): string {
@@ -38,7 +38,16 @@ export function unreachable(e: unknown, url: URL, durationMs: number): AttemptOu
     return { kind: 'error', code: 'blocked_address', message: e.message, detail: e.detail, durationMs }
   if (err?.code === 'ENOTFOUND' || err?.code === 'EAI_AGAIN')
     return { kind: 'error', code: 'dns_failure', message: `could not resolve ${hostOf(url)}`, durationMs }
+  const where = `${hostOf(url)}:${url.port || 'default port'}`
   const tls = tlsFailureOf(e)
+  if (tls && isPlainPort(tls.code))
+    // Said the same for every type, whichever way its client found out.
+    return {
+      kind: 'error',
+      code: 'tls_failure',
+      message: `the broker at ${where} does not speak TLS (${tls.reason}): is it the broker's plain port? A TLS URL needs the port where the broker serves TLS`,
+      durationMs,
+    }
   if (tls)
     return {
       kind: 'error',
@@ -62,19 +71,29 @@ export function unreachable(e: unknown, url: URL, durationMs: number): AttemptOu
   return {
     kind: 'error',
     code: 'broker_unreachable',
-    message: `could not reach the broker at ${hostOf(url)}:${url.port || 'default port'} (${what})`,
+    message: `could not reach the broker at ${where} (${what})`,
     ...(err?.message ? { detail: err.message } : {}),
     durationMs,
   }
 }
 
-/** The TLS error in `e` or its causes (the clients wrap it differently), if it is one. */
-function tlsFailureOf(e: unknown): { code: string; message: string } | undefined {
+/**
+ * The TLS error in `e` or its causes (the clients wrap it differently), if it is one; `reason`
+ * is OpenSSL's words for it (`wrong version number`) where it gave them.
+ */
+function tlsFailureOf(e: unknown): { code: string; message: string; reason: string } | undefined {
   let cur: unknown = e
   for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
-    const c = cur as { code?: unknown; message?: unknown; cause?: unknown }
-    if (typeof c.code === 'string' && isTlsFailure(c.code))
-      return { code: c.code, message: typeof c.message === 'string' ? c.message : c.code }
+    const c = cur as { code?: unknown; message?: unknown; reason?: unknown; cause?: unknown }
+    if (typeof c.code === 'string' && isTlsFailure(c.code)) {
+      const message = typeof c.message === 'string' ? c.message : c.code
+      const openssl = typeof c.reason === 'string' ? c.reason : undefined
+      return {
+        code: c.code,
+        message,
+        reason: openssl ? `it answered the TLS handshake with something else: ${openssl}` : message,
+      }
+    }
     cur = c.cause
   }
   return undefined

@@ -2,6 +2,7 @@
 // captures the subject acknowledges it (a subject no stream captures is a failure: `no_stream`).
 // The headers ride in NATS message headers.
 import type { AttemptOutcome } from '../deliveries/sender.ts'
+import { plainPortError } from '../outbound/tls-failure.ts'
 import { hostOf } from './broker-address.ts'
 import type { BrokerConnection, BrokerDestinationType } from './destination-type.ts'
 
@@ -75,11 +76,9 @@ export const natsDestination: BrokerDestinationType = {
       })
       .catch((e: unknown) => {
         // A tls:// URL whose server offers no TLS: refused by the client (never sent in plain);
-        // recorded as tls_failure, like a handshake that fails (a code in Node's own naming).
+        // recorded as tls_failure, like a handshake that a plain port answers.
         if (tls && /does not support 'tls'|tls.*not available/i.test((e as Error).message))
-          throw Object.assign(new Error(`the server does not offer TLS (${(e as Error).message})`), {
-            code: 'ERR_TLS_NOT_OFFERED',
-          })
+          throw plainPortError("the server's INFO offers no TLS")
         throw e
       })
     return new NatsJetStreamConnection(nc, js.jetstream(nc), nats)

@@ -1,6 +1,8 @@
 // The `redis` destination type: `XADD <stream> * body <bytes> <header fields…>`; delivered when
 // Redis answers the new entry's id. The headers ride as the entry's fields after `body`.
+import { type Socket, connect as tcpConnect } from 'node:net'
 import type { AttemptOutcome } from '../deliveries/sender.ts'
+import { plainPortError } from '../outbound/tls-failure.ts'
 import { hostOf } from './broker-address.ts'
 import type { BrokerConnection, BrokerDestinationType } from './destination-type.ts'
 
@@ -34,9 +36,10 @@ export const redisDestination: BrokerDestinationType = {
   async connect(url, address, ctx) {
     const Redis = await ioredis()
     const tls = url.protocol === 'rediss:'
+    const port = url.port ? Number(url.port) : 6379
     const r: Client = new Redis({
       host: address,
-      port: url.port ? Number(url.port) : 6379,
+      port,
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
       db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
@@ -56,14 +59,61 @@ export const redisDestination: BrokerDestinationType = {
     r.on('error', (e: unknown) => {
       cause ??= e
     })
+    let plainPort: Error | undefined
+    const stopAsking = tls
+      ? askIfPlainRedis(address, port, ctx.connectTimeoutMs * quietShare, (e) => {
+          plainPort = e
+          r.disconnect()
+        })
+      : undefined
+    // 'connect' follows the finished handshake: a TLS port, nothing to ask.
+    if (stopAsking) r.once('connect', stopAsking)
     try {
       await r.connect()
     } catch (e) {
       r.disconnect()
-      throw cause ?? e
+      throw plainPort ?? cause ?? e
+    } finally {
+      stopAsking?.()
     }
     return new RedisStreamConnection(r)
   },
+}
+
+/** The share of the connect deadline a TLS handshake may stay unanswered before the port is asked. */
+const quietShare = 1 / 4
+
+/**
+ * A plain Redis reads a TLS ClientHello as an inline command that never ends (its parser stops
+ * at the first NUL byte) and answers nothing until the connect deadline. So once the handshake
+ * has been quiet for `quietMs`, the port is asked PING in plain on a second socket: a RESP
+ * answer (+PONG, -NOAUTH…) means it is Redis's plain port, and `onPlain` gets the error to
+ * fail with. The question carries no credentials and nothing of the delivery; any other answer
+ * or none leaves the handshake to its deadline. Returns the function that stops asking.
+ */
+function askIfPlainRedis(
+  address: string,
+  port: number,
+  quietMs: number,
+  onPlain: (e: Error) => void,
+): () => void {
+  let probe: Socket | undefined
+  const timer = setTimeout(() => {
+    const s = tcpConnect({ host: address, port })
+    probe = s
+    s.setTimeout(quietMs, () => s.destroy())
+    s.on('error', () => s.destroy())
+    s.once('connect', () => s.write('PING\r\n'))
+    s.once('data', (answer: Buffer) => {
+      s.destroy()
+      if (/^[+-][^\r\n]*\r\n/.test(answer.toString('latin1')))
+        onPlain(plainPortError('no answer to the TLS handshake, and it answers PING in plain Redis'))
+    })
+  }, quietMs)
+  return () => {
+    clearTimeout(timer)
+    probe?.destroy()
+  }
 }
 
 class RedisStreamConnection implements BrokerConnection {

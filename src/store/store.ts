@@ -615,13 +615,14 @@ export interface Store {
     /**
      * Adds a new current secret; every older one that has no expiry yet expires at
      * `expires.revealed` if it was shown to someone, at `expires.unrevealed` if not. Returns
-     * those older ones as they are now.
+     * those older ones as they are now. Concurrent rotations of one environment, from any
+     * process, take turns: each replaces the one before it, and one secret is left current.
      */
     rotate(
       row: SigningSecretRow,
       expires: { revealed: number; unrevealed: number },
     ): Promise<SigningSecretRow[]>
-    /** Secrets valid at `now` for each environment, newest first. */
+    /** Secrets valid at `now` for each environment: the current one, then the others newest first. */
     listValid(envIds: readonly string[], now: number): Promise<SigningSecretRow[]>
     /** Every secret row, expired ones too, by ascending id after afterId (master key rotation). */
     listAll(afterId: string | null, limit: number): Promise<SigningSecretRow[]>

@@ -1,10 +1,10 @@
 // Runs the real `hookpost` command (node bin/hookpost.js …) the way a user does, against a real
-// service, and sets up an environment with a consumer and a publisher credential over the API.
+// service, with a tenant's credentials (test/support/tenant.ts) as its environment.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
-import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
+import { repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
+import { type Credential, createTenant, type Tenant } from '../support/tenant.ts'
 
 export interface CliResult {
   code: number | null
@@ -12,11 +12,7 @@ export interface CliResult {
   stderr: string
 }
 
-export interface Tenant {
-  envId: string
-  consumer: { key: string; secret: string; authorization: string }
-  publisher: { key: string; secret: string; authorization: string }
-  /** The signing secret (rotated once so the test knows it). */
+export interface CliTenant extends Tenant {
   signingSecret: string
   /** HOOKPOST_URL and the consumer credential as the CLI's environment. */
   consumerEnv: Record<string, string>
@@ -110,30 +106,11 @@ export function spawnCli(args: string[], env: Record<string, string>): CliProces
   }
 }
 
-export async function createTenant(svc: ServiceProcess, name: string): Promise<Tenant> {
-  const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-  const env = (await admin('POST', '/admin/environments', { name })).json.environment
-  const cred = async (role: string) => {
-    const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-    return { key: c.key as string, secret: c.secret as string, authorization: basic(c.key, c.secret) }
-  }
-  const consumer = await cred('consumer')
-  const publisher = await cred('publisher')
-  const signingSecret = (await client(svc.url, consumer.authorization)('POST', '/webhooks/hmac-secret')).json
-    .hmacSecret.secret as string
-  const envOf = (c: { key: string; secret: string }) => ({
-    HOOKPOST_URL: svc.url,
-    HOOKPOST_KEY: c.key,
-    HOOKPOST_SECRET: c.secret,
-  })
-  return {
-    envId: env.id,
-    consumer,
-    publisher,
-    signingSecret,
-    consumerEnv: envOf(consumer),
-    publisherEnv: envOf(publisher),
-  }
+/** A tenant with its signing secret rotated, and its credentials as the CLI's environment. */
+export async function createCliTenant(svc: ServiceProcess, name: string): Promise<CliTenant> {
+  const tenant = await createTenant(svc, name, { signingSecret: true })
+  const envOf = (c: Credential) => ({ HOOKPOST_URL: svc.url, HOOKPOST_KEY: c.key, HOOKPOST_SECRET: c.secret })
+  return { ...tenant, consumerEnv: envOf(tenant.consumer), publisherEnv: envOf(tenant.publisher) }
 }
 
 /** The real service, allowed to deliver to receivers on loopback, retrying fast. */

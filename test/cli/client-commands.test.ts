@@ -10,11 +10,11 @@ import { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess } from '../support/service-process.ts'
 import {
   type CliProcess,
-  createTenant,
+  type CliTenant,
+  createCliTenant,
   loopbackService,
   runCli,
   spawnCli,
-  type Tenant,
 } from './cli-harness.ts'
 
 const example = (name: string) => eventTypes.find((t) => t.name === name)!.example
@@ -22,7 +22,7 @@ const example = (name: string) => eventTypes.find((t) => t.name === name)!.examp
 describe('hookpost client commands against a running service', () => {
   let svc: ServiceProcess
   let rx: TestReceiver
-  let t: Tenant
+  let t: CliTenant
   let tail: CliProcess
   let dir: string
   let subId: string
@@ -32,7 +32,7 @@ describe('hookpost client commands against a running service', () => {
     dir = mkdtempSync(join(tmpdir(), 'hookpost-cli-'))
     rx = await new TestReceiver().start()
     svc = await loopbackService()
-    t = await createTenant(svc, 'cli')
+    t = await createCliTenant(svc, 'cli')
     // Following from the start, so it sees everything the tests below cause.
     tail = spawnCli(['deliveries', 'tail', '--interval', '300', '--lines', '0'], t.consumerEnv)
   })

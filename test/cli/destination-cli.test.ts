@@ -7,14 +7,14 @@ import { eventTypes } from '../../src/events/event-types.ts'
 import { describeWithBroker, unique } from '../support/brokers.ts'
 import { eventually } from '../support/eventually.ts'
 import { client, type ServiceProcess } from '../support/service-process.ts'
-import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
+import { type CliTenant, createCliTenant, loopbackService, runCli } from './cli-harness.ts'
 
 await describeWithBroker('amqp', 'hookpost subscriptions with --destination-type', () => {
   let svc: ServiceProcess
-  let t: Tenant
+  let t: CliTenant
   beforeAll(async () => {
     svc = await loopbackService()
-    t = await createTenant(svc, 'cli-destinations')
+    t = await createCliTenant(svc, 'cli-destinations')
   })
   afterAll(async () => {
     await svc?.stop()

@@ -15,7 +15,7 @@ import { freshDatabase, postgresAvailable, postgresRequired } from '../support/p
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess } from '../support/service-process.ts'
 import { makeTestPki } from '../support/test-pki.ts'
-import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
+import { type CliTenant, createCliTenant, loopbackService, runCli } from './cli-harness.ts'
 import { type DocCommand, documentedCommands, npxShim, runShell } from './doc-commands.ts'
 import { requireJq } from './jq.ts'
 import { type OutboxDatabases, outboxDatabases } from './outbox-databases.ts'
@@ -38,7 +38,7 @@ const refused = [/hookpost subscriptions check-url http:\/\/10\./]
 describe.skipIf(!requireJq())('every hookpost command the documentation prints runs as printed', () => {
   let svc: ServiceProcess
   let rx: TestReceiver
-  let t: Tenant
+  let t: CliTenant
   let cwd: string
   let shimDir: string
   let subId: string
@@ -61,7 +61,7 @@ describe.skipIf(!requireJq())('every hookpost command the documentation prints r
     }
     rx = await new TestReceiver().start()
     svc = await loopbackService()
-    t = await createTenant(svc, 'docs')
+    t = await createCliTenant(svc, 'docs')
     const consumer = client(svc.url, t.consumer.authorization)
     subId = (
       await consumer('POST', '/webhooks/subscription', {

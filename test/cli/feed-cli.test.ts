@@ -2,20 +2,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { client, type ServiceProcess } from '../support/service-process.ts'
-import { createTenant, loopbackService, runCli, spawnCli, type Tenant } from './cli-harness.ts'
+import { type CliTenant, createCliTenant, loopbackService, runCli, spawnCli } from './cli-harness.ts'
 
 const example = (name: string) => eventTypes.find((t) => t.name === name)!.example
 
 describe('hookpost feed', () => {
   let svc: ServiceProcess
-  let t: Tenant
+  let t: CliTenant
   const publish = async (name: string) =>
     (await client(svc.url, t.publisher.authorization)('POST', '/events', example(name))).json.event
       .id as string
 
   beforeAll(async () => {
     svc = await loopbackService()
-    t = await createTenant(svc, 'feed')
+    t = await createCliTenant(svc, 'feed')
   })
   afterAll(async () => {
     await svc?.stop()

@@ -7,12 +7,12 @@ import { eventually } from '../support/eventually.ts'
 import { basekitHeaderValid, standardHeadersValid } from '../support/independent-verify.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
-import { type CliProcess, createTenant, spawnCli, type Tenant } from './cli-harness.ts'
+import { type CliProcess, type CliTenant, createCliTenant, spawnCli } from './cli-harness.ts'
 
 describe('hookpost listen: a development tunnel through our own Hookpost', () => {
   let svc: ServiceProcess
   let local: TestReceiver
-  let t: Tenant
+  let t: CliTenant
   let listen: CliProcess
 
   beforeAll(async () => {
@@ -25,7 +25,7 @@ describe('hookpost listen: a development tunnel through our own Hookpost', () =>
     // Loopback is allowed for receivers, but the service's own port never is: the relay URL
     // gets through only by the sending policy's exemption for <public URL>/relay/<token>.
     svc = await startService({ HOOKPOST_ALLOW_HTTP: 'true', HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8' })
-    t = await createTenant(svc, 'listen')
+    t = await createCliTenant(svc, 'listen')
   })
   afterAll(async () => {
     await listen?.stop('SIGKILL')

@@ -3,14 +3,14 @@
 // `default`, and a bad value answered with the API's code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServiceProcess } from '../support/service-process.ts'
-import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
+import { type CliTenant, createCliTenant, loopbackService, runCli } from './cli-harness.ts'
 
 describe('hookpost subscriptions: settings flags', () => {
   let svc: ServiceProcess
-  let t: Tenant
+  let t: CliTenant
   beforeAll(async () => {
     svc = await loopbackService()
-    t = await createTenant(svc, 'cli-settings')
+    t = await createCliTenant(svc, 'cli-settings')
   })
   afterAll(async () => {
     await svc?.stop()

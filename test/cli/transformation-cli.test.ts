@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServiceProcess } from '../support/service-process.ts'
-import { createTenant, loopbackService, runCli, type Tenant } from './cli-harness.ts'
+import { type CliTenant, createCliTenant, loopbackService, runCli } from './cli-harness.ts'
 
 describe('hookpost subscriptions with a transformation', () => {
   let svc: ServiceProcess
-  let t: Tenant
+  let t: CliTenant
   let dir: string
   const file = (name: string, text: string) => {
     const p = join(dir, name)
@@ -20,7 +20,7 @@ describe('hookpost subscriptions with a transformation', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hookpost-cli-transform-'))
     svc = await loopbackService()
-    t = await createTenant(svc, 'cli-transform')
+    t = await createCliTenant(svc, 'cli-transform')
   })
   afterAll(async () => {
     await svc?.stop()

@@ -5,6 +5,7 @@ import { accessContract } from './access.contract.ts'
 import { feedContract } from './feed.contract.ts'
 import { handOffContract } from './hand-off.contract.ts'
 import { holdsContract } from './holds.contract.ts'
+import { secretsContract } from './secrets.contract.ts'
 import { settingsContract } from './settings.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
 
@@ -29,6 +30,7 @@ if (available.ok) {
   feedContract('postgres', postgresHarness)
   handOffContract('postgres', postgresHarness)
   holdsContract('postgres', postgresHarness)
+  secretsContract('postgres', postgresHarness)
   settingsContract('postgres', postgresHarness)
   describe('postgres: migrations', () => {
     it('applies them once when several processes start together on a fresh database', async () => {

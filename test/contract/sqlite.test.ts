@@ -6,6 +6,7 @@ import { accessContract } from './access.contract.ts'
 import { feedContract } from './feed.contract.ts'
 import { handOffContract } from './hand-off.contract.ts'
 import { holdsContract } from './holds.contract.ts'
+import { secretsContract } from './secrets.contract.ts'
 import { settingsContract } from './settings.contract.ts'
 import { type StoreHarness, storeContract } from './store.contract.ts'
 
@@ -30,4 +31,5 @@ accessContract('sqlite', sqliteHarness)
 feedContract('sqlite', sqliteHarness)
 handOffContract('sqlite', sqliteHarness)
 holdsContract('sqlite', sqliteHarness)
+secretsContract('sqlite', sqliteHarness)
 settingsContract('sqlite', sqliteHarness)

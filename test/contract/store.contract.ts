@@ -8,10 +8,9 @@ import {
   type CompleteInput,
   freshHealth,
   type PublishInput,
-  type SigningSecretRow,
   type Store,
 } from '../../src/store/store.ts'
-import { anEnvironment, aSecret, aSubscription, T0 } from './fixtures.ts'
+import { anEnvironment, aSubscription, T0 } from './fixtures.ts'
 
 export interface StoreHarness {
   store: Store
@@ -138,34 +137,6 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await store.credentials.revoke(env.id, row.id, T0 + 1)).toBe(true)
       expect((await store.credentials.findByKey('hpk_abc'))?.revoked).toBe(T0 + 1)
       expect(await store.credentials.revoke(env.id, row.id, T0 + 2)).toBe(false)
-    })
-
-    it('rotates secrets: the previous one stays valid until it expires, current first', async () => {
-      const env = await anEnvironment(store)
-      const [first] = await store.secrets.listValid([env.id], T0)
-      expect(first).toMatchObject({ revealed: false, expires: null })
-      const next = aSecret(env.id, T0 + 10)
-      await store.secrets.rotate(next, { revealed: T0 + 5000, unrevealed: T0 + 1000 })
-      const valid = await store.secrets.listValid([env.id], T0 + 500)
-      expect(valid.map((s) => s.id)).toEqual([next.id, first!.id])
-      expect((await store.secrets.listValid([env.id], T0 + 1000)).map((s) => s.id)).toEqual([next.id])
-    })
-
-    it('expires the previous secret at the date given for its kind, shown or never shown, and returns it', async () => {
-      const env = await anEnvironment(store)
-      const [first] = await store.secrets.listValid([env.id], T0)
-      const second = aSecret(env.id, T0 + 10)
-      const dates = (t: number) => ({ revealed: t + 86_400_000, unrevealed: t })
-      expect(await store.secrets.rotate(second, dates(T0 + 10))).toEqual([
-        { ...first, expires: T0 + 10, revealed: false },
-      ])
-      expect((await store.secrets.listValid([env.id], T0 + 10)).map((s) => s.id)).toEqual([second.id])
-      const third = aSecret(env.id, T0 + 20)
-      expect(await store.secrets.rotate(third, dates(T0 + 20))).toEqual([
-        { ...second, expires: T0 + 20 + 86_400_000 },
-      ])
-      const valid = await store.secrets.listValid([env.id], T0 + 30)
-      expect(valid).toEqual([third, { ...second, expires: T0 + 20 + 86_400_000 }])
     })
 
     it('keeps Ed25519 key pairs per environment, up to the limit given, and deletes them there only', async () => {
@@ -1157,32 +1128,6 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       ])
       expect(await store.audit.list({ envId: 'env_other', limit: 10 })).toEqual([])
       await expect(store.audit.record(entry(1))).rejects.toMatchObject({ code: 'conflict' })
-    })
-
-    it('lists every signing secret by id in pages and re-seals one in place', async () => {
-      const a = await anEnvironment(store, 'a')
-      const b = await anEnvironment(store, 'b')
-      await store.secrets.rotate(aSecret(a.id, T0 + 10), { revealed: T0 + 100, unrevealed: T0 + 100 })
-      const all: SigningSecretRow[] = []
-      let after: string | null = null
-      for (;;) {
-        const page = await store.secrets.listAll(after, 2)
-        if (page.length === 0) break
-        expect(page.length).toBeLessThanOrEqual(2)
-        all.push(...page)
-        after = page[page.length - 1]!.id
-      }
-      expect(all).toHaveLength(3)
-      expect(all.map((r) => r.id)).toEqual(all.map((r) => r.id).sort())
-      expect(all.filter((r) => r.envId === a.id)).toHaveLength(2)
-      expect(all.some((r) => r.expires === T0 + 100)).toBe(true)
-      const target = all.find((r) => r.envId === b.id)!
-      expect(await store.secrets.reseal(target.id, 'mk_new', 'ct-new')).toBe(true)
-      expect(await store.secrets.reseal('sec_missing', 'mk_new', 'ct-new')).toBe(false)
-      const again = await store.secrets.listValid([b.id], T0)
-      expect(again).toEqual([{ ...target, keyId: 'mk_new', ciphertext: 'ct-new' }])
-      const others = await store.secrets.listAll(null, 10)
-      expect(others.filter((r) => r.id !== target.id)).toEqual(all.filter((r) => r.id !== target.id))
     })
 
     it('publishes to one active subscription only, and to nothing when it is inactive or elsewhere', async () => {

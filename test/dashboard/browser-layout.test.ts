@@ -12,6 +12,7 @@ import { findEventType } from '../../src/events/event-types.ts'
 import { eventually } from '../support/eventually.ts'
 import type { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 import { browserSuite, type Rig, startRig } from './chromium.ts'
 
 const artifacts = join(repoRoot, 'test-artifacts/dashboard/layout')
@@ -91,21 +92,11 @@ browserSuite('dashboard layout and tools in a browser', () => {
     rig = await startRig()
     ;({ svc, rx, browser } = rig)
     rx.respond = (r) => (r.path === '/down' ? { status: 503, body: 'down for maintenance' } : { status: 200 })
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const newEnv = async (name: string) => {
-      const env = (await admin('POST', '/admin/environments', { name })).json.environment as { id: string }
-      const cred = async (role: string) => {
-        const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json
-          .credential as { key: string; secret: string }
-        return `Basic ${Buffer.from(`${c.key}:${c.secret}`).toString('base64')}`
-      }
-      return { id: env.id, consumer: await cred('consumer'), publisher: await cred('publisher') }
-    }
-    const a = await newEnv('BaseKit brand')
-    const b = await newEnv('Northwind partner')
-    const empty = await newEnv('Fresh brand')
-    ids.env = a.id
-    ids.otherEnv = b.id
+    const a = await createTenant(svc, 'BaseKit brand')
+    const b = await createTenant(svc, 'Northwind partner')
+    const empty = await createTenant(svc, 'Fresh brand')
+    ids.env = a.envId
+    ids.otherEnv = b.envId
     const subscribe = async (auth: string, path: string) =>
       (
         await client(svc.url, auth)('POST', '/webhooks/subscription', {
@@ -114,31 +105,32 @@ browserSuite('dashboard layout and tools in a browser', () => {
           active: true,
         })
       ).json.subscription.id as string
-    ids.sub = await subscribe(a.consumer, '/hook')
-    await subscribe(b.consumer, '/down')
-    await client(svc.url, a.publisher)('POST', '/events', sentBody)
-    await client(svc.url, b.publisher)('POST', '/events', JSON.stringify(findEventType(eventName)!.example))
-    const consumerApi = client(svc.url, a.consumer)
+    ids.sub = await subscribe(a.consumer.authorization, '/hook')
+    await subscribe(b.consumer.authorization, '/down')
+    await client(svc.url, a.publisher.authorization)('POST', '/events', sentBody)
+    await client(svc.url, b.publisher.authorization)(
+      'POST',
+      '/events',
+      JSON.stringify(findEventType(eventName)!.example),
+    )
+    const consumerApi = client(svc.url, a.consumer.authorization)
     await eventually(async () => {
       const list = (await consumerApi('GET', '/webhooks/deliveries')).json.deliveries
       expect(list[0]?.status).toBe('delivered')
       ids.delivery = list[0].id
     })
     await eventually(async () => {
-      const list = (await client(svc.url, b.consumer)('GET', '/webhooks/deliveries')).json.deliveries
+      const list = (await client(svc.url, b.consumer.authorization)('GET', '/webhooks/deliveries')).json
+        .deliveries
       expect(list[0]?.status).toBe('failed')
     })
 
     const options = { permissions: ['clipboard-read', 'clipboard-write'] }
     operator = await browser.newContext(options)
     consumer = await browser.newContext(options)
-    const cred = (auth: string) => {
-      const [key, secret] = Buffer.from(auth.slice(6), 'base64').toString().split(':') as [string, string]
-      return { key, secret }
-    }
     op = await signIn(operator, { token: svc.adminToken })
-    page = await signIn(consumer, cred(a.consumer))
-    newcomer = await signIn(await browser.newContext(), cred(empty.consumer))
+    page = await signIn(consumer, a.consumer)
+    newcomer = await signIn(await browser.newContext(), empty.consumer)
   }, 60_000)
 
   afterAll(async () => {

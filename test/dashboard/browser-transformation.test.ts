@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { eventually } from '../support/eventually.ts'
 import type { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess } from '../support/service-process.ts'
+import { type Credential, createTenant } from '../support/tenant.ts'
 import { browserSuite, type Rig, startRig } from './chromium.ts'
 
 browserSuite('transformation editor in a browser', () => {
@@ -14,17 +15,14 @@ browserSuite('transformation editor in a browser', () => {
   let rx: TestReceiver
   let browser: Browser
   let page: Page
-  let cred: { key: string; secret: string }
+  let cred: Credential
   let subId: string
 
   beforeAll(async () => {
     rig = await startRig()
     ;({ svc, rx, browser } = rig)
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'brand' })).json.environment
-    cred = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const consumer = client(svc.url, `Basic ${Buffer.from(`${cred.key}:${cred.secret}`).toString('base64')}`)
+    cred = (await createTenant(svc, 'brand')).consumer
+    const consumer = client(svc.url, cred.authorization)
     subId = (
       await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { findEventType } from '../../src/events/event-types.ts'
 import type { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess } from '../support/service-process.ts'
+import { type Credential, createTenant } from '../support/tenant.ts'
 import { browserSuite, type Rig, startRig } from './chromium.ts'
 
 const artifacts = join(repoRoot, 'test-artifacts/dashboard')
@@ -22,7 +23,7 @@ browserSuite('dashboard in a browser', () => {
   let rx: TestReceiver
   let browser: Browser
   let page: Page
-  let consumerCred: { key: string; secret: string }
+  let consumerCred: Credential
 
   const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
 
@@ -30,14 +31,7 @@ browserSuite('dashboard in a browser', () => {
     mkdirSync(artifacts, { recursive: true })
     rig = await startRig()
     ;({ svc, rx, browser } = rig)
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'BaseKit brand' })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential as {
-        key: string
-        secret: string
-      }
-    consumerCred = await cred('consumer')
+    consumerCred = (await createTenant(svc, 'BaseKit brand')).consumer
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
     page.setDefaultTimeout(10_000)
   }, 30_000)

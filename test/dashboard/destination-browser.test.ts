@@ -7,7 +7,8 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { brokersRequired, portOpen, unique } from '../support/brokers.ts'
 import { eventually } from '../support/eventually.ts'
-import { client, repoRoot, type ServiceProcess } from '../support/service-process.ts'
+import { repoRoot, type ServiceProcess } from '../support/service-process.ts'
+import { type Credential, createTenant } from '../support/tenant.ts'
 import { browserSuite, type Rig, startRig } from './chromium.ts'
 
 const artifacts = join(repoRoot, 'test-artifacts/dashboard')
@@ -18,17 +19,14 @@ browserSuite('the destination form in a browser', () => {
   let svc: ServiceProcess
   let browser: Browser
   let page: Page
-  let cred: { key: string; secret: string }
+  let cred: Credential
   const stream = unique('browser_stream')
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true })
     rig = await startRig()
     ;({ svc, browser } = rig)
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'brokers' })).json.environment
-    cred = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'consumer' })).json
-      .credential
+    cred = (await createTenant(svc, 'brokers')).consumer
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
     page.setDefaultTimeout(10_000)
   }, 30_000)

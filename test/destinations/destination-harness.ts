@@ -24,6 +24,8 @@ export interface DestinationHarness {
   worker: DeliveryWorker
   envId: string
   secret: string
+  /** The broker connect deadline the sender was given. */
+  connectTimeoutMs: number
   close(): Promise<void>
 }
 
@@ -32,6 +34,8 @@ export async function destinationHarness(
     allowedCidrs?: string[]
     scheduleMs?: number[]
     timeoutMs?: number
+    /** The broker connect deadline (default 2000 ms). */
+    connectTimeoutMs?: number
     start?: boolean
     /** The CAs broker TLS connections trust (main.ts: the system's plus HOOKPOST_EXTRA_CA_CERTS). */
     ca?: string[]
@@ -42,6 +46,7 @@ export async function destinationHarness(
   const store = openSqliteStore(':memory:')
   await store.migrate()
   const box = new SecretBox(parseMasterKey(generateMasterKey()))
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 2000
   const retryPolicy = { scheduleMs: opts.scheduleMs ?? [100, 200, 400], jitter: 0, maxRetryAfterMs: 2000 }
   const addressPolicy = compileAddressPolicy({
     allowHttp: true,
@@ -52,7 +57,7 @@ export async function destinationHarness(
     brokers: brokerDestinationTypes,
     connect: {
       policy: addressPolicy,
-      connectTimeoutMs: 2000,
+      connectTimeoutMs,
       log: silentLogger,
       ca: opts.ca,
       lookup: opts.lookup,
@@ -98,6 +103,7 @@ export async function destinationHarness(
     worker,
     envId: env.id,
     secret,
+    connectTimeoutMs,
     async close() {
       await worker.stop(2000)
       await sender.close()

@@ -2,11 +2,11 @@
 // code independent of the service (node:crypto and the standardwebhooks reference package).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { basekitHeaderValid, standardHeadersValid } from '../support/independent-verify.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 // Both ways a worker can send: from its thread (the default) and from the main thread.
 describe.each([
@@ -38,16 +38,9 @@ describe.each([
   })
 
   it('delivers every catalogue example, byte-identical and signed both ways, then retries a failure', async () => {
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'brand-1' })).json.environment
-    const consumerCred = (
-      await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'consumer' })
-    ).json.credential
-    const publisherCred = (
-      await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'publisher' })
-    ).json.credential
-    const consumer = client(svc.url, basic(consumerCred.key, consumerCred.secret))
-    const publisher = client(svc.url, basic(publisherCred.key, publisherCred.secret))
+    const tenant = await createTenant(svc, 'brand-1')
+    const consumer = client(svc.url, tenant.consumer.authorization)
+    const publisher = client(svc.url, tenant.publisher.authorization)
 
     const secretRes = await consumer('POST', '/webhooks/hmac-secret')
     expect(secretRes.status).toBe(201)

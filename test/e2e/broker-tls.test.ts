@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { type Rig, rigs } from '../destinations/broker-rigs.ts'
-import { basic } from '../support/basic-auth.ts'
 import { brokerPorts, describeWithBroker } from '../support/brokers.ts'
 import { eventually } from '../support/eventually.ts'
 import { skipWithout } from '../support/external-tool.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 import { makeTestPki, openssl, type TestPki } from '../support/test-pki.ts'
 import { TlsBrokerProxy } from '../support/tls-broker-proxy.ts'
 
@@ -29,14 +29,9 @@ await describeWithBroker('amqp', 'broker destinations over TLS, the real service
     beforeAll(async () => {
       pki = makeTestPki()
       svc = await startService({ HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8', HOOKPOST_EXTRA_CA_CERTS: pki.caFile })
-      const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-      const env = (await admin('POST', '/admin/environments', { name: 'brokers' })).json.environment
-      const cred = async (role: string) =>
-        (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-      const c = await cred('consumer')
-      const p = await cred('publisher')
-      consumer = client(svc.url, basic(c.key, c.secret))
-      publisher = client(svc.url, basic(p.key, p.secret))
+      const tenant = await createTenant(svc, 'brokers')
+      consumer = client(svc.url, tenant.consumer.authorization)
+      publisher = client(svc.url, tenant.publisher.authorization)
     }, 60_000)
 
     afterAll(async () => {

@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { generateMasterKey } from '../../src/secrets/secret-box.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const example = eventTypes.find((t) => t.name === 'site.publish')!.example as Record<string, unknown>
 const pg = await postgresAvailable()
@@ -66,13 +66,8 @@ describe('cluster: API and workers in separate processes', { timeout: 180_000 },
       procs.push(w)
       ws.push(w)
     }
-    const admin = client(api.url, `Bearer ${env.HOOKPOST_ADMIN_TOKEN}`)
-    const e = (await admin('POST', '/admin/environments', { name: 'cluster' })).json.environment
-    const c = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const p = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'publisher' })).json
-      .credential
-    const consumer = client(api.url, basic(c.key, c.secret))
+    const tenant = await createTenant(api, 'cluster')
+    const consumer = client(api.url, tenant.consumer.authorization)
     for (let i = 0; i < subscriptions; i++) {
       const r = await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',
@@ -81,7 +76,7 @@ describe('cluster: API and workers in separate processes', { timeout: 180_000 },
       })
       expect(r.status).toBe(201)
     }
-    return { api, workers: ws, consumer, publisher: client(api.url, basic(p.key, p.secret)) }
+    return { api, workers: ws, consumer, publisher: client(api.url, tenant.publisher.authorization) }
   }
 
   async function publish(c: Cluster, events: number) {

@@ -3,11 +3,11 @@
 // reached every subscribed receiver. Lost must be 0; duplicates are counted and reported.
 import { afterAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { basekitHeaderValid } from '../support/independent-verify.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const events = 150
 const clients = 3
@@ -36,15 +36,10 @@ describe('crash ledger: SIGKILL at random moments loses no acknowledged event', 
     }
     svc = await startService(env)
     const dataDir = svc.dataDir
-    const admin = client(svc.url, `Bearer ${env.HOOKPOST_ADMIN_TOKEN}`)
-    const e = (await admin('POST', '/admin/environments', { name: 'ledger' })).json.environment
-    const c = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const p = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'publisher' })).json
-      .credential
-    const consumer = client(svc.url, basic(c.key, c.secret))
-    const publisher = client(svc.url, basic(p.key, p.secret))
-    const secret = (await consumer('POST', '/webhooks/hmac-secret')).json.hmacSecret.secret as string
+    const tenant = await createTenant(svc, 'ledger', { signingSecret: true })
+    const consumer = client(svc.url, tenant.consumer.authorization)
+    const publisher = client(svc.url, tenant.publisher.authorization)
+    const secret = tenant.signingSecret
     for (const path of ['a', 'b']) {
       await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',

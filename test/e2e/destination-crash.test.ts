@@ -3,10 +3,10 @@
 // between the broker's ack and its record twice under the same webhook-id, all end delivered.
 import { afterEach, expect, it } from 'vitest'
 import { type Rig, rigs } from '../destinations/broker-rigs.ts'
-import { basic } from '../support/basic-auth.ts'
 import { describeWithBroker } from '../support/brokers.ts'
 import { eventually } from '../support/eventually.ts'
 import { client, freePort, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const base = {
   HOOKPOST_ALLOW_HTTP: 'true',
@@ -37,14 +37,9 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
       }
       const svc = await startService(env)
       current = svc
-      const admin = client(svc.url, `Bearer ${base.HOOKPOST_ADMIN_TOKEN}`)
-      const e = (await admin('POST', '/admin/environments', { name: 'crash' })).json.environment
-      const cred = async (role: string) =>
-        (await admin('POST', `/admin/environments/${e.id}/credentials`, { role })).json.credential
-      const c = await cred('consumer')
-      const p = await cred('publisher')
-      const consumer = client(svc.url, basic(c.key, c.secret))
-      const publisher = client(svc.url, basic(p.key, p.secret))
+      const tenant = await createTenant(svc, 'crash')
+      const consumer = client(svc.url, tenant.consumer.authorization)
+      const publisher = client(svc.url, tenant.publisher.authorization)
       const created = await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',
         destination: rig.destination(),
@@ -62,8 +57,8 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
       await eventually(() => expect(svc.child.exitCode ?? svc.child.signalCode).not.toBeNull(), 15_000)
       const { HOOKPOST_FAILPOINT: _, ...plain } = env
       current = await startService(plain, { dataDir: svc.dataDir })
-      const after = client(current.url, basic(c.key, c.secret))
-      const publisherAfter = client(current.url, basic(p.key, p.secret))
+      const after = client(current.url, tenant.consumer.authorization)
+      const publisherAfter = client(current.url, tenant.publisher.authorization)
       for (let i = accepted; i < events; i++)
         expect(
           (await publisherAfter('POST', '/events', { eventName: 'site.publish', site: { ref: i } })).status,

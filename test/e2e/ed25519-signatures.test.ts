@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyWebhookSignature } from '../../packages/verify/src/index.ts'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { asymmetricEntriesValid, standardHeadersValid } from '../support/independent-verify.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 describe('Ed25519 signing keys over real HTTP', () => {
   let svc: ServiceProcess
@@ -24,15 +24,10 @@ describe('Ed25519 signing keys over real HTTP', () => {
   })
 
   it('signs v1a after the v1 entries while a key exists, and stops when it is deleted', async () => {
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'ed' })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-    const c = await cred('consumer')
-    const p = await cred('publisher')
-    const consumer = client(svc.url, basic(c.key, c.secret))
-    const publisher = client(svc.url, basic(p.key, p.secret))
-    const secret: string = (await consumer('POST', '/webhooks/hmac-secret')).json.hmacSecret.secret
+    const tenant = await createTenant(svc, 'ed', { signingSecret: true })
+    const consumer = client(svc.url, tenant.consumer.authorization)
+    const publisher = client(svc.url, tenant.publisher.authorization)
+    const secret = tenant.signingSecret
     const t = eventTypes[0]!
     await consumer('POST', '/webhooks/subscription', { event: t.name, url: rx.url, active: true })
 
@@ -81,11 +76,7 @@ describe('Ed25519 signing keys over real HTTP', () => {
   })
 
   it('refuses other key types and keys past the limit, with stable codes', async () => {
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'ed-limit' })).json.environment
-    const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const consumer = client(svc.url, basic(c.key, c.secret))
+    const consumer = client(svc.url, (await createTenant(svc, 'ed-limit')).consumer.authorization)
     const bad = await consumer('POST', '/webhooks/signing-keys', { type: 'rsa' })
     expect(bad.status).toBe(400)
     expect(bad.json.error.code).toBe('invalid_request')

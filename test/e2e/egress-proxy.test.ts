@@ -8,11 +8,11 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { ConnectProxy, HttpReceiver, HttpsReceiver, TokenServer } from '../support/endpoint-peers.ts'
 import { eventually } from '../support/eventually.ts'
 import { skipWithout } from '../support/external-tool.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 import { makeTestPki, openssl, type TestPki } from '../support/test-pki.ts'
 
 const t = eventTypes[0]!
@@ -47,14 +47,9 @@ describe.skipIf(skipWithout(openssl))('deliveries through the egress proxy', () 
       HOOKPOST_EGRESS_PROXY: proxy.url,
       HOOKPOST_RETRY_SCHEDULE: '1s,1s,1s,1s,1s',
     })
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'proxy' })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-    const c = await cred('consumer')
-    const p = await cred('publisher')
-    consumer = client(svc.url, basic(c.key, c.secret))
-    publisher = client(svc.url, basic(p.key, p.secret))
+    const tenant = await createTenant(svc, 'proxy')
+    consumer = client(svc.url, tenant.consumer.authorization)
+    publisher = client(svc.url, tenant.publisher.authorization)
   }, 60_000)
 
   afterAll(async () => {

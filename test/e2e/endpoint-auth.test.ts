@@ -10,12 +10,12 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { HttpsReceiver, TokenServer } from '../support/endpoint-peers.ts'
 import { eventually } from '../support/eventually.ts'
 import { skipWithout } from '../support/external-tool.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 import { makeTestPki, openssl, type TestPki } from '../support/test-pki.ts'
 
 const pgState = await postgresAvailable()
@@ -68,14 +68,9 @@ describe.skipIf(skipWithout(openssl))('endpoint authentication', () => {
           HOOKPOST_LOG_LEVEL: 'debug',
           ...(db ? { HOOKPOST_DATABASE_URL: db.url } : {}),
         })
-        const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-        const env = (await admin('POST', '/admin/environments', { name: 'auth' })).json.environment
-        const cred = async (role: string) =>
-          (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-        const c = await cred('consumer')
-        const p = await cred('publisher')
-        consumer = client(svc.url, basic(c.key, c.secret))
-        publisher = client(svc.url, basic(p.key, p.secret))
+        const tenant = await createTenant(svc, 'auth')
+        consumer = client(svc.url, tenant.consumer.authorization)
+        publisher = client(svc.url, tenant.publisher.authorization)
       }, 60_000)
 
       afterAll(async () => {

@@ -3,10 +3,10 @@
 // restarted on the same data and the outcome is checked.
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const example = eventTypes.find((t) => t.name === 'site.publish')!.example
 const base = {
@@ -38,14 +38,9 @@ describe('crash points (R01–R05)', { timeout: 90_000 }, () => {
     const env = { ...base, HOOKPOST_PORT: String(await freePort()) }
     const svc = await startService(failpoint ? { ...env, HOOKPOST_FAILPOINT: failpoint } : env)
     current = svc
-    const admin = client(svc.url, `Bearer ${base.HOOKPOST_ADMIN_TOKEN}`)
-    const e = (await admin('POST', '/admin/environments', { name: 'crash' })).json.environment
-    const c = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const p = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'publisher' })).json
-      .credential
-    const consumer = client(svc.url, basic(c.key, c.secret))
-    const publisher = client(svc.url, basic(p.key, p.secret))
+    const tenant = await createTenant(svc, 'crash')
+    const consumer = client(svc.url, tenant.consumer.authorization)
+    const publisher = client(svc.url, tenant.publisher.authorization)
     for (const path of ['a', 'b'].slice(0, subscriptions)) {
       await consumer('POST', '/webhooks/subscription', {
         event: 'site.publish',

@@ -2,10 +2,10 @@
 // outcome, and exits 0; nothing is attempted twice because of the shutdown.
 import { afterAll, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 describe('graceful shutdown (R08)', () => {
   const rx = new TestReceiver()
@@ -26,19 +26,14 @@ describe('graceful shutdown (R08)', () => {
       HOOKPOST_PORT: String(await freePort()),
     }
     svc = await startService(env)
-    const admin = client(svc.url, `Bearer ${env.HOOKPOST_ADMIN_TOKEN}`)
-    const e = (await admin('POST', '/admin/environments', { name: 'x' })).json.environment
-    const c = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const p = (await admin('POST', `/admin/environments/${e.id}/credentials`, { role: 'publisher' })).json
-      .credential
-    const consumer = client(svc.url, basic(c.key, c.secret))
+    const tenant = await createTenant(svc, 'x')
+    const consumer = client(svc.url, tenant.consumer.authorization)
     await consumer('POST', '/webhooks/subscription', {
       event: 'site.publish',
       url: `${rx.url}/h`,
       active: true,
     })
-    await client(svc.url, basic(p.key, p.secret))(
+    await client(svc.url, tenant.publisher.authorization)(
       'POST',
       '/events',
       eventTypes.find((t) => t.name === 'site.publish')!.example,
@@ -47,7 +42,7 @@ describe('graceful shutdown (R08)', () => {
     const code = await svc.stop('SIGTERM')
     expect(code).toBe(0)
     svc = await startService(env, { dataDir: svc.dataDir })
-    const list = (await client(svc.url, basic(c.key, c.secret))('GET', '/webhooks/deliveries')).json
+    const list = (await client(svc.url, tenant.consumer.authorization)('GET', '/webhooks/deliveries')).json
       .deliveries
     expect(list).toMatchObject([{ status: 'delivered', attempts: 1 }])
     await new Promise((r) => setTimeout(r, 500))

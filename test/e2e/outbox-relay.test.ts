@@ -8,10 +8,10 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type OutboxFixture, outboxFixture, testDialects } from '../../packages/outbox/test/databases.ts'
 import { type FakeHookpost, startFakeHookpost } from '../../packages/outbox/test/fake-hookpost.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const dialects = await testDialects()
 
@@ -171,13 +171,8 @@ describe.each(dialects)('hookpost outbox relay (process) on %s, against the real
   })
 
   it('killed mid-way with SIGKILL, then two relays: each committed row is delivered as exactly one event', async () => {
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: `outbox-${dialect}` })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-    const consumerCred = await cred('consumer')
-    const publisherCred = await cred('publisher')
-    const consumer = client(svc.url, basic(consumerCred.key, consumerCred.secret))
+    const tenant = await createTenant(svc, `outbox-${dialect}`)
+    const consumer = client(svc.url, tenant.consumer.authorization)
     const sub = await consumer('POST', '/webhooks/subscription', {
       event: 'store.order_updated',
       url: `${rx.url}/orders`,
@@ -188,7 +183,7 @@ describe.each(dialects)('hookpost outbox relay (process) on %s, against the real
     fx = await outboxFixture(dialect)
     const total = 600
     await writeRows(fx, total, 25)
-    const target = { url: svc.url, key: publisherCred.key, secret: publisherCred.secret }
+    const target = { url: svc.url, key: tenant.publisher.key, secret: tenant.publisher.secret }
     const first = startRelay(fx, target, 10)
     relays.push(first)
     await eventually(async () => expect(await publishedCount(fx)).toBeGreaterThanOrEqual(100), 30_000, 10)

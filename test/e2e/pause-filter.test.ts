@@ -8,6 +8,7 @@ import { eventually } from '../support/eventually.ts'
 import { freshDatabase, postgresAvailable } from '../support/postgres.ts'
 import { type Received, TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const pg = await postgresAvailable()
 
@@ -40,14 +41,9 @@ function pauseAndFilterSuite(store: 'SQLite' | 'PostgreSQL') {
       HOOKPOST_RETRY_SCHEDULE: '50ms,100ms',
       ...(db ? { HOOKPOST_DATABASE_URL: db.url } : {}),
     })
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'pause' })).json.environment
-    const cred = async (role: string) => {
-      const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-      return `Basic ${Buffer.from(`${c.key}:${c.secret}`).toString('base64')}`
-    }
-    consumer = client(svc.url, await cred('consumer'))
-    publisher = client(svc.url, await cred('publisher'))
+    const tenant = await createTenant(svc, 'pause')
+    consumer = client(svc.url, tenant.consumer.authorization)
+    publisher = client(svc.url, tenant.publisher.authorization)
   }, 120_000)
   afterAll(async () => {
     await svc?.stop()
@@ -193,14 +189,9 @@ describe('endpoint verification through the real service (HOOKPOST_VERIFY_ENDPOI
       HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8',
       HOOKPOST_VERIFY_ENDPOINTS: 'true',
     })
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'verify' })).json.environment
-    const cred = async (role: string) => {
-      const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-      return `Basic ${Buffer.from(`${c.key}:${c.secret}`).toString('base64')}`
-    }
-    consumer = client(svc.url, await cred('consumer'))
-    publisher = client(svc.url, await cred('publisher'))
+    const tenant = await createTenant(svc, 'verify')
+    consumer = client(svc.url, tenant.consumer.authorization)
+    publisher = client(svc.url, tenant.publisher.authorization)
   }, 120_000)
   afterAll(async () => {
     await svc?.stop()

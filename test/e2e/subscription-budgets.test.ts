@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventTypes } from '../../src/events/event-types.ts'
 import { generateMasterKey } from '../../src/secrets/secret-box.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { freshDatabase, postgresAvailable, postgresRequired } from '../support/postgres.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, freePort, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const example = eventTypes.find((t) => t.name === 'site.publish')!.example as Record<string, unknown>
 const pg = await postgresAvailable()
@@ -65,14 +65,9 @@ describe('per-subscription budgets across two worker processes', { timeout: 120_
       procs.push(w)
       workers.push(w)
     }
-    const admin = client(api.url, `Bearer ${env.HOOKPOST_ADMIN_TOKEN}`)
-    const e = (await admin('POST', '/admin/environments', { name: 'budgets' })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${e.id}/credentials`, { role })).json.credential
-    const c = await cred('consumer')
-    const p = await cred('publisher')
-    const consumer = client(api.url, basic(c.key, c.secret))
-    const publisher = client(api.url, basic(p.key, p.secret))
+    const tenant = await createTenant(api, 'budgets')
+    const consumer = client(api.url, tenant.consumer.authorization)
+    const publisher = client(api.url, tenant.publisher.authorization)
     const rated = await consumer('POST', '/webhooks/subscription', {
       event: 'site.publish',
       url: `${receiver.url}/rated`,

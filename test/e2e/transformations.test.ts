@@ -3,10 +3,10 @@
 // transformed bytes, and a URL the sending policy refuses fails the delivery at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyWebhookDetailed } from '../../packages/verify/src/index.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 describe('transformations in the running service', () => {
   let svc: ServiceProcess
@@ -19,15 +19,10 @@ describe('transformations in the running service', () => {
     await rx.start()
     // Loopback receivers are allowed; 10.0.0.0/8 stays refused by the sending policy.
     svc = await startService({ HOOKPOST_ALLOW_HTTP: 'true', HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8' })
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'transform' })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${env.id}/credentials`, { role })).json.credential
-    const c = await cred('consumer')
-    const p = await cred('publisher')
-    consumer = client(svc.url, basic(c.key, c.secret))
-    publisher = client(svc.url, basic(p.key, p.secret))
-    secret = (await consumer('POST', '/webhooks/hmac-secret')).json.hmacSecret.secret
+    const tenant = await createTenant(svc, 'transform', { signingSecret: true })
+    consumer = client(svc.url, tenant.consumer.authorization)
+    publisher = client(svc.url, tenant.publisher.authorization)
+    secret = tenant.signingSecret
   })
   afterAll(async () => {
     await svc?.stop()

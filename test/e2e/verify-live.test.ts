@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyWebhookDetailed } from '../../packages/verify/src/index.ts'
 import { type Recipe, type Running, recipes } from '../../packages/verify/test/recipe-servers.ts'
 import { eventTypes } from '../../src/events/event-types.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import { type Received, TestReceiver } from '../support/receiver.ts'
 import { client, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 describe('receiving real deliveries with @hookpost/verify', () => {
   let svc: ServiceProcess
@@ -25,15 +25,10 @@ describe('receiving real deliveries with @hookpost/verify', () => {
   beforeAll(async () => {
     await capture.start()
     svc = await startService({ HOOKPOST_ALLOW_HTTP: 'true', HOOKPOST_ALLOWED_CIDRS: '127.0.0.0/8' })
-    const admin = client(svc.url, `Bearer ${svc.adminToken}`)
-    const env = (await admin('POST', '/admin/environments', { name: 'verify' })).json.environment
-    const c = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'consumer' })).json
-      .credential
-    const p = (await admin('POST', `/admin/environments/${env.id}/credentials`, { role: 'publisher' })).json
-      .credential
-    consumer = client(svc.url, basic(c.key, c.secret))
-    publisher = client(svc.url, basic(p.key, p.secret))
-    secret = (await consumer('POST', '/webhooks/hmac-secret')).json.hmacSecret.secret
+    const tenant = await createTenant(svc, 'verify', { signingSecret: true })
+    consumer = client(svc.url, tenant.consumer.authorization)
+    publisher = client(svc.url, tenant.publisher.authorization)
+    secret = tenant.signingSecret
     // One real delivery captured as it arrived, to replay with changes below.
     const sub = (
       await consumer('POST', '/webhooks/subscription', {

@@ -18,7 +18,6 @@ import { SigningKeyring, secretAssociatedData } from '../../src/secrets/signing-
 import { signDelivery, signingKey } from '../../src/signing/signature.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import type { SigningSecretRow, Store } from '../../src/store/store.ts'
-import { basic } from '../support/basic-auth.ts'
 import { eventually } from '../support/eventually.ts'
 import {
   asymmetricEntriesValid,
@@ -27,6 +26,7 @@ import {
 } from '../support/independent-verify.ts'
 import { TestReceiver } from '../support/receiver.ts'
 import { client, repoRoot, type ServiceProcess, startService } from '../support/service-process.ts'
+import { createTenant } from '../support/tenant.ts'
 
 const run = promisify(execFile)
 const k1 = parseMasterKey(generateMasterKey())
@@ -288,14 +288,9 @@ describe('hookpost secrets rotate-master-key --generate beside a running service
       HOOKPOST_RETRY_SCHEDULE: '200ms,400ms',
     }
     svc = await startService(env, { dataDir })
-    const admin = client(svc.url, `Bearer ${env.HOOKPOST_ADMIN_TOKEN}`)
-    const e = (await admin('POST', '/admin/environments', { name: 'rot' })).json.environment
-    const cred = async (role: string) =>
-      (await admin('POST', `/admin/environments/${e.id}/credentials`, { role })).json.credential
-    const c = await cred('consumer')
-    const p = await cred('publisher')
-    const consumer = client(svc.url, basic(c.key, c.secret))
-    const publisher = client(svc.url, basic(p.key, p.secret))
+    const tenant = await createTenant(svc, 'rot')
+    const consumer = client(svc.url, tenant.consumer.authorization)
+    const publisher = client(svc.url, tenant.publisher.authorization)
     expect(
       (
         await consumer('POST', '/webhooks/subscription', {
@@ -338,7 +333,7 @@ describe('hookpost secrets rotate-master-key --generate beside a running service
     await svc.stop()
     unlinkSync(join(dataDir, 'master.key.previous'))
     svc = await startService(env, { dataDir })
-    const publisher2 = client(svc.url, basic(p.key, p.secret))
+    const publisher2 = client(svc.url, tenant.publisher.authorization)
     const n = rx.received.length
     expect((await publisher2('POST', '/events', body)).status).toBe(202)
     await eventually(() => expect(rx.received.length).toBe(n + 1), 15_000)

@@ -141,7 +141,7 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<{ hookpost: Hookpost }> =
         summary:
           'Generate a new signing secret for the environment (shown once); the previous one keeps signing beside it until previousExpires',
         description:
-          'Every environment has a secret from its creation, so every delivery is signed, but nobody is shown that one: the first call replaces it at once and answers previousExpires null. After that, the previous secret keeps signing beside the new one for HOOKPOST_SECRET_GRACE (24 h by default).',
+          'Every environment has a secret from its creation, so every delivery is signed, but nobody is shown that one: the first call replaces it at once and answers previousExpires null. After that, the previous secret keeps signing beside the new one for HOOKPOST_SECRET_GRACE (24 h by default). Concurrent calls, on any node, take turns: the secret each answers became the current one in its turn and, once the next call replaced it, keeps signing for the grace like any previous secret.',
         security,
         response: { 201: HmacSecretOut, ...errors },
       },

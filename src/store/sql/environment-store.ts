@@ -1,5 +1,6 @@
 // Environments, their API credentials and their signing secrets over Kysely (both adapters). An
 // environment is created with its first secret, in one transaction.
+import { sql } from 'kysely'
 import type { SigningSecretRow, Store } from '../store.ts'
 import { deleteCredentialSessions } from './access-store.ts'
 import { type Db, toCredential, toEnv, toSecret } from './row-mappers.ts'
@@ -83,11 +84,22 @@ export function sqlCredentials({ db, run, prepared }: SqlContext): Store['creden
   }
 }
 
-export function sqlSecrets({ db, run }: SqlContext): Store['secrets'] {
+export function sqlSecrets({ db, run, traits }: SqlContext): Store['secrets'] {
   return {
     rotate: (row, expires) =>
       run(() =>
         db.transaction().execute(async (tx) => {
+          // Rotations of one environment take turns: without the lock (PostgreSQL), concurrent
+          // ones each expire the secret they saw current and all add theirs. The statements after
+          // it see the rotations committed before (read committed). No key update: the foreign
+          // key checks of inserts elsewhere (publish, subscriptions) do not wait for it. SQLite's
+          // write transactions begin immediate: one writer at a time already.
+          await tx
+            .selectFrom('environments')
+            .select('id')
+            .where('id', '=', row.envId)
+            .$if(traits.skipLocked, (q) => q.forNoKeyUpdate())
+            .execute()
           const previous: SigningSecretRow[] = []
           for (const [revealed, at] of [
             [1, expires.revealed],
@@ -116,6 +128,8 @@ export function sqlSecrets({ db, run }: SqlContext): Store['secrets'] {
           .where('env_id', 'in', [...envIds])
           .where((w) => w.or([w('expires', 'is', null), w('expires', '>', now)]))
           .orderBy('env_id')
+          // The current one first even if an older one was created later (clocks of two nodes).
+          .orderBy(sql`expires is null`, 'desc')
           .orderBy('created', 'desc')
           .orderBy('id', 'desc')
           .execute()
