@@ -807,6 +807,101 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       })
     })
 
+    it('settles each subscription of one batch on its own: successes, failures, a 410, a held one', async () => {
+      const env = await anEnvironment(store)
+      const subs = {
+        ok: await aSubscription(store, env.id),
+        failing: await aSubscription(store, env.id),
+        mixed: await aSubscription(store, env.id),
+        gone: await aSubscription(store, env.id),
+        held: await aSubscription(store, env.id),
+      }
+      for (let i = 0; i < 2; i++) await publish(store, env.id, { at: T0 + i })
+      const claimed = await claimAll(store, T0 + 10)
+      const of = (s: { id: string }) => claimed.filter((c) => c.subscriptionId === s.id)
+      await store.subscriptions.update({ ...subs.held, paused: true, held: true, updated: T0 + 15 })
+      // Each outcome's attempt ends at its own time (started + 5 ms): the health keeps the latest.
+      const at = (input: CompleteInput, started: number): CompleteInput => ({
+        ...input,
+        attempt: { ...input.attempt, started },
+      })
+      const ok = (c: (typeof claimed)[number], started: number) =>
+        at(done(c.id, c.leaseToken, 1, { kind: 'delivered' }), started)
+      const failed = (c: (typeof claimed)[number], started: number) =>
+        at(done(c.id, c.leaseToken, 1, { kind: 'retry', at: T0 + 99_999 }, 500), started)
+      const [ok1, ok2] = of(subs.ok)
+      const [failing1, failing2] = of(subs.failing)
+      const [mixed1, mixed2] = of(subs.mixed)
+      const [gone1, gone2] = of(subs.gone)
+      const [held1, held2] = of(subs.held)
+      const applied = await store.deliveries.complete(
+        [
+          failed(failing1!, T0 + 20),
+          ok(ok1!, T0 + 21),
+          ok(mixed1!, T0 + 22),
+          failed(held1!, T0 + 23),
+          ok(gone1!, T0 + 24),
+          at(done(gone2!.id, gone2!.leaseToken, 1, { kind: 'gone' }, 410), T0 + 25),
+          failed(mixed2!, T0 + 26),
+          ok(ok2!, T0 + 27),
+          failed(failing2!, T0 + 28),
+          failed(held2!, T0 + 29),
+        ],
+        T0 + 40,
+        noDisable,
+      )
+      expect(applied).toHaveLength(10)
+      const health = async (s: { id: string }) => (await store.subscriptions.get(env.id, s.id))!
+      // Five subscriptions: one list padded to eight rows, each subscription still counted once.
+      expect(await health(subs.ok)).toMatchObject({
+        active: true,
+        health: { ...freshHealth, successCount: 2, lastSuccessAt: T0 + 32 },
+      })
+      expect(await health(subs.failing)).toMatchObject({
+        active: true,
+        health: {
+          ...freshHealth,
+          consecutiveFailures: 2,
+          failingSince: T0 + 25,
+          lastFailureAt: T0 + 33,
+          failureCount: 2,
+        },
+      })
+      // In the batch's order: a success, then a failure that starts a new run.
+      expect(await health(subs.mixed)).toMatchObject({
+        active: true,
+        health: {
+          consecutiveFailures: 1,
+          failingSince: T0 + 31,
+          lastSuccessAt: T0 + 27,
+          lastFailureAt: T0 + 31,
+          successCount: 1,
+          failureCount: 1,
+        },
+      })
+      expect(await health(subs.gone)).toMatchObject({
+        active: false,
+        deactivatedReason: 'gone',
+        health: { consecutiveFailures: 1, successCount: 1, failureCount: 1, lastSuccessAt: T0 + 29 },
+      })
+      expect(await health(subs.held)).toMatchObject({
+        active: true,
+        health: { consecutiveFailures: 2, failingSince: T0 + 28, failureCount: 2 },
+      })
+      // The held subscription's retries wait for its release; the others' are due.
+      for (const c of [held1!, held2!]) {
+        expect(await store.deliveries.get(env.id, c.id)).toMatchObject({
+          status: 'pending',
+          nextAttemptAt: null,
+        })
+      }
+      expect(await store.deliveries.get(env.id, failing1!.id)).toMatchObject({ nextAttemptAt: T0 + 99_999 })
+      const ops = await store.operationalEvents.list({ envId: env.id, limit: 10 })
+      expect(ops.filter((o) => o.type === 'subscription.deactivated').map((o) => o.data)).toEqual([
+        expect.objectContaining({ subscriptionId: subs.gone.id, reason: 'gone' }),
+      ])
+    })
+
     it('records delivery.failed operational events and hands unsent ones out once per lease', async () => {
       const env = await anEnvironment(store)
       await aSubscription(store, env.id)

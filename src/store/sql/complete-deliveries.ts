@@ -1,15 +1,13 @@
 // The outcomes of attempts over Kysely (both adapters), one batch a transaction: each delivery
-// fenced by its lease token, its attempt recorded, and its subscription's health settled by the
-// core's completion rules.
+// fenced by its lease token and its attempt recorded; then the health of the batch's
+// subscriptions settled by the core's completion rules (settle-subscription-health.ts).
 import { type Insertable, sql } from 'kysely'
 import type { CompleteInput, CompletionRules, DeliveryStatus } from '../store.ts'
 import type { Database } from './database.ts'
 import { opEvent } from './operational-event-store.ts'
-import { numOrNull } from './row-mappers.ts'
+import { type SubscriptionOutcomes, settleSubscriptionHealth } from './settle-subscription-health.ts'
 import type { SqlContext } from './sql-store.ts'
 import { insertRows, padded, pendingLiteral } from './statement-shapes.ts'
-import { holdPending } from './subscription-holds.ts'
-import { cancelPending } from './subscription-store.ts'
 
 export async function completeDeliveries(
   { traits, prepared, relaxed }: SqlContext,
@@ -23,10 +21,7 @@ export async function completeDeliveries(
     const attempts: Database['attempts'][] = []
     const ops: Insertable<Database['operational_events']>[] = []
     // Per subscription, the outcomes of this batch in order: true = success.
-    const outcomes = new Map<
-      string,
-      { envId: string; results: { ok: boolean; at: number }[]; gone: boolean }
-    >()
+    const outcomes = new Map<string, SubscriptionOutcomes>()
     // Plain successes (the common case) are fenced and applied in one statement per status
     // code; the rest one by one. A row whose lease token no longer matches changes nothing.
     const fenced = new Map<
@@ -136,75 +131,7 @@ export async function completeDeliveries(
         .values(values)
         .onConflict((oc) => oc.columns(['delivery_id', 'number']).doNothing()),
     )
-    // Subscriptions' health rows are shared between workers: update them in one order (by id)
-    // so that two workers' outcome batches cannot deadlock on PostgreSQL.
-    for (const [subId, entry] of [...outcomes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-      const health = prepared.get('complete.subscription', (p) =>
-        tx
-          .selectFrom('subscriptions')
-          .select([
-            'active',
-            'held',
-            'consecutive_failures',
-            'failing_since',
-            'last_success_at',
-            'last_failure_at',
-          ])
-          .where('id', '=', p('id'))
-          // Locked (PostgreSQL; updated below anyway): a release of a held subscription
-          // committing meanwhile waits, then sees the retries this batch holds.
-          .$if(traits.skipLocked, (q) => q.forUpdate()),
-      )
-      const sub = (await tx.executeQuery(health.bind({ id: subId }))).rows[0]
-      if (!sub) continue
-      // A retry scheduled for a held subscription waits for its release instead.
-      if (Number(sub.held) === 1) await holdPending(tx, subId, now)
-      const verdict = rules.settle(
-        {
-          active: Number(sub.active) === 1,
-          consecutiveFailures: Number(sub.consecutive_failures),
-          failingSince: numOrNull(sub.failing_since),
-          lastSuccessAt: numOrNull(sub.last_success_at),
-          lastFailureAt: numOrNull(sub.last_failure_at),
-        },
-        entry.results,
-        entry.gone,
-        now,
-      )
-      const deactivate = verdict.deactivate !== null
-      const record = prepared.get(`complete.health:${deactivate ? 1 : 0}`, (p) =>
-        tx
-          .updateTable('subscriptions')
-          .set((eb) => ({
-            consecutive_failures: p('consecutive'),
-            failing_since: p('failingSince'),
-            last_success_at: p('lastSuccess'),
-            last_failure_at: p('lastFailure'),
-            success_count: eb('success_count', '+', p('successes')),
-            failure_count: eb('failure_count', '+', p('failures')),
-            ...(deactivate ? { active: 0, deactivated_reason: p('reason'), updated: p('now') } : {}),
-          }))
-          .where('id', '=', p('id')),
-      )
-      await tx.executeQuery(
-        record.bind({
-          consecutive: verdict.consecutiveFailures,
-          failingSince: verdict.failingSince,
-          lastSuccess: verdict.lastSuccessAt,
-          lastFailure: verdict.lastFailureAt,
-          successes: verdict.successes,
-          failures: verdict.failures,
-          reason: verdict.deactivate,
-          now,
-          id: subId,
-        }),
-      )
-      if (verdict.deactivate !== null) {
-        await cancelPending(tx, subId, now, `subscription_${verdict.deactivate}`)
-        const event = rules.deactivated(subId, verdict)
-        ops.push(opEvent(entry.envId, event.type, now, event.data))
-      }
-    }
+    ops.push(...(await settleSubscriptionHealth(tx, prepared, traits.skipLocked, outcomes, now, rules)))
     if (ops.length > 0) await tx.insertInto('operational_events').values(ops).execute()
     return applied
   })
