@@ -20,7 +20,7 @@ export async function completeDeliveries(
     const applied: string[] = []
     const attempts: Database['attempts'][] = []
     const ops: Insertable<Database['operational_events']>[] = []
-    // Per subscription, the outcomes of this batch in order: true = success.
+    // Per subscription, the outcomes of this batch in order (ok: a success, at: when it ended).
     const outcomes = new Map<string, SubscriptionOutcomes>()
     // Plain successes (the common case) are fenced and applied in one statement per status
     // code; the rest one by one. A row whose lease token no longer matches changes nothing.
