@@ -12,7 +12,7 @@ import {
 import { ClientIdentityAgents } from './client-identity-agents.ts'
 import { authority, type EgressRoute } from './egress-proxy.ts'
 import type { BlockedAddressError } from './guarded-connector.ts'
-import { isTlsFailure } from './tls-failure.ts'
+import { isPlainPort, isTlsFailure } from './tls-failure.ts'
 
 export interface HttpSenderOptions {
   /** The connect function; the SSRF guard plugs in here. */
@@ -79,6 +79,14 @@ export function describeSendError(e: unknown): { message: string; detail?: strin
     const b = e as BlockedAddressError
     return b.detail === b.message ? { message: b.message } : { message: b.message, detail: b.detail }
   }
+  const code = errorCode(e)
+  // The same words as a broker's (broker-address.ts): OpenSSL's own ("wrong version number")
+  // does not say what to change.
+  if (isPlainPort(code))
+    return {
+      message: `the endpoint does not speak TLS on this port (${code}): is it a plain http port? An https:// URL needs the port where the server serves TLS`,
+      detail: raw,
+    }
   let message = raw
   for (const a of addressesOf(e)) message = message.split(a).join('(address withheld)')
   // Messages that name addresses without an `address` field (undici's "attempted addresses").

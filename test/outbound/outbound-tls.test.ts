@@ -4,6 +4,8 @@
 
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -74,6 +76,23 @@ describe.skipIf(skipWithout(openssl))('outbound TLS', () => {
       })
     } finally {
       await sender.close()
+    }
+  })
+
+  it("says an https:// URL at a plain http port does not speak TLS, not OpenSSL's words", async () => {
+    const server = createServer((_, res) => res.end('plain'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    const sender = outboundSender(createSendingPolicy(loopback, undefined, {}), 4)
+    try {
+      const outcome = await sender.send(req(`https://127.0.0.1:${port}/hook`))
+      expect(outcome).toMatchObject({ kind: 'error', code: 'tls_failure' })
+      const message = (outcome as { message: string }).message
+      expect(message).toMatch(/does not speak TLS on this port .*plain http port/)
+      expect(message).not.toContain('127.0.0.1')
+    } finally {
+      await sender.close()
+      await new Promise((r) => server.close(r))
     }
   })
 
