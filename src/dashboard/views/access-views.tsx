@@ -38,7 +38,6 @@ export function PortalLinkTable({ ctx, rows, self }: { ctx: PageCtx; rows: Porta
     <DataTable
       caption="Outstanding portal links"
       empty="No outstanding portal links."
-      stack={false}
       rows={rows}
       rowKey={(l) => l.id}
       columns={[

@@ -1,6 +1,6 @@
 // A list as a table: a caption for screen readers, one header a column, one row an item, and a
-// line of text in its place when there are no items. A "stack" table turns its rows into cards on
-// a phone, each cell labelled by its column's header (data-label, styled in assets.ts).
+// line of text in its place when there are no items. On a phone its rows turn into cards, each
+// cell labelled by its column's header (the "stack" class and data-label, styled in assets.ts).
 import type { ComponentChildren } from 'preact'
 
 export interface Column<Row> {
@@ -19,14 +19,11 @@ export function DataTable<Row>(props: {
   /** Shown instead of an empty table; nothing at all when absent. */
   empty?: string
   id?: string
-  /** `false`: a plain table, its cells unlabelled. */
-  stack?: boolean
 }) {
   if (props.rows.length === 0) return props.empty === undefined ? null : <p>{props.empty}</p>
-  const stack = props.stack ?? true
   const columns = props.columns.filter((c) => c !== false)
   return (
-    <table class={stack ? 'stack' : undefined} id={props.id}>
+    <table class="stack" id={props.id}>
       <caption class="visually-hidden">{props.caption}</caption>
       <thead>
         <tr>
@@ -41,7 +38,7 @@ export function DataTable<Row>(props: {
         {props.rows.map((row) => (
           <tr key={props.rowKey(row)}>
             {columns.map((c) => (
-              <td key={c.header} data-label={stack ? (c.hiddenHeader ? '' : c.header) : undefined}>
+              <td key={c.header} data-label={c.hiddenHeader ? '' : c.header}>
                 {c.cell(row)}
               </td>
             ))}
