@@ -102,6 +102,47 @@ describe.runIf(available.ok || postgresRequired)('PostgreSQL hot path in one sta
     expect(claimed.deliveries.every((d) => d.body.toString() === '{"eventName":"site.publish"}')).toBe(true)
   })
 
+  it('lets the single publishes of one turn share one statement per environment, each answered for itself', async () => {
+    const envId = await anEnvironmentId(store)
+    const otherEnv = await anEnvironmentId(store, 'other')
+    await aSubscription(store, envId)
+    await aSubscription(store, envId)
+    await aSubscription(store, otherEnv)
+    await store.events.publish(anEvent(envId, T0))
+    await store.events.publish(anEvent(otherEnv, T0))
+    sent.length = 0
+    const mine = Array.from({ length: 5 }, (_, i) => anEvent(envId, T0 + 1 + i))
+    const theirs = anEvent(otherEnv, T0 + 1)
+    const rs = await Promise.all([...mine, theirs].map((e) => store.events.publish(e)))
+    // One statement for the five of one environment, one for the other's.
+    expect(sent).toHaveLength(2)
+    expect(rs.map((r) => [r.eventId, r.deliveries])).toEqual([
+      ...mine.map((e) => [e.event.id, 2]),
+      [theirs.event.id, 1],
+    ])
+    const claimed = (await claim(store, T0 + 10)).deliveries
+    expect(claimed).toHaveLength(2 + 1 + 5 * 2 + 1)
+  })
+
+  it("sends a shared statement's publishes again on their own when one of them cannot go in it", async () => {
+    const envId = await anEnvironmentId(store)
+    await aSubscription(store, envId)
+    const warm = anEvent(envId, T0)
+    await store.events.publish(warm)
+    const first = anEvent(envId, T0 + 1)
+    // The same event id twice in one turn: the shared statement fails as a whole; alone, one of
+    // them goes in and only the other is refused.
+    const again = { ...anEvent(envId, T0 + 2), event: { ...first.event } }
+    const rs = await Promise.allSettled([store.events.publish(first), store.events.publish(again)])
+    expect(rs.filter((r) => r.status === 'rejected')).toHaveLength(1)
+    expect(rs.find((r) => r.status === 'fulfilled')).toMatchObject({
+      value: { eventId: first.event.id, deliveries: 1 },
+    })
+    const claimed = (await claim(store, T0 + 10)).deliveries
+    expect(new Set(claimed.map((d) => d.eventId))).toEqual(new Set([warm.event.id, first.event.id]))
+    expect(claimed).toHaveLength(2)
+  })
+
   it('fans out to the subscriptions as they are now, whatever another process changed since', async () => {
     const envId = await anEnvironmentId(store)
     const a = await aSubscription(store, envId)

@@ -106,7 +106,12 @@ class Publisher {
    * own answer only after that commit. A batch publish joins as one unit: all its events or none.
    */
   publish(inputs: readonly PublishInput[], batch: boolean): Promise<PublishResult[]> {
-    if (!this.#traits.groupCommit) return this.#publishAlone(inputs, batch)
+    if (!this.#traits.groupCommit) {
+      const one = !batch && inputs.length === 1 ? inputs[0]! : undefined
+      if (one && this.#traits.publishStatement && one.idempotencyKey === null && !one.handOff)
+        return this.#coalesce(one).then((r) => [r])
+      return this.#publishAlone(inputs, batch)
+    }
     return new Promise((resolve, reject) => {
       this.#publishQueue.push({ inputs, batch, resolve, reject })
       if (!this.#draining) {
@@ -163,6 +168,61 @@ class Publisher {
     if (!this.#traits.announceFeed) return
     const envIds = new Set(inputs.filter((_, k) => !rs[k]?.replayed).map((i) => i.event.envId))
     if (envIds.size > 0) this.#traits.announceFeed([...envIds])
+  }
+
+  /** Single publishes of this turn waiting to share one statement, by environment. */
+  readonly #coalesced = new Map<
+    string,
+    { input: PublishInput; resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[]
+  >()
+  #coalescing = false
+
+  /**
+   * With concurrent writers (PostgreSQL), the plain single-event publishes that reach the store
+   * within one turn of the event loop share one statement per environment (one round trip, one
+   * commit) instead of one each; each still gets its answer only after that commit. A statement
+   * that fails or must go the long way sends each of its publishes again on its own.
+   */
+  #coalesce(input: PublishInput): Promise<PublishResult> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.#coalesced.get(input.event.envId)
+      if (waiting) waiting.push({ input, resolve, reject })
+      else this.#coalesced.set(input.event.envId, [{ input, resolve, reject }])
+      if (this.#coalescing) return
+      this.#coalescing = true
+      setImmediate(() => {
+        this.#coalescing = false
+        const groups = [...this.#coalesced.values()]
+        this.#coalesced.clear()
+        for (const g of groups)
+          for (let i = 0; i < g.length; i += groupCommitMax)
+            void this.#publishTogether(g.slice(i, i + groupCommitMax))
+      })
+    })
+  }
+
+  async #publishTogether(
+    part: { input: PublishInput; resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[],
+  ): Promise<void> {
+    const inputs = part.map((p) => p.input)
+    let done: PublishResult[] | undefined
+    if (part.length > 1) {
+      try {
+        done = await this.#traits.publishStatement!(this.#db, inputs)
+      } catch {
+        // Nothing of it committed, or its events exist and their ids refuse a second insert:
+        // each alone then answers for itself, as it would have without company.
+        done = undefined
+      }
+    }
+    if (done) {
+      this.#announce(inputs, done, new HandOffs())
+      for (const [k, p] of part.entries()) p.resolve(done[k]!)
+      return
+    }
+    await Promise.all(
+      part.map((p) => this.#publishAlone([p.input], false).then((r) => p.resolve(r[0]!), p.reject)),
+    )
   }
 
   async #publishAlone(
