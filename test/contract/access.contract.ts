@@ -1,10 +1,10 @@
 // The Store contract for dashboard sessions and portal links, run on every adapter beside the
 // main suite (store.contract.ts): every node reads the same rows, so what one ends is ended.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { newId } from '../../src/shared/ids.ts'
 import type { DashboardSessionRow, PortalLinkRow, Store } from '../../src/store/store.ts'
 import { anEnvironmentId, T0 } from './fixtures.ts'
-import type { StoreHarness } from './store.contract.ts'
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 const hour = 3_600_000
 
@@ -50,13 +50,9 @@ export function accessContract(name: string, makeHarness: () => Promise<StoreHar
   describe(`${name}: Store contract, dashboard sessions and portal links`, () => {
     let h: StoreHarness
     let store: Store
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
-    })
-    afterEach(async () => {
-      await h.dispose()
+    freshStoreEachTest(makeHarness, (fresh) => {
+      h = fresh
+      store = fresh.store
     })
 
     it('finds a session until its idle or absolute expiry, moves the idle one, and ends it', async () => {

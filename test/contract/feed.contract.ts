@@ -1,11 +1,11 @@
 // The Store contract for the event feed and traceparents, run on every adapter beside the main
 // suite (store.contract.ts).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { newId } from '../../src/shared/ids.ts'
 import { type FeedQuery, freshHealth, type PublishInput, type Store } from '../../src/store/store.ts'
 import { eventually } from '../support/eventually.ts'
 import { anEnvironmentId, T0 } from './fixtures.ts'
-import type { StoreHarness } from './store.contract.ts'
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 function input(envId: string, n: number, over: Partial<PublishInput['event']> = {}): PublishInput {
   return {
@@ -43,13 +43,9 @@ export function feedContract(name: string, makeHarness: () => Promise<StoreHarne
   describe(`${name}: Store contract, feed and traceparent`, () => {
     let h: StoreHarness
     let store: Store
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
-    })
-    afterEach(async () => {
-      await h.dispose()
+    freshStoreEachTest(makeHarness, (fresh) => {
+      h = fresh
+      store = fresh.store
     })
 
     it('reads the events of one environment in commit order, from a position on, byte for byte', async () => {

@@ -1,7 +1,7 @@
 // The Store contract of the hand-off at commit (store.ts HandOff): the deliveries a publish's
 // hand-off takes are committed leased (fenced by their token like a claim's), given to it only
 // after the commit, and claimed again by anyone once the lease expires. Run on every adapter.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import type {
@@ -13,7 +13,7 @@ import type {
   Store,
 } from '../../src/store/store.ts'
 import { anEnvironmentId, aSubscription, T0 } from './fixtures.ts'
-import type { StoreHarness } from './store.contract.ts'
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 const leaseMs = 30_000
 const noDisable = completionRules({ disableAfterMs: 1e12 })
@@ -79,15 +79,9 @@ const claimAll = async (store: Store, now: number) =>
 
 export function handOffContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`${name}: Store contract, hand-off at commit`, () => {
-    let h: StoreHarness
     let store: Store
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
-    })
-    afterEach(async () => {
-      await h.dispose()
+    freshStoreEachTest(makeHarness, (fresh) => {
+      store = fresh.store
     })
 
     it('commits the taken deliveries leased and hands them over as a claim would', async () => {

@@ -1,11 +1,11 @@
 // The Store contract of subscription filters, holds (pause, endpoint verification) and
 // verification leases, run against every adapter like store.contract.ts.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import type { CompleteInput, EndpointVerification, PublishInput, Store } from '../../src/store/store.ts'
 import { anEnvironmentId, aSubscription, T0 } from './fixtures.ts'
-import type { StoreHarness } from './store.contract.ts'
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 function anEvent(
   envId: string,
@@ -73,14 +73,10 @@ export function holdsContract(name: string, makeHarness: () => Promise<StoreHarn
     let h: StoreHarness
     let store: Store
     let envId: string
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
+    freshStoreEachTest(makeHarness, async (fresh) => {
+      h = fresh
+      store = fresh.store
       envId = await anEnvironmentId(store)
-    })
-    afterEach(async () => {
-      await h.dispose()
     })
 
     it("keeps a subscription's filter, pause, hold and verification", async () => {

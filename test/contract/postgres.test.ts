@@ -7,7 +7,8 @@ import { handOffContract } from './hand-off.contract.ts'
 import { holdsContract } from './holds.contract.ts'
 import { secretsContract } from './secrets.contract.ts'
 import { settingsContract } from './settings.contract.ts'
-import { type StoreHarness, storeContract } from './store.contract.ts'
+import { storeContract } from './store.contract.ts'
+import type { StoreHarness } from './store-harness.ts'
 
 const available = await postgresAvailable()
 

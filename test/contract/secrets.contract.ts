@@ -1,10 +1,10 @@
 // Signing secrets in the Store: a rotation adds the new current secret and gives every older
 // one without an expiry its date (at once if nobody was shown it, after the grace period if
 // someone was). Run on SQLite and PostgreSQL.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { SigningSecretRow, Store } from '../../src/store/store.ts'
 import { anEnvironment, aSecret, T0 } from './fixtures.ts'
-import type { StoreHarness } from './store.contract.ts'
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 const grace = 86_400_000
 
@@ -12,13 +12,9 @@ export function secretsContract(name: string, makeHarness: () => Promise<StoreHa
   describe(`${name}: signing secrets`, () => {
     let h: StoreHarness
     let store: Store
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
-    })
-    afterEach(async () => {
-      await h.dispose()
+    freshStoreEachTest(makeHarness, (fresh) => {
+      h = fresh
+      store = fresh.store
     })
 
     it('rotates secrets: the previous one stays valid until it expires, current first', async () => {

@@ -2,7 +2,7 @@
 // with the subscription, the fan-out and replays take a subscription's own attempt limit from the
 // core, and claims spend a budget shared by every claimer (rateLimit per window, maxInFlight
 // leases). Run on SQLite and PostgreSQL; on PostgreSQL also from several stores at once.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import {
@@ -13,7 +13,7 @@ import {
   type SubscriptionSettings,
 } from '../../src/store/store.ts'
 import { anEnvironmentId, aSubscription, T0 } from './fixtures.ts'
-import type { StoreHarness } from './store.contract.ts'
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 /** A time at the start of a one-minute (so also one-second) window. */
 const W0 = Math.ceil(T0 / 60_000) * 60_000
@@ -77,14 +77,10 @@ export function settingsContract(name: string, makeHarness: () => Promise<StoreH
     let h: StoreHarness
     let store: Store
     let envId: string
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
+    freshStoreEachTest(makeHarness, async (fresh) => {
+      h = fresh
+      store = fresh.store
       envId = await anEnvironmentId(store)
-    })
-    afterEach(async () => {
-      await h.dispose()
     })
 
     it('keeps the settings with the subscription, replaces them on update, none by default', async () => {

@@ -8,7 +8,8 @@ import { handOffContract } from './hand-off.contract.ts'
 import { holdsContract } from './holds.contract.ts'
 import { secretsContract } from './secrets.contract.ts'
 import { settingsContract } from './settings.contract.ts'
-import { type StoreHarness, storeContract } from './store.contract.ts'
+import { storeContract } from './store.contract.ts'
+import type { StoreHarness } from './store-harness.ts'
 
 async function sqliteHarness(): Promise<StoreHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'hookpost-contract-'))

@@ -1,6 +1,6 @@
 // One conformance suite for every Store adapter. An adapter's test file is a harness plus one
 // call to storeContract. Known divergences would be declared in the harness, never hidden here.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { completionRules } from '../../src/deliveries/completion-rules.ts'
 import { newId } from '../../src/shared/ids.ts'
 import {
@@ -11,15 +11,7 @@ import {
   type Store,
 } from '../../src/store/store.ts'
 import { anEnvironment, aSubscription, T0 } from './fixtures.ts'
-
-export interface StoreHarness {
-  store: Store
-  /** True where the store announces due work to other processes (PostgreSQL LISTEN/NOTIFY). */
-  announcesWork: boolean
-  /** A second store on the same database (another process's view), when the adapter has one. */
-  second?: () => Promise<Store>
-  dispose(): Promise<void>
-}
+import { freshStoreEachTest, type StoreHarness } from './store-harness.ts'
 
 const noDisable = completionRules({ disableAfterMs: 1e12 })
 
@@ -94,13 +86,9 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
   describe(`${name}: Store contract`, () => {
     let h: StoreHarness
     let store: Store
-    beforeEach(async () => {
-      h = await makeHarness()
-      store = h.store
-      await store.migrate()
-    })
-    afterEach(async () => {
-      await h.dispose()
+    freshStoreEachTest(makeHarness, (fresh) => {
+      h = fresh
+      store = fresh.store
     })
 
     it('migrates twice without harm', async () => {
