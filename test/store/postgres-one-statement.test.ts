@@ -124,6 +124,23 @@ describe.runIf(available.ok || postgresRequired)('PostgreSQL hot path in one sta
     expect(claimed).toHaveLength(2 + 1 + 5 * 2 + 1)
   })
 
+  it('splits a turn of large events into statements of at most 8 MB of bodies', async () => {
+    const envId = await anEnvironmentId(store)
+    await aSubscription(store, envId)
+    await store.events.publish(anEvent(envId, T0))
+    sent.length = 0
+    const big = (at: number) => {
+      const e = anEvent(envId, at)
+      return { ...e, event: { ...e.event, body: Buffer.alloc(5 * 1024 * 1024, 0x20) } }
+    }
+    const rs = await Promise.all(
+      [big(T0 + 1), big(T0 + 2), anEvent(envId, T0 + 3)].map((e) => store.events.publish(e)),
+    )
+    // 5 MB, then 5 MB with the small one: two statements, not one of 10 MB.
+    expect(sent).toHaveLength(2)
+    expect(rs.map((r) => r.deliveries)).toEqual([1, 1, 1])
+  })
+
   it("sends a shared statement's publishes again on their own when one of them cannot go in it", async () => {
     const envId = await anEnvironmentId(store)
     await aSubscription(store, envId)

@@ -8,8 +8,40 @@ import type { PreparedQueries } from './prepared-queries.ts'
 import { deliveryRow, type FanOuts, publishAllIn } from './publish-store.ts'
 import type { SqlContext, SqlDialectTraits } from './sql-store.ts'
 
-/** Publishes per group commit. */
+/** Publishes per group commit (and per shared statement). */
 const groupCommitMax = 64
+
+/**
+ * Body bytes per shared statement (PostgreSQL): its bodies travel as one array parameter, so a
+ * turn's worth of large events is split rather than sent as one parameter of up to 64 MB.
+ */
+const sharedStatementBytesMax = 8 * 1024 * 1024
+
+/** A single publish waiting for this turn's shared statement. */
+interface Waiting {
+  input: PublishInput
+  resolve: (r: PublishResult) => void
+  reject: (e: unknown) => void
+}
+
+/** The waiting publishes in statement-sized parts: at most groupCommitMax, and sharedStatementBytesMax of bodies. */
+function statementParts(waiting: readonly Waiting[]): Waiting[][] {
+  const parts: Waiting[][] = []
+  let part: Waiting[] = []
+  let bytes = 0
+  for (const w of waiting) {
+    const size = w.input.event.body.length
+    if (part.length > 0 && (part.length === groupCommitMax || bytes + size > sharedStatementBytesMax)) {
+      parts.push(part)
+      part = []
+      bytes = 0
+    }
+    part.push(w)
+    bytes += size
+  }
+  if (part.length > 0) parts.push(part)
+  return parts
+}
 
 export function sqlEvents(ctx: SqlContext): Store['events'] {
   const { db, traits, run } = ctx
@@ -171,10 +203,7 @@ class Publisher {
   }
 
   /** Single publishes of this turn waiting to share one statement, by environment. */
-  readonly #coalesced = new Map<
-    string,
-    { input: PublishInput; resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[]
-  >()
+  readonly #coalesced = new Map<string, Waiting[]>()
   #coalescing = false
 
   /**
@@ -194,16 +223,12 @@ class Publisher {
         this.#coalescing = false
         const groups = [...this.#coalesced.values()]
         this.#coalesced.clear()
-        for (const g of groups)
-          for (let i = 0; i < g.length; i += groupCommitMax)
-            void this.#publishTogether(g.slice(i, i + groupCommitMax))
+        for (const g of groups) for (const part of statementParts(g)) void this.#publishTogether(part)
       })
     })
   }
 
-  async #publishTogether(
-    part: { input: PublishInput; resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[],
-  ): Promise<void> {
+  async #publishTogether(part: readonly Waiting[]): Promise<void> {
     const inputs = part.map((p) => p.input)
     let done: PublishResult[] | undefined
     if (part.length > 1) {
