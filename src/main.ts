@@ -13,6 +13,7 @@ import { dashboardSessionKey } from './dashboard/session.ts'
 import { KeyFileSecretBox, masterKeyFile, rotateKeyFiles } from './data-dir/master-key-files.ts'
 import { defaultJitter, defaultMaxRetryAfterMs, type RetryPolicy } from './deliveries/retry-policy.ts'
 import { DeliveryWorker } from './deliveries/worker.ts'
+import { BrokerPublisher } from './destinations/broker-publisher.ts'
 import { destinationCheck, destinationTypeInfo } from './destinations/check-destination.ts'
 import { DestinationSender } from './destinations/destination-sender.ts'
 import { brokerDestinationTypes } from './destinations/registry.ts'
@@ -291,6 +292,12 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
   let maintenance: Maintenance | undefined
   // Relay URLs of `hookpost listen` go through their own connector (src/outbound/sending-policy.ts);
   // the others from a thread of their own unless HOOKPOST_SEND_THREAD=false.
+  const brokerConnect = {
+    policy: compileAddressPolicy(addressPolicy),
+    connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
+    // The same trust as HTTP endpoints: the system's CAs plus HOOKPOST_EXTRA_CA_CERTS.
+    ca: egress.tls?.ca,
+  }
   const direct =
     config.sendThread && config.role !== 'api'
       ? new ThreadedSender({
@@ -298,6 +305,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
           ownApi,
           connectionsPerOrigin: config.perSubscriptionConcurrency,
           egress,
+          brokerConnectTimeoutMs: brokerConnect.connectTimeoutMs,
         })
       : undefined
   const sender = tracedSender(
@@ -312,17 +320,11 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
     tracing,
   )
   // Deliveries go to their subscription's destination type: HTTP through the sender above,
-  // brokers through their own pooled connections (src/destinations/).
+  // brokers through their own pooled connections (src/destinations/), in the sending thread
+  // when there is one.
   const delivering = new DestinationSender({
     http: sender,
-    brokers: brokerDestinationTypes,
-    connect: {
-      policy: compileAddressPolicy(addressPolicy),
-      connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
-      // The same trust as HTTP endpoints: the system's CAs plus HOOKPOST_EXTRA_CA_CERTS.
-      ca: egress.tls?.ca,
-      log: log.child({ component: 'destinations' }),
-    },
+    brokers: direct ?? new BrokerPublisher(brokerDestinationTypes, brokerConnect),
     openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
   })
   const logAttempt = attemptLogger(log.child({ component: 'worker' }))

@@ -507,7 +507,7 @@ export const settings = [
     env: 'HOOKPOST_SEND_THREAD',
     flag: '--send-thread',
     default: 'true',
-    doc: '`true` makes a worker send its HTTP requests from a thread of its own (a second core for sockets and response parsing); `false` sends from the main thread',
+    doc: '`true` makes a worker send its HTTP requests and broker messages from a thread of its own (a second core for sockets, response parsing and the broker clients); `false` sends from the main thread',
     parse: bool,
   },
   {

@@ -7,7 +7,6 @@
 import type { LookupFunction } from 'node:net'
 import type { AttemptOutcome } from '../deliveries/sender.ts'
 import type { CompiledAddressPolicy } from '../network/address-policy.ts'
-import type { Logger } from '../shared/logger.ts'
 import type { DestinationTypeInfo } from '../subscriptions/destination.ts'
 
 /** One field of a type besides `url`. */
@@ -49,7 +48,6 @@ export interface ConnectContext {
    * endpoints (src/outbound/outbound-tls.ts). Undefined: Node's defaults (the system's).
    */
   ca?: readonly string[] | undefined
-  log: Logger
 }
 
 /** One open connection to one broker URL; pooled by connection-pool.ts. */

@@ -1,5 +1,6 @@
 // The Sender adapter that sends from a worker thread: the HttpSender (undici, the SSRF guard)
-// runs there, so that HTTP work — sockets, request writing, response parsing — uses a second
+// and the broker destinations' clients (src/destinations/broker-publisher.ts) run there, so
+// that sending — sockets, request writing, response parsing, broker confirms — uses a second
 // core while the main thread keeps the API, the store and the worker's bookkeeping. Signing
 // stays on the main thread: the thread sends the bytes it is given.
 //
@@ -11,6 +12,7 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { AttemptOutcome, ClientIdentity, OutboundRequest, Sender } from '../deliveries/sender.ts'
 import type { AddressPolicy } from '../network/address-policy.ts'
+import type { BrokerPort, BrokerRequest } from './broker-port.ts'
 import type { OutboundEgress } from './outbound-tls.ts'
 import type { OwnApi } from './sending-policy.ts'
 
@@ -20,6 +22,8 @@ export interface SenderThreadConfig {
   connectionsPerOrigin: number
   /** TLS trust and the egress proxy (src/outbound/outbound-tls.ts), as the main thread's sender has them. */
   egress?: OutboundEgress
+  /** Deadline for opening a broker connection (default 10 s). */
+  brokerConnectTimeoutMs?: number
 }
 
 export type ToThread =
@@ -32,6 +36,8 @@ export type ToThread =
         body: Uint8Array
         timeoutMs: number
         clientIdentity?: ClientIdentity
+        /** A broker destination (url unused): published by the thread's BrokerPublisher. */
+        broker?: Pick<BrokerRequest, 'type' | 'key' | 'url' | 'fields'>
       }[]
     }
   | { t: 'port'; port: number }
@@ -72,7 +78,7 @@ export function startSenderThread(workerData: SenderThreadConfig): Worker {
   return new Worker(bootstrap, { ...options, eval: true })
 }
 
-export class ThreadedSender implements Sender {
+export class ThreadedSender implements Sender, BrokerPort {
   readonly #config: SenderThreadConfig
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
@@ -95,19 +101,36 @@ export class ThreadedSender implements Sender {
   }
 
   send(req: OutboundRequest): Promise<AttemptOutcome> {
+    return this.#enqueue({
+      id: 0,
+      url: req.url,
+      headers: req.headers,
+      body: req.body,
+      timeoutMs: req.timeoutMs,
+      ...(req.clientIdentity ? { clientIdentity: req.clientIdentity } : {}),
+    })
+  }
+
+  publish(req: BrokerRequest): Promise<AttemptOutcome> {
+    const { type, key, url, fields } = req
+    return this.#enqueue({
+      id: 0,
+      url: '',
+      headers: req.headers as Record<string, string>,
+      body: req.body,
+      timeoutMs: req.timeoutMs,
+      broker: { type, key, url, fields },
+    })
+  }
+
+  #enqueue(item: Extract<ToThread, { t: 'send' }>['batch'][number]): Promise<AttemptOutcome> {
     if (this.#closing) return Promise.resolve(lost('network_error', 'sender is closed', 0))
     const id = this.#nextId++
+    item.id = id
     const started = performance.now()
     return new Promise((resolve) => {
-      this.#pending.set(id, { resolve, started, giveUpAt: started + req.timeoutMs + backstopMs })
-      this.#outbox.push({
-        id,
-        url: req.url,
-        headers: req.headers,
-        body: req.body,
-        timeoutMs: req.timeoutMs,
-        ...(req.clientIdentity ? { clientIdentity: req.clientIdentity } : {}),
-      })
+      this.#pending.set(id, { resolve, started, giveUpAt: started + item.timeoutMs + backstopMs })
+      this.#outbox.push(item)
       if (!this.#flushScheduled) {
         this.#flushScheduled = true
         setImmediate(() => this.#flush())

@@ -86,9 +86,9 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
       await subscribe(rig.destination())
       for (let i = 0; i < 10; i++) await h.hookpost.publisher.publish(h.envId, raw())
       await eventually(async () => expect((await rig.received()).length).toBe(before + 20))
-      expect(h.sender.connections()[broker]).toBe(1)
+      expect(h.brokers.connections()[broker]).toBe(1)
       await h.close()
-      expect(h.sender.connections()[broker]).toBe(0)
+      expect(h.brokers.connections()[broker]).toBe(0)
       h = undefined
     })
 
@@ -150,7 +150,7 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
         const { deliveries } = await h!.hookpost.deliveries.list(h!.envId, { subscriptionId: sub.id })
         expect(deliveries[0]).toMatchObject({ lastError: 'blocked_address', lastStatusCode: null })
       })
-      expect(h.sender.connections()[broker]).toBe(0)
+      expect(h.brokers.connections()[broker]).toBe(0)
     })
 
     it('keeps per-key order on an ordered subscription', async () => {

@@ -3,6 +3,7 @@
 // passes its own allowedCidrs.
 import type { LookupFunction } from 'node:net'
 import { DeliveryWorker } from '../../src/deliveries/worker.ts'
+import { BrokerPublisher } from '../../src/destinations/broker-publisher.ts'
 import { destinationCheck, destinationTypeInfo } from '../../src/destinations/check-destination.ts'
 import { DestinationSender } from '../../src/destinations/destination-sender.ts'
 import { brokerDestinationTypes } from '../../src/destinations/registry.ts'
@@ -21,6 +22,8 @@ export interface DestinationHarness {
   store: Store
   box: SecretBox
   sender: DestinationSender
+  /** The broker side of the sender (its connection pools). */
+  brokers: BrokerPublisher
   worker: DeliveryWorker
   envId: string
   secret: string
@@ -52,16 +55,15 @@ export async function destinationHarness(
     allowHttp: true,
     allowedCidrs: opts.allowedCidrs ?? ['127.0.0.0/8', '::1/128'],
   })
+  const brokers = new BrokerPublisher(brokerDestinationTypes, {
+    policy: addressPolicy,
+    connectTimeoutMs,
+    ca: opts.ca,
+    lookup: opts.lookup,
+  })
   const sender = new DestinationSender({
     http: new HttpSender(),
-    brokers: brokerDestinationTypes,
-    connect: {
-      policy: addressPolicy,
-      connectTimeoutMs,
-      log: silentLogger,
-      ca: opts.ca,
-      lookup: opts.lookup,
-    },
+    brokers,
     openUrl: (sealed, envId) => box.open(sealed, destinationAssociatedData(envId)),
   })
   const worker = new DeliveryWorker({
@@ -100,6 +102,7 @@ export async function destinationHarness(
     store,
     box,
     sender,
+    brokers,
     worker,
     envId: env.id,
     secret,

@@ -7,28 +7,28 @@ import amqp from 'amqplib'
 import { Redis } from 'ioredis'
 import { afterEach, expect, it } from 'vitest'
 import type { AttemptOutcome, OutboundDestination } from '../../src/deliveries/sender.ts'
+import { BrokerPublisher } from '../../src/destinations/broker-publisher.ts'
 import { DestinationSender } from '../../src/destinations/destination-sender.ts'
 import { brokerDestinationTypes } from '../../src/destinations/registry.ts'
 import { compileAddressPolicy } from '../../src/network/address-policy.ts'
 import { HttpSender } from '../../src/outbound/http-sender.ts'
-import { silentLogger } from '../../src/shared/logger.ts'
 import { brokerUrls, describeWithBroker, unique } from '../support/brokers.ts'
 
 let sender: DestinationSender | undefined
+let brokers: BrokerPublisher | undefined
 afterEach(async () => {
   await sender?.close()
   sender = undefined
 })
 
 function newSender(): DestinationSender {
+  brokers = new BrokerPublisher(brokerDestinationTypes, {
+    policy: compileAddressPolicy({ allowHttp: true, allowedCidrs: ['127.0.0.0/8'] }),
+    connectTimeoutMs: 2000,
+  })
   sender = new DestinationSender({
     http: new HttpSender(),
-    brokers: brokerDestinationTypes,
-    connect: {
-      policy: compileAddressPolicy({ allowHttp: true, allowedCidrs: ['127.0.0.0/8'] }),
-      connectTimeoutMs: 2000,
-      log: silentLogger,
-    },
+    brokers,
     openUrl: () => {
       throw new Error('no sealed URLs here')
     },
@@ -78,7 +78,7 @@ await describeWithBroker('amqp', 'amqp: many publishes in flight on one confirm 
       const outcomes = await sendAll(s, () => ({ envId: 'env_t', type: 'amqp', fields, sealedUrl: null }), 20)
       // One channel, confirmed in publish order: the first five fit, the broker nacks the others.
       expect(kinds(outcomes)).toEqual([...Array(5).fill('acknowledged'), ...Array(15).fill('broker_nack')])
-      expect(s.connections()['amqp']).toBe(1)
+      expect(brokers!.connections()['amqp']).toBe(1)
       expect((await ch.checkQueue(queue)).messageCount).toBe(5)
       // The channel is still good after the nacks.
       await ch.purgeQueue(queue)
@@ -109,7 +109,7 @@ await describeWithBroker('nats', 'nats: many JetStream publishes in flight on on
       const fields = { url: brokerUrls.nats, subject: `${stream}.x` }
       const outcomes = await sendAll(s, () => ({ envId: 'env_t', type: 'nats', fields, sealedUrl: null }), 20)
       expect(kinds(outcomes)).toEqual([...Array(5).fill('acknowledged'), ...Array(15).fill('broker_nack')])
-      expect(s.connections()['nats']).toBe(1)
+      expect(brokers!.connections()['nats']).toBe(1)
       expect((await jsm.streams.info(stream)).state.messages).toBe(5)
     } finally {
       await jsm.streams.delete(stream).catch(() => {})
@@ -137,7 +137,7 @@ await describeWithBroker('redis', 'redis: many XADDs in flight on one connection
       expect(kinds(outcomes)).toEqual(
         Array.from({ length: 30 }, (_, i) => (i % 3 === 1 ? 'broker_refused' : 'acknowledged')),
       )
-      expect(s.connections()['redis']).toBe(1)
+      expect(brokers!.connections()['redis']).toBe(1)
       // Appended in the order they were sent.
       const bodies = (await r.xrange(good, '-', '+')).map(([, f]) => JSON.parse(f[1]!).n)
       expect(bodies).toEqual(Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 !== 1))

@@ -1,8 +1,11 @@
 // The Sender that sends from a worker thread: the same outcomes as HttpSender, the sending
-// policy applied inside the thread, and no send left hanging when the thread dies or closes.
+// policy applied inside the thread, and no send left hanging when the thread dies or closes;
+// broker destinations published from the same thread.
 import { Worker } from 'node:worker_threads'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSenderThread, ThreadedSender } from '../../src/outbound/threaded-sender.ts'
+import { brokerUrls, describeWithBroker, unique } from '../support/brokers.ts'
 import { TestReceiver } from '../support/receiver.ts'
 
 const receivers: TestReceiver[] = []
@@ -130,5 +133,92 @@ describe('ThreadedSender', () => {
     await s.close()
     expect(await inFlight).toMatchObject({ kind: 'error', code: 'network_error' })
     expect(await post(s, `${rx.url}/after`)).toMatchObject({ kind: 'error', message: 'sender is closed' })
+  })
+})
+
+// Broker destinations publish from the same thread (src/destinations/broker-publisher.ts).
+await describeWithBroker('redis', 'ThreadedSender: broker destinations', () => {
+  it('publishes from the thread: the exact bytes, the carrier headers, the entry id as the answer', async () => {
+    const s = sender()
+    const stream = unique('thread')
+    const r = new Redis(brokerUrls.redis)
+    try {
+      const body = Buffer.from('{"b":"\u00e9\u0000x"}')
+      const req = {
+        type: 'redis',
+        key: `redis ${stream}`,
+        url: `${brokerUrls.redis}/0`,
+        fields: { stream },
+        body,
+        headers: {
+          'webhook-id': 'dlv_thread1',
+          'x-delivery-hmac-sha256': 'sig',
+          'user-agent': 'Hookpost/test',
+        },
+        timeoutMs: 3000,
+      }
+      const first = await s.publish(req)
+      expect(first).toMatchObject({ kind: 'acknowledged' })
+      const second = await s.publish({ ...req, headers: { ...req.headers, 'webhook-id': 'dlv_thread2' } })
+      const entries = await r.xrangeBuffer(stream, '-', '+')
+      expect(entries.map(([id]) => id.toString())).toEqual([
+        (first as { answer: string }).answer,
+        (second as { answer: string }).answer,
+      ])
+      const fields = entries[0]![1].map((b) => b.toString('latin1'))
+      expect(Buffer.from(fields[1]!, 'latin1').equals(body)).toBe(true)
+      // HTTP's lower-case names become the contract's spelling; user-agent is HTTP's own.
+      expect(fields.slice(2)).toEqual(['webhook-id', 'dlv_thread1', 'X-Delivery-Hmac-SHA256', 'sig'])
+    } finally {
+      await r.del(stream)
+      r.disconnect()
+    }
+  })
+
+  it('applies the address policy to broker hosts inside the thread', async () => {
+    const s = new ThreadedSender({
+      policy: { allowHttp: true, allowedCidrs: [] },
+      ownApi: { host: '127.0.0.1', port: 0 },
+      connectionsPerOrigin: 8,
+    })
+    senders.push(s)
+    const out = await s.publish({
+      type: 'redis',
+      key: 'blocked',
+      url: `${brokerUrls.redis}/0`,
+      fields: { stream: unique('blocked') },
+      body: Buffer.from('{}'),
+      headers: {},
+      timeoutMs: 3000,
+    })
+    expect(out).toMatchObject({ kind: 'error', code: 'blocked_address' })
+  })
+
+  it('closes its broker connections when closed', async () => {
+    const s = sender()
+    const r = new Redis(brokerUrls.redis)
+    const ours = async () =>
+      String(await r.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((l) => / name=hookpost /.test(l)).length
+    try {
+      const before = await ours()
+      const out = await s.publish({
+        type: 'redis',
+        key: 'close',
+        url: `${brokerUrls.redis}/0`,
+        fields: { stream: unique('close') },
+        body: Buffer.from('{}'),
+        headers: {},
+        timeoutMs: 3000,
+      })
+      expect(out).toMatchObject({ kind: 'acknowledged' })
+      expect(await ours()).toBe(before + 1)
+      await s.close()
+      for (let i = 0; i < 50 && (await ours()) > before; i++) await new Promise((res) => setTimeout(res, 20))
+      expect(await ours()).toBe(before)
+    } finally {
+      r.disconnect()
+    }
   })
 })
