@@ -1,6 +1,7 @@
 // The real process delivering to real brokers, killed with SIGKILL mid-publish and restarted on
 // the same data: every delivery reaches the broker at least once (none lost), the one caught
 // between the broker's ack and its record twice under the same webhook-id, all end delivered.
+// The first process publishes from its sending thread, the restarted one from its main thread.
 import { afterEach, expect, it } from 'vitest'
 import { type Rig, rigs } from '../destinations/broker-rigs.ts'
 import { describeWithBroker } from '../support/brokers.ts'
@@ -56,7 +57,9 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
       }
       await eventually(() => expect(svc.child.exitCode ?? svc.child.signalCode).not.toBeNull(), 15_000)
       const { HOOKPOST_FAILPOINT: _, ...plain } = env
-      current = await startService(plain, { dataDir: svc.dataDir })
+      // Restarted publishing from the main thread (the first process published from its sending
+      // thread): both compositions of the broker publisher deliver.
+      current = await startService({ ...plain, HOOKPOST_SEND_THREAD: 'false' }, { dataDir: svc.dataDir })
       const after = client(current.url, tenant.consumer.authorization)
       const publisherAfter = client(current.url, tenant.publisher.authorization)
       for (let i = accepted; i < events; i++)
