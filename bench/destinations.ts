@@ -20,7 +20,7 @@
 // broker's own CPU is in neither.
 // Target: Hookpost ≥ 0.5× the raw loop.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect as natsConnect, headers as natsHeaders } from '@nats-io/transport-node'
@@ -307,12 +307,8 @@ async function main(): Promise<void> {
       process.stderr.write(`${broker} run ${run}: hookpost…\n`)
       const profiles = o.cpuProf ? join(dir, 'profiles', `${broker}-${run}`) : undefined
       const h = await hookpostRun(broker, o, tail, profiles)
-      // The main thread's profile is the biggest (the sending thread's is nearly idle here).
-      const main = profiles
-        ? readdirSync(profiles)
-            .map((f) => join(profiles, f))
-            .sort((a, b) => statSync(b).size - statSync(a).size)[0]
-        : undefined
+      // One profile per thread: the main thread's and the sending thread's.
+      const threads = profiles ? readdirSync(profiles).map((f) => join(profiles, f)) : []
       const r = r0 ?? (await raw())
       process.stderr.write(
         `${broker} run ${run}: hookpost ${Math.round(h.rate)}/s, raw ${Math.round(r.rate)}/s\n`,
@@ -327,7 +323,14 @@ async function main(): Promise<void> {
         rawCpuUsPerMessage: r.cpuUs,
         ratio: h.rate / r.rate,
         acceptedShare: h.acceptedShare,
-        ...(main ? { split: splitProfile(main, join(repoRoot, 'dist/hookpost.js')) } : {}),
+        ...(threads.length > 0
+          ? {
+              split: splitProfile(threads, [
+                join(repoRoot, 'dist/hookpost.js'),
+                join(repoRoot, 'dist/sender-thread.js'),
+              ]),
+            }
+          : {}),
       })
     }
   }

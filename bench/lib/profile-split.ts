@@ -1,5 +1,5 @@
-// Splits a V8 CPU profile of a Hookpost process (the dist/hookpost.js bundle) into where a
-// delivery's CPU goes: each busy sample counts for the leaf-most bundle frame's module (its
+// Splits the V8 CPU profiles of a Hookpost process (its main thread in dist/hookpost.js, its
+// sending thread in dist/sender-thread.js) into where a delivery's CPU goes: each busy sample counts for the leaf-most bundle frame's module (its
 // `// src/...` marker), library frames for the Hookpost module that called them, and samples
 // with no Hookpost frame (async continuations) by their nearest library. Start-up (module
 // loading) is left out; shares are of the rest.
@@ -16,7 +16,7 @@ export type Part = 'store' | 'ingest' | 'destination' | 'worker' | 'gc' | 'other
 export const partNames: Record<Part, string> = {
   store: 'storage (publish, claim, complete)',
   ingest: 'ingest (HTTP, validation, publish)',
-  destination: 'destination path (message, pool, client, confirms)',
+  destination: 'destination path (hand-over to the sending thread, pool, client, confirms)',
   worker: 'worker (claim loop, signing, outcomes)',
   gc: 'garbage collection',
   other: 'other',
@@ -24,7 +24,7 @@ export const partNames: Record<Part, string> = {
 
 function partOfModule(mod: string): Part {
   if (mod.startsWith('src/store/')) return 'store'
-  if (mod.startsWith('src/destinations/')) return 'destination'
+  if (mod.startsWith('src/destinations/') || mod.startsWith('src/outbound/')) return 'destination'
   if (/^src\/(deliveries|signing|secrets)\//.test(mod)) return 'worker'
   if (/^src\/(http|events|environments)\//.test(mod) || mod === 'src/hookpost.ts') return 'ingest'
   return 'other'
@@ -32,14 +32,15 @@ function partOfModule(mod: string): Part {
 
 function partOfLibrary(url: string): Part | 'startup' | undefined {
   if (/kysely|better-sqlite3/.test(url)) return 'store'
-  if (/amqplib|@nats-io|ioredis|redis-parser|standard-as-callback/.test(url)) return 'destination'
+  if (/amqplib|@nats-io|ioredis|redis-parser|standard-as-callback|undici|node:internal\/worker/.test(url))
+    return 'destination'
   if (/fastify|ajv|fast-json|find-my-way|avvio|pino|secure-json/.test(url)) return 'ingest'
   if (/^node:internal\/(modules|bootstrap)/.test(url)) return 'startup'
   return undefined
 }
 
-/** Each part's share of the profile's busy time (start-up left out). */
-export function splitProfile(profileFile: string, bundleFile: string): Record<Part, number> {
+/** A bundle's module markers (`// src/...` lines): which source module a line belongs to. */
+function moduleMap(bundleFile: string): (line: number) => string {
   const marks: [number, string][] = []
   readFileSync(bundleFile, 'utf8')
     .split('\n')
@@ -47,7 +48,7 @@ export function splitProfile(profileFile: string, bundleFile: string): Record<Pa
       const m = /^\/\/ (src\/\S+)/.exec(line)
       if (m) marks.push([i, m[1]!])
     })
-  const moduleAt = (line: number): string => {
+  return (line) => {
     let lo = 0
     let hi = marks.length - 1
     let found = '?'
@@ -60,30 +61,46 @@ export function splitProfile(profileFile: string, bundleFile: string): Record<Pa
     }
     return found
   }
-  const p = JSON.parse(readFileSync(profileFile, 'utf8')) as {
-    nodes: ProfileNode[]
-    samples: number[]
-    timeDeltas: number[]
-  }
-  const byId = new Map(p.nodes.map((n) => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+}
+
+/**
+ * Each part's share of the busy time of a process's profiles taken together (the main thread's
+ * and the sending thread's: V8 writes one per thread), start-up left out. `bundleFiles`: the
+ * bundles their frames may come from (dist/hookpost.js, dist/sender-thread.js).
+ */
+export function splitProfile(
+  profileFiles: readonly string[],
+  bundleFiles: readonly string[],
+): Record<Part, number> {
+  const bundles = bundleFiles.map((f) => ({ file: f, moduleAt: moduleMap(f) }))
+  const bundleOf = (url: string) => bundles.find((b) => url.endsWith(b.file.split('/').slice(-2).join('/')))
   const time: Record<Part, number> = { store: 0, ingest: 0, destination: 0, worker: 0, gc: 0, other: 0 }
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0
-    let id: number | undefined = p.samples[i]!
-    const leaf = byId.get(id)!.callFrame
-    if (leaf.functionName === '(idle)') continue
-    let part: Part | 'startup' | undefined = leaf.functionName === '(garbage collector)' ? 'gc' : undefined
-    let library: Part | 'startup' | undefined
-    while (part === undefined && id !== undefined) {
-      const f = byId.get(id)!.callFrame
-      if (f.url.endsWith('dist/hookpost.js')) part = partOfModule(moduleAt(f.lineNumber))
-      else if (library === undefined && f.url) library = partOfLibrary(f.url)
-      id = parent.get(id)
+  for (const profileFile of profileFiles) {
+    const p = JSON.parse(readFileSync(profileFile, 'utf8')) as {
+      nodes: ProfileNode[]
+      samples: number[]
+      timeDeltas: number[]
     }
-    part ??= library ?? 'other'
-    if (part !== 'startup') time[part] += dt
+    const byId = new Map(p.nodes.map((n) => [n.id, n]))
+    const parent = new Map<number, number>()
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+    for (let i = 0; i < p.samples.length; i++) {
+      const dt = p.timeDeltas[i] ?? 0
+      let id: number | undefined = p.samples[i]!
+      const leaf = byId.get(id)!.callFrame
+      if (leaf.functionName === '(idle)') continue
+      let part: Part | 'startup' | undefined = leaf.functionName === '(garbage collector)' ? 'gc' : undefined
+      let library: Part | 'startup' | undefined
+      while (part === undefined && id !== undefined) {
+        const f = byId.get(id)!.callFrame
+        const bundle = f.url ? bundleOf(f.url) : undefined
+        if (bundle) part = partOfModule(bundle.moduleAt(f.lineNumber))
+        else if (library === undefined && f.url) library = partOfLibrary(f.url)
+        id = parent.get(id)
+      }
+      part ??= library ?? 'other'
+      if (part !== 'startup') time[part] += dt
+    }
   }
   const total = Object.values(time).reduce((a, b) => a + b, 0) || 1
   for (const k of Object.keys(time) as Part[]) time[k] /= total
