@@ -180,7 +180,7 @@ async function hookpostRun(
   o: Options,
   tail: string,
   profileDir: string | undefined,
-): Promise<{ rate: number; cpuUs: number; n: number; acceptedShare: number }> {
+): Promise<{ rate: number; cpuUs: number; n: number; acceptedShare: number; window: [number, number] }> {
   const side = await sides[broker]()
   const service = await HookpostService.create(
     profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
@@ -224,12 +224,15 @@ async function hookpostRun(
     await waitCount(side, warmUpEvents * subscriptions, 60_000)
     const [pid] = service.pids()
     const cpu0 = cpuSeconds(pid!) ?? 0
+    // The measured window on the monotonic clock (µs), which V8's profiles time their samples by.
+    const w0 = Number(process.hrtime.bigint() / 1000n)
     const t0 = performance.now()
     await publish(o.events)
     const published = performance.now()
     const n = o.events * subscriptions
     const t1 = await waitCount(side, warmUpEvents * subscriptions + n, 300_000)
     const cpu1 = cpuSeconds(pid!) ?? 0
+    const w1 = Number(process.hrtime.bigint() / 1000n)
     await pool.close()
     process.stderr.write(
       `${broker}: events accepted in ${Math.round(published - t0)} ms, last delivery confirmed at ${Math.round(t1 - t0)} ms\n`,
@@ -239,6 +242,7 @@ async function hookpostRun(
       cpuUs: ((cpu1 - cpu0) * 1e6) / n,
       n,
       acceptedShare: (published - t0) / (t1 - t0),
+      window: [w0, w1],
     }
   } finally {
     await service.stop()
@@ -325,10 +329,11 @@ async function main(): Promise<void> {
         acceptedShare: h.acceptedShare,
         ...(threads.length > 0
           ? {
-              split: splitProfile(threads, [
-                join(repoRoot, 'dist/hookpost.js'),
-                join(repoRoot, 'dist/sender-thread.js'),
-              ]),
+              split: splitProfile(
+                threads,
+                [join(repoRoot, 'dist/hookpost.js'), join(repoRoot, 'dist/sender-thread.js')],
+                h.window,
+              ),
             }
           : {}),
       })
@@ -362,7 +367,7 @@ async function main(): Promise<void> {
   if (o.cpuProf) {
     const parts = Object.keys(partNames) as Part[]
     lines.push(
-      'Hookpost ran under --cpu-prof: its numbers are lower than without profiling. Where its CPU per delivery went (profile shares × the µs above; start-up left out):',
+      'Hookpost ran under --cpu-prof: its numbers are lower than without profiling. Where its CPU per delivery went (shares of the busy samples of both threads within the measured window × the µs above):',
       '',
       `| Broker | ${parts.map((k) => partNames[k]).join(' | ')} |`,
       `|---|${parts.map(() => '---|').join('')}`,

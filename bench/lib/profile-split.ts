@@ -71,6 +71,8 @@ function moduleMap(bundleFile: string): (line: number) => string {
 export function splitProfile(
   profileFiles: readonly string[],
   bundleFiles: readonly string[],
+  /** Only samples in [from, to] (µs on the monotonic clock, as V8 times them); all when absent. */
+  window?: readonly [number, number],
 ): Record<Part, number> {
   const bundles = bundleFiles.map((f) => ({ file: f, moduleAt: moduleMap(f) }))
   const bundleOf = (url: string) => bundles.find((b) => url.endsWith(b.file.split('/').slice(-2).join('/')))
@@ -78,14 +80,18 @@ export function splitProfile(
   for (const profileFile of profileFiles) {
     const p = JSON.parse(readFileSync(profileFile, 'utf8')) as {
       nodes: ProfileNode[]
+      startTime: number
       samples: number[]
       timeDeltas: number[]
     }
     const byId = new Map(p.nodes.map((n) => [n.id, n]))
     const parent = new Map<number, number>()
     for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+    let at = p.startTime
     for (let i = 0; i < p.samples.length; i++) {
       const dt = p.timeDeltas[i] ?? 0
+      at += dt
+      if (window && (at < window[0] || at > window[1])) continue
       let id: number | undefined = p.samples[i]!
       const leaf = byId.get(id)!.callFrame
       if (leaf.functionName === '(idle)') continue
