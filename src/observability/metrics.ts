@@ -7,7 +7,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AttemptReport } from '../deliveries/worker.ts'
 import type { PublishResult } from '../store/store.ts'
 
-export type Backlog = (now: number) => Promise<{ pending: number; oldestDueAt: number | null }>
+export type Backlog = (now: number) => Promise<{ pending: number; held: number; oldestDueAt: number | null }>
 
 export interface MetricsOptions {
   /** The store's backlog (store.deliveries.backlog); no queue gauges without it. */
@@ -42,7 +42,7 @@ export class Metrics {
   readonly #maxLabels: number
   readonly #now: () => number
   #backlogAt = Number.NEGATIVE_INFINITY
-  #backlog: Promise<{ pending: number; oldestDueAt: number | null }> | undefined
+  #backlog: ReturnType<Backlog> | undefined
 
   constructor(o: MetricsOptions = {}) {
     const registers = [this.registry]
@@ -82,7 +82,11 @@ export class Metrics {
         const now = this.#now()
         if (!this.#backlog || now - this.#backlogAt >= cacheMs) {
           this.#backlogAt = now
-          this.#backlog = backlog(now).catch(() => ({ pending: Number.NaN, oldestDueAt: null }))
+          this.#backlog = backlog(now).catch(() => ({
+            pending: Number.NaN,
+            held: Number.NaN,
+            oldestDueAt: null,
+          }))
         }
         return this.#backlog
       }
@@ -92,6 +96,14 @@ export class Metrics {
         registers,
         async collect() {
           this.set((await read()).pending)
+        },
+      })
+      new Gauge({
+        name: 'hookpost_deliveries_held',
+        help: 'Pending deliveries a paused or unverified subscription keeps (part of hookpost_queue_depth; cluster-wide)',
+        registers,
+        async collect() {
+          this.set((await read()).held)
         },
       })
       const now = this.#now

@@ -749,8 +749,11 @@ export interface Store {
     release(items: readonly { id: string; leaseToken: string }[], now: number): Promise<void>
     /** Subscriptions with due deliveries, the longest-waiting first. */
     dueSubscriptions(now: number, limit: number): Promise<string[]>
-    /** Counts pending deliveries and the age of the oldest due one. */
-    backlog(now: number): Promise<{ pending: number; oldestDueAt: number | null }>
+    /**
+     * Counts pending deliveries (`held`: those of them a paused or unverified subscription keeps,
+     * with no due time) and the age of the oldest due one.
+     */
+    backlog(now: number): Promise<{ pending: number; held: number; oldestDueAt: number | null }>
   }
   feed: {
     /**

@@ -133,11 +133,16 @@ export function holdsContract(name: string, makeHarness: () => Promise<StoreHarn
         ['pending', null],
       ])
       expect(await claim(store, T0 + 1000)).toEqual([])
-      expect((await store.deliveries.backlog(T0 + 1000)).pending).toBe(3)
+      // One more pending delivery, due, of a subscription that is not held.
+      await aSubscription(store, envId, { event: 'site.first_publish' })
+      const due = anEvent(envId, T0 + 40)
+      await store.events.publish({ ...due, event: { ...due.event, eventName: 'site.first_publish' } })
+      expect(await store.deliveries.backlog(T0 + 1000)).toEqual({ pending: 4, held: 3, oldestDueAt: T0 + 40 })
       await store.subscriptions.update({ ...s, paused: false, held: false, updated: T0 + 2000 })
+      expect(await store.deliveries.backlog(T0 + 1000)).toMatchObject({ pending: 4, held: 0 })
       const claimed = await claim(store, T0 + 2000)
-      // Due at their creation: claimed in that order.
-      expect(claimed.map((c) => c.dueAt)).toEqual([T0 + 10, T0 + 20, T0 + 30])
+      // Due at their creation: claimed in that order (the other subscription's one last).
+      expect(claimed.map((c) => c.dueAt)).toEqual([T0 + 10, T0 + 20, T0 + 30, T0 + 40])
     })
 
     it('holding keeps an attempt in flight, holds its retry, and lets its success stand', async () => {

@@ -86,7 +86,23 @@ describe('metrics from a real worker', () => {
     await eventually(async () => {
       const idle = await withBacklog.render()
       expect(sample(idle, 'hookpost_queue_depth')).toBe(0)
+      expect(sample(idle, 'hookpost_deliveries_held')).toBe(0)
       expect(sample(idle, 'hookpost_oldest_pending_age_seconds')).toBe(0)
+    })
+
+    // A paused subscription keeps its deliveries: pending, held, not due.
+    await h.hookpost.subscriptions.create(h.envId, {
+      event: 'site.first_publish',
+      url: `${rx.url}/paused`,
+      active: true,
+      paused: true,
+    })
+    await h.hookpost.publisher.publish(h.envId, body('site.first_publish'))
+    await eventually(async () => {
+      const kept = await withBacklog.render()
+      expect(sample(kept, 'hookpost_queue_depth')).toBe(1)
+      expect(sample(kept, 'hookpost_deliveries_held')).toBe(1)
+      expect(sample(kept, 'hookpost_oldest_pending_age_seconds')).toBe(0)
     })
   })
 })
@@ -103,7 +119,7 @@ describe('Metrics', () => {
     expect(text).not.toContain('sub_c')
   })
 
-  it('reads the backlog on scrape, at most once a second, and reports the oldest age', async () => {
+  it('reads the backlog on scrape, at most once a second, and reports the held part and the oldest age', async () => {
     let now = 1_000_000
     let reads = 0
     const m = new Metrics({
@@ -111,11 +127,12 @@ describe('Metrics', () => {
       now: () => now,
       backlog: async () => {
         reads++
-        return { pending: 7, oldestDueAt: 1_000_000 - 90_000 }
+        return { pending: 7, held: 2, oldestDueAt: 1_000_000 - 90_000 }
       },
     })
     const first = await m.render()
     expect(sample(first, 'hookpost_queue_depth')).toBe(7)
+    expect(sample(first, 'hookpost_deliveries_held')).toBe(2)
     expect(sample(first, 'hookpost_oldest_pending_age_seconds')).toBe(90)
     now += 500
     await m.render()

@@ -104,11 +104,20 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
       run(async () => {
         const r = await db
           .selectFrom('deliveries')
-          .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('next_attempt_at').as('oldest')])
+          .select((eb) => [
+            eb.fn.countAll<number>().as('n'),
+            // Held rows are the pending ones with no due time (count skips nulls).
+            eb.fn.count<number>('id').filterWhere('next_attempt_at', 'is', null).as('held'),
+            eb.fn.min('next_attempt_at').as('oldest'),
+          ])
           .where('status', '=', pendingLiteral)
           .executeTakeFirstOrThrow()
         const oldest = r.oldest === null ? null : Number(r.oldest)
-        return { pending: Number(r.n), oldestDueAt: oldest !== null && oldest <= now ? oldest : null }
+        return {
+          pending: Number(r.n),
+          held: Number(r.held),
+          oldestDueAt: oldest !== null && oldest <= now ? oldest : null,
+        }
       }),
     release: (items, now) =>
       run(async () => {
