@@ -290,14 +290,14 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
 
   let worker: DeliveryWorker | undefined
   let maintenance: Maintenance | undefined
-  // Relay URLs of `hookpost listen` go through their own connector (src/outbound/sending-policy.ts);
-  // the others from a thread of their own unless HOOKPOST_SEND_THREAD=false.
   const brokerConnect = {
     policy: compileAddressPolicy(addressPolicy),
     connectTimeoutMs: Math.min(10_000, config.requestTimeoutMs),
     // The same trust as HTTP endpoints: the system's CAs plus HOOKPOST_EXTRA_CA_CERTS.
     ca: egress.tls?.ca,
   }
+  // Relay URLs of `hookpost listen` go through their own connector (src/outbound/sending-policy.ts);
+  // the others, and broker messages, from a thread of their own unless HOOKPOST_SEND_THREAD=false.
   const direct =
     config.sendThread && config.role !== 'api'
       ? new ThreadedSender({

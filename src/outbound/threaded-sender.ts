@@ -32,7 +32,7 @@ export type ToThread =
       batch: {
         id: number
         url: string
-        headers: Record<string, string>
+        headers: Readonly<Record<string, string>>
         body: Uint8Array
         timeoutMs: number
         clientIdentity?: ClientIdentity
@@ -86,6 +86,7 @@ export class ThreadedSender implements Sender, BrokerPort {
   #flushScheduled = false
   #thread: Worker | undefined
   #closing = false
+  #closed: Promise<void> | undefined
   #ownPort: number | undefined
   #ready: Promise<void> | undefined
   #readyNow: (() => void) | undefined
@@ -116,7 +117,7 @@ export class ThreadedSender implements Sender, BrokerPort {
     return this.#enqueue({
       id: 0,
       url: '',
-      headers: req.headers as Record<string, string>,
+      headers: req.headers,
       body: req.body,
       timeoutMs: req.timeoutMs,
       broker: { type, key, url, fields },
@@ -155,7 +156,13 @@ export class ThreadedSender implements Sender, BrokerPort {
     this.#thread?.postMessage({ t: 'port', port } satisfies ToThread)
   }
 
-  async close(): Promise<void> {
+  /** Once: the DestinationSender closes it as the HTTP sender and as the broker port. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true
     clearInterval(this.#sweep)
     const thread = this.#thread
