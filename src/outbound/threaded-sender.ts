@@ -5,8 +5,8 @@
 // stays on the main thread: the thread sends the bytes it is given.
 //
 // Requests cross in batches (one message per event-loop turn each way). If the thread dies,
-// every send in flight resolves as a network error (the worker retries it on its schedule) and
-// a new thread takes the next ones.
+// every send in flight resolves as a network error (a broker message as `broker_unreachable`;
+// the worker retries it on its schedule) and a new thread takes the next ones.
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -54,6 +54,8 @@ interface Pending {
   started: number
   /** When the main thread gives up on an answer that never came (the thread's own deadline failed). */
   giveUpAt: number
+  /** What a lost send answers: a broker message's reads like any unreachable broker's. */
+  lostAs: LostCode
 }
 
 // Beyond the attempt's own deadline (kept in the thread), how long to wait before answering for it.
@@ -125,12 +127,13 @@ export class ThreadedSender implements Sender, BrokerPort {
   }
 
   #enqueue(item: Extract<ToThread, { t: 'send' }>['batch'][number]): Promise<AttemptOutcome> {
-    if (this.#closing) return Promise.resolve(lost('network_error', 'sender is closed', 0))
+    const lostAs: LostCode = item.broker ? 'broker_unreachable' : 'network_error'
+    if (this.#closing) return Promise.resolve(lost(lostAs, 'sender is closed', 0))
     const id = this.#nextId++
     item.id = id
     const started = performance.now()
     return new Promise((resolve) => {
-      this.#pending.set(id, { resolve, started, giveUpAt: started + item.timeoutMs + backstopMs })
+      this.#pending.set(id, { resolve, started, giveUpAt: started + item.timeoutMs + backstopMs, lostAs })
       this.#outbox.push(item)
       if (!this.#flushScheduled) {
         this.#flushScheduled = true
@@ -225,7 +228,7 @@ export class ThreadedSender implements Sender, BrokerPort {
     const now = performance.now()
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id)
-      p.resolve(lost('network_error', why, now - p.started))
+      p.resolve(lost(p.lostAs, why, now - p.started))
     }
   }
 
@@ -240,6 +243,8 @@ export class ThreadedSender implements Sender, BrokerPort {
 }
 
 /** An attempt the thread never answered for; durations are whole milliseconds like HttpSender's. */
-function lost(code: 'network_error' | 'timeout', message: string, durationMs: number): AttemptOutcome {
+type LostCode = 'network_error' | 'broker_unreachable'
+
+function lost(code: LostCode | 'timeout', message: string, durationMs: number): AttemptOutcome {
   return { kind: 'error', code, message, durationMs: Math.round(durationMs) }
 }

@@ -106,9 +106,23 @@ describe('ThreadedSender', () => {
       return startSenderThread(config)
     })
     const rx = await receiver()
-    const lost = await Promise.all([post(s, `${rx.url}/a`), post(s, `${rx.url}/b`)])
-    for (const o of lost) expect(o).toMatchObject({ kind: 'error', code: 'network_error' })
-    expect(lost[0]!.kind === 'error' && lost[0]!.message).toMatch(/sender thread exited \(3\)/)
+    const [a, b, message] = await Promise.all([
+      post(s, `${rx.url}/a`),
+      post(s, `${rx.url}/b`),
+      // A broker message lost with the thread reads like any unreachable broker's.
+      s.publish({
+        type: 'redis',
+        key: 'lost',
+        url: 'redis://127.0.0.1:6379/0',
+        fields: { stream: 'lost' },
+        body: Buffer.from('{}'),
+        headers: {},
+        timeoutMs: 3000,
+      }),
+    ])
+    for (const o of [a, b]) expect(o).toMatchObject({ kind: 'error', code: 'network_error' })
+    expect(message).toMatchObject({ kind: 'error', code: 'broker_unreachable' })
+    expect(a!.kind === 'error' && a!.message).toMatch(/sender thread exited \(3\)/)
     expect(await post(s, `${rx.url}/c`)).toMatchObject({ kind: 'response', statusCode: 200 })
     expect(started).toBe(2)
     expect(rx.received.map((r) => r.path)).toEqual(['/c'])
