@@ -1,8 +1,9 @@
 // Splits the V8 CPU profiles of a Hookpost process (its main thread in dist/hookpost.js, its
-// sending thread in dist/sender-thread.js) into where a delivery's CPU goes: each busy sample counts for the leaf-most bundle frame's module (its
-// `// src/...` marker), library frames for the Hookpost module that called them, and samples
-// with no Hookpost frame (async continuations) by their nearest library. Start-up (module
-// loading) is left out; shares are of the rest.
+// sending thread in dist/sender-thread.js) into where a delivery's CPU goes: each busy sample
+// counts for the leaf-most bundle frame's module (its `// src/...` marker), library frames for
+// the Hookpost module that called them, and samples with no Hookpost frame (async
+// continuations) by their nearest library. Module loading is left out, and with a window only
+// the samples inside it count; shares are of the rest.
 import { readFileSync } from 'node:fs'
 
 interface ProfileNode {

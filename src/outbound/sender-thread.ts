@@ -17,7 +17,7 @@ const policy = createSendingPolicy(config.policy, config.ownApi, config.egress)
 const sender: HttpSender = outboundSender(policy, config.connectionsPerOrigin)
 const brokers = new BrokerPublisher(brokerDestinationTypes, {
   policy: compileAddressPolicy(config.policy),
-  connectTimeoutMs: config.brokerConnectTimeoutMs ?? 10_000,
+  connectTimeoutMs: config.brokerConnectTimeoutMs,
   ca: config.egress?.tls?.ca,
 })
 

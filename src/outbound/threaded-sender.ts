@@ -22,8 +22,8 @@ export interface SenderThreadConfig {
   connectionsPerOrigin: number
   /** TLS trust and the egress proxy (src/outbound/outbound-tls.ts), as the main thread's sender has them. */
   egress?: OutboundEgress
-  /** Deadline for opening a broker connection (default 10 s). */
-  brokerConnectTimeoutMs?: number
+  /** Deadline for opening a broker connection (main.ts: the same as on the main thread). */
+  brokerConnectTimeoutMs: number
 }
 
 export type ToThread =

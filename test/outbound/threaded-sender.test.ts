@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { BrokerRequest } from '../../src/outbound/broker-port.ts'
 import { startSenderThread, ThreadedSender } from '../../src/outbound/threaded-sender.ts'
 import { brokerUrls, describeWithBroker, unique } from '../support/brokers.ts'
 import { TestReceiver } from '../support/receiver.ts'
@@ -24,12 +25,25 @@ function sender(start?: ConstructorParameters<typeof ThreadedSender>[1]): Thread
       policy: { allowHttp: true, allowedCidrs: ['127.0.0.0/8'] },
       ownApi: { host: '127.0.0.1', port: 0 },
       connectionsPerOrigin: 8,
+      brokerConnectTimeoutMs: 2000,
     },
     start,
   )
   senders.push(s)
   return s
 }
+
+/** A message to a Redis stream on the local broker, as the DestinationSender hands it over. */
+const toStream = (stream: string, over: Partial<BrokerRequest> = {}): BrokerRequest => ({
+  type: 'redis',
+  key: `redis ${stream}`,
+  url: `${brokerUrls.redis}/0`,
+  fields: { stream },
+  body: Buffer.from('{}'),
+  headers: {},
+  timeoutMs: 3000,
+  ...over,
+})
 
 const post = (s: ThreadedSender, url: string, body = '{"a":1}', timeoutMs = 3000) =>
   s.send({
@@ -110,15 +124,7 @@ describe('ThreadedSender', () => {
       post(s, `${rx.url}/a`),
       post(s, `${rx.url}/b`),
       // A broker message lost with the thread reads like any unreachable broker's.
-      s.publish({
-        type: 'redis',
-        key: 'lost',
-        url: 'redis://127.0.0.1:6379/0',
-        fields: { stream: 'lost' },
-        body: Buffer.from('{}'),
-        headers: {},
-        timeoutMs: 3000,
-      }),
+      s.publish(toStream('lost')),
     ])
     for (const o of [a, b]) expect(o).toMatchObject({ kind: 'error', code: 'network_error' })
     expect(message).toMatchObject({ kind: 'error', code: 'broker_unreachable' })
@@ -158,19 +164,14 @@ await describeWithBroker('redis', 'ThreadedSender: broker destinations', () => {
     const r = new Redis(brokerUrls.redis)
     try {
       const body = Buffer.from('{"b":"\u00e9\u0000x"}')
-      const req = {
-        type: 'redis',
-        key: `redis ${stream}`,
-        url: `${brokerUrls.redis}/0`,
-        fields: { stream },
+      const req = toStream(stream, {
         body,
         headers: {
           'webhook-id': 'dlv_thread1',
           'x-delivery-hmac-sha256': 'sig',
           'user-agent': 'Hookpost/test',
         },
-        timeoutMs: 3000,
-      }
+      })
       const first = await s.publish(req)
       expect(first).toMatchObject({ kind: 'acknowledged' })
       const second = await s.publish({ ...req, headers: { ...req.headers, 'webhook-id': 'dlv_thread2' } })
@@ -194,17 +195,10 @@ await describeWithBroker('redis', 'ThreadedSender: broker destinations', () => {
       policy: { allowHttp: true, allowedCidrs: [] },
       ownApi: { host: '127.0.0.1', port: 0 },
       connectionsPerOrigin: 8,
+      brokerConnectTimeoutMs: 2000,
     })
     senders.push(s)
-    const out = await s.publish({
-      type: 'redis',
-      key: 'blocked',
-      url: `${brokerUrls.redis}/0`,
-      fields: { stream: unique('blocked') },
-      body: Buffer.from('{}'),
-      headers: {},
-      timeoutMs: 3000,
-    })
+    const out = await s.publish(toStream(unique('blocked')))
     expect(out).toMatchObject({ kind: 'error', code: 'blocked_address' })
   })
 
@@ -217,15 +211,7 @@ await describeWithBroker('redis', 'ThreadedSender: broker destinations', () => {
         .filter((l) => / name=hookpost /.test(l)).length
     try {
       const before = await ours()
-      const out = await s.publish({
-        type: 'redis',
-        key: 'close',
-        url: `${brokerUrls.redis}/0`,
-        fields: { stream: unique('close') },
-        body: Buffer.from('{}'),
-        headers: {},
-        timeoutMs: 3000,
-      })
+      const out = await s.publish(toStream(unique('close')))
       expect(out).toMatchObject({ kind: 'acknowledged' })
       expect(await ours()).toBe(before + 1)
       await s.close()
