@@ -8,7 +8,7 @@ import { compileAddressPolicy } from '../network/address-policy.ts'
 import type { HttpSender } from './http-sender.ts'
 import { outboundSender } from './outbound-tls.ts'
 import { createSendingPolicy } from './sending-policy.ts'
-import type { FromThread, SenderThreadConfig, ToThread } from './threaded-sender.ts'
+import { batchSize, type FromThread, type SenderThreadConfig, type ToThread } from './threaded-sender.ts'
 
 const port = parentPort
 if (!port) throw new Error('sender-thread runs as a worker thread')
@@ -25,14 +25,22 @@ let answers: Extract<FromThread, { t: 'done' }>['batch'] = []
 let scheduled = false
 function answer(a: (typeof answers)[number]): void {
   answers.push(a)
-  if (scheduled) return
-  scheduled = true
-  setImmediate(() => {
-    scheduled = false
-    const batch = answers
-    answers = []
-    port!.postMessage({ t: 'done', batch } satisfies FromThread)
-  })
+  // A full batch goes at once (batchSize: the main thread starts on it while confirms go on
+  // arriving here); the rest at the end of this turn.
+  if (answers.length >= batchSize) postAnswers()
+  else if (!scheduled) {
+    scheduled = true
+    setImmediate(() => {
+      scheduled = false
+      postAnswers()
+    })
+  }
+}
+function postAnswers(): void {
+  if (answers.length === 0) return
+  const batch = answers
+  answers = []
+  port!.postMessage({ t: 'done', batch } satisfies FromThread)
 }
 
 port.on('message', (m: ToThread) => {

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { BrokerRequest } from '../../src/outbound/broker-port.ts'
-import { startSenderThread, ThreadedSender } from '../../src/outbound/threaded-sender.ts'
+import { batchSize, startSenderThread, ThreadedSender } from '../../src/outbound/threaded-sender.ts'
 import { brokerUrls, describeWithBroker, unique } from '../support/brokers.ts'
 import { TestReceiver } from '../support/receiver.ts'
 
@@ -132,6 +132,29 @@ describe('ThreadedSender', () => {
     expect(await post(s, `${rx.url}/c`)).toMatchObject({ kind: 'response', statusCode: 200 })
     expect(started).toBe(2)
     expect(rx.received.map((r) => r.path)).toEqual(['/c'])
+  })
+
+  it('hands sends over in batches of batchSize as they are queued, the rest at the end of the turn', async () => {
+    // A thread that answers each send with the size of the batch it came in.
+    const s = sender(
+      () =>
+        new Worker(
+          `const { parentPort } = require('node:worker_threads')
+           parentPort.on('message', (m) => m.t === 'send' && parentPort.postMessage({ t: 'done',
+             batch: m.batch.map((r) => ({ id: r.id, outcome: { kind: 'response', statusCode: 200, durationMs: m.batch.length } })) }))`,
+          { eval: true },
+        ),
+    )
+    const n = 2 * batchSize + 6
+    const outcomes = await Promise.all(
+      Array.from({ length: n }, (_, i) => post(s, `http://127.0.0.1:9/${i}`)),
+    )
+    const sizes = outcomes.map((o) => o.durationMs)
+    expect(sizes).toEqual([
+      ...Array(batchSize).fill(batchSize),
+      ...Array(batchSize).fill(batchSize),
+      ...Array(6).fill(6),
+    ])
   })
 
   it('answers a send the thread never answers for, in whole milliseconds, past its deadline', async () => {
