@@ -49,6 +49,8 @@ export interface HookpostDeps {
   onWork?: () => void
   /** Role all: a publish's hand-off to the worker in this process (src/deliveries/hand-off.ts). */
   handOff?: () => HandOffTicket | undefined
+  /** Role all: a subscription was changed or deleted; the worker gives back the hand-offs it holds of it. */
+  onSubscriptionChanged?: (subscriptionId: string) => void
   failpoints?: Failpoints
   /** The sandbox that runs subscriptions' transformations (src/transformations/). */
   transformer?: Transformer
@@ -76,6 +78,7 @@ export function createHookpost(deps: HookpostDeps) {
       transformer: deps.transformer,
       verifyEndpoints: deps.verifyEndpoints ?? false,
       onVerify: () => deps.onVerify?.(),
+      onChanged: (id) => deps.onSubscriptionChanged?.(id),
       box,
       ...(deps.maxSubscriptionTimeoutMs !== undefined ? { maxTimeoutMs: deps.maxSubscriptionTimeoutMs } : {}),
       checkDestination: deps.destinations?.check,

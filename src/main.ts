@@ -403,7 +403,12 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       maintenance?.wake()
     },
     // API and worker in one process: what a publish commits goes to the worker leased, no claim.
-    ...(config.role === 'all' && worker ? { handOff: () => worker?.handOff() } : {}),
+    ...(config.role === 'all' && worker
+      ? {
+          handOff: () => worker?.handOff(),
+          onSubscriptionChanged: (id: string) => worker?.subscriptionChanged(id),
+        }
+      : {}),
     failpoints,
   })
   const hookpost: Hookpost = {

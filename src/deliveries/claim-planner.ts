@@ -44,6 +44,12 @@ export class ClaimPlanner {
   #nextFullScan = 0
   /** Subscriptions known to have more due work than this worker holds. */
   #feeding = new Set<string>()
+  /**
+   * Subscriptions that may have due work no scan looks at: left out of a scan (full) that then
+   * ran dry. Fed like the others once they have room, but only a guess: unlike #feeding, they
+   * go on taking hand-offs (a full subscription is usually full of them).
+   */
+  #suspect = new Set<string>()
   /** Subscriptions whose budget (rateLimit, maxInFlight) a claim found spent, until when. */
   readonly #throttled = new Map<string, number>()
 
@@ -59,6 +65,7 @@ export class ClaimPlanner {
   /** This subscription's next deliveries may be due: feed it from its own index range. */
   feed(sub: string): void {
     this.#feeding.add(sub)
+    this.#suspect.delete(sub)
   }
 
   /**
@@ -79,7 +86,8 @@ export class ClaimPlanner {
     const now = o.now()
     if (free <= 0) {
       await this.#fairShare(now)
-      return true
+      // More is due if some subscription is known to have it (not if it is only full).
+      return this.#feeding.size > 0
     }
     // A subscription holds at most one round in flight and one waiting here: a full one is left
     // out of the claim, the others get what fits, so that nothing is claimed only to be given
@@ -113,7 +121,7 @@ export class ClaimPlanner {
     const full = new Set(exclude)
     const serve: { subscriptionId: string; limit: number }[] = []
     let wanted = 0
-    for (const sub of this.#feeding) {
+    for (const sub of [...this.#feeding, ...this.#suspect]) {
       if (wanted >= limit) break
       if (full.has(sub)) continue
       const n = busy.get(sub) ?? room.perSubscription
@@ -134,6 +142,7 @@ export class ClaimPlanner {
     for (const s of serve) {
       // Served last: the others in line go first next time.
       this.#feeding.delete(s.subscriptionId)
+      this.#suspect.delete(s.subscriptionId)
       if (!claim.drained.has(s.subscriptionId)) this.#feeding.add(s.subscriptionId)
     }
     for (const sub of claim.crowded) this.#feeding.add(sub)
@@ -146,7 +155,7 @@ export class ClaimPlanner {
         this.#dryAt = now
         this.#nextFullScan = now + Math.max(fullScanEveryMs, (performance.now() - t0) * 20)
         // Everything else due was claimed: what is left belongs to the subscriptions left out.
-        for (const sub of exclude) this.#feeding.add(sub)
+        for (const sub of exclude) if (!this.#feeding.has(sub)) this.#suspect.add(sub)
       } else this.#dryAt = undefined
     }
     await this.#o.accept(rows, now)

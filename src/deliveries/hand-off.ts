@@ -27,6 +27,8 @@ export interface HandOffTarget {
   free(): number
   /** The handed-off deliveries, leased to it; resolves once they are queued or given back. */
   accept(deliveries: ClaimedDelivery[]): Promise<void>
+  /** An eligible delivery of this subscription it had no room for: inserted due, for a claim. */
+  refused?(subscriptionId: string): void
 }
 
 /** One publish's hand-off: `close` once the store has answered (committed or not). */
@@ -64,7 +66,10 @@ export class HandOffDesk {
       },
       take(c) {
         if (closed || !handOffEligible(c)) return false
-        if (!desk.#reserve(c.subscriptionId)) return false
+        if (!desk.#reserve(c.subscriptionId)) {
+          desk.#target.refused?.(c.subscriptionId)
+          return false
+        }
         mine.set(c.subscriptionId, (mine.get(c.subscriptionId) ?? 0) + 1)
         return true
       },

@@ -72,6 +72,13 @@ export interface AttemptReport {
 }
 
 const claimCoalesceMs = 1
+/** A lease must outlast the longest attempt by this much at its start (its outcome is recorded under it). */
+const leaseMarginMs = 2000
+/** Hand-offs held beyond the subscriptions' room, per unit of concurrency, and their bodies' bytes. */
+const overflowPerSlot = 100
+const overflowMaxBytes = 64 * 1024 * 1024
+/** How often the subscriptions of overflowed hand-offs are read again (paused, changed, deleted). */
+const overflowCheckEveryMs = 1000
 
 export class DeliveryWorker {
   readonly #o: Required<Omit<WorkerOptions, 'box' | 'transformer'>>
@@ -96,6 +103,7 @@ export class DeliveryWorker {
   readonly #planner: ClaimPlanner
   readonly #attempts: AttemptMaker
   readonly #recorder: OutcomeRecorder
+  #overflowCheck: NodeJS.Timeout | undefined
 
   constructor(options: WorkerOptions) {
     this.#o = {
@@ -123,6 +131,13 @@ export class DeliveryWorker {
       subscriptions: this.#subscriptions,
       start: (d, keys, startedAt) => void this.#attempt(d, keys, startedAt),
       wake: () => this.wake(),
+      leaseReserveMs: o.maxTimeoutMs + leaseMarginMs,
+      overflow: {
+        maxDeliveries: overflowPerSlot * o.concurrency,
+        maxBytes: overflowMaxBytes,
+        // What is left of a lease once its attempt is provided for.
+        waitMs: this.leaseMs - o.maxTimeoutMs - leaseMarginMs,
+      },
     })
     this.#planner = new ClaimPlanner({
       store: o.store,
@@ -136,7 +151,7 @@ export class DeliveryWorker {
       holds: (sub) => this.#queues.holds(sub),
       slots: (sub) => this.#queues.slots(sub),
       room: (sub) => this.#queues.room(sub),
-      accept: (rows, now) => this.#queues.accept(rows, now),
+      accept: (rows, now) => this.#queues.accept(rows, now, () => now + this.leaseMs),
     })
     this.#attempts = new AttemptMaker({
       ...o,
@@ -158,9 +173,11 @@ export class DeliveryWorker {
       get leaseMs() {
         return worker.leaseMs
       },
-      free: () => (this.#takesHandOffs() ? this.#queues.free() : 0),
+      free: () => (this.#takesHandOffs() ? this.#queues.handOffFree() : 0),
       roomFor: (sub) => (this.#takesHandOffs() ? this.#handOffRoom(sub) : 0),
       accept: (rows) => this.#acceptHandOff(rows),
+      // Left due in the store: claims serve it (oldest first) before it takes hand-offs again.
+      refused: (sub) => this.#planner.feed(sub),
     })
   }
 
@@ -173,6 +190,14 @@ export class DeliveryWorker {
   }
 
   /**
+   * A subscription was changed or deleted in this process: the hand-offs of it in the overflow go
+   * back to the store now (a pause stops them), as the overflow's check would within a second.
+   */
+  subscriptionChanged(subscriptionId: string): void {
+    this.#queues.giveBackOverflow(subscriptionId)
+  }
+
+  /**
    * Not while stopping, nor while behind: when the last claim found more due work than it could
    * take, new deliveries wait their turn in the store (oldest due first), and hand-offs resume
    * once the claims catch up.
@@ -181,10 +206,13 @@ export class DeliveryWorker {
     return this.#running && !this.#stopping && !this.#wantsSlots
   }
 
-  /** A subscription's room for hand-offs: none while it has due work in the store or a spent budget. */
+  /**
+   * A subscription's room for hand-offs (its room, then the overflow): none while it has due work
+   * in the store or a spent budget.
+   */
   #handOffRoom(sub: string): number {
     if (this.#planner.backlogged(sub)) return 0
-    return this.#queues.room(sub) - this.#queues.held(sub)
+    return this.#queues.handOffRoom(sub)
   }
 
   /**
@@ -212,7 +240,9 @@ export class DeliveryWorker {
   async #takeHandOff(rows: ClaimedDelivery[]): Promise<void> {
     const o = this.#o
     try {
-      if (this.#running && !this.#stopping) await this.#queues.accept(rows, o.now())
+      // A hand-off's lease runs from its event's creation (hand-offs.ts).
+      if (this.#running && !this.#stopping)
+        await this.#queues.accept(rows, o.now(), (d) => d.dueAt + this.leaseMs, true)
       // Committed while the worker stopped: due again now, for whichever worker runs next.
       else
         await o.store.deliveries.release(
@@ -243,6 +273,14 @@ export class DeliveryWorker {
     this.#running = true
     this.#stopping = false
     this.#loop = this.#run()
+    this.#overflowCheck = setInterval(() => {
+      this.#queues
+        .recheckOverflow()
+        .catch((e: unknown) =>
+          this.#o.log.warn({ err: e }, 'checking the subscriptions of overflowed hand-offs failed; retrying'),
+        )
+    }, overflowCheckEveryMs)
+    this.#overflowCheck.unref()
   }
 
   /** New work may be due: look now rather than at the next poll. */
@@ -255,6 +293,7 @@ export class DeliveryWorker {
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.#running) return
     this.#stopping = true
+    clearInterval(this.#overflowCheck)
     this.wake()
     await this.#loop
     await Promise.all(this.#handing)
@@ -349,6 +388,7 @@ export class DeliveryWorker {
     } catch {
       // Metrics must never break delivery.
     }
+    this.#queues.paced(d.subscriptionId, result.attempt.durationMs)
     if (d.orderingKey !== null) this.#ordered.set(d.id, d.subscriptionId)
     if (this.#subscriptions.get(d.subscriptionId)?.settings?.maxInFlight != null)
       this.#queues.awaitRecord(d.id, d.subscriptionId)

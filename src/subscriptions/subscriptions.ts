@@ -52,6 +52,8 @@ export interface SubscriptionDeps {
   verifyEndpoints?: boolean
   /** Told when a verification was started (wakes an in-process verifier). */
   onVerify?: () => void
+  /** Told after a subscription was changed or deleted (an in-process worker lets go of what it holds of it). */
+  onChanged?: (id: string) => void
 }
 
 /** Verification applies to HTTP endpoints only (a broker destination has no one to echo). */
@@ -209,6 +211,7 @@ export function subscriptions(deps: SubscriptionDeps) {
       refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      deps.onChanged?.(id)
       if (verification !== current.verification && verification) deps.onVerify?.()
       return row
     },
@@ -219,6 +222,7 @@ export function subscriptions(deps: SubscriptionDeps) {
       refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      deps.onChanged?.(id)
       return row
     },
     /**
@@ -238,6 +242,7 @@ export function subscriptions(deps: SubscriptionDeps) {
       refuseEndpointOnBroker(row)
       row.held = isHeld(row)
       if (!(await store.subscriptions.update(row))) throw new AppError('subscription_not_found')
+      deps.onChanged?.(id)
       deps.onVerify?.()
       return row
     },
@@ -247,6 +252,7 @@ export function subscriptions(deps: SubscriptionDeps) {
     },
     async delete(envId: string, id: string): Promise<void> {
       if (!(await store.subscriptions.delete(envId, id, now()))) throw new AppError('subscription_not_found')
+      deps.onChanged?.(id)
     },
   }
 }

@@ -67,6 +67,17 @@ describe('hand-off desk', () => {
     const desk = new HandOffDesk(target(100, 100).t)
     expect(desk.open().take({ ...plain, orderingKey: 'k' })).toBe(false)
   })
+
+  it('tells the worker which subscription an eligible delivery found no room in (left due for a claim)', () => {
+    const refused: string[] = []
+    const desk = new HandOffDesk({ ...target(5, 1).t, refused: (sub) => refused.push(sub) })
+    const t = desk.open()
+    expect(t.take(plain)).toBe(true)
+    expect(t.take(plain)).toBe(false)
+    // Not for one the rule leaves to the claim anyway.
+    expect(t.take({ ...plain, held: true })).toBe(false)
+    expect(refused).toEqual(['sub_a'])
+  })
 })
 
 const example = eventTypes.find((t) => t.name === 'site.publish')!.example
@@ -169,6 +180,114 @@ describe('delivery worker with hand-off at commit', () => {
     const sent = ids('slow')
     expect(new Set(sent).size).toBe(6)
     expect(sent.filter((id) => !claimed.has(id))).toHaveLength(2)
+  })
+
+  /** Events published in one batch request. */
+  const burst = (n: number, from = 0) =>
+    h.hookpost.publisher.publishBatch(
+      h.envId,
+      Buffer.from(
+        JSON.stringify({
+          events: Array.from({ length: n }, (_, k) => ({ payload: { ...example, n: from + k } })),
+        }),
+      ),
+    )
+
+  /** Publishes one event and waits for its attempt to be over: the subscription's pace is known. */
+  const timed = async (payload: Buffer) => {
+    await h.hookpost.publisher.publish(h.envId, payload)
+    await eventually(() => expect(rx.received).toHaveLength(1))
+    await eventually(() => expect(h.worker.stats).toEqual({ inFlight: 0, queued: 0 }))
+  }
+
+  it('once its attempts are timed, hands a burst beyond the room to the overflow: no claim', async () => {
+    await harness({ worker: { perSubscription: 1 } })
+    await subscribe('paced')
+    rx.respond = () => ({ status: 200, delayMs: 20 })
+    await timed(body(0))
+    await burst(8, 1)
+    await eventually(() => expect(rx.received).toHaveLength(9), 10_000)
+    const sent = ids('paced')
+    expect(new Set(sent).size).toBe(9)
+    expect(sent.filter((id) => claimed.has(id))).toEqual([])
+    // One in flight at a time, publish order.
+    expect(rx.received.map((r) => JSON.parse(r.body.toString()).n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it('goes on taking hand-offs for a subscription that is only full, not known to have due work', async () => {
+    // Polls often: claims run while the subscription is full of hand-offs and find nothing else.
+    await harness({ worker: { perSubscription: 1, pollIntervalMs: 10 } })
+    await subscribe('busy')
+    rx.respond = () => ({ status: 200, delayMs: 200 })
+    await timed(body(0))
+    await burst(8, 1)
+    // Full for 1.6 s: claims in the meantime find nothing else due (a full scan runs every second).
+    await new Promise((r) => setTimeout(r, 1300))
+    await burst(4, 9)
+    await eventually(() => expect(rx.received).toHaveLength(13), 10_000)
+    expect(ids('busy').filter((id) => claimed.has(id))).toEqual([])
+  })
+
+  it('gives back, for a claim, what waited in the overflow until its lease no longer covers an attempt', async () => {
+    let skew = 0
+    // Lease 2 × 2 s + 5 s = 9 s; an attempt must start with 2 s + 2 s of it left.
+    await harness({ worker: { perSubscription: 1, now: () => Date.now() + skew } })
+    await subscribe('late')
+    rx.respond = () => ({ status: 200, delayMs: 300 })
+    await timed(body(0))
+    await burst(4, 1)
+    // One in flight, one queued, two in the overflow; then 6 s pass for the worker.
+    await eventually(() => expect(rx.received).toHaveLength(2))
+    skew = 6000
+    await eventually(() => expect(rx.received).toHaveLength(5), 10_000)
+    const sent = ids('late')
+    expect(new Set(sent).size).toBe(5)
+    // Those that waited past their lease's margin were given back and claimed again: each sent once.
+    expect(sent.filter((id) => claimed.has(id)).length).toBeGreaterThanOrEqual(2)
+    await eventually(async () => {
+      for (const id of sent)
+        expect((await h.hookpost.deliveries.get(h.envId, id)).delivery).toMatchObject({ status: 'delivered' })
+    })
+  })
+
+  /** A subscription sending one at a time, `delayMs` an attempt, timed, then 10 events for it: most overflow. */
+  async function overflowing(path: string, delayMs: number) {
+    await harness({ worker: { perSubscription: 1 } })
+    const sub = await subscribe(path)
+    rx.respond = () => ({ status: 200, delayMs })
+    await timed(body(0))
+    await burst(10, 1)
+    return sub
+  }
+
+  it('gives back the overflow of a subscription paused meanwhile: none of it is sent until resumed', async () => {
+    const sub = await overflowing('paused-later', 150)
+    await h.hookpost.subscriptions.setPaused(h.envId, sub.id, true)
+    // The one in flight and the one queued may go; the overflow is given back at once.
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(rx.received.length).toBeLessThanOrEqual(3)
+    const before = rx.received.length
+    await h.hookpost.subscriptions.setPaused(h.envId, sub.id, false)
+    h.worker.wake()
+    await eventually(() => expect(rx.received).toHaveLength(11), 10_000)
+    expect(new Set(ids('paused-later')).size).toBe(11)
+    expect(before).toBeGreaterThanOrEqual(2)
+  })
+
+  it('gives back within a second the overflow of a subscription paused by another process', async () => {
+    const sub = await overflowing('paused-elsewhere', 300)
+    // Straight in the store, as another node's API would: this worker is not told.
+    const row = (await h.store.subscriptions.getMany([sub.id]))[0]!
+    await h.store.subscriptions.update({ ...row, paused: true, held: true, updated: row.updated + 1 })
+    await new Promise((r) => setTimeout(r, 2000))
+    const sentWhilePaused = rx.received.length
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(rx.received).toHaveLength(sentWhilePaused)
+    expect(sentWhilePaused).toBeLessThan(11)
+    await h.hookpost.subscriptions.setPaused(h.envId, sub.id, false)
+    h.worker.wake()
+    await eventually(() => expect(rx.received).toHaveLength(11), 10_000)
+    expect(new Set(ids('paused-elsewhere')).size).toBe(11)
   })
 
   it('hands nothing to a stopped worker', async () => {

@@ -65,7 +65,12 @@ export async function workerHarness(
     retryPolicy: policy,
     secretGraceMs: 86_400_000,
     onWork: () => worker.wake(),
-    ...(opts.handOff ? { handOff: () => worker.handOff() } : {}),
+    ...(opts.handOff
+      ? {
+          handOff: () => worker.handOff(),
+          onSubscriptionChanged: (id: string) => worker.subscriptionChanged(id),
+        }
+      : {}),
     verifyEndpoints: opts.verifyEndpoints ?? false,
   })
   const env = await hookpost.environments.create({ name: 'acme' })
