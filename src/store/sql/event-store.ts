@@ -183,6 +183,10 @@ class Publisher {
           continue
         }
         for (const [k, b] of batch.entries()) b.resolve(results[k]!)
+        // The driver is synchronous: without a turn of the event loop between commits, a queue of
+        // publishes would hold the thread for all of them, and the worker's sends and answers
+        // (its deliveries' latency) with it.
+        if (this.#publishQueue.length > 0) await new Promise((r) => setImmediate(r))
       }
     } finally {
       this.#draining = false
