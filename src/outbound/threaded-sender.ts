@@ -4,7 +4,7 @@
 // core while the main thread keeps the API, the store and the worker's bookkeeping. Signing
 // stays on the main thread: the thread sends the bytes it is given.
 //
-// Requests cross in batches (one message per event-loop turn each way). If the thread dies,
+// Requests cross in batches (of batchSize, the rest once per event-loop turn, each way). If the thread dies,
 // every send in flight resolves as a network error (a broker message as `broker_unreachable`;
 // the worker retries it on its schedule) and a new thread takes the next ones.
 import { createRequire } from 'node:module'
@@ -60,10 +60,10 @@ interface Pending {
 
 /**
  * Sends (and answers) cross in batches of at most this many. A whole window in one batch makes
- * the two threads take turns: a claim's or a confirm burst's hundreds of attempts are all
- * prepared, then all sent, then all answered, each thread idle while the other works. Batches
- * of 32 let them overlap (a redis drain went from about 13,000 to 18,000 deliveries/s once
- * claims were out of the way, `npm run bench:destinations`) for one more message per 32.
+ * the two threads take turns: hundreds of attempts all prepared, then all sent, then all
+ * answered, each thread idle while the other works. Batches of 32 let them overlap (a Redis
+ * drain went from about 13,000 to 18,000 deliveries/s, `npm run bench:destinations`; 16 and 64
+ * measured the same) for one more message per 32.
  */
 export const batchSize = 32
 
