@@ -13,7 +13,7 @@ export interface OverflowLimits {
   maxBytes: number
   /**
    * How long a delivery may wait here and still have its lease cover its attempt: the lease
-   * minus the longest attempt and a margin (the worker's `leaseMs - maxTimeout - 5 s`).
+   * minus the longest attempt and a margin (the worker's `leaseMs - maxTimeout - 2 s`).
    */
   waitMs: number
 }
@@ -30,6 +30,8 @@ const unknownPace = Number.POSITIVE_INFINITY
 // How fast the slowest recent attempt is forgotten: per attempt, so a slow one counts for about
 // the next few hundred attempts.
 const paceDecay = 0.99
+// Subscriptions whose pace is kept at most (the oldest timed go first; they are timed again).
+const maxPaced = 10_000
 
 export class HandOffOverflow {
   readonly #limits: OverflowLimits
@@ -66,7 +68,8 @@ export class HandOffOverflow {
   /** One attempt of this subscription took `ms`. */
   paced(sub: string, ms: number): void {
     const p = this.#pace.get(sub)
-    this.#pace.set(sub, p === undefined || !Number.isFinite(p) ? ms : Math.max(ms, p * paceDecay))
+    if (p === undefined && this.#pace.size >= maxPaced) this.#pace.delete(this.#pace.keys().next().value!)
+    this.#pace.set(sub, p === undefined ? ms : Math.max(ms, p * paceDecay))
   }
 
   /**

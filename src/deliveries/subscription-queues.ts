@@ -120,13 +120,13 @@ export class SubscriptionQueues {
       if (row && known && row.active && !row.held && row.updated === known.updated) continue
       back.push(...this.#takeOverflow(sub))
     }
-    if (back.length > 0) this.#giveBackLate(back)
+    if (back.length > 0) this.#giveBack(back)
   }
 
   /** This subscription's overflow goes back to the store (it was changed). */
   giveBackOverflow(sub: string): void {
     const back = this.#takeOverflow(sub)
-    if (back.length > 0) this.#giveBackLate(back)
+    if (back.length > 0) this.#giveBack(back)
   }
 
   #takeOverflow(sub: string): ClaimedDelivery[] {
@@ -302,7 +302,7 @@ export class SubscriptionQueues {
       }
       if (q.length === 0) this.#queued.delete(sub)
     }
-    if (late.length > 0) this.#giveBackLate(late)
+    if (late.length > 0) this.#giveBack(late)
   }
 
   /**
@@ -331,7 +331,7 @@ export class SubscriptionQueues {
    * Deliveries that cannot start here (a rate-limited one's window ended, a lease too short, a
    * held or changed subscription's): given back (due again, or kept if held).
    */
-  #giveBackLate(late: ClaimedDelivery[]): void {
+  #giveBack(late: ClaimedDelivery[]): void {
     this.#forget(late)
     this.#o.store.deliveries
       .release(

@@ -45,6 +45,15 @@ describe('HandOffOverflow', () => {
     expect(o.room('s', 4)).toBe(1000)
   })
 
+  it('keeps the pace of at most 10,000 subscriptions, forgetting the oldest timed first', () => {
+    const o = overflow()
+    for (let i = 0; i <= 10_000; i++) o.paced(`s${i}`, 100)
+    // s0 must be timed again before anything of it overflows.
+    expect(o.room('s0', 4)).toBe(0)
+    expect(o.room('s1', 4)).toBe(400)
+    expect(o.room('s10000', 4)).toBe(400)
+  })
+
   it('holds at most its count and byte bounds, all subscriptions together', () => {
     const o = overflow({ maxDeliveries: 3, maxBytes: 25 })
     o.paced('a', 1)
