@@ -247,7 +247,9 @@ class NatsJetStreamConnection implements BrokerConnection {
 
   async close(): Promise<void> {
     if (this.#closed) return
-    // Drain: publishes still in flight get their acks before the connection closes.
+    // Publishes in flight get their acks (or, by the sweep, their deadlines) before the inbox
+    // goes; then drain: what the server sent is read before the connection closes.
+    while (this.#pending.size > 0 && !this.#closed) await new Promise((r) => setTimeout(r, sweepMs))
     await this.#nc.drain().catch(() => this.#nc.close())
   }
 }

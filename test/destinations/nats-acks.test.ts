@@ -2,8 +2,8 @@
 // every publish's answer and one timer answers the late ones. Against the real server: a subject
 // whose responder never answers times out (and the connection goes on serving), a responder that
 // answers like a refusing stream or with something else is a broker_nack, a subject nobody
-// listens on is no_stream, the header block arrives exactly, and publishes waiting when the
-// connection closes fail (so the pool drops it).
+// listens on is no_stream, the header block arrives exactly, closing waits for the acks in
+// flight, and publishes waiting when the connection is lost fail (so the pool drops it).
 import { jetstreamManager } from '@nats-io/jetstream'
 import { type NatsConnection, connect as natsConnect, headers as natsHeaders } from '@nats-io/transport-node'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -20,12 +20,15 @@ const headers = {
   'X-Delivery-Event': 'site.publish',
 }
 
-function open(port = brokerPorts.nats): Promise<BrokerConnection> {
+function open(port: number = brokerPorts.nats): Promise<BrokerConnection> {
   return natsDestination.connect(new URL(`nats://127.0.0.1:${port}`), '127.0.0.1', {
     policy: compileAddressPolicy({ allowHttp: true, allowedCidrs: ['127.0.0.0/8'] }),
     connectTimeoutMs: 2000,
   })
 }
+
+/** A header object's bytes on the wire (the client's headers encode themselves). */
+const wire = (h: unknown) => Buffer.from((h as { encode(): Uint8Array }).encode()).toString()
 
 const publish = (
   c: BrokerConnection,
@@ -88,13 +91,18 @@ await describeWithBroker('nats', 'nats destination: JetStream acks on the connec
   it("a responder answering like a refusing stream, or with no ack at all, is the broker's nack", async () => {
     const refusing = unique('hpacks_refusing')
     nc.subscribe(refusing, {
-      callback: (_e, m) =>
+      callback: (_e, m) => {
         m.respond(
           JSON.stringify({ error: { code: 503, err_code: 10077, description: 'maximum messages exceeded' } }),
-        ),
+        )
+      },
     })
     const odd = unique('hpacks_odd')
-    nc.subscribe(odd, { callback: (_e, m) => m.respond('hello') })
+    nc.subscribe(odd, {
+      callback: (_e, m) => {
+        m.respond('hello')
+      },
+    })
     await nc.flush()
     const c = await open()
     try {
@@ -132,7 +140,7 @@ await describeWithBroker('nats', 'nats destination: JetStream acks on the connec
       const stored = await jsm.streams.getMessage(s, { seq: 1 })
       const expected = natsHeaders()
       for (const [k, v] of Object.entries(headers)) expected.set(k, v)
-      expect(Buffer.from(stored!.header.encode()).toString()).toBe(Buffer.from(expected.encode()).toString())
+      expect(wire(stored!.header)).toBe(wire(expected))
       expect(stored!.header.get('X-Delivery-Event')).toBe('site.publish')
       await expect(publish(c, `${s}.in`, 5000, { ...headers, 'webhook-id': 'a\r\nb: c' })).rejects.toThrow(
         /cannot be carried/,
@@ -141,6 +149,21 @@ await describeWithBroker('nats', 'nats destination: JetStream acks on the connec
     } finally {
       await c.close()
     }
+  })
+
+  it('closing waits for the acks of publishes in flight', async () => {
+    const slow = unique('hpacks_slow')
+    nc.subscribe(slow, {
+      callback: (_e, m) => {
+        setTimeout(() => m.respond(JSON.stringify({ stream: 'SLOW', seq: 7 })), 300)
+      },
+    })
+    await nc.flush()
+    const c = await open()
+    const inFlight = publish(c, slow)
+    await new Promise((r) => setTimeout(r, 20))
+    await c.close()
+    expect(await inFlight).toMatchObject({ kind: 'acknowledged', answer: '{"stream":"SLOW","seq":7}' })
   })
 
   it('publishes still waiting when the connection is lost fail, so that the pool drops it', async () => {
