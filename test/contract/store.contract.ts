@@ -655,6 +655,38 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       expect(await claimAll(store, T0 + 1)).toHaveLength(1)
     })
 
+    it('release gives back hundreds of leases in one call, fenced by each token', async () => {
+      const env = await anEnvironment(store)
+      for (let i = 0; i < 3; i++) await aSubscription(store, env.id)
+      await store.events.publishBatch(
+        Array.from({ length: 100 }, (_, i) => aPublishInput(env.id, { at: T0 + i })),
+      )
+      const leased = []
+      for (let got = await claimAll(store, T0 + 200); got.length > 0; got = await claimAll(store, T0 + 200))
+        leased.push(...got)
+      expect(leased).toHaveLength(300)
+      // One of them under a token that is no longer its lease: left alone.
+      const [stale, ...rest] = leased
+      await store.deliveries.release(
+        [
+          { id: stale!.id, leaseToken: 'lease_gone' },
+          ...rest.map((d) => ({ id: d.id, leaseToken: d.leaseToken })),
+        ],
+        T0 + 300,
+      )
+      expect(await store.deliveries.get(env.id, stale!.id)).toMatchObject({
+        leaseToken: stale!.leaseToken,
+        attempts: 1,
+      })
+      for (const d of [rest[0]!, rest[150]!, rest.at(-1)!])
+        expect(await store.deliveries.get(env.id, d.id)).toMatchObject({
+          leaseToken: null,
+          attempts: 0,
+          nextAttemptAt: T0 + 300,
+        })
+      expect(await claimAll(store, T0 + 300)).toHaveLength(299)
+    })
+
     it('a claim carries its subscription version; getMany reads the rows of any environment', async () => {
       const env = await anEnvironment(store)
       const other = await anEnvironment(store)

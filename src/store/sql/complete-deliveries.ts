@@ -1,13 +1,13 @@
 // The outcomes of attempts over Kysely (both adapters), one batch a transaction: each delivery
 // fenced by its lease token and its attempt recorded; then the health of the batch's
 // subscriptions settled by the core's completion rules (settle-subscription-health.ts).
-import { type Insertable, sql } from 'kysely'
+import type { Insertable } from 'kysely'
 import type { CompleteInput, CompletionRules, DeliveryStatus } from '../store.ts'
 import type { Database } from './database.ts'
 import { opEvent } from './operational-event-store.ts'
 import { type SubscriptionOutcomes, settleSubscriptionHealth } from './settle-subscription-health.ts'
 import type { SqlContext } from './sql-store.ts'
-import { insertRows, padded, pendingLiteral } from './statement-shapes.ts'
+import { insertRows, padded, pendingLiteral, stillLeased, stillLeasedValues } from './statement-shapes.ts'
 
 export async function completeDeliveries(
   { traits, prepared, relaxed }: SqlContext,
@@ -51,16 +51,10 @@ export async function completeDeliveries(
             updated: p('now'),
           })
           .where('status', '=', pendingLiteral)
-          .where(
-            sql<boolean>`(id, lease_token) in (values ${sql.join(done.map((_, i) => sql`(${p(`id${i}`)}, ${p(`token${i}`)})`))})`,
-          )
+          .where(stillLeased(p, done.length))
           .returning(['id', 'subscription_id', 'env_id', 'event_id', 'attempts']),
       )
-      const values: Record<string, unknown> = { statusCode: group[0]!.statusCode, now }
-      for (const [i, r] of done.entries()) {
-        values[`id${i}`] = r.id
-        values[`token${i}`] = r.leaseToken
-      }
+      const values = stillLeasedValues(done, { statusCode: group[0]!.statusCode, now })
       for (const u of (await tx.executeQuery(delivered.bind(values))).rows) fenced.set(u.id, u)
     }
     for (const r of results) {

@@ -5,11 +5,11 @@ import { completeDeliveries } from './complete-deliveries.ts'
 import { DeliveryClaims } from './delivery-claims.ts'
 import { toAttempt, toDelivery } from './row-mappers.ts'
 import type { SqlContext } from './sql-store.ts'
-import { pendingLiteral } from './statement-shapes.ts'
+import { insertChunkMax, padded, pendingLiteral, stillLeased, stillLeasedValues } from './statement-shapes.ts'
 import { holdWhereHeld } from './subscription-holds.ts'
 
 export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
-  const { db, traits, run, relaxed } = ctx
+  const { db, traits, run, relaxed, prepared } = ctx
   const claims = new DeliveryClaims(ctx)
   return {
     list: (envId, f) =>
@@ -124,21 +124,25 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
         if (items.length === 0) return
         await relaxed(async (tx) => {
           const subs: string[] = []
-          for (const it of items) {
-            const r = await tx
-              .updateTable('deliveries')
-              .set((eb) => ({
-                lease_token: null,
-                next_attempt_at: now,
-                attempts: eb('attempts', '-', 1),
-                updated: now,
-              }))
-              .where('id', '=', it.id)
-              .where('lease_token', '=', it.leaseToken)
-              .where('status', '=', 'pending')
-              .returning('subscription_id')
-              .executeTakeFirst()
-            if (r) subs.push(r.subscription_id)
+          // Prepared, a chunk a statement: a stop or a paused subscription can give back a
+          // whole overflow (tens of thousands) at once.
+          for (let i = 0; i < items.length; i += insertChunkMax) {
+            const chunk = padded(items.slice(i, i + insertChunkMax))
+            const release = prepared.get(`deliveries.release:${chunk.length}`, (p) =>
+              tx
+                .updateTable('deliveries')
+                .set((eb) => ({
+                  lease_token: null,
+                  next_attempt_at: p('now'),
+                  attempts: eb('attempts', '-', 1),
+                  updated: p('now'),
+                }))
+                .where('status', '=', pendingLiteral)
+                .where(stillLeased(p, chunk.length))
+                .returning('subscription_id'),
+            )
+            const { rows } = await tx.executeQuery(release.bind(stillLeasedValues(chunk, { now })))
+            for (const r of rows) subs.push(r.subscription_id)
           }
           // Given back while its subscription is held: it waits there instead.
           await holdWhereHeld(tx, subs, now, traits.skipLocked)

@@ -29,6 +29,28 @@ export function padded<T>(items: readonly T[]): T[] {
   return out
 }
 
+/**
+ * `(id, lease_token) in (values …)` over n prepared pairs id0/token0, id1/token1, …: the rows
+ * still leased under these tokens (a newer lease or a finished delivery is left alone).
+ */
+export function stillLeased(p: Param, n: number) {
+  return sql<boolean>`(id, lease_token) in (values ${sql.join(
+    Array.from({ length: n }, (_, i) => sql`(${p(`id${i}`)}, ${p(`token${i}`)})`),
+  )})`
+}
+
+/** The values of stillLeased for these items, added to `values`. */
+export function stillLeasedValues(
+  items: readonly { id: string; leaseToken: string }[],
+  values: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const [i, r] of items.entries()) {
+    values[`id${i}`] = r.id
+    values[`token${i}`] = r.leaseToken
+  }
+  return values
+}
+
 /** The placeholders name0, name1, … of a prepared query's list of n items. */
 export function listParams(p: Param, name: string, n: number): ReturnType<Param>[] {
   return Array.from({ length: n }, (_, i) => p(`${name}${i}`))
