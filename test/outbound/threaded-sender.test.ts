@@ -228,13 +228,14 @@ await describeWithBroker('redis', 'ThreadedSender: broker destinations', () => {
   it('closes its broker connections when closed', async () => {
     const s = sender()
     const r = new Redis(brokerUrls.redis)
+    // Its own database: other suites running meanwhile open connections named hookpost too.
     const ours = async () =>
       String(await r.call('CLIENT', 'LIST'))
         .split('\n')
-        .filter((l) => / name=hookpost /.test(l)).length
+        .filter((l) => / name=hookpost /.test(l) && / db=11 /.test(l)).length
     try {
       const before = await ours()
-      const out = await s.publish(toStream(unique('close')))
+      const out = await s.publish(toStream(unique('close'), { url: `${brokerUrls.redis}/11` }))
       expect(out).toMatchObject({ kind: 'acknowledged' })
       expect(await ours()).toBe(before + 1)
       await s.close()
