@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the service (src/cli/main.ts and everything it imports from src/) into
-// dist/hookpost.js with esbuild, and the sender's worker thread into dist/sender-thread.js;
+// dist/hookpost.js with esbuild, and the worker threads' modules beside it (dist/sender-thread.js,
+// dist/checkpoint-thread.js);
 // packages stay external. Run by `npm install` (prepare) and
 // before `npm start` (prestart). bin/hookpost.js runs the bundle while it is fresh and the
 // TypeScript sources through tsx otherwise.
@@ -37,7 +38,11 @@ try {
   mkdirSync(outDir, { recursive: true })
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { hookpost: 'src/cli/main.ts', 'sender-thread': 'src/outbound/sender-thread.ts' },
+    entryPoints: {
+      hookpost: 'src/cli/main.ts',
+      'sender-thread': 'src/outbound/sender-thread.ts',
+      'checkpoint-thread': 'src/store/sqlite/checkpoint-thread.ts',
+    },
     outdir: outDir,
     bundle: true,
     platform: 'node',

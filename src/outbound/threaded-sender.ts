@@ -7,11 +7,10 @@
 // Requests cross in batches (of batchSize, the rest once per event-loop turn, each way). If the thread dies,
 // every send in flight resolves as a network error (a broker message as `broker_unreachable`;
 // the worker retries it on its schedule) and a new thread takes the next ones.
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { AttemptOutcome, ClientIdentity, OutboundRequest, Sender } from '../deliveries/sender.ts'
 import type { AddressPolicy } from '../network/address-policy.ts'
+import { closeModuleThread, startModuleThread } from '../shared/module-thread.ts'
 import type { BrokerPort, BrokerRequest } from './broker-port.ts'
 import type { OutboundEgress } from './outbound-tls.ts'
 import type { OwnApi } from './sending-policy.ts'
@@ -70,23 +69,9 @@ export const batchSize = 32
 // Beyond the attempt's own deadline (kept in the thread), how long to wait before answering for it.
 const backstopMs = 5000
 
-/**
- * dist/sender-thread.js beside the bundle; from the TypeScript sources, a bootstrap that
- * registers tsx in the thread first (a worker thread does not inherit the main thread's loader).
- */
+/** dist/sender-thread.js beside the bundle, or sender-thread.ts through tsx (module-thread.ts). */
 export function startSenderThread(workerData: SenderThreadConfig): Worker {
-  const here = import.meta.url
-  const options = { workerData }
-  if (!here.endsWith('.ts')) return new Worker(new URL('./sender-thread.js', here), options)
-  // tsx's ESM entry (require.resolve finds its CommonJS twin beside it).
-  const tsx = pathToFileURL(
-    createRequire(here)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href
-  const entry = new URL('./sender-thread.ts', here).href
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
-  return new Worker(bootstrap, { ...options, eval: true })
+  return startModuleThread(import.meta.url, 'sender-thread', { workerData })
 }
 
 export class ThreadedSender implements Sender, BrokerPort {
@@ -185,16 +170,8 @@ export class ThreadedSender implements Sender, BrokerPort {
     clearInterval(this.#sweep)
     const thread = this.#thread
     this.#thread = undefined
-    if (thread) {
-      // The thread destroys its connections and says so; a thread that never does is ended anyway.
-      const closed = new Promise<void>((resolve) => {
-        thread.once('exit', () => resolve())
-        thread.on('message', (m: FromThread) => m.t === 'closed' && resolve())
-      })
-      thread.postMessage({ t: 'close' } satisfies ToThread)
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())])
-      await thread.terminate()
-    }
+    // The thread destroys its connections and says so; a thread that never does is ended anyway.
+    if (thread) await closeModuleThread(thread)
     this.#failAll('sender is closed')
   }
 

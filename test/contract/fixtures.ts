@@ -3,6 +3,7 @@
 import { newId } from '../../src/shared/ids.ts'
 import {
   freshHealth,
+  type PublishInput,
   type SigningSecretRow,
   type Store,
   type SubscriptionRow,
@@ -50,4 +51,23 @@ export async function aSubscription(store: Store, envId: string, over: Partial<S
   }
   await store.subscriptions.create(s)
   return s
+}
+
+/** A publish of one site.publish event created at `at`, without an idempotency key; `over` replaces fields. */
+export function aPlainPublish(envId: string, at = T0, over: Partial<PublishInput> = {}): PublishInput {
+  return {
+    event: {
+      id: newId('evt'),
+      envId,
+      eventName: 'site.publish',
+      body: Buffer.from(`{"at":${at}}`),
+      orderingKey: null,
+      created: at,
+    },
+    idempotencyKey: null,
+    idempotencySince: T0 - 86_400_000,
+    attemptLimit: 3,
+    newDeliveryId: () => newId('dlv'),
+    ...over,
+  }
 }

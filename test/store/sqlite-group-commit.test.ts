@@ -2,10 +2,9 @@
 // 64 at most a transaction, and the event loop gets a turn between those transactions (the
 // driver is synchronous: without one, a long queue would hold the thread for all of them).
 import { afterEach, describe, expect, it } from 'vitest'
-import { newId } from '../../src/shared/ids.ts'
 import type { SqlStore } from '../../src/store/sql/sql-store.ts'
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
-import { anEnvironmentId, aSubscription, T0 } from '../contract/fixtures.ts'
+import { anEnvironmentId, aPlainPublish, aSubscription, T0 } from '../contract/fixtures.ts'
 
 let store: SqlStore | undefined
 afterEach(async () => {
@@ -20,22 +19,7 @@ describe('SQLite group commit', () => {
     await aSubscription(store, envId)
     const order: string[] = []
     const publishes = Array.from({ length: 200 }, (_, k) =>
-      store!.events
-        .publish({
-          event: {
-            id: newId('evt'),
-            envId,
-            eventName: 'site.publish',
-            body: Buffer.from('{}'),
-            orderingKey: null,
-            created: T0 + k,
-          },
-          idempotencyKey: null,
-          idempotencySince: T0 - 86_400_000,
-          attemptLimit: 3,
-          newDeliveryId: () => newId('dlv'),
-        })
-        .then(() => order.push('published')),
+      store!.events.publish(aPlainPublish(envId, T0 + k)).then(() => order.push('published')),
     )
     // Queued after the publishes' own turn: it runs between two of their transactions.
     setImmediate(() => setImmediate(() => order.push('turn')))

@@ -1,6 +1,6 @@
 // Events over Kysely (both adapters): the publish paths (group commit, one statement, one
 // transaction; the writes themselves are publish-store.ts) and the test sent to one subscription.
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { PublishInput, PublishResult, Store } from '../store.ts'
 import type { Database } from './database.ts'
 import { HandOffs } from './hand-offs.ts'
@@ -132,10 +132,11 @@ class Publisher {
 
   /**
    * With one writer (SQLite), concurrent publishes are committed together. The SQLite driver is
-   * synchronous, so no request is read while a commit waits for its fsync: the batch is instead
-   * every publish that reaches the store within one turn of the event loop (all the requests
-   * read in one poll), written in one transaction with one fsync. Each publish still gets its
-   * own answer only after that commit. A batch publish joins as one unit: all its events or none.
+   * synchronous, so no request is read while a transaction runs: the batch is every publish that
+   * reaches the store within one turn of the event loop (all the requests read in one poll),
+   * written in one transaction. Each publish still gets its own answer only after that commit is
+   * on disk (deferredSyncTransaction: the WAL's sync runs off the thread while the next group is
+   * written). A batch publish joins as one unit: all its events or none.
    */
   publish(inputs: readonly PublishInput[], batch: boolean): Promise<PublishResult[]> {
     if (!this.#traits.groupCommit) {
@@ -162,27 +163,41 @@ class Publisher {
         while (take < this.#publishQueue.length && n < groupCommitMax)
           n += this.#publishQueue[take++]!.inputs.length
         const batch = this.#publishQueue.splice(0, take)
-        let results: PublishResult[][]
+        const handOffs = new HandOffs()
+        const write = async (tx: Transaction<Database>) => {
+          const fanOuts: FanOuts = new Map()
+          const out: PublishResult[][] = []
+          for (const b of batch)
+            out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts, handOffs))
+          return out
+        }
+        let committed: { value: PublishResult[][]; durable: Promise<void> }
         try {
-          const handOffs = new HandOffs()
-          results = await this.#db.transaction().execute(async (tx) => {
-            const fanOuts: FanOuts = new Map()
-            const out: PublishResult[][] = []
-            for (const b of batch)
-              out.push(await publishAllIn(tx, this.#traits, this.#prepared, b, fanOuts, handOffs))
-            return out
-          })
-          this.#announce(
-            batch.flatMap((b) => b.inputs),
-            results.flat(),
-            handOffs,
-          )
+          committed = this.#traits.deferredSyncTransaction
+            ? await this.#traits.deferredSyncTransaction(this.#db, write)
+            : { value: await this.#db.transaction().execute(write), durable: Promise.resolve() }
         } catch {
           // One bad apple must not fail the others: each goes again on its own.
           for (const b of batch) await this.#publishAlone(b.inputs, b.batch).then(b.resolve, b.reject)
           continue
         }
-        for (const [k, b] of batch.entries()) b.resolve(results[k]!)
+        // Answered (and handed off) once on disk; the next group is written meanwhile. Syncs end
+        // in commit order, so answers keep it too. A failed sync fails the group's publishes
+        // (store_unavailable); their deliveries stay leased until the lease runs out.
+        const results = committed.value
+        committed.durable.then(
+          () => {
+            this.#announce(
+              batch.flatMap((b) => b.inputs),
+              results.flat(),
+              handOffs,
+            )
+            for (const [k, b] of batch.entries()) b.resolve(results[k]!)
+          },
+          (e) => {
+            for (const b of batch) b.reject(e)
+          },
+        )
         // The driver is synchronous: without a turn of the event loop between commits, a queue of
         // publishes would hold the thread for all of them, and the worker's sends and answers
         // (its deliveries' latency) with it.

@@ -52,6 +52,16 @@ export interface SqlDialectTraits extends FeedTraits {
    * again. Everything a client is told succeeded stays fully durable.
    */
   relaxedTransaction?: <T>(db: Kysely<Database>, fn: (tx: Transaction<Database>) => Promise<T>) => Promise<T>
+  /**
+   * Runs a group commit's transaction with no fsync inside its COMMIT and answers, besides its
+   * value, when what it wrote is on disk (SQLite: sqlite/wal-sync.ts). Nobody is told a publish
+   * succeeded before that; meanwhile the thread works on. Absent: a commit is durable when the
+   * transaction returns.
+   */
+  deferredSyncTransaction?: <T>(
+    db: Kysely<Database>,
+    fn: (tx: Transaction<Database>) => Promise<T>,
+  ) => Promise<{ value: T; durable: Promise<void> }>
   /** Taken inside the migration transaction (PostgreSQL: an advisory lock; SQLite's write lock suffices). */
   migrationLock?: (tx: Transaction<Database>) => Promise<void>
   /** Commit concurrent publishes together (one writer: SQLite). */

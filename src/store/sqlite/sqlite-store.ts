@@ -1,4 +1,6 @@
-// The SQLite adapter: one file, WAL, synchronous=FULL so that a 202 means the event is on disk.
+// The SQLite adapter: one file, WAL, synchronous=FULL so that a 202 means the event is on disk
+// (group commits: NORMAL, then the WAL synced off the thread before anyone is answered,
+// wal-sync.ts; checkpoints on a thread of their own, checkpointer.ts).
 // Write transactions begin IMMEDIATE so that a second process (role=worker beside role=api)
 // waits on busy_timeout instead of failing with SQLITE_BUSY_SNAPSHOT.
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
@@ -14,10 +16,13 @@ import {
   type SqliteDialectConfig,
   SqliteDriver,
   sql,
+  type Transaction,
 } from 'kysely'
 import type { Database } from '../sql/database.ts'
 import { SqlStore } from '../sql/sql-store.ts'
+import { Checkpointer } from './checkpointer.ts'
 import { sqliteMigrations } from './migrations.ts'
+import { type SyncFile, WalSync } from './wal-sync.ts'
 
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #inTransaction: () => boolean
@@ -97,13 +102,15 @@ export function isSqliteUnavailable(e: unknown): boolean {
 export interface SqliteStoreOptions {
   /** Runs on the raw connection once it is open (tests cap its size with `max_page_count`). */
   onOpen?: (raw: BetterSqlite3.Database) => void
+  /** How group commits sync the WAL (tests make syncs that fail or wait); fs.fdatasync. */
+  syncFile?: SyncFile
 }
 
 /** path: a file path, or ':memory:'. */
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqlStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new BetterSqlite3(path)
-  raw.pragma('journal_mode = WAL')
+  const wal = raw.pragma('journal_mode = WAL', { simple: true }) === 'wal'
   raw.pragma('synchronous = FULL')
   raw.pragma('busy_timeout = 10000')
   raw.pragma('foreign_keys = ON')
@@ -114,20 +121,37 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
   const db = new Kysely<Database>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }, () => raw.inTransaction),
   })
+  // A file in WAL mode: group commits sync the WAL off this thread, a thread checkpoints it.
+  const walSync = wal && path !== ':memory:' ? new WalSync(`${path}-wal`, opts.syncFile) : undefined
+  const checkpointer = walSync ? new Checkpointer(raw, path) : undefined
+  const withoutFsync = <T>(kdb: Kysely<Database>, fn: (tx: Transaction<Database>) => Promise<T>) =>
+    kdb.connection().execute(async (c) => {
+      await sql`pragma synchronous = NORMAL`.execute(c)
+      try {
+        return await c.transaction().execute(fn)
+      } finally {
+        await sql`pragma synchronous = FULL`.execute(c)
+      }
+    })
   return new SqlStore(db, {
     dialect: 'sqlite',
     capabilities: { concurrentWriters: false },
     migrations: sqliteMigrations,
     groupCommit: true,
-    relaxedTransaction: (kdb, fn) =>
-      kdb.connection().execute(async (c) => {
-        await sql`pragma synchronous = NORMAL`.execute(c)
-        try {
-          return await c.transaction().execute(fn)
-        } finally {
-          await sql`pragma synchronous = FULL`.execute(c)
+    relaxedTransaction: withoutFsync,
+    ...(walSync && checkpointer
+      ? {
+          deferredSyncTransaction: async (kdb, fn) => {
+            checkpointer.start()
+            const value = await withoutFsync(kdb, fn)
+            return { value, durable: walSync.sync() }
+          },
+          onClose: async () => {
+            await checkpointer.close()
+            await walSync.close()
+          },
         }
-      }),
+      : {}),
     skipLocked: false,
     nextFeedSeq: async (tx) =>
       (await sql<{ value: number }>`update feed_sequence set value = value + 1 returning value`.execute(tx))
