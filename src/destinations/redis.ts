@@ -50,6 +50,7 @@ export const redisDestination: BrokerDestinationType = {
       // queueing commands for a connection that may never come back.
       retryStrategy: () => null,
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 0,
       connectionName: 'hookpost',
     })
