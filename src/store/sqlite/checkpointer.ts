@@ -4,7 +4,7 @@
 import type { Worker } from 'node:worker_threads'
 import type BetterSqlite3 from 'better-sqlite3'
 import { closeModuleThread, startModuleThread } from '../../shared/module-thread.ts'
-import type { CheckpointThreadConfig, FromCheckpointThread, ToCheckpointThread } from './checkpoint-thread.ts'
+import type { CheckpointThreadConfig, FromCheckpointThread } from './checkpoint-thread.ts'
 
 const defaults = {
   // About as often as SQLite's own 1000 pages would checkpoint at 30 MB of WAL a second.
