@@ -13,7 +13,8 @@
 // over the time from the first publish to the last. The raw loop publishes as many messages of
 // the same size and headers (signed per message) from this process with the same client and the
 // same confirms (AMQP confirm channel, JetStream ack, XADD reply), as many in flight as Hookpost
-// may have (10 subscriptions × 32); the raw loop goes first in even runs. Both sides warm up
+// may have (10 subscriptions × 64 broker slots, capped by the worker's 512); the raw loop goes
+// first in even runs. Both sides warm up
 // on 2,000 deliveries first, the raw loop with its measured window (a loop warmed one message at
 // a time ran up to 30 % below the rate of a 50,000-message run). CPU per delivery:
 // Hookpost's process (/proc, its sender thread included) and this process for the raw loop; the
@@ -35,7 +36,11 @@ import { HookpostService } from './service.ts'
 
 type Broker = 'amqp' | 'nats' | 'redis'
 const subscriptions = 10
-const perSubscription = 32
+/** Hookpost's defaults: HOOKPOST_BROKER_SUBSCRIPTION_CONCURRENCY and HOOKPOST_WORKER_CONCURRENCY. */
+const perSubscription = 64
+const workerConcurrency = 512
+/** What the raw loop keeps in flight: as many as Hookpost may (its worker's cap over the subscriptions' slots). */
+const rawWindow = Math.min(workerConcurrency, subscriptions * perSubscription)
 /** Events published before measuring (× subscriptions deliveries; the raw loop warms up as many). */
 const warmUpEvents = 200
 
@@ -270,7 +275,7 @@ async function rawRun(broker: Broker, n: number, tail: string): Promise<{ rate: 
       }
       return side.publish(Buffer.from(body), headers)
     }
-    const window = subscriptions * perSubscription
+    const window = rawWindow
     let next = 0
     const loop = (until: number) =>
       Promise.all(
@@ -351,7 +356,7 @@ async function main(): Promise<void> {
   const lines = [
     `# Destinations bench (${o.mode})`,
     '',
-    `${o.events} events × ${subscriptions} subscriptions of one broker destination per run, ${o.runs} run(s) per broker; Hookpost on SQLite (one process); raw = the same client publishing the same messages with the same confirms, ${subscriptions * perSubscription} in flight. Load average ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end.`,
+    `${o.events} events × ${subscriptions} subscriptions of one broker destination per run, ${o.runs} run(s) per broker; Hookpost on SQLite (one process); raw = the same client publishing the same messages with the same confirms, ${rawWindow} in flight. Load average ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end.`,
     '',
     '| Broker | Hookpost deliveries/s | SUT CPU µs/delivery | raw publishes/s | raw CPU µs/message | Hookpost ÷ raw (target ≥ 0.5) | raw ÷ Hookpost CPU per delivery | events all accepted at |',
     '|---|---|---|---|---|---|---|---|',

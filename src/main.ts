@@ -345,6 +345,7 @@ export async function start(config: Config, log: Pino = createLogger(config.logL
       maxTimeoutMs: subscriptionTimeoutMaxOf(config),
       concurrency: config.workerConcurrency,
       perSubscription: config.perSubscriptionConcurrency,
+      perBrokerSubscription: config.brokerSubscriptionConcurrency,
       userAgent,
       log: log.child({ component: 'worker' }),
       failpoints,

@@ -31,6 +31,7 @@ export interface Config {
   logLevel: string
   workerConcurrency: number
   perSubscriptionConcurrency: number
+  brokerSubscriptionConcurrency: number
   eventBodyLimitBytes: number
   batchBodyLimitBytes: number
   receiveTimeoutMs: number
@@ -339,6 +340,14 @@ export const settings = [
     flag: '--subscription-concurrency',
     default: '32',
     doc: 'attempts in flight at once to one subscription, per worker process',
+    parse: int(1, 1000),
+  },
+  {
+    key: 'brokerSubscriptionConcurrency',
+    env: 'HOOKPOST_BROKER_SUBSCRIPTION_CONCURRENCY',
+    flag: '--broker-subscription-concurrency',
+    default: '64',
+    doc: "the same for a subscription with a broker destination (its publishes are pipelined on one connection and wait for the broker's confirms, not for a receiver's server)",
     parse: int(1, 1000),
   },
   {

@@ -20,6 +20,12 @@ export interface SubscriptionQueuesOptions {
   concurrency: number
   /** Attempts in flight at once to one subscription. */
   perSubscription: number
+  /**
+   * The same for a subscription with a broker destination: its publishes share one pipelined
+   * connection and wait for confirms, so more in flight cost the broker little and keep the
+   * sending thread busy while this one is (its transactions, its answers).
+   */
+  perBrokerSubscription: number
   subscriptions: SubscriptionCache
   /** Starts one attempt with its claim's signing keys; it counts in flight until done(). */
   start: (d: ClaimedDelivery, keys: ClaimKeys | undefined, startedAt?: number) => void
@@ -249,10 +255,12 @@ export class SubscriptionQueues {
     return rows.length - surplus.length
   }
 
-  /** Attempts of one subscription in flight at once here: its maxInFlight when lower. */
+  /** Attempts of one subscription in flight at once here (by its destination): its maxInFlight when lower. */
   slots(sub: string): number {
-    const max = this.#subscriptions.get(sub)?.settings?.maxInFlight
-    return max != null ? Math.min(max, this.#o.perSubscription) : this.#o.perSubscription
+    const row = this.#subscriptions.get(sub)
+    const own = row?.destination ? this.#o.perBrokerSubscription : this.#o.perSubscription
+    const max = row?.settings?.maxInFlight
+    return max != null ? Math.min(max, own) : own
   }
 
   /**

@@ -32,6 +32,8 @@ export interface WorkerOptions {
   concurrency: number
   /** Attempts in flight at once to one subscription. */
   perSubscription: number
+  /** The same for a subscription with a broker destination (default: perSubscription). */
+  perBrokerSubscription?: number
   userAgent: string
   log: Logger
   now?: () => number
@@ -117,6 +119,7 @@ export class DeliveryWorker {
       maxTimeoutMs: options.requestTimeoutMs,
       checkUrl: () => ({ ok: false, code: 'url_not_allowed', reason: 'this worker has no sending policy' }),
       maxTransformedBytes: 1024 * 1024,
+      perBrokerSubscription: options.perSubscription,
       ...options,
     }
     this.#subscriptions = new SubscriptionCache(options.store)
@@ -128,6 +131,7 @@ export class DeliveryWorker {
       now: o.now,
       concurrency: o.concurrency,
       perSubscription: o.perSubscription,
+      perBrokerSubscription: o.perBrokerSubscription,
       subscriptions: this.#subscriptions,
       start: (d, keys, startedAt) => void this.#attempt(d, keys, startedAt),
       wake: () => this.wake(),
