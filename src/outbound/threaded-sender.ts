@@ -10,7 +10,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { AttemptOutcome, ClientIdentity, OutboundRequest, Sender } from '../deliveries/sender.ts'
 import type { AddressPolicy } from '../network/address-policy.ts'
-import { closeModuleThread, startModuleThread } from '../shared/module-thread.ts'
+import { closeModuleThread, startModuleThread } from '../threads/module-thread.ts'
 import type { BrokerPort, BrokerRequest } from './broker-port.ts'
 import type { OutboundEgress } from './outbound-tls.ts'
 import type { OwnApi } from './sending-policy.ts'

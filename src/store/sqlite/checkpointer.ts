@@ -3,7 +3,7 @@
 // is on again (SQLite's default, 1000 pages) and stays so: the WAL is never left unchecked.
 import type { Worker } from 'node:worker_threads'
 import type BetterSqlite3 from 'better-sqlite3'
-import { closeModuleThread, startModuleThread } from '../../shared/module-thread.ts'
+import { closeModuleThread, startModuleThread } from '../../threads/module-thread.ts'
 import type { CheckpointThreadConfig, FromCheckpointThread } from './checkpoint-thread.ts'
 
 const defaults = {
