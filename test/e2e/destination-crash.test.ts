@@ -47,12 +47,20 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
         active: true,
       })
       expect(created.status).toBe(201)
+      // Each event under its own Idempotency-Key, as a publisher that retries must send it: the
+      // one committed when the kill came, before its 202 went out, is answered again after the
+      // restart instead of being published twice.
+      const publish = (p: typeof publisher, i: number) =>
+        p(
+          'POST',
+          '/events',
+          { eventName: 'site.publish', site: { ref: i } },
+          { 'idempotency-key': `crash-${i}` },
+        )
       let accepted = 0
       for (let i = 0; i < events; i++) {
         // Publishes after the kill find no process; those before it are committed (202).
-        const r = await publisher('POST', '/events', { eventName: 'site.publish', site: { ref: i } }).catch(
-          () => null,
-        )
+        const r = await publish(publisher, i).catch(() => null)
         if (r?.status === 202) accepted++
       }
       await eventually(() => expect(svc.child.exitCode ?? svc.child.signalCode).not.toBeNull(), 15_000)
@@ -62,10 +70,7 @@ for (const broker of ['amqp', 'nats', 'redis'] as const) {
       current = await startService({ ...plain, HOOKPOST_SEND_THREAD: 'false' }, { dataDir: svc.dataDir })
       const after = client(current.url, tenant.consumer.authorization)
       const publisherAfter = client(current.url, tenant.publisher.authorization)
-      for (let i = accepted; i < events; i++)
-        expect(
-          (await publisherAfter('POST', '/events', { eventName: 'site.publish', site: { ref: i } })).status,
-        ).toBe(202)
+      for (let i = accepted; i < events; i++) expect((await publish(publisherAfter, i)).status).toBe(202)
       await eventually(async () => {
         const l = (await after('GET', '/webhooks/deliveries?limit=100')).json.deliveries as {
           status: string
