@@ -199,5 +199,70 @@ export function handOffContract(name: string, makeHarness: () => Promise<StoreHa
         [b.event.id, b.event.id],
       ])
     })
+
+    // SQLite keeps hand-offs out of its due indexes until their lease runs out
+    // (src/store/sql/handed-deliveries.ts): every way to find, count, hold, give back or retry
+    // pending deliveries still sees them.
+    it('counts a handed-off delivery in the backlog and reports its subscription due once the lease ran out', async () => {
+      const envId = await anEnvironmentId(store)
+      const sub = await aSubscription(store, envId)
+      await store.events.publish(anEvent(envId, aHandOff().handOff))
+      expect(await store.deliveries.backlog(T0 + 1)).toEqual({ pending: 1, held: 0, oldestDueAt: null })
+      expect(await store.deliveries.dueSubscriptions(T0 + leaseMs - 1, 10)).toEqual([])
+      expect(await store.deliveries.backlog(T0 + leaseMs)).toEqual({
+        pending: 1,
+        held: 0,
+        oldestDueAt: T0 + leaseMs,
+      })
+      expect(await store.deliveries.dueSubscriptions(T0 + leaseMs, 10)).toEqual([sub.id])
+      const [again] = (
+        await store.deliveries.claimDue({
+          now: T0 + leaseMs,
+          limit: 10,
+          leaseMs: 60_000,
+          serve: [{ subscriptionId: sub.id, limit: 10 }],
+        })
+      ).deliveries
+      expect(again).toMatchObject({ subscriptionId: sub.id, attempts: 2 })
+    })
+
+    it('retries a handed-off delivery at its retry time and gives one back due at once', async () => {
+      const envId = await anEnvironmentId(store)
+      await aSubscription(store, envId)
+      const { handOff, handed } = aHandOff()
+      await store.events.publish(anEvent(envId, handOff))
+      await store.events.publish(anEvent(envId, handOff))
+      const [first, second] = handed.flat()
+      const retry: CompleteInput = {
+        ...delivered(first!),
+        statusCode: 500,
+        error: 'http_500',
+        outcome: { kind: 'retry', at: T0 + 1000 },
+      }
+      expect(await store.deliveries.complete([retry], T0 + 10, noDisable)).toEqual([first!.id])
+      await store.deliveries.release([second!], T0 + 20)
+      // Both are due long before the hand-off's lease would have run out.
+      expect((await claimAll(store, T0 + 20)).map((d) => d.id)).toEqual([second!.id])
+      expect((await claimAll(store, T0 + 1000)).map((d) => d.id)).toEqual([first!.id])
+    })
+
+    it("holds a paused subscription's expired hand-off and cancels a deleted one's hand-offs", async () => {
+      const envId = await anEnvironmentId(store)
+      const paused = await aSubscription(store, envId)
+      const deleted = await aSubscription(store, envId)
+      const { handOff, handed } = aHandOff()
+      await store.events.publish(anEvent(envId, handOff))
+      const byId = new Map(handed.flat().map((d) => [d.subscriptionId, d]))
+      await store.subscriptions.update({ ...paused, paused: true, held: true, updated: T0 + leaseMs + 1 })
+      expect(await store.subscriptions.delete(envId, deleted.id, T0 + leaseMs + 1)).toBe(true)
+      expect(await claimAll(store, T0 + 10 * leaseMs)).toEqual([])
+      expect(await store.deliveries.get(envId, byId.get(paused.id)!.id)).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: null,
+      })
+      expect((await store.deliveries.get(envId, byId.get(deleted.id)!.id))?.status).toBe('cancelled')
+      await store.subscriptions.update({ ...paused, paused: false, held: false, updated: T0 + leaseMs + 2 })
+      expect((await claimAll(store, T0 + 10 * leaseMs)).map((d) => d.id)).toEqual([byId.get(paused.id)!.id])
+    })
   })
 }

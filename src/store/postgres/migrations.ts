@@ -241,4 +241,15 @@ export const postgresMigrations: readonly Migration[] = [
       `alter table attempts add column lean_headers integer not null default 0`,
     ],
   },
+  {
+    version: 16,
+    name: 'handed_deliveries',
+    statements: [
+      // In step with SQLite's schema. On PostgreSQL hand-offs stay in the due indexes (its
+      // inserts are not what bounds it), so `handed` stays null and deliveries_handed empty: it
+      // is there for the statements both adapters share (src/store/sql/handed-deliveries.ts).
+      `alter table deliveries add column handed smallint`,
+      `create index deliveries_handed on deliveries(next_attempt_at) where status = 'pending' and handed is not null`,
+    ],
+  },
 ]

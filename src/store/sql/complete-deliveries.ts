@@ -46,6 +46,7 @@ export async function completeDeliveries(
             status: 'delivered',
             next_attempt_at: null,
             lease_token: null,
+            handed: null,
             last_status_code: p('statusCode'),
             last_error: null,
             updated: p('now'),
@@ -75,6 +76,8 @@ export async function completeDeliveries(
             status,
             next_attempt_at: o.kind === 'retry' ? o.at : null,
             lease_token: null,
+            // A retry goes into the due indexes (handed-deliveries.ts).
+            handed: null,
             last_status_code: r.statusCode,
             last_error: r.error,
             updated: now,

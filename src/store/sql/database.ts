@@ -117,6 +117,8 @@ export interface Database {
     created: number
     updated: number
     ordering_key: string | null
+    /** 1: inserted leased by a hand-off and outside the due indexes until dueHanded (SQLite). */
+    handed: number | null
   }
   attempts: {
     delivery_id: string

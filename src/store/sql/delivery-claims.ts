@@ -6,6 +6,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { pooledRandomBytes } from '../../shared/random-pool.ts'
 import type { ClaimedDelivery, ClaimInput, ClaimResult, ClaimScan } from '../store.ts'
 import type { Database } from './database.ts'
+import { dueHanded, notHanded } from './handed-deliveries.ts'
 import type { PreparedQueries } from './prepared-queries.ts'
 import type { Db } from './row-mappers.ts'
 import type { SqlContext, SqlDialectTraits } from './sql-store.ts'
@@ -35,6 +36,7 @@ export class DeliveryClaims {
       if (claimed) return claimed
     }
     return this.#relaxed(async (tx) => {
+      if (this.#traits.handedOutsideDue) await dueHanded(tx, input.now, this.#prepared)
       const due: DueRow[] = []
       const drained = new Set<string>()
       for (const s of input.serve ?? []) {
@@ -110,6 +112,7 @@ export class DeliveryClaims {
           .selectFrom('deliveries as d')
           .select(['d.id', 'd.next_attempt_at', 'd.subscription_id'])
           .where('d.status', '=', pendingLiteral)
+          .where(notHanded)
           .where('d.next_attempt_at', '<=', p('now'))
           .$if(after, (w) => w.where('d.next_attempt_at', '>', p('after')))
           .$if(exclude.length > 0, (w) =>

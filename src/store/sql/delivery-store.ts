@@ -1,8 +1,10 @@
 // Deliveries over Kysely (both adapters): the delivery log's reads, a retry asked for by hand, and
 // the worker's queue (claim: delivery-claims.ts; outcomes: complete-deliveries.ts; give-backs).
+import { sql } from 'kysely'
 import type { Store } from '../store.ts'
 import { completeDeliveries } from './complete-deliveries.ts'
 import { DeliveryClaims } from './delivery-claims.ts'
+import { dueHanded, notHanded } from './handed-deliveries.ts'
 import { toAttempt, toDelivery } from './row-mappers.ts'
 import type { SqlContext } from './sql-store.ts'
 import { insertChunkMax, padded, pendingLiteral, stillLeased, stillLeasedValues } from './statement-shapes.ts'
@@ -51,7 +53,13 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
       run(async () => {
         const r = await db
           .updateTable('deliveries')
-          .set({ status: 'pending', next_attempt_at: now, attempt_limit: attemptLimit, updated: now })
+          .set({
+            status: 'pending',
+            next_attempt_at: now,
+            attempt_limit: attemptLimit,
+            handed: null,
+            updated: now,
+          })
           .where('env_id', '=', envId)
           .where('id', '=', id)
           .where('status', '=', seen.status)
@@ -84,8 +92,9 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
     claimDue: (input) => run(() => claims.claim(input)),
     complete: (results, now, rules) => run(() => completeDeliveries(ctx, results, now, rules)),
     dueSubscriptions: (now, limit) =>
-      run(async () =>
-        (
+      run(async () => {
+        if (traits.handedOutsideDue) await relaxed((tx) => dueHanded(tx, now, prepared))
+        return (
           await db
             .selectFrom('deliveries')
             // Read from deliveries_sub_due (pending rows only, by subscription): 50 ms with 300k
@@ -93,29 +102,36 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
             // every delivery ever kept (435 ms, growing with the history).
             .select(['subscription_id', (eb) => eb.fn.min('next_attempt_at').as('oldest')])
             .where('status', '=', pendingLiteral)
+            .where(notHanded)
             .where('next_attempt_at', '<=', now)
             .groupBy('subscription_id')
             .orderBy('oldest')
             .limit(limit)
             .execute()
-        ).map((r) => r.subscription_id),
-      ),
+        ).map((r) => r.subscription_id)
+      }),
     backlog: (now) =>
       run(async () => {
-        const r = await db
-          .selectFrom('deliveries')
-          .select((eb) => [
-            eb.fn.countAll<number>().as('n'),
-            // Held rows are the pending ones with no due time (count skips nulls).
-            eb.fn.count<number>('id').filterWhere('next_attempt_at', 'is', null).as('held'),
-            eb.fn.min('next_attempt_at').as('oldest'),
-          ])
-          .where('status', '=', pendingLiteral)
-          .executeTakeFirstOrThrow()
-        const oldest = r.oldest === null ? null : Number(r.oldest)
+        // The pending rows in the due indexes and the handed ones (deliveries_handed), each
+        // counted from its own index: one query over both would read the table.
+        const part = (handed: boolean) =>
+          db
+            .selectFrom('deliveries')
+            .select((eb) => [
+              eb.fn.countAll<number>().as('n'),
+              // Held rows are the pending ones with no due time (count skips nulls).
+              eb.fn.count<number>('id').filterWhere('next_attempt_at', 'is', null).as('held'),
+              eb.fn.min('next_attempt_at').as('oldest'),
+            ])
+            .where('status', '=', pendingLiteral)
+            .where(handed ? sql<boolean>`handed is not null` : notHanded)
+            .executeTakeFirstOrThrow()
+        const rs = await Promise.all([part(false), part(true)])
+        const oldests = rs.filter((r) => r.oldest !== null).map((r) => Number(r.oldest))
+        const oldest = oldests.length > 0 ? Math.min(...oldests) : null
         return {
-          pending: Number(r.n),
-          held: Number(r.held),
+          pending: rs.reduce((n, r) => n + Number(r.n), 0),
+          held: rs.reduce((n, r) => n + Number(r.held), 0),
           oldestDueAt: oldest !== null && oldest <= now ? oldest : null,
         }
       }),
@@ -133,6 +149,7 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
                 .updateTable('deliveries')
                 .set((eb) => ({
                   lease_token: null,
+                  handed: null,
                   next_attempt_at: p('now'),
                   attempts: eb('attempts', '-', 1),
                   updated: p('now'),

@@ -163,7 +163,7 @@ class Publisher {
         while (take < this.#publishQueue.length && n < groupCommitMax)
           n += this.#publishQueue[take++]!.inputs.length
         const batch = this.#publishQueue.splice(0, take)
-        const handOffs = new HandOffs()
+        const handOffs = new HandOffs(this.#traits.handedOutsideDue)
         const write = async (tx: Transaction<Database>) => {
           const fanOuts: FanOuts = new Map()
           const out: PublishResult[][] = []
@@ -260,7 +260,7 @@ class Publisher {
       }
     }
     if (done) {
-      this.#announce(inputs, done, new HandOffs())
+      this.#announce(inputs, done, new HandOffs(this.#traits.handedOutsideDue))
       for (const [k, p] of part.entries()) p.resolve(done[k]!)
       return
     }
@@ -277,11 +277,11 @@ class Publisher {
     const statement = this.#traits.publishStatement
     const done = statement && (await statement(this.#db, inputs))
     if (done) {
-      this.#announce(inputs, done, new HandOffs())
+      this.#announce(inputs, done, new HandOffs(this.#traits.handedOutsideDue))
       return done
     }
     try {
-      const handOffs = new HandOffs()
+      const handOffs = new HandOffs(this.#traits.handedOutsideDue)
       const rs = await this.#db
         .transaction()
         .execute((tx) =>

@@ -8,7 +8,13 @@ import type { Database } from './database.ts'
 
 export class HandOffs {
   readonly #byInput = new Map<PublishInput, ClaimedDelivery[]>()
+  readonly #outsideDue: boolean
   #token: string | undefined
+
+  /** outsideDue: mark what is taken `handed` (SqlDialectTraits.handedOutsideDue). */
+  constructor(outsideDue = false) {
+    this.#outsideDue = outsideDue
+  }
 
   /**
    * Offers a delivery row about to be inserted to the input's hand-off; when taken, leases the
@@ -34,6 +40,7 @@ export class HandOffs {
     row.lease_token = this.#token
     row.next_attempt_at = event.created + h.leaseMs
     row.attempts = 1
+    if (this.#outsideDue) row.handed = 1
     const list = this.#byInput.get(input) ?? []
     list.push({
       id: row.id,

@@ -31,6 +31,7 @@ export function deliveryRow(
     last_status_code: null,
     last_error: null,
     ordering_key: orderingKey,
+    handed: null,
     created: event.created,
     updated: event.created,
   }
@@ -206,6 +207,7 @@ export const deliveryColumns = [
   'last_status_code',
   'last_error',
   'ordering_key',
+  'handed',
   'created',
   'updated',
 ] as const satisfies readonly (keyof Database['deliveries'])[]

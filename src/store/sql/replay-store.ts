@@ -132,6 +132,7 @@ export function sqlReplays({ db, traits, run, relaxed }: SqlContext): Store['rep
                 status: 'pending',
                 next_attempt_at: now,
                 lease_token: null,
+                handed: null,
                 attempt_limit: eb('attempts', '+', extra),
                 updated: now,
               }))

@@ -67,6 +67,11 @@ export interface SqlDialectTraits extends FeedTraits {
   /** Commit concurrent publishes together (one writer: SQLite). */
   groupCommit: boolean
   /**
+   * Hand-offs are inserted `handed`, outside the due indexes until their lease runs out
+   * (handed-deliveries.ts; SQLite, where those index entries are a third of a delivery's insert).
+   */
+  handedOutsideDue?: boolean
+  /**
    * Announces, after the commit, that deliveries became due (PostgreSQL: a coalesced NOTIFY of
    * its own, see notify-channel.ts). Never inside the transaction: a NOTIFY there serialises
    * every commit on the cluster.

@@ -6,6 +6,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { SubscriptionSettings } from '../store.ts'
 import type { Database } from './database.ts'
+import { notHanded } from './handed-deliveries.ts'
 
 /** How soon a claimer asks again for a subscription held back by maxInFlight alone. */
 export const inFlightRecheckMs = 500
@@ -86,6 +87,10 @@ export async function withinBudgets<T extends { subscription_id: string }>(
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('subscription_id', '=', s.id)
         .where('status', '=', sql.lit('pending'))
+        // A limited subscription's deliveries are never handed off (hand-off.ts): its leases are
+        // in deliveries_sub_due, which this condition lets the query read. (Hand-offs taken
+        // before a limit was set finish uncounted: at most its slots, for one attempt each.)
+        .where(notHanded)
         .where('next_attempt_at', '>', now)
         .where('lease_token', 'is not', null)
         .executeTakeFirstOrThrow()

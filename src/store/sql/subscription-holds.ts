@@ -10,6 +10,7 @@ import type {
   VerificationState,
 } from '../store.ts'
 import type { Database } from './database.ts'
+import { dueHanded, notHanded } from './handed-deliveries.ts'
 import type { Db } from './row-mappers.ts'
 
 /** The columns of migration 11 as a row sets them (create and update). */
@@ -53,11 +54,14 @@ export function holdFieldsOf(r: {
 
 /** Takes the due time off a subscription's pending deliveries that are not in flight. */
 export async function holdPending(tx: Db, subscriptionId: string, now: number): Promise<void> {
+  // Hand-offs whose lease ran out are held like any other (handed-deliveries.ts).
+  await dueHanded(tx, now)
   await tx
     .updateTable('deliveries')
     .set({ next_attempt_at: null, lease_token: null, updated: now })
     .where('subscription_id', '=', subscriptionId)
     .where('status', '=', sql.lit('pending'))
+    .where(notHanded)
     // A lease in the future is an attempt in flight: it finishes (its retry is held then).
     .where((w) => w.or([w('lease_token', 'is', null), w('next_attempt_at', '<=', now)]))
     .where((w) => w.or([w('next_attempt_at', 'is not', null), w('lease_token', 'is not', null)]))
@@ -71,6 +75,7 @@ export async function releaseHeld(tx: Db, subscriptionId: string, now: number): 
     .set((eb) => ({ next_attempt_at: eb.ref('created'), updated: now }))
     .where('subscription_id', '=', subscriptionId)
     .where('status', '=', sql.lit('pending'))
+    .where(notHanded)
     .where('next_attempt_at', 'is', null)
     .executeTakeFirst()
   return Number(r.numUpdatedRows)

@@ -237,4 +237,23 @@ export const sqliteMigrations: readonly Migration[] = [
       `alter table attempts add column lean_headers integer not null default 0`,
     ],
   },
+  {
+    version: 16,
+    name: 'handed_deliveries',
+    statements: [
+      // 1: inserted leased by a publish's hand-off (src/store/sql/hand-offs.ts) and untouched
+      // since. Such rows stay out of the due indexes, whose per-subscription entries land in the
+      // middle of the index and cost a third of a delivery's insert; a hand-off is delivered
+      // long before its lease runs out, and the few whose lease does run out are moved into them
+      // then (dueHanded in src/store/sql/handed-deliveries.ts) through deliveries_handed, whose
+      // entries (lease expiries) arrive in order.
+      `alter table deliveries add column handed integer`,
+      `drop index deliveries_due`,
+      `create index deliveries_due on deliveries(next_attempt_at) where status = 'pending' and handed is null`,
+      `drop index deliveries_sub_due`,
+      `create index deliveries_sub_due on deliveries(subscription_id, next_attempt_at)
+        where status = 'pending' and handed is null`,
+      `create index deliveries_handed on deliveries(next_attempt_at) where status = 'pending' and handed is not null`,
+    ],
+  },
 ]

@@ -138,6 +138,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
     capabilities: { concurrentWriters: false },
     migrations: sqliteMigrations,
     groupCommit: true,
+    handedOutsideDue: true,
     relaxedTransaction: withoutFsync,
     ...(walSync && checkpointer
       ? {

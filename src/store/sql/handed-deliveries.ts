@@ -1,0 +1,36 @@
+// Hand-offs outside the due indexes (SqlDialectTraits.handedOutsideDue): a delivery a publish
+// hands to the local worker is inserted leased and `handed`, which keeps it out of
+// deliveries_due and deliveries_sub_due (their predicate is `handed is null`): their
+// per-subscription entries land in the middle of the index and were a third of a delivery's
+// insert. Every statement that makes a pending row due again clears the mark; a lease that runs
+// out before its delivery is settled (a crash, a worker that gave up) is moved into the due
+// indexes here, through deliveries_handed, before anyone looks for due work. Queries that read
+// the due indexes say `handed is null`, which is what lets SQLite use them.
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { Database } from './database.ts'
+import type { PreparedQueries } from './prepared-queries.ts'
+import { pendingLiteral } from './statement-shapes.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** `handed is null`, inlined: with it a query's condition implies the due indexes' predicate. */
+export const notHanded = sql<boolean>`handed is null`
+
+/**
+ * Makes the handed deliveries whose lease ran out by `now` due, as any expired lease is: before
+ * each claim and each look for due work, and before a hold. Prepared where it runs often.
+ */
+export async function dueHanded(tx: Db, now: number, prepared?: PreparedQueries): Promise<void> {
+  const build = (at: unknown) =>
+    tx
+      .updateTable('deliveries')
+      .set({ handed: null })
+      .where('status', '=', pendingLiteral)
+      .where('handed', 'is not', null)
+      .where('next_attempt_at', '<=', at as number)
+  if (!prepared) {
+    await build(now).execute()
+    return
+  }
+  await tx.executeQuery(prepared.get('handed.due', (p) => build(p('now'))).bind({ now }))
+}
