@@ -124,15 +124,19 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
   // A file in WAL mode: group commits sync the WAL off this thread, a thread checkpoints it.
   const walSync = wal && path !== ':memory:' ? new WalSync(`${path}-wal`, opts.syncFile) : undefined
   const checkpointer = walSync ? new Checkpointer(raw, path) : undefined
+  // Compiled once: a worker runs these around every bookkeeping transaction.
+  const normal = sql`pragma synchronous = NORMAL`.compile(db)
+  const full = sql`pragma synchronous = FULL`.compile(db)
   const withoutFsync = <T>(kdb: Kysely<Database>, fn: (tx: Transaction<Database>) => Promise<T>) =>
     kdb.connection().execute(async (c) => {
-      await sql`pragma synchronous = NORMAL`.execute(c)
+      await c.executeQuery(normal)
       try {
         return await c.transaction().execute(fn)
       } finally {
-        await sql`pragma synchronous = FULL`.execute(c)
+        await c.executeQuery(full)
       }
     })
+  let bumpFeed: CompiledQuery<{ value: number }> | undefined
   return new SqlStore(db, {
     dialect: 'sqlite',
     capabilities: { concurrentWriters: false },
@@ -154,9 +158,13 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
         }
       : {}),
     skipLocked: false,
-    nextFeedSeq: async (tx) =>
-      (await sql<{ value: number }>`update feed_sequence set value = value + 1 returning value`.execute(tx))
-        .rows[0]!.value,
+    nextFeedSeq: async (tx) => {
+      // Compiled once: it runs for every published event, and compiling cost more than running.
+      bumpFeed ??= sql<{ value: number }>`update feed_sequence set value = value + 1 returning value`.compile(
+        tx,
+      )
+      return (await tx.executeQuery(bumpFeed)).rows[0]!.value
+    },
     isUniqueViolation: (e) => sqliteCode(e).startsWith('SQLITE_CONSTRAINT'),
     isUnavailable: isSqliteUnavailable,
   })
