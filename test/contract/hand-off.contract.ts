@@ -246,6 +246,24 @@ export function handOffContract(name: string, makeHarness: () => Promise<StoreHa
       expect((await claimAll(store, T0 + 1000)).map((d) => d.id)).toEqual([first!.id])
     })
 
+    it('counts the hand-offs in flight against a maxInFlight set after they were taken', async () => {
+      const envId = await anEnvironmentId(store)
+      const sub = await aSubscription(store, envId)
+      const { handOff, handed } = aHandOff()
+      await store.events.publish(anEvent(envId, handOff))
+      expect(handed.flat()).toHaveLength(1)
+      await store.subscriptions.update({
+        ...sub,
+        settings: { retryScheduleMs: null, timeoutMs: null, rateLimit: null, maxInFlight: 1 },
+        updated: T0 + 1,
+      })
+      // Inserted due (declined), but the one handed off is in flight: the budget is spent.
+      await store.events.publish(anEvent(envId, aHandOff(() => false).handOff))
+      expect(await claimAll(store, T0 + 2)).toEqual([])
+      await store.deliveries.complete([delivered(handed[0]![0]!)], T0 + 3, noDisable)
+      expect(await claimAll(store, T0 + 4)).toHaveLength(1)
+    })
+
     it("holds a paused subscription's expired hand-off and cancels a deleted one's hand-offs", async () => {
       const envId = await anEnvironmentId(store)
       const paused = await aSubscription(store, envId)

@@ -34,3 +34,19 @@ export async function dueHanded(tx: Db, now: number, prepared?: PreparedQueries)
   }
   await tx.executeQuery(prepared.get('handed.due', (p) => build(p('now'))).bind({ now }))
 }
+
+/**
+ * A subscription given a budget (maxInFlight counts its leases in deliveries_sub_due): its
+ * hand-offs still in flight enter the due indexes, so that the budget counts them too.
+ */
+export async function unmarkHanded(tx: Db, subscriptionId: string): Promise<void> {
+  await tx
+    .updateTable('deliveries')
+    .set({ handed: null })
+    .where('status', '=', pendingLiteral)
+    .where('handed', 'is not', null)
+    // Through deliveries_handed (the rows in flight), not through the subscription's history:
+    // `|| ''` keeps the planner off deliveries_sub_created.
+    .where(sql`subscription_id || ''`, '=', subscriptionId)
+    .execute()
+}

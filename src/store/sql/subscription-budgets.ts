@@ -87,9 +87,9 @@ export async function withinBudgets<T extends { subscription_id: string }>(
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('subscription_id', '=', s.id)
         .where('status', '=', sql.lit('pending'))
-        // A limited subscription's deliveries are never handed off (hand-off.ts): its leases are
-        // in deliveries_sub_due, which this condition lets the query read. (Hand-offs taken
-        // before a limit was set finish uncounted: at most its slots, for one attempt each.)
+        // A limited subscription's deliveries are never handed off (hand-off.ts), and setting a
+        // limit moves those handed before into the due indexes (unmarkHanded): its leases are in
+        // deliveries_sub_due, which this condition lets the query read.
         .where(notHanded)
         .where('next_attempt_at', '>', now)
         .where('lease_token', 'is not', null)

@@ -2,6 +2,7 @@
 // deliveries (deactivated or deleted: cancelled; held or released: subscription-holds.ts).
 import type { Store } from '../store.ts'
 import { destinationColumns } from './destination-columns.ts'
+import { unmarkHanded } from './handed-deliveries.ts'
 import { type Db, endpointColumns, toSubscription } from './row-mappers.ts'
 import type { SqlContext } from './sql-store.ts'
 import { deleteBudget, settingsColumns } from './subscription-budgets.ts'
@@ -92,6 +93,7 @@ export function sqlSubscriptions({ db, traits, run, relaxed }: SqlContext): Stor
             .where('id', '=', s.id)
             .executeTakeFirst()
           if (Number(r.numUpdatedRows) === 0) return false
+          if ((s.settings?.maxInFlight ?? null) !== null) await unmarkHanded(tx, s.id)
           if (!s.active) await cancelPending(tx, s.id, s.updated, 'subscription_inactive')
           else released = await applyHeld(tx, s, Number(before.held) === 1, s.updated)
           return true
