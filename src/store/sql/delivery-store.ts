@@ -1,10 +1,9 @@
 // Deliveries over Kysely (both adapters): the delivery log's reads, a retry asked for by hand, and
 // the worker's queue (claim: delivery-claims.ts; outcomes: complete-deliveries.ts; give-backs).
-import { sql } from 'kysely'
 import type { Store } from '../store.ts'
 import { completeDeliveries } from './complete-deliveries.ts'
 import { DeliveryClaims } from './delivery-claims.ts'
-import { dueHanded, notHanded } from './handed-deliveries.ts'
+import { dueHanded, handed, notHanded } from './handed-deliveries.ts'
 import { toAttempt, toDelivery } from './row-mappers.ts'
 import type { SqlContext } from './sql-store.ts'
 import { insertChunkMax, padded, pendingLiteral, stillLeased, stillLeasedValues } from './statement-shapes.ts'
@@ -114,7 +113,7 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
       run(async () => {
         // The pending rows in the due indexes and the handed ones (deliveries_handed), each
         // counted from its own index: one query over both would read the table.
-        const part = (handed: boolean) =>
+        const part = (inHanded: boolean) =>
           db
             .selectFrom('deliveries')
             .select((eb) => [
@@ -124,7 +123,7 @@ export function sqlDeliveries(ctx: SqlContext): Store['deliveries'] {
               eb.fn.min('next_attempt_at').as('oldest'),
             ])
             .where('status', '=', pendingLiteral)
-            .where(handed ? sql<boolean>`handed is not null` : notHanded)
+            .where(inHanded ? handed : notHanded)
             .executeTakeFirstOrThrow()
         const rs = await Promise.all([part(false), part(true)])
         const oldests = rs.filter((r) => r.oldest !== null).map((r) => Number(r.oldest))

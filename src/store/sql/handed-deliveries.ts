@@ -6,28 +6,29 @@
 // out before its delivery is settled (a crash, a worker that gave up) is moved into the due
 // indexes here, through deliveries_handed, before anyone looks for due work. Queries that read
 // the due indexes say `handed is null`, which is what lets SQLite use them.
-import { type Kysely, sql, type Transaction } from 'kysely'
-import type { Database } from './database.ts'
+import { sql } from 'kysely'
 import type { PreparedQueries } from './prepared-queries.ts'
+import type { Db } from './row-mappers.ts'
 import { pendingLiteral } from './statement-shapes.ts'
-
-type Db = Kysely<Database> | Transaction<Database>
 
 /** `handed is null`, inlined: with it a query's condition implies the due indexes' predicate. */
 export const notHanded = sql<boolean>`handed is null`
+
+/** The rows deliveries_handed holds (with `status = 'pending'`). */
+export const handed = sql<boolean>`handed is not null`
 
 /**
  * Makes the handed deliveries whose lease ran out by `now` due, as any expired lease is: before
  * each claim and each look for due work, and before a hold. Prepared where it runs often.
  */
 export async function dueHanded(tx: Db, now: number, prepared?: PreparedQueries): Promise<void> {
-  const build = (at: unknown) =>
+  const build = (at: number) =>
     tx
       .updateTable('deliveries')
       .set({ handed: null })
       .where('status', '=', pendingLiteral)
       .where('handed', 'is not', null)
-      .where('next_attempt_at', '<=', at as number)
+      .where('next_attempt_at', '<=', at)
   if (!prepared) {
     await build(now).execute()
     return
