@@ -43,6 +43,15 @@ function heldSyncs() {
   }
 }
 
+/** Whether a promise has resolved yet. */
+function watch(p: Promise<unknown>): { readonly done: boolean } {
+  const w = { done: false }
+  void p.then(() => {
+    w.done = true
+  })
+  return w
+}
+
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r))
 }
@@ -68,21 +77,48 @@ describe('WalSync', () => {
     await turns(3)
     // The running sync may have started before the second commit: it waits for its own.
     expect(s.asked).toBe(1)
-    let secondDone = false
-    void second.then(() => {
-      secondDone = true
-    })
+    const secondDone = watch(second)
     s.release(0)
     await first
     await turns(3)
     expect(s.asked).toBe(2)
-    expect(secondDone).toBe(false)
+    expect(secondDone.done).toBe(false)
     s.release(1)
     await second
     // Nothing running: the next caller starts one at once.
     void wal.sync()
     expect(s.asked).toBe(3)
     s.release(2)
+    await wal.close()
+  })
+
+  it('tells when every deferred commit so far is on disk, syncing only what no sync covers', async () => {
+    const file = join(dir, 'wal')
+    writeFileSync(file, 'x')
+    const s = heldSyncs()
+    const wal = new WalSync(file, s.syncFile)
+    await wal.synced()
+    expect(s.asked).toBe(0)
+    wal.began()
+    wal.ended()
+    const publish = wal.sync()
+    // The running sync started after that commit ended: a claim waits for it, no other.
+    const claim = wal.synced()
+    expect(claim).toBe(publish)
+    // Begun after it started: the next sync must cover this one.
+    wal.began()
+    const later = watch(wal.synced())
+    wal.ended()
+    s.release(0)
+    await claim
+    await turns(3)
+    expect(s.asked).toBe(2)
+    expect(later.done).toBe(false)
+    s.release(1)
+    await turns(3)
+    expect(later.done).toBe(true)
+    await wal.synced()
+    expect(s.asked).toBe(2)
     await wal.close()
   })
 
@@ -133,6 +169,35 @@ describe('SQLite group commit on a file', () => {
     await Promise.all(publishes)
     expect(answered).toBe(3)
     expect(handed).toHaveLength(3)
+  })
+
+  it('hands a claim nothing before the publish that inserted it is on disk', async () => {
+    const s = heldSyncs()
+    store = openSqliteStore(join(dir, 'hookpost.db'), { syncFile: s.syncFile })
+    await store.migrate()
+    const envId = await anEnvironmentId(store)
+    await aSubscription(store, envId)
+    let answered = false
+    const publish = store.events.publish(aPublish(envId, 0)).then(() => {
+      answered = true
+    })
+    for (let i = 0; i < 50 && s.asked === 0; i++) await turns(1)
+    expect(s.asked).toBe(1)
+    // Committed and due, so a claim finds it; it hands it over only once the sync has ended.
+    let claimed: ClaimedDelivery[] | undefined
+    const claim = store.deliveries
+      .claimDue({ now: T0 + 1000, limit: 10, leaseMs: 30_000, scan: { exclude: [] } })
+      .then((r) => {
+        claimed = r.deliveries
+      })
+    await turns(10)
+    expect(claimed).toBeUndefined()
+    s.release(0)
+    await Promise.all([publish, claim])
+    expect(answered).toBe(true)
+    expect(claimed).toHaveLength(1)
+    // That sync covered the publish: the claim asked for no other.
+    expect(s.asked).toBe(1)
   })
 
   it('fails the publishes a failed sync covers with store_unavailable', async () => {

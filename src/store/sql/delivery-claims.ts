@@ -35,7 +35,7 @@ export class DeliveryClaims {
       if (orphans.length > 0) await cancelOrphans(this.#db, orphans, token)
       if (claimed) return claimed
     }
-    return this.#relaxed(async (tx) => {
+    const result = await this.#relaxed(async (tx) => {
       if (this.#traits.handedOutsideDue) await dueHanded(tx, input.now, this.#prepared)
       const due: DueRow[] = []
       const drained = new Set<string>()
@@ -68,6 +68,9 @@ export class DeliveryClaims {
         budgeted.rows.length === 0 ? [] : await this.#lease(tx, budgeted.rows, input, token, leaseUntil)
       return { deliveries: claimed, scanExhausted, drained, crowded, throttled: budgeted.throttled }
     })
+    // What was just leased may come from a publish whose commit is not on disk yet.
+    if (result.deliveries.length > 0) await this.#traits.durableSoFar?.()
+    return result
   }
 
   /** The due rows within their subscriptions' budgets (rateLimit, maxInFlight): subscription-budgets.ts. */

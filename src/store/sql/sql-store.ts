@@ -62,6 +62,12 @@ export interface SqlDialectTraits extends FeedTraits {
     db: Kysely<Database>,
     fn: (tx: Transaction<Database>) => Promise<T>,
   ) => Promise<{ value: T; durable: Promise<void> }>
+  /**
+   * Resolves once every commit made so far with deferredSyncTransaction is on disk. A claim
+   * waits for it before handing over what it found: a delivery never goes out for a publish a
+   * power cut could still take back (and that nobody was answered for yet).
+   */
+  durableSoFar?: () => Promise<void>
   /** Taken inside the migration transaction (PostgreSQL: an advisory lock; SQLite's write lock suffices). */
   migrationLock?: (tx: Transaction<Database>) => Promise<void>
   /** Commit concurrent publishes together (one writer: SQLite). */

@@ -148,9 +148,16 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
       ? {
           deferredSyncTransaction: async (kdb, fn) => {
             checkpointer.start()
-            const value = await withoutFsync(kdb, fn)
+            walSync.began()
+            let value: Awaited<ReturnType<typeof fn>>
+            try {
+              value = await withoutFsync(kdb, fn)
+            } finally {
+              walSync.ended()
+            }
             return { value, durable: walSync.sync() }
           },
+          durableSoFar: () => walSync.synced(),
           onClose: async () => {
             await checkpointer.close()
             await walSync.close()

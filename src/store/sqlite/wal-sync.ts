@@ -15,6 +15,15 @@ export class WalSync {
   #fd: number | undefined
   #running: Promise<void> | undefined
   #next: Promise<void> | undefined
+  /**
+   * Deferred transactions begun and ended (committed or not) so far, and how many of them the
+   * syncs that succeeded covered: a sync covers those that had ended when it started.
+   */
+  #begun = 0
+  #ended = 0
+  #synced = 0
+  /** What the running sync covers. */
+  #runningCovers = 0
 
   constructor(walPath: string, syncFile: SyncFile = fdatasync) {
     this.#walPath = walPath
@@ -36,6 +45,25 @@ export class WalSync {
     return this.#next
   }
 
+  /** Around a deferred transaction: before it begins, and once it has committed or failed. */
+  began(): void {
+    this.#begun++
+  }
+
+  ended(): void {
+    this.#ended++
+  }
+
+  /**
+   * Resolves once every deferred commit made so far is on disk: at once when the syncs that
+   * succeeded covered every transaction begun, else with a sync that starts after this call.
+   */
+  synced(): Promise<void> {
+    if (this.#begun <= this.#synced) return Promise.resolve()
+    if (this.#running && this.#runningCovers >= this.#begun) return this.#running
+    return this.sync()
+  }
+
   #startNext(): Promise<void> {
     this.#next = undefined
     this.#running = this.#syncNow()
@@ -43,6 +71,9 @@ export class WalSync {
   }
 
   #syncNow(): Promise<void> {
+    // The transactions ended by now have their frames in the WAL file.
+    const covers = this.#ended
+    this.#runningCovers = covers
     const done = new Promise<void>((resolve, reject) => {
       try {
         // Opened on the first sync: the WAL exists once something was committed to it, and
@@ -52,7 +83,11 @@ export class WalSync {
         reject(syncError(e))
         return
       }
-      this.#syncFile(this.#fd, (e) => (e ? reject(syncError(e)) : resolve()))
+      this.#syncFile(this.#fd, (e) => {
+        if (e) return reject(syncError(e))
+        this.#synced = Math.max(this.#synced, covers)
+        resolve()
+      })
     })
     const settled = (): void => {
       if (this.#running === done) this.#running = undefined
