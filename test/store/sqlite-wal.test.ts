@@ -142,13 +142,19 @@ describe('WalSync', () => {
   })
 })
 
+/** A store on a file whose WAL syncs wait until released, with one environment and subscription. */
+async function aStoreWithHeldSyncs() {
+  const s = heldSyncs()
+  store = openSqliteStore(join(dir, 'hookpost.db'), { syncFile: s.syncFile })
+  await store.migrate()
+  const envId = await anEnvironmentId(store)
+  await aSubscription(store, envId)
+  return { s, envId }
+}
+
 describe('SQLite group commit on a file', () => {
   it('answers publishes and hands off their deliveries only once the WAL is synced', async () => {
-    const s = heldSyncs()
-    store = openSqliteStore(join(dir, 'hookpost.db'), { syncFile: s.syncFile })
-    await store.migrate()
-    const envId = await anEnvironmentId(store)
-    await aSubscription(store, envId)
+    const { s, envId } = await aStoreWithHeldSyncs()
     const handed: string[] = []
     let answered = 0
     const publishes = [0, 1, 2].map((k) =>
@@ -172,20 +178,16 @@ describe('SQLite group commit on a file', () => {
   })
 
   it('hands a claim nothing before the publish that inserted it is on disk', async () => {
-    const s = heldSyncs()
-    store = openSqliteStore(join(dir, 'hookpost.db'), { syncFile: s.syncFile })
-    await store.migrate()
-    const envId = await anEnvironmentId(store)
-    await aSubscription(store, envId)
+    const { s, envId } = await aStoreWithHeldSyncs()
     let answered = false
-    const publish = store.events.publish(aPublish(envId, 0)).then(() => {
+    const publish = store!.events.publish(aPublish(envId, 0)).then(() => {
       answered = true
     })
     for (let i = 0; i < 50 && s.asked === 0; i++) await turns(1)
     expect(s.asked).toBe(1)
     // Committed and due, so a claim finds it; it hands it over only once the sync has ended.
     let claimed: ClaimedDelivery[] | undefined
-    const claim = store.deliveries
+    const claim = store!.deliveries
       .claimDue({ now: T0 + 1000, limit: 10, leaseMs: 30_000, scan: { exclude: [] } })
       .then((r) => {
         claimed = r.deliveries
@@ -201,13 +203,9 @@ describe('SQLite group commit on a file', () => {
   })
 
   it('fails the publishes a failed sync covers with store_unavailable', async () => {
-    const s = heldSyncs()
-    store = openSqliteStore(join(dir, 'hookpost.db'), { syncFile: s.syncFile })
-    await store.migrate()
-    const envId = await anEnvironmentId(store)
-    await aSubscription(store, envId)
+    const { s, envId } = await aStoreWithHeldSyncs()
     const handed: ClaimedDelivery[] = []
-    const publish = store.events.publish(aPublish(envId, 0, (ds) => handed.push(...ds)))
+    const publish = store!.events.publish(aPublish(envId, 0, (ds) => handed.push(...ds)))
     for (let i = 0; i < 50 && s.asked === 0; i++) await turns(1)
     s.release(0, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
     const e = await publish.catch((e: unknown) => e)
