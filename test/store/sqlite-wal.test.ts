@@ -64,12 +64,33 @@ function aPublish(envId: string, k: number, handed?: (d: ClaimedDelivery[]) => v
   )
 }
 
+/** A WalSync on a scratch file whose syncs wait until released. */
+function aHeldWal() {
+  const file = join(dir, 'wal')
+  writeFileSync(file, 'x')
+  const s = heldSyncs()
+  return { s, wal: new WalSync(file, s.syncFile) }
+}
+
+/** Releases the running sync (the first asked) and checks that `waiter` waits for the next one. */
+async function waitsForTheNextSync(
+  s: ReturnType<typeof heldSyncs>,
+  running: Promise<void>,
+  waiter: Promise<void>,
+) {
+  const w = watch(waiter)
+  s.release(0)
+  await running
+  await turns(3)
+  expect(s.asked).toBe(2)
+  expect(w.done).toBe(false)
+  s.release(1)
+  await waiter
+}
+
 describe('WalSync', () => {
   it('shares one sync among the commits made while one runs, and starts it only after', async () => {
-    const file = join(dir, 'wal')
-    writeFileSync(file, 'x')
-    const s = heldSyncs()
-    const wal = new WalSync(file, s.syncFile)
+    const { s, wal } = aHeldWal()
     const first = wal.sync()
     const second = wal.sync()
     const third = wal.sync()
@@ -77,14 +98,7 @@ describe('WalSync', () => {
     await turns(3)
     // The running sync may have started before the second commit: it waits for its own.
     expect(s.asked).toBe(1)
-    const secondDone = watch(second)
-    s.release(0)
-    await first
-    await turns(3)
-    expect(s.asked).toBe(2)
-    expect(secondDone.done).toBe(false)
-    s.release(1)
-    await second
+    await waitsForTheNextSync(s, first, second)
     // Nothing running: the next caller starts one at once.
     void wal.sync()
     expect(s.asked).toBe(3)
@@ -93,10 +107,7 @@ describe('WalSync', () => {
   })
 
   it('tells when every deferred commit so far is on disk, syncing only what no sync covers', async () => {
-    const file = join(dir, 'wal')
-    writeFileSync(file, 'x')
-    const s = heldSyncs()
-    const wal = new WalSync(file, s.syncFile)
+    const { s, wal } = aHeldWal()
     await wal.synced()
     expect(s.asked).toBe(0)
     wal.began()
@@ -107,16 +118,9 @@ describe('WalSync', () => {
     expect(claim).toBe(publish)
     // Begun after it started: the next sync must cover this one.
     wal.began()
-    const later = watch(wal.synced())
+    const later = wal.synced()
     wal.ended()
-    s.release(0)
-    await claim
-    await turns(3)
-    expect(s.asked).toBe(2)
-    expect(later.done).toBe(false)
-    s.release(1)
-    await turns(3)
-    expect(later.done).toBe(true)
+    await waitsForTheNextSync(s, claim, later)
     await wal.synced()
     expect(s.asked).toBe(2)
     await wal.close()
